@@ -1,0 +1,81 @@
+package io.pgferry.agent.cli;
+
+import io.pgferry.agent.config.AgentConfig;
+import io.pgferry.agent.config.ConfigException;
+import io.pgferry.agent.config.ConfigKeys;
+import io.pgferry.agent.config.ConfigLoader;
+import io.pgferry.agent.config.Setting;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import picocli.CommandLine.Option;
+
+/**
+ * Flags shared by serve and check-config. All are strings so bad values are reported by the config validator
+ * together with every other error. There is deliberately no flag for a password or token: argv is readable
+ * by every user through /proc.
+ */
+public final class ConfigOptions {
+    @Option(names = "--config", paramLabel = "FILE", description = "YAML config file.")
+    Path config;
+
+    @Option(names = "--listen-address", paramLabel = "ADDR", description = "Overrides listen_address.")
+    String listenAddress;
+
+    @Option(names = "--listen-port", paramLabel = "PORT", description = "Overrides listen_port.")
+    String listenPort;
+
+    @Option(names = "--token-file", paramLabel = "FILE", description = "Overrides token_file.")
+    String tokenFile;
+
+    @Option(names = "--pg-host", paramLabel = "HOST", description = "Overrides postgres.host.")
+    String pgHost;
+
+    @Option(names = "--pg-port", paramLabel = "PORT", description = "Overrides postgres.port.")
+    String pgPort;
+
+    @Option(names = "--pg-user", paramLabel = "USER", description = "Overrides postgres.user.")
+    String pgUser;
+
+    @Option(names = "--pg-password-file", paramLabel = "FILE", description = "Overrides postgres.password_file.")
+    String pgPasswordFile;
+
+    @Option(names = "--pg-database", paramLabel = "DB", description = "Overrides postgres.database.")
+    String pgDatabase;
+
+    @Option(names = "--pg-bin-dir", paramLabel = "DIR", description = "Overrides pg_bin_dir.")
+    String pgBinDir;
+
+    @Option(names = "--state-dir", paramLabel = "DIR", description = "Overrides state_dir.")
+    String stateDir;
+
+    @Option(names = "--log-format", paramLabel = "FORMAT", description = "Overrides log_format: text or json.")
+    String logFormat;
+
+    AgentConfig load(Map<String, String> env) throws ConfigException {
+        return ConfigLoader.load(config, env, flags());
+    }
+
+    List<Setting> flags() {
+        List<Setting> out = new ArrayList<>();
+        add(out, ConfigKeys.LISTEN_ADDRESS, "--listen-address", listenAddress);
+        add(out, ConfigKeys.LISTEN_PORT, "--listen-port", listenPort);
+        add(out, ConfigKeys.TOKEN_FILE, "--token-file", tokenFile);
+        add(out, ConfigKeys.PG_HOST, "--pg-host", pgHost);
+        add(out, ConfigKeys.PG_PORT, "--pg-port", pgPort);
+        add(out, ConfigKeys.PG_USER, "--pg-user", pgUser);
+        add(out, ConfigKeys.PG_PASSWORD_FILE, "--pg-password-file", pgPasswordFile);
+        add(out, ConfigKeys.PG_DATABASE, "--pg-database", pgDatabase);
+        add(out, ConfigKeys.PG_BIN_DIR, "--pg-bin-dir", pgBinDir);
+        add(out, ConfigKeys.STATE_DIR, "--state-dir", stateDir);
+        add(out, ConfigKeys.LOG_FORMAT, "--log-format", logFormat);
+        return out;
+    }
+
+    private static void add(List<Setting> out, String key, String flag, String value) {
+        if (value != null) {
+            out.add(new Setting(key, value, "flag " + flag));
+        }
+    }
+}

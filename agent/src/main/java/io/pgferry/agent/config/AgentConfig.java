@@ -1,0 +1,14 @@
+package io.pgferry.agent.config;
+
+import java.nio.file.Path;
+import java.util.Optional;
+
+/**
+ * The merged, validated configuration: config file, then PGFERRY_* environment, then command-line flags.
+ *
+ * @param token read from {@code tokenFile} at load time; {@link Secret} keeps it out of toString
+ * @param pgBinDir empty means detect it once the server's major version is known
+ */
+public record AgentConfig(String listenAddress, int listenPort, Path tokenFile, Secret token,
+                          PostgresConfig postgres, Optional<Path> pgBinDir, Path stateDir, LogFormat logFormat) {
+}

@@ -1,0 +1,6 @@
+package io.pgferry.agent.config;
+
+public enum LogFormat {
+    TEXT,
+    JSON
+}

@@ -1,0 +1,59 @@
+package io.pgferry.agent.http;
+
+import com.fasterxml.jackson.annotation.JsonInclude;
+import com.fasterxml.jackson.databind.PropertyNamingStrategies;
+import io.javalin.Javalin;
+import io.javalin.json.JavalinJackson;
+import io.pgferry.agent.config.AgentConfig;
+import io.pgferry.agent.health.HealthController;
+import io.pgferry.agent.info.InfoController;
+import java.util.Set;
+import org.eclipse.jetty.util.thread.QueuedThreadPool;
+
+/** The HTTP API, configured completely here before it starts: routes, auth, error mapping, limits, logging. */
+public final class AgentServer {
+    /** Paths that need no token; everything else, including unknown paths, answers 401 without one. */
+    static final Set<String> PUBLIC_PATHS = Set.of("/v1/health");
+    static final long MAX_REQUEST_BYTES = 1024 * 1024;
+
+    private final Javalin app;
+
+    private AgentServer(Javalin app) {
+        this.app = app;
+    }
+
+    public static AgentServer start(AgentConfig config, HealthController health, InfoController info) {
+        BearerAuth auth = new BearerAuth(config.token(), PUBLIC_PATHS);
+        Javalin app = Javalin.create(c -> {
+            c.startup.showJavalinBanner = false;
+            c.startup.showOldJavalinVersionWarning = false;
+            c.http.maxRequestSize = MAX_REQUEST_BYTES;
+            c.http.generateEtags = false;
+            c.http.prefer405over404 = true;
+            c.jetty.host = config.listenAddress();
+            c.jetty.port = config.listenPort();
+            // A handful of local callers: a small pool keeps the agent's footprint small.
+            QueuedThreadPool pool = new QueuedThreadPool(16, 2);
+            pool.setName("agent-http");
+            c.jetty.threadPool = pool;
+            c.jsonMapper(new JavalinJackson(JavalinJackson.defaultMapper()
+                    .setPropertyNamingStrategy(PropertyNamingStrategies.SNAKE_CASE)
+                    .setSerializationInclusion(JsonInclude.Include.NON_NULL), false));
+            c.requestLogger.http(RequestLog::log);
+            c.routes.before(auth::check);
+            c.routes.get("/v1/health", health::get);
+            c.routes.get("/v1/info", info::get);
+            ProblemMapper.register(c.routes);
+        });
+        app.start();
+        return new AgentServer(app);
+    }
+
+    public int port() {
+        return app.port();
+    }
+
+    public void stop() {
+        app.stop();
+    }
+}

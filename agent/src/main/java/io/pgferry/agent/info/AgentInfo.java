@@ -1,0 +1,15 @@
+package io.pgferry.agent.info;
+
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Body of /v1/info.
+ *
+ * @param settings keyed by PostgreSQL's own setting names (dots kept), absent settings left out
+ * @param pgBinDir null, with {@code pgBinDirError} set, when no usable pg_dump was found
+ */
+public record AgentInfo(String agentVersion, String serverVersion, int serverVersionNum, int major,
+                        Map<String, String> settings, List<DatabaseInfo> databases, String pgBinDir,
+                        String pgBinDirSource, String pgDumpVersion, String pgBinDirError) {
+}

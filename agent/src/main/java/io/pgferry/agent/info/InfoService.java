@@ -1,0 +1,111 @@
+package io.pgferry.agent.info;
+
+import io.pgferry.agent.AgentVersion;
+import io.pgferry.agent.postgres.PgConnector;
+import io.pgferry.agent.postgres.PgTools;
+import io.pgferry.agent.postgres.PgToolsException;
+import io.pgferry.agent.postgres.PgToolsResolver;
+import io.pgferry.agent.postgres.ServerVersion;
+import java.sql.Array;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+
+public final class InfoService {
+    /** Settings that decide whether logical replication can run; rds.* exists only on Amazon RDS. */
+    static final List<String> SETTINGS = List.of("wal_level", "max_replication_slots", "max_wal_senders",
+            "max_worker_processes", "max_logical_replication_workers", "max_sync_workers_per_subscription",
+            "rds.logical_replication");
+    /** pg_database_size walks every file of every database; a big cluster needs time. */
+    private static final Duration QUERY_TIMEOUT = Duration.ofSeconds(30);
+
+    private final PgConnector connector;
+    private final PgToolsResolver resolver;
+    // Keyed by server major: an in-place upgrade of the server while the agent runs gets a fresh check.
+    private final Map<Integer, PgTools> tools = new ConcurrentHashMap<>();
+
+    public InfoService(PgConnector connector, PgToolsResolver resolver) {
+        this.connector = connector;
+        this.resolver = resolver;
+    }
+
+    public AgentInfo info() {
+        try (Connection c = connector.open(QUERY_TIMEOUT)) {
+            ServerVersion version = connector.serverVersion(c);
+            Map<String, String> settings = settings(c);
+            List<DatabaseInfo> databases = databases(c);
+            PgTools pg = null;
+            String toolsError = null;
+            try {
+                pg = tools(version.major());
+            } catch (PgToolsException e) {
+                toolsError = e.getMessage();
+            }
+            return new AgentInfo(AgentVersion.get(), version.version(), version.versionNum(), version.major(),
+                    settings, databases, pg == null ? null : pg.binDir().toString(),
+                    pg == null ? null : pg.source(), pg == null ? null : pg.pgDumpVersion(), toolsError);
+        } catch (SQLException e) {
+            throw connector.translate(e);
+        }
+    }
+
+    /** Resolves once per server major and caches the answer; failures are not cached so a fix is seen. */
+    public PgTools tools(int serverMajor) throws PgToolsException {
+        PgTools known = tools.get(serverMajor);
+        if (known != null) {
+            return known;
+        }
+        PgTools found = resolver.resolve(serverMajor);
+        tools.put(serverMajor, found);
+        return found;
+    }
+
+    private static Map<String, String> settings(Connection c) throws SQLException {
+        Map<String, String> out = new LinkedHashMap<>();
+        try (PreparedStatement ps = c.prepareStatement(
+                "SELECT name, setting FROM pg_catalog.pg_settings WHERE name = ANY (?)")) {
+            Array names = c.createArrayOf("text", SETTINGS.toArray());
+            ps.setArray(1, names);
+            Map<String, String> found = new LinkedHashMap<>();
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    found.put(rs.getString(1), rs.getString(2));
+                }
+            }
+            for (String name : SETTINGS) {
+                if (found.containsKey(name)) {
+                    out.put(name, found.get(name));
+                }
+            }
+        }
+        return out;
+    }
+
+    private static List<DatabaseInfo> databases(Connection c) throws SQLException {
+        List<DatabaseInfo> out = new ArrayList<>();
+        String sql = """
+                SELECT d.datname,
+                       CASE WHEN has_database_privilege(d.oid, 'CONNECT') THEN pg_database_size(d.oid) END,
+                       pg_encoding_to_char(d.encoding), d.datcollate, d.datctype,
+                       pg_get_userbyid(d.datdba)
+                  FROM pg_catalog.pg_database d
+                 WHERE NOT d.datistemplate
+                 ORDER BY d.datname""";
+        try (Statement st = c.createStatement(); ResultSet rs = st.executeQuery(sql)) {
+            while (rs.next()) {
+                long size = rs.getLong(2);
+                out.add(new DatabaseInfo(rs.getString(1), rs.wasNull() ? null : size, rs.getString(3),
+                        rs.getString(4), rs.getString(5), rs.getString(6)));
+            }
+        }
+        return out;
+    }
+}

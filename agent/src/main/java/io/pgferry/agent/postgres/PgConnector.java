@@ -1,0 +1,101 @@
+package io.pgferry.agent.postgres;
+
+import io.pgferry.agent.config.PostgresConfig;
+import java.sql.Connection;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.time.Duration;
+import java.util.Properties;
+import org.postgresql.Driver;
+import org.postgresql.PGProperty;
+
+/**
+ * Opens short-lived connections to the local PostgreSQL. No pool: the agent makes a few queries a minute,
+ * and a fresh connection per request reports the server's real state instead of a stale pooled socket.
+ */
+public final class PgConnector {
+    private static final Driver DRIVER = new Driver();
+    private static final int CONNECT_TIMEOUT_SECONDS = 2;
+
+    private final PostgresConfig config;
+
+    public PgConnector(PostgresConfig config) {
+        this.config = config;
+    }
+
+    /**
+     * @param socketTimeout how long any single read may block, so a hung server cannot hang the caller
+     * @throws PostgresUnavailableException when the server cannot be reached or refuses the login
+     */
+    public Connection open(Duration socketTimeout) {
+        try {
+            Connection c = DRIVER.connect(url(), properties(socketTimeout));
+            if (c == null) {
+                throw new IllegalStateException("pgjdbc rejected its own URL " + url());
+            }
+            return c;
+        } catch (SQLException e) {
+            throw new PostgresUnavailableException(describe(e), e);
+        }
+    }
+
+    public ServerVersion serverVersion(Connection c) throws SQLException {
+        try (Statement st = c.createStatement();
+             ResultSet rs = st.executeQuery(
+                     "SELECT current_setting('server_version'), current_setting('server_version_num')::int")) {
+            rs.next();
+            return new ServerVersion(rs.getString(1), rs.getInt(2));
+        }
+    }
+
+    /**
+     * Maps a failure during a query: lost or refused connections and shutdowns are "unavailable", anything
+     * else means the server answered but said no.
+     */
+    public RuntimeException translate(SQLException e) {
+        String state = e.getSQLState();
+        if (state == null || state.startsWith("08") || state.startsWith("57")) {
+            return new PostgresUnavailableException(describe(e), e);
+        }
+        return new PostgresQueryException(describe(e), e);
+    }
+
+    /** What the client may know: where we tried and the SQLSTATE, never the driver's text. */
+    public String describe(SQLException e) {
+        String state = e.getSQLState() == null ? "none" : e.getSQLState();
+        return "cannot query PostgreSQL at " + target() + " as " + config.user() + " (SQLSTATE " + state + ")";
+    }
+
+    public String target() {
+        return config.viaUnixSocket() ? socketFile() : config.host() + ":" + config.port();
+    }
+
+    private String url() {
+        String host = config.viaUnixSocket() ? "localhost"
+                : config.host().contains(":") ? "[" + config.host() + "]" : config.host();
+        return "jdbc:postgresql://" + host + ":" + config.port() + "/";
+    }
+
+    private Properties properties(Duration socketTimeout) {
+        Properties p = new Properties();
+        PGProperty.PG_DBNAME.set(p, config.database());
+        PGProperty.USER.set(p, config.user());
+        config.password().ifPresent(pw -> PGProperty.PASSWORD.set(p, pw.reveal()));
+        PGProperty.CONNECT_TIMEOUT.set(p, CONNECT_TIMEOUT_SECONDS);
+        PGProperty.LOGIN_TIMEOUT.set(p, CONNECT_TIMEOUT_SECONDS + 1);
+        PGProperty.SOCKET_TIMEOUT.set(p, (int) Math.max(1, socketTimeout.toSeconds()));
+        PGProperty.APPLICATION_NAME.set(p, "pgferry-agent");
+        PGProperty.READ_ONLY.set(p, true);
+        if (config.viaUnixSocket()) {
+            PGProperty.SOCKET_FACTORY.set(p, "org.newsclub.net.unix.AFUNIXSocketFactory$FactoryArg");
+            PGProperty.SOCKET_FACTORY_ARG.set(p, socketFile());
+            PGProperty.SSL_MODE.set(p, "disable");
+        }
+        return p;
+    }
+
+    private String socketFile() {
+        return config.host() + "/.s.PGSQL." + config.port();
+    }
+}

@@ -1,0 +1,177 @@
+package io.pgferry.agent.http;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.pgferry.agent.Agent;
+import io.pgferry.agent.config.AgentConfig;
+import io.pgferry.agent.config.PostgresConfig;
+import io.pgferry.agent.health.HealthService;
+import io.pgferry.agent.health.HealthStatus;
+import io.pgferry.agent.postgres.PgConnector;
+import io.pgferry.agent.testbed.AgentFixture;
+import io.pgferry.agent.testbed.PgCluster;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The HTTP API against a real PostgreSQL: subclasses pick the major with {@code @PgBed}. The agent runs
+ * in-process on a free port with a real 0600 token file and the cluster's superuser password file.
+ */
+abstract class AgentApiContract {
+    private static final ObjectMapper JSON = new ObjectMapper();
+    private static final HttpClient HTTP = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+
+    static PgCluster cluster;
+    @TempDir
+    static Path dir;
+    static String token;
+    static Agent agent;
+    static URI base;
+    /** Every body the agent sent, to check that no secret ever appears in one. */
+    static final List<String> bodies = new ArrayList<>();
+
+    @BeforeAll
+    static void startAgent() throws Exception {
+        bodies.clear();
+        token = AgentFixture.newToken();
+        Path tokenFile = AgentFixture.secretFile(dir, "token", token);
+        AgentConfig config = AgentFixture.configFor(cluster, dir, tokenFile, AgentFixture.freePort());
+        agent = Agent.start(config, System.getenv("PATH"));
+        base = URI.create("http://127.0.0.1:" + agent.port());
+    }
+
+    @AfterAll
+    static void stopAgent() {
+        if (agent != null) {
+            agent.close();
+        }
+        for (String body : bodies) {
+            assertFalse(body.contains(token), "token leaked into a response body");
+            assertFalse(body.contains(cluster.superuserPassword()), "password leaked into a response body");
+        }
+    }
+
+    @Test
+    void healthFollowsPostgresDownAndUp() throws Exception {
+        HttpResponse<String> up = get("/v1/health", null);
+        assertEquals(200, up.statusCode());
+        JsonNode body = JSON.readTree(up.body());
+        assertEquals("ok", body.get("status").asText());
+        assertEquals("up", body.get("postgres").asText());
+        assertTrue(body.get("server_version").asText().startsWith(cluster.major() + "."));
+
+        cluster.stop();
+        try {
+            long started = System.nanoTime();
+            HttpResponse<String> down = get("/v1/health", null);
+            long millis = Duration.ofNanos(System.nanoTime() - started).toMillis();
+            assertProblem(down, 503, "postgres_unavailable");
+            assertTrue(millis < 6000, "health took " + millis + " ms with PostgreSQL down");
+        } finally {
+            cluster.start();
+        }
+        assertEquals(200, get("/v1/health", null).statusCode());
+    }
+
+    @Test
+    void infoWithoutTokenIs401() throws Exception {
+        HttpResponse<String> r = get("/v1/info", null);
+        assertProblem(r, 401, "unauthorized");
+        assertEquals(Optional.of("Bearer"), r.headers().firstValue("WWW-Authenticate"));
+    }
+
+    @Test
+    void infoWithWrongTokenIs401() throws Exception {
+        assertProblem(get("/v1/info", "Bearer " + AgentFixture.newToken()), 401, "unauthorized");
+        assertProblem(get("/v1/info", "Basic " + token), 401, "unauthorized");
+    }
+
+    @Test
+    void infoWithTokenDescribesTheServer() throws Exception {
+        HttpResponse<String> r = get("/v1/info", "Bearer " + token);
+        assertEquals(200, r.statusCode(), r.body());
+        JsonNode info = JSON.readTree(r.body());
+        assertEquals(cluster.major(), info.get("major").asInt());
+        assertEquals(cluster.major(), info.get("server_version_num").asInt() / 10000);
+        assertTrue(info.get("server_version").asText().startsWith(cluster.major() + "."));
+        JsonNode settings = info.get("settings");
+        assertEquals("logical", settings.get("wal_level").asText());
+        assertEquals("20", settings.get("max_replication_slots").asText());
+        assertEquals("4", settings.get("max_sync_workers_per_subscription").asText());
+        assertNull(settings.get("rds.logical_replication"), "not an RDS server");
+        List<String> names = new ArrayList<>();
+        for (JsonNode db : info.get("databases")) {
+            names.add(db.get("name").asText());
+            assertTrue(db.get("size_bytes").asLong() > 0);
+            assertEquals("UTF8", db.get("encoding").asText());
+            assertEquals("postgres", db.get("owner").asText());
+        }
+        assertEquals(List.of("postgres"), names, "templates are skipped");
+        assertEquals(cluster.binDir().toString(), info.get("pg_bin_dir").asText());
+        assertTrue(info.get("pg_dump_version").asText().startsWith(cluster.major() + "."));
+        assertEquals(io.pgferry.agent.AgentVersion.get(), info.get("agent_version").asText());
+    }
+
+    @Test
+    void everythingButHealthNeedsTheToken() throws Exception {
+        assertProblem(get("/v1/nope", null), 401, "unauthorized");
+        assertProblem(get("/v1/nope", "Bearer " + token), 404, "not_found");
+    }
+
+    @Test
+    void wrongMethodIsAProblem() throws Exception {
+        HttpRequest req = HttpRequest.newBuilder(base.resolve("/v1/health"))
+                .POST(HttpRequest.BodyPublishers.ofString("{}")).timeout(Duration.ofSeconds(10)).build();
+        HttpResponse<String> r = HTTP.send(req, HttpResponse.BodyHandlers.ofString());
+        bodies.add(r.body());
+        assertProblem(r, 405, "method_not_allowed");
+    }
+
+    @Test
+    void healthWorksOverTheUnixSocket() {
+        PostgresConfig viaSocket = new PostgresConfig(cluster.socketDir().toString(), cluster.port(),
+                cluster.superuser(), Optional.empty(), Optional.empty(), "postgres");
+        HealthStatus status = new HealthService(new PgConnector(viaSocket)).check();
+        assertEquals("up", status.postgres());
+        assertTrue(status.serverVersion().startsWith(cluster.major() + "."));
+    }
+
+    private static HttpResponse<String> get(String path, String authorization) throws Exception {
+        HttpRequest.Builder req = HttpRequest.newBuilder(base.resolve(path)).timeout(Duration.ofSeconds(10)).GET();
+        if (authorization != null) {
+            req.header("Authorization", authorization);
+        }
+        HttpResponse<String> r = HTTP.send(req.build(), HttpResponse.BodyHandlers.ofString());
+        synchronized (bodies) {
+            bodies.add(r.body());
+        }
+        return r;
+    }
+
+    private static void assertProblem(HttpResponse<String> r, int status, String code) throws Exception {
+        assertEquals(status, r.statusCode(), r.body());
+        assertTrue(r.headers().firstValue("Content-Type").orElse("").startsWith("application/problem+json"),
+                "content type " + r.headers().firstValue("Content-Type"));
+        JsonNode p = JSON.readTree(r.body());
+        assertEquals(status, p.get("status").asInt());
+        assertEquals(code, p.get("code").asText());
+        assertEquals("urn:pgferry:problem:" + code, p.get("type").asText());
+        assertTrue(p.hasNonNull("title") && p.hasNonNull("detail"));
+    }
+}

@@ -1,0 +1,42 @@
+# -*- coding: utf-8 -*-
+# Copyright: pgferry contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Options shared by every module that calls a pgferry agent (see module_utils/agent_client.py)."""
+
+from __future__ import annotations
+
+
+class ModuleDocFragment:
+
+    DOCUMENTATION = r'''
+options:
+  agent_url:
+    description:
+      - Base URL of the pgferry agent, for example V(https://db1.example.com:8443).
+      - Set it for all agent modules at once with C(module_defaults) and the C(group/pgferry.migrate.agent) action group.
+    type: str
+    required: true
+  agent_token:
+    description:
+      - Bearer token the agent expects in the C(Authorization) header.
+      - Falls back to the E(PGFERRY_AGENT_TOKEN) environment variable on the host that runs the module.
+      - Never logged nor returned.
+    type: str
+  validate_certs:
+    description:
+      - Whether to verify the agent's TLS certificate. Turn off only for testing.
+    type: bool
+    default: true
+  ca_path:
+    description:
+      - PEM file with the CA certificate(s) that signed the agent's certificate.
+    type: path
+  timeout:
+    description:
+      - Seconds to wait for the agent to connect and to answer each request.
+    type: int
+    default: 30
+notes:
+  - The agent answers errors as C(application/problem+json); modules fail with its C(title), C(detail), C(status) and C(code).
+'''

@@ -1,0 +1,127 @@
+# -*- coding: utf-8 -*-
+"""Test setup: make the collection importable and provide a real HTTP server that plays the agent.
+
+Plain pytest from the repo root (pytest ansible/tests/unit) sees ansible/ as a bare folder, not as
+ansible_collections/pgferry/migrate; register that package name for it so imports look as they do in Ansible.
+When the tests run from an installed copy (tools/ansible-sanity), the real path already resolves.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import threading
+import time
+import types
+
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+
+COLLECTION_ROOT = Path(__file__).resolve().parents[2]
+TOKEN = 'tok-3f9c1d-secret'
+
+
+def _register_collection():
+    if COLLECTION_ROOT.parent.parent.name == 'ansible_collections':
+        sys.path.insert(0, str(COLLECTION_ROOT.parents[2]))
+        return
+    for name, path in (('ansible_collections', None), ('ansible_collections.pgferry', None),
+                       ('ansible_collections.pgferry.migrate', COLLECTION_ROOT)):
+        if name not in sys.modules:
+            pkg = types.ModuleType(name)
+            pkg.__path__ = [str(path)] if path else []
+            sys.modules[name] = pkg
+
+
+_register_collection()
+
+INFO = {
+    'server_version': '16.13', 'server_version_num': 160013, 'major': 16,
+    'settings': {'wal_level': 'logical', 'max_replication_slots': 10, 'max_wal_senders': 10},
+    'databases': [{'name': 'app', 'size_bytes': 7901215}],
+    'pg_bin_dir': '/opt/pg/16/bin', 'agent_version': '0.1.0',
+}
+
+
+def _problem(status, title, detail, code):
+    return status, 'application/problem+json', {
+        'type': 'https://pgferry.io/problems/' + code.lower(), 'title': title,
+        'status': status, 'detail': detail, 'code': code}
+
+
+class _Handler(BaseHTTPRequestHandler):
+    """Routes by path; each route is one way the agent (or something that is not the agent) can answer."""
+
+    def log_message(self, *args):  # keep pytest output clean
+        pass
+
+    def _route(self):
+        srv = self.server
+        auth = self.headers.get('Authorization')
+        path = self.path
+        if path == '/v1/health':
+            if srv.healthy:
+                return 200, 'application/json', {'status': 'ok'}
+            return _problem(503, 'Service Unavailable', 'PostgreSQL is not accepting connections', 'PG_DOWN')
+        if auth != 'Bearer ' + TOKEN:
+            return _problem(401, 'Unauthorized', 'missing or wrong bearer token', 'UNAUTHORIZED')
+        if path == '/v1/info':
+            return 200, 'application/json', INFO
+        if path == '/echo':
+            length = int(self.headers.get('Content-Length') or 0)
+            body = json.loads(self.rfile.read(length)) if length else None
+            return 200, 'application/json', {'method': self.command, 'body': body,
+                                             'content_type': self.headers.get('Content-Type')}
+        if path == '/empty':
+            return 204, 'application/json', None
+        if path == '/missing':
+            return _problem(404, 'Not Found', 'no database named shop', 'DB_NOT_FOUND')
+        if path == '/boom':
+            return _problem(500, 'Internal Server Error', 'replication slot busy', 'SLOT_BUSY')
+        if path == '/leaky':  # a careless server echoing the header must not leak it through the module
+            return _problem(500, 'Internal Server Error', 'bad header ' + auth, 'LEAK')
+        if path == '/html':
+            return 200, 'text/html', '<html>not an agent</html>'
+        if path == '/html500':
+            return 500, 'text/html', '<html>proxy error</html>'
+        if path == '/redirect':
+            return 302, 'text/plain', ''
+        if path == '/slow':
+            time.sleep(srv.slow_seconds)
+            return 200, 'application/json', {'late': True}
+        return _problem(404, 'Not Found', 'no route ' + path, 'NO_ROUTE')
+
+    def _serve(self):
+        self.server.requests.append({'method': self.command, 'path': self.path, 'headers': dict(self.headers)})
+        status, ctype, payload = self._route()
+        data = payload.encode() if isinstance(payload, str) else (b'' if payload is None else json.dumps(payload).encode())
+        try:
+            self.send_response(status)
+            if status == 302:
+                self.send_header('Location', 'http://elsewhere.invalid/steal')
+            self.send_header('Content-Type', ctype)
+            self.send_header('Content-Length', str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+        except (BrokenPipeError, ConnectionResetError):  # the client gave up (timeout test)
+            pass
+
+    do_GET = do_POST = do_PUT = do_DELETE = _serve
+
+
+@pytest.fixture
+def agent_server():
+    """A real HTTP server on 127.0.0.1 with a free port; yields it with .url, .requests, .healthy."""
+    srv = ThreadingHTTPServer(('127.0.0.1', 0), _Handler)
+    srv.daemon_threads = True
+    srv.requests = []
+    srv.healthy = True
+    srv.slow_seconds = 3
+    srv.url = 'http://127.0.0.1:%d' % srv.server_address[1]
+    thread = threading.Thread(target=srv.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    yield srv
+    srv.shutdown()
+    srv.server_close()

@@ -1,0 +1,178 @@
+# -*- coding: utf-8 -*-
+"""AgentClient against a real HTTP server on 127.0.0.1 (see conftest.py): statuses, bodies and transport failures."""
+
+from __future__ import annotations
+
+import json
+import socket
+import time
+
+import pytest
+
+from ansible_collections.pgferry.migrate.plugins.module_utils.agent_client import (
+    MASK,
+    AgentClient,
+    agent_argument_spec,
+    mask_queries,
+)
+
+from conftest import TOKEN
+
+
+class FailJson(Exception):
+    pass
+
+
+class FakeModule:
+    """Just what AgentClient uses of AnsibleModule: params and fail_json, which must end the module."""
+
+    def __init__(self, **params):
+        self.params = dict(agent_token=TOKEN, validate_certs=True, ca_path=None, timeout=5)
+        self.params.update(params)
+
+    def fail_json(self, **kwargs):
+        raise FailJson(kwargs)
+
+
+def client(url, **params):
+    return AgentClient(FakeModule(agent_url=url, **params))
+
+
+def fail(url, path, method='GET', **params):
+    """Run one request that must fail; return fail_json's arguments after checking the token is in none of them."""
+    with pytest.raises(FailJson) as err:
+        client(url, **params).request(method, path)
+    result = err.value.args[0]
+    assert TOKEN not in json.dumps(result)
+    return result
+
+
+def closed_port():
+    with socket.socket() as s:
+        s.bind(('127.0.0.1', 0))
+        return s.getsockname()[1]
+
+
+def test_get_parses_json_and_sends_bearer(agent_server):
+    info = client(agent_server.url + '/').get('/v1/info')
+    assert info['major'] == 16 and info['settings']['wal_level'] == 'logical'
+    req = agent_server.requests[-1]
+    assert req['path'] == '/v1/info'
+    assert req['headers']['Authorization'] == 'Bearer ' + TOKEN
+
+
+@pytest.mark.parametrize('method', ['POST', 'PUT'])
+def test_body_is_sent_as_json(agent_server, method):
+    answer = client(agent_server.url).request(method, '/echo', data={'db': 'app', 'n': 1})
+    assert answer == {'method': method, 'body': {'db': 'app', 'n': 1}, 'content_type': 'application/json'}
+
+
+def test_delete_and_empty_body(agent_server):
+    assert client(agent_server.url).delete('/empty') is None
+    assert agent_server.requests[-1]['method'] == 'DELETE'
+
+
+def test_no_token_sends_no_header(agent_server):
+    assert client(agent_server.url, agent_token=None).get('/v1/health') == {'status': 'ok'}
+    assert 'Authorization' not in agent_server.requests[-1]['headers']
+
+
+def test_accept_status_returns_problem_instead_of_failing(agent_server):
+    agent_server.healthy = False
+    status, body = client(agent_server.url).get('/v1/health', accept_status=(503,))
+    assert status == 503 and body['code'] == 'PG_DOWN'
+
+
+def test_401_names_problem_and_token_source(agent_server):
+    result = fail(agent_server.url, '/v1/info', agent_token='wrong-token')
+    assert result['status'] == 401 and result['code'] == 'UNAUTHORIZED'
+    assert result['msg'].startswith('GET %s/v1/info: agent answered HTTP 401 Unauthorized [UNAUTHORIZED]' % agent_server.url)
+    assert 'missing or wrong bearer token' in result['msg'] and 'PGFERRY_AGENT_TOKEN' in result['msg']
+    assert 'wrong-token' not in json.dumps(result)
+
+
+def test_404_problem(agent_server):
+    result = fail(agent_server.url, '/missing')
+    assert result['status'] == 404 and result['code'] == 'DB_NOT_FOUND'
+    assert 'HTTP 404 Not Found [DB_NOT_FOUND]: no database named shop' in result['msg']
+    assert result['problem']['title'] == 'Not Found'
+
+
+def test_500_problem(agent_server):
+    result = fail(agent_server.url, '/boom', method='POST')
+    assert result['status'] == 500 and result['code'] == 'SLOT_BUSY'
+    assert result['msg'].startswith('POST ') and 'replication slot busy' in result['msg']
+
+
+def test_token_echoed_by_server_is_masked(agent_server):
+    result = fail(agent_server.url, '/leaky')
+    assert ('bad header Bearer ' + MASK) in result['msg']
+    assert result['problem']['detail'] == 'bad header Bearer ' + MASK
+
+
+def test_non_json_success_body(agent_server):
+    result = fail(agent_server.url, '/html')
+    assert 'not JSON' in result['msg'] and '<html>not an agent</html>' in result['msg']
+
+
+def test_non_json_error_body(agent_server):
+    result = fail(agent_server.url, '/html500')
+    assert result['status'] == 500 and 'proxy error' in result['msg']
+
+
+def test_redirect_is_not_followed(agent_server):
+    result = fail(agent_server.url, '/redirect')
+    assert result['status'] == 302 and 'redirect to http://elsewhere.invalid/steal refused' in result['msg']
+    assert [r['path'] for r in agent_server.requests] == ['/redirect']
+
+
+def test_timeout(agent_server):
+    started = time.monotonic()
+    result = fail(agent_server.url, '/slow', timeout=1)
+    assert time.monotonic() - started < agent_server.slow_seconds
+    assert 'no answer from the agent within timeout=1s' in result['msg']
+
+
+def test_connection_refused():
+    url = 'http://127.0.0.1:%d' % closed_port()
+    result = fail(url, '/v1/info')
+    assert result['msg'] == 'GET %s/v1/info: connection refused: is the agent running and listening there?' % url
+
+
+def test_name_resolution():
+    result = fail('http://pgferry-agent.invalid:8443', '/v1/info')
+    assert 'cannot resolve host pgferry-agent.invalid' in result['msg']
+
+
+def test_tls_failure_against_plain_http(agent_server):
+    result = fail(agent_server.url.replace('http:', 'https:'), '/v1/info')
+    assert 'TLS failure' in result['msg'] and 'ca_path' in result['msg']
+
+
+def test_bad_scheme_and_credentials_in_url_are_hidden():
+    with pytest.raises(FailJson) as err:
+        client('ftp://user:pw@host/x')
+    assert 'must start with http' in err.value.args[0]['msg'] and 'pw' not in err.value.args[0]['msg']
+
+
+def test_argument_spec_keeps_token_secret():
+    spec = agent_argument_spec()
+    assert spec['agent_token']['no_log'] is True
+    assert spec['agent_token']['fallback'][1] == ['PGFERRY_AGENT_TOKEN']
+    assert spec['agent_url']['required'] is True
+    assert spec['validate_certs']['default'] is True and spec['timeout']['default'] == 30
+
+
+def test_mask_queries():
+    queries = [
+        "CREATE ROLE rep LOGIN REPLICATION PASSWORD 'it''s s3cret'",
+        "CREATE SUBSCRIPTION s CONNECTION 'host=db1 user=rep password=hunter2 dbname=app' PUBLICATION p",
+        "ALTER SUBSCRIPTION s CONNECTION 'host=db1 password=''two words'''",
+        "SELECT 1 /* " + TOKEN + " */",
+    ]
+    masked = mask_queries(queries, [TOKEN])
+    assert masked[0] == "CREATE ROLE rep LOGIN REPLICATION PASSWORD '%s'" % MASK
+    assert masked[1] == "CREATE SUBSCRIPTION s CONNECTION 'host=db1 user=rep password=%s dbname=app' PUBLICATION p" % MASK
+    assert 'two words' not in masked[2]
+    assert masked[3] == 'SELECT 1 /* %s */' % MASK
+    assert mask_queries(None) == []

@@ -50,7 +50,7 @@ public final class Agent implements AutoCloseable {
             LOG.warn("PostgreSQL at {} is not reachable yet; starting anyway", connector.target());
         }
         AgentServer server = AgentServer.start(config, new HealthController(new HealthService(connector)),
-                new InfoController(info));
+                new InfoController(info), Features.all(config, connector, info));
         LOG.info("pgferry-agent {} listening on {}:{}", AgentVersion.get(), config.listenAddress(), server.port());
         return new Agent(server);
     }

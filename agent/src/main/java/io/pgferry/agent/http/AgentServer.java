@@ -1,12 +1,11 @@
 package io.pgferry.agent.http;
 
-import com.fasterxml.jackson.annotation.JsonInclude;
-import com.fasterxml.jackson.databind.PropertyNamingStrategies;
 import io.javalin.Javalin;
 import io.javalin.json.JavalinJackson;
 import io.pgferry.agent.config.AgentConfig;
 import io.pgferry.agent.health.HealthController;
 import io.pgferry.agent.info.InfoController;
+import java.util.List;
 import java.util.Set;
 import org.eclipse.jetty.util.thread.QueuedThreadPool;
 
@@ -22,7 +21,8 @@ public final class AgentServer {
         this.app = app;
     }
 
-    public static AgentServer start(AgentConfig config, HealthController health, InfoController info) {
+    public static AgentServer start(AgentConfig config, HealthController health, InfoController info,
+                                    List<RouteGroup> features) {
         BearerAuth auth = new BearerAuth(config.token(), PUBLIC_PATHS);
         Javalin app = Javalin.create(c -> {
             c.startup.showJavalinBanner = false;
@@ -36,13 +36,12 @@ public final class AgentServer {
             QueuedThreadPool pool = new QueuedThreadPool(16, 2);
             pool.setName("agent-http");
             c.jetty.threadPool = pool;
-            c.jsonMapper(new JavalinJackson(JavalinJackson.defaultMapper()
-                    .setPropertyNamingStrategy(PropertyNamingStrategies.SNAKE_CASE)
-                    .setSerializationInclusion(JsonInclude.Include.NON_NULL), false));
+            c.jsonMapper(new JavalinJackson(JsonBody.MAPPER, false));
             c.requestLogger.http(RequestLog::log);
             c.routes.before(auth::check);
             c.routes.get("/v1/health", health::get);
             c.routes.get("/v1/info", info::get);
+            features.forEach(f -> f.register(c.routes));
             ProblemMapper.register(c.routes);
         });
         app.start();

@@ -1,13 +1,23 @@
 package io.pgferry.agent.http;
 
+import java.util.List;
+
 /**
  * An RFC 9457 problem document, plus {@code code}: a stable identifier clients can switch on.
  *
  * @param type a URN naming the code, since there is no documentation site to point at yet
+ * @param field the request field at fault, for 400s
+ * @param objects the database objects concerned (tables without replica identity, missing extensions, ...)
  */
-public record Problem(String type, String title, int status, String detail, String code) {
+public record Problem(String type, String title, int status, String detail, String code, String field,
+                      List<String> objects) {
 
     public static Problem of(int status, String code, String title, String detail) {
-        return new Problem("urn:pgferry:problem:" + code, title, status, detail, code);
+        return new Problem("urn:pgferry:problem:" + code, title, status, detail, code, null, null);
+    }
+
+    public static Problem of(ApiException e) {
+        return new Problem("urn:pgferry:problem:" + e.code(), e.title(), e.status(), e.getMessage(), e.code(),
+                e.field(), e.objects().isEmpty() ? null : e.objects());
     }
 }

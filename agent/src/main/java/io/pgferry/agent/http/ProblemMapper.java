@@ -28,7 +28,7 @@ final class ProblemMapper {
             if (e instanceof UnauthorizedException) {
                 ctx.header("WWW-Authenticate", "Bearer");
             }
-            write(ctx, Problem.of(e.status(), e.code(), e.title(), e.getMessage()));
+            write(ctx, Problem.of(e));
         });
         // Javalin's own answers: unknown route, wrong method, body too large, ...
         routes.exception(HttpResponseException.class, (e, ctx) -> {

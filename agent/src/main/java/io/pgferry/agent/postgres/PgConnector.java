@@ -29,8 +29,19 @@ public final class PgConnector {
      * @throws PostgresUnavailableException when the server cannot be reached or refuses the login
      */
     public Connection open(Duration socketTimeout) {
+        return open(config.database(), socketTimeout, true);
+    }
+
+    /**
+     * A connection to one database of the local server. Read-only unless the caller is a step that changes
+     * something, so a bug in a read path cannot write.
+     */
+    public Connection open(String database, Duration socketTimeout, boolean readOnly) {
         try {
-            Connection c = DRIVER.connect(url(), properties(socketTimeout));
+            Properties p = properties(socketTimeout);
+            PGProperty.PG_DBNAME.set(p, database);
+            PGProperty.READ_ONLY.set(p, readOnly);
+            Connection c = DRIVER.connect(url(), p);
             if (c == null) {
                 throw new IllegalStateException("pgjdbc rejected its own URL " + url());
             }
@@ -65,6 +76,10 @@ public final class PgConnector {
     public String describe(SQLException e) {
         String state = e.getSQLState() == null ? "none" : e.getSQLState();
         return "cannot query PostgreSQL at " + target() + " as " + config.user() + " (SQLSTATE " + state + ")";
+    }
+
+    public PostgresConfig config() {
+        return config;
     }
 
     public String target() {

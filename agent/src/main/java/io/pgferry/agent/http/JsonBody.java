@@ -1,0 +1,87 @@
+package io.pgferry.agent.http;
+
+import com.fasterxml.jackson.annotation.JsonInclude;
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.DeserializationFeature;
+import com.fasterxml.jackson.databind.JsonMappingException;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.PropertyNamingStrategies;
+import com.fasterxml.jackson.databind.exc.InvalidFormatException;
+import com.fasterxml.jackson.databind.exc.MismatchedInputException;
+import com.fasterxml.jackson.databind.exc.UnrecognizedPropertyException;
+import com.fasterxml.jackson.databind.exc.ValueInstantiationException;
+import io.javalin.http.Context;
+import io.javalin.json.JavalinJackson;
+import java.io.IOException;
+import java.util.stream.Collectors;
+
+/**
+ * Request bodies into records, strictly: unknown fields, wrong types and trailing garbage are refused with the
+ * offending field named. Records check their own required fields in their constructors.
+ */
+public final class JsonBody {
+    /** The agent's one mapper, for requests and responses: snake_case, nulls left out. */
+    public static final ObjectMapper MAPPER = JavalinJackson.defaultMapper()
+            .setPropertyNamingStrategy(PropertyNamingStrategies.SNAKE_CASE)
+            .setSerializationInclusion(JsonInclude.Include.NON_NULL)
+            .enable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES)
+            .enable(DeserializationFeature.FAIL_ON_NULL_FOR_PRIMITIVES)
+            .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS)
+            .disable(DeserializationFeature.ACCEPT_FLOAT_AS_INT);
+
+    private JsonBody() {
+    }
+
+    public static <T> T read(Context ctx, Class<T> type) {
+        byte[] body = ctx.bodyAsBytes();
+        if (body.length == 0) {
+            throw new BadRequestException("body", "send a JSON object as the request body");
+        }
+        return parse(body, type);
+    }
+
+    static <T> T parse(byte[] body, Class<T> type) {
+        try {
+            return MAPPER.readValue(body, type);
+        } catch (ValueInstantiationException e) {
+            if (e.getCause() instanceof ApiException api) {
+                throw api;
+            }
+            throw new BadRequestException(path(e), "invalid value for " + path(e));
+        } catch (UnrecognizedPropertyException e) {
+            String known = e.getKnownPropertyIds().stream().map(Object::toString).sorted()
+                    .collect(Collectors.joining(", "));
+            throw new BadRequestException(path(e), "unknown field '" + path(e) + "'; known fields here: " + known);
+        } catch (InvalidFormatException e) {
+            throw new BadRequestException(path(e), "field '" + path(e) + "' must be a "
+                    + e.getTargetType().getSimpleName().toLowerCase(java.util.Locale.ROOT));
+        } catch (MismatchedInputException e) {
+            String field = path(e);
+            String expected = e.getTargetType() == null ? "value" : e.getTargetType().getSimpleName();
+            throw new BadRequestException(field.isEmpty() ? "body" : field, field.isEmpty()
+                    ? "the body must be a JSON object with the fields this endpoint documents"
+                    : "field '" + field + "' has the wrong type or is null: expected " + describe(expected));
+        } catch (JsonProcessingException e) {
+            throw new BadRequestException("body", "malformed JSON at line " + e.getLocation().getLineNr()
+                    + ", column " + e.getLocation().getColumnNr() + "; send a valid JSON object");
+        } catch (IOException e) {
+            throw new BadRequestException("body", "the request body could not be read");
+        }
+    }
+
+    private static String describe(String javaType) {
+        return switch (javaType) {
+            case "String" -> "a string";
+            case "List", "ArrayList" -> "an array";
+            case "Boolean", "boolean" -> "true or false";
+            case "Integer", "int", "Long", "long" -> "an integer";
+            default -> "an object";
+        };
+    }
+
+    private static String path(JsonMappingException e) {
+        return e.getPath().stream()
+                .map(r -> r.getFieldName() != null ? r.getFieldName() : "[" + r.getIndex() + "]")
+                .collect(Collectors.joining(".")).replace(".[", "[");
+    }
+}

@@ -6,10 +6,14 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
+import os
 import re
 import socket
 import ssl
+import tempfile
+import time
 
 from urllib.error import HTTPError, URLError
 from urllib.parse import quote, urlsplit, urlunsplit
@@ -21,6 +25,9 @@ from ansible.module_utils.urls import SSLValidationError, open_url
 
 MASK = '********'
 TOKEN_ENV = 'PGFERRY_AGENT_TOKEN'
+MIGRATION_ID_RE = re.compile(r'^[a-z][a-z0-9_]{0,39}$')
+SHA256_HEADER = 'X-Pgferry-Sha256'
+_CHUNK = 1024 * 1024
 
 # Password literals in SQL and conninfo strings: group 1 and group 2 are kept, what lies between is masked.
 # Order matters: a conninfo value quoted inside an SQL literal (password=''x y'') before a plain quoted one.
@@ -114,31 +121,156 @@ class AgentClient:
         A status listed in accept_status is not a failure: the call returns (status, body) instead of body,
         so a caller can report, for example, an unhealthy agent's 503 rather than fail on it.
         """
-        url = self.url(path)
-        headers = {'Accept': 'application/json, application/problem+json'}
         body = None
+        headers = {}
         if data is not None:
             body = json.dumps(data)
             headers['Content-Type'] = 'application/json'
+        status, resp, where = self._send(method, path, body, headers, accept_status)
+        raw = resp.read() if resp is not None else self._error_body
+        parsed = self._parse(raw, where, status)
+        return (status, parsed) if accept_status else parsed
+
+    def download(self, path, dest, mode=0o600):
+        """GET path and store its bytes at dest, replaced atomically only when they differ.
+
+        Returns dict(sha256, size_bytes, agent_sha256, changed); agent_sha256 is the X-Pgferry-Sha256 header the
+        agent sent (None when absent), and a mismatch with the bytes received fails the module.
+        """
+        status, resp, where = self._send('GET', path, None, {'Accept': 'application/octet-stream, application/json'})
+        agent_sha = resp.headers.get(SHA256_HEADER)
+        digest = hashlib.sha256()
+        size = 0
+        dest_dir = os.path.dirname(os.path.abspath(dest))
+        fd, tmp = tempfile.mkstemp(prefix='.pgferry-', dir=dest_dir)
+        try:
+            with os.fdopen(fd, 'wb') as out:
+                while True:
+                    chunk = resp.read(_CHUNK)
+                    if not chunk:
+                        break
+                    digest.update(chunk)
+                    size += len(chunk)
+                    out.write(chunk)
+            sha = digest.hexdigest()
+            if agent_sha and agent_sha.lower() != sha:
+                self.fail('%s: received %d bytes with sha256 %s but the agent announced %s; the transfer was '
+                          'damaged, rerun' % (where, size, sha, agent_sha), status=status)
+            changed = file_sha256(dest) != sha
+            if changed:
+                os.chmod(tmp, mode)
+                os.rename(tmp, dest)
+                tmp = None
+        finally:
+            if tmp and os.path.exists(tmp):
+                os.unlink(tmp)
+        return dict(sha256=sha, size_bytes=size, agent_sha256=agent_sha, changed=changed)
+
+    def upload(self, path, src, sha256=None, content_type='application/octet-stream'):
+        """PUT the bytes of file src to path with its sha256 in X-Pgferry-Sha256; return the parsed answer."""
+        sha256 = sha256 or file_sha256(src)
+        with open(src, 'rb') as f:
+            data = f.read()
+        headers = {'Content-Type': content_type, SHA256_HEADER: sha256}
+        status, resp, where = self._send('PUT', path, data, headers)
+        return self._parse(resp.read(), where, status)
+
+    def remote_sha256(self, path):
+        """The X-Pgferry-Sha256 the agent sends for GET path without reading the body; None on 404."""
+        status, resp, dummy = self._send('GET', path, None, {'Accept': 'application/octet-stream, application/json'},
+                                         accept_status=(404,))
+        if resp is None:
+            return None
+        try:
+            return (resp.headers.get(SHA256_HEADER) or '').lower() or None
+        finally:
+            resp.close()
+
+    def get_bytes(self, path, missing_ok=True):
+        """GET path and return the raw body; None on 404 when missing_ok."""
+        status, resp, dummy = self._send('GET', path, None, {'Accept': 'application/octet-stream, application/json'},
+                                         accept_status=(404,) if missing_ok else ())
+        if resp is None:
+            return None
+        try:
+            return resp.read()
+        finally:
+            resp.close()
+
+    def run_job(self, path, data, wait=True, wait_timeout=3600, poll_interval=2.0, sleep=time.sleep,
+                clock=time.monotonic):
+        """POST a long step and follow its job until it ends; see the Jobs section of docs/design.md.
+
+        The agent answers 202 {"job": {...}} (an identical call re-attaches to the running job), or, for a call that
+        needs no job (check mode), 200 with the step's result. Returns dict(job=..., result=..., polls=n);
+        result is the job's result once it succeeded (None when wait=false and it still runs). A 409, a failed
+        job and a job still running after wait_timeout seconds each end the module with a message saying so.
+        """
+        status, answer = self.post(path, data, accept_status=(200, 201, 202, 409))
+        where = 'POST %s' % _safe_url(self.url(path))
+        if status == 409:
+            answer = answer if isinstance(answer, dict) else {}
+            running = answer.get('job') or {}
+            self.fail('%s: agent answered HTTP 409 [%s]: another long operation is running for this migration%s%s; '
+                      'wait for it to finish (or for it to fail), then rerun'
+                      % (where, answer.get('code') or 'operation_in_progress',
+                         (' (job %s)' % running.get('id')) if running.get('id') else '',
+                         (': %s' % answer['detail']) if answer.get('detail') else ''),
+                      status=409, code=answer.get('code'), problem=answer)
+        if not isinstance(answer, dict) or 'job' not in answer:
+            return dict(job=None, result=answer, polls=0)
+        job = answer['job']
+        if not isinstance(job, dict) or not job.get('id'):
+            self.fail('%s: agent answered HTTP %s with a job that has no id: %s' % (where, status, answer))
+        polls = 0
+        started = clock()
+        while wait and job.get('state') == 'running':
+            if clock() - started >= wait_timeout:
+                self.fail('job %s is still running after %ss (%s); it goes on on the agent: rerun the task to '
+                          'wait for it again, or raise wait_timeout' % (job['id'], wait_timeout, progress_text(job)),
+                          job=job)
+            sleep(poll_interval)
+            job = self.get('/v1/jobs/' + job['id'])
+            polls += 1
+        if job.get('state') == 'failed':
+            error = job.get('error') or {}
+            msg = 'job %s failed' % job['id']
+            if error.get('title'):
+                msg += ': %s' % error['title']
+            if error.get('code'):
+                msg += ' [%s]' % error['code']
+            if error.get('detail'):
+                msg += ': %s' % error['detail']
+            self.fail(msg, job=job, code=error.get('code'), problem=error or None)
+        if job.get('state') not in ('running', 'succeeded'):
+            self.fail('job %s is in an unknown state %r' % (job['id'], job.get('state')), job=job)
+        return dict(job=job, result=job.get('result') if job.get('state') == 'succeeded' else None, polls=polls)
+
+    def _send(self, method, path, body, headers, accept_status=()):
+        """Open one request; return (status, response, where). HTTP errors end the module unless accepted,
+        in which case response is None and the error body is kept in self._error_body."""
+        url = self.url(path)
+        headers = dict(headers)
+        headers.setdefault('Accept', 'application/json, application/problem+json')
         if self.token:
             headers['Authorization'] = 'Bearer %s' % self.token
         where = '%s %s' % (method, _safe_url(url))
+        self._error_body = b''
         try:
             # follow_redirects='none': a redirect must never carry the bearer token to another host.
             resp = open_url(url, data=body, headers=headers, method=method, timeout=self.timeout,
                             validate_certs=self.validate_certs, ca_path=self.ca_path,
                             follow_redirects='none', use_netrc=False, http_agent='pgferry-ansible')
-            status = resp.getcode()
-            raw = resp.read()
+            return resp.getcode(), resp, where
         except HTTPError as e:
             status, raw = e.code, self._read_error_body(e)
             if status in accept_status:
-                return status, self._parse(raw, where, status)
+                self._error_body = raw
+                return status, None, where
             self._fail_http(where, status, raw, e)
         except Exception as e:  # pylint: disable=broad-except
             self.fail(self._describe_transport_error(where, e))
-        parsed = self._parse(raw, where, status)
-        return (status, parsed) if accept_status else parsed
+        return None, None, where  # not reached: fail() exits
 
     def url(self, path):
         return self.base_url + '/' + quote(path.lstrip('/'), safe='/?&=%:@,')
@@ -207,3 +339,86 @@ class AgentClient:
         if isinstance(err, AnsibleConnectionError):
             return '%s: cannot connect to the agent: %s' % (where, to_native(err))
         return '%s: request failed: %s: %s' % (where, type(err).__name__, to_native(err))
+
+
+# ---------------------------------------------------------------- helpers for the migration step modules
+
+def file_sha256(path):
+    """sha256 hex digest of a file, or None when it does not exist."""
+    if not path or not os.path.isfile(path):
+        return None
+    digest = hashlib.sha256()
+    with open(path, 'rb') as f:
+        for chunk in iter(lambda: f.read(_CHUNK), b''):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def progress_text(job):
+    """One line for a job's progress: 'done/total: message'."""
+    progress = (job or {}).get('progress') or {}
+    text = '%s/%s' % (progress.get('done', '?'), progress.get('total', '?'))
+    if progress.get('message'):
+        text += ': %s' % progress['message']
+    return 'state %s, progress %s' % ((job or {}).get('state'), text)
+
+
+def migration_argument_spec(scope=False, job=False):
+    """migration_id and database, plus the scope options and the job-waiting options when asked for.
+
+    Documented in the pgferry.migrate.migration doc fragment (and its SCOPE and JOB variants).
+    """
+    spec = dict(
+        migration_id=dict(type='str', required=True),
+        database=dict(type='str', required=True),
+    )
+    if scope:
+        table = dict(type='list', elements='dict', default=[],
+                     options=dict(schema=dict(type='str', required=True), name=dict(type='str', required=True)))
+        spec.update(
+            include_schemas=dict(type='list', elements='str', default=[]),
+            exclude_schemas=dict(type='list', elements='str', default=[]),
+            include_tables=table,
+            exclude_tables=dict(table),
+        )
+    if job:
+        spec.update(
+            wait=dict(type='bool', default=True),
+            wait_timeout=dict(type='int', default=3600),
+            poll_interval=dict(type='float', default=2.0),
+        )
+    return spec
+
+
+def scope_body(params):
+    """The request's scope fields, only the ones that restrict something."""
+    body = {}
+    for key in ('include_schemas', 'exclude_schemas'):
+        if params.get(key):
+            body[key] = list(params[key])
+    for key in ('include_tables', 'exclude_tables'):
+        if params.get(key):
+            body[key] = [dict(schema=t['schema'], name=t['name']) for t in params[key]]
+    return body
+
+
+def migration_path(module, step, query=None):
+    """/v1/migrations/{m}/{step}[?database=..] after checking the migration id's form."""
+    m = module.params['migration_id']
+    if not MIGRATION_ID_RE.match(m or ''):
+        module.fail_json(msg='migration_id must match %s (lower-case letter, then up to 39 lower-case letters, '
+                             'digits or _), got %r' % (MIGRATION_ID_RE.pattern, m))
+    path = '/v1/migrations/%s/%s' % (m, step)
+    if query:
+        path += '?' + '&'.join('%s=%s' % (k, quote(str(v), safe='')) for k, v in query.items())
+    return path
+
+
+def step_result(answer, secrets=(), **extra):
+    """A module result from a step's answer {changed, queries, ...state}: secrets masked everywhere."""
+    answer = dict(answer or {})
+    result = dict(changed=bool(answer.pop('changed', False)), queries=mask_queries(answer.pop('queries', []), secrets))
+    answer.pop('check', None)
+    result.update(mask_value(answer, secrets))
+    result.update(mask_value(extra, secrets))
+    return result

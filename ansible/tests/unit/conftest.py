@@ -8,6 +8,7 @@ When the tests run from an installed copy (tools/ansible-sanity), the real path 
 
 from __future__ import annotations
 
+import hashlib
 import json
 import sys
 import threading
@@ -88,20 +89,58 @@ class _Handler(BaseHTTPRequestHandler):
             return 500, 'text/html', '<html>proxy error</html>'
         if path == '/redirect':
             return 302, 'text/plain', ''
+        if path.startswith('/v1/migrations/m1/') or path.startswith('/v1/jobs/'):
+            return self._jobs(path)
         if path == '/slow':
             time.sleep(srv.slow_seconds)
             return 200, 'application/json', {'late': True}
         return _problem(404, 'Not Found', 'no route ' + path, 'NO_ROUTE')
 
+    def _jobs(self, path):
+        """A long step as the agent runs it: POST starts (or re-attaches to) a job, GET /v1/jobs/{id} follows it."""
+        srv = self.server
+        job_id = 'schema-apply:m1'
+        if path == '/v1/migrations/m1/schema-archive' and self.command == 'GET':
+            if srv.archive is None:
+                return _problem(404, 'Not Found', 'no archive', 'archive_not_found')
+            return 200, 'application/octet-stream', srv.archive
+        if path == '/v1/migrations/m1/schema-archive' and self.command == 'PUT':
+            data = self.rfile.read(int(self.headers.get('Content-Length') or 0))
+            srv.archive = data
+            return 200, 'application/json', {'sha256': self.headers.get('X-Pgferry-Sha256'), 'size_bytes': len(data)}
+        if self.command == 'POST' and path == '/v1/migrations/m1/schema-apply':
+            length = int(self.headers.get('Content-Length') or 0)
+            body = json.loads(self.rfile.read(length)) if length else {}
+            if body.get('check'):
+                return 200, 'application/json', {'changed': True, 'check': True, 'queries': ['CREATE TABLE t ()']}
+            srv.job_posts += 1
+            return 202, 'application/json', {'job': dict(srv.job_state(), state='running')}
+        if self.command == 'POST' and path == '/v1/migrations/m1/busy':
+            p = _problem(409, 'Conflict', 'post-data:m1 is running', 'operation_in_progress')
+            p[2]['job'] = {'id': 'post-data:m1', 'state': 'running'}
+            return p
+        if self.command == 'GET' and path == '/v1/jobs/' + job_id:
+            srv.job_gets += 1
+            return 200, 'application/json', srv.job_state()
+        return _problem(404, 'Not Found', 'no job at ' + path, 'not_found')
+
     def _serve(self):
         self.server.requests.append({'method': self.command, 'path': self.path, 'headers': dict(self.headers)})
         status, ctype, payload = self._route()
-        data = payload.encode() if isinstance(payload, str) else (b'' if payload is None else json.dumps(payload).encode())
+        if isinstance(payload, bytes):
+            data = payload
+        elif isinstance(payload, str):
+            data = payload.encode()
+        else:
+            data = b'' if payload is None else json.dumps(payload).encode()
         try:
             self.send_response(status)
             if status == 302:
                 self.send_header('Location', 'http://elsewhere.invalid/steal')
             self.send_header('Content-Type', ctype)
+            if ctype == 'application/octet-stream':
+                sha = self.server.archive_sha256 or hashlib.sha256(data).hexdigest()
+                self.send_header('X-Pgferry-Sha256', sha)
             self.send_header('Content-Length', str(len(data)))
             self.end_headers()
             self.wfile.write(data)
@@ -120,6 +159,26 @@ def agent_server():
     srv.healthy = True
     srv.slow_seconds = 3
     srv.url = 'http://127.0.0.1:%d' % srv.server_address[1]
+    # the job the /v1/migrations/m1/schema-apply route runs: running for job_running_polls GETs, then job_outcome
+    srv.archive = None  # bytes the schema-archive route serves (None: 404)
+    srv.archive_sha256 = None  # the X-Pgferry-Sha256 it announces (None: the real one)
+    srv.job_posts = srv.job_gets = 0
+    srv.job_running_polls = 2
+    srv.job_outcome = 'succeeded'
+
+    def job_state():
+        done = srv.job_gets >= srv.job_running_polls
+        job = {'id': 'schema-apply:m1', 'step': 'schema-apply', 'migration': 'm1',
+               'state': srv.job_outcome if done else 'running', 'started_at': '2025-01-01T00:00:00Z',
+               'finished_at': '2025-01-01T00:00:09Z' if done else None,
+               'progress': {'done': srv.job_gets, 'total': srv.job_running_polls, 'message': 'pre-data'}}
+        if done and srv.job_outcome == 'succeeded':
+            job['result'] = {'changed': True, 'queries': ["CREATE ROLE r PASSWORD 'sekrit'"], 'tables': 2}
+        if done and srv.job_outcome == 'failed':
+            job['error'] = {'title': 'Unprocessable Entity', 'status': 422, 'code': 'extensions_missing',
+                            'detail': 'the target lacks extensions: hstore'}
+        return job
+    srv.job_state = job_state
     thread = threading.Thread(target=srv.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
     yield srv

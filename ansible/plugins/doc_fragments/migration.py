@@ -1,0 +1,101 @@
+# -*- coding: utf-8 -*-
+# Copyright: pgferry contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Options shared by the migration step modules (see migration_argument_spec in module_utils/agent_client.py)."""
+
+from __future__ import annotations
+
+
+class ModuleDocFragment:
+
+    DOCUMENTATION = r'''
+options:
+  migration_id:
+    description:
+      - Id of the migration, C(^[a-z][a-z0-9_]{0,39}$).
+      - Every object pgferry creates is named from it, never from a time; role, publication, subscription and
+        replication slot are all C(pgferry_<migration_id>), so a rerun finds them by name.
+    type: str
+    required: true
+  database:
+    description:
+      - Name of the database on the agent's PostgreSQL server this step works on.
+    type: str
+    required: true
+attributes:
+  check_mode:
+    support: full
+    description: In check mode the agent computes the SQL it would run (returned in RV(queries)) and changes nothing.
+  diff_mode:
+    support: none
+    description: Returns no diff; RV(queries) lists what ran.
+'''
+
+    SCOPE = r'''
+options:
+  include_schemas:
+    description:
+      - Schemas to move. Empty means every non-system schema of O(database).
+      - Unknown schemas are an error (HTTP 422 naming them).
+    type: list
+    elements: str
+    default: []
+  exclude_schemas:
+    description:
+      - Schemas left out, even when listed in O(include_schemas).
+    type: list
+    elements: str
+    default: []
+  include_tables:
+    description:
+      - Only these tables (of the included schemas). Empty means every ordinary and partitioned table.
+      - Each table is a dict with its schema and its name, never a dotted string.
+    type: list
+    elements: dict
+    default: []
+    suboptions:
+      schema:
+        description: Schema of the table.
+        type: str
+        required: true
+      name:
+        description: Name of the table.
+        type: str
+        required: true
+  exclude_tables:
+    description:
+      - Tables left out.
+    type: list
+    elements: dict
+    default: []
+    suboptions:
+      schema:
+        description: Schema of the table.
+        type: str
+        required: true
+      name:
+        description: Name of the table.
+        type: str
+        required: true
+'''
+
+    JOB = r'''
+options:
+  wait:
+    description:
+      - Wait until the agent's job ends. With V(false) the module returns once the job started (RV(job)).
+      - The job runs on the agent, so a module that stops waiting does not stop it; rerunning re-attaches to it.
+    type: bool
+    default: true
+  wait_timeout:
+    description:
+      - Seconds to wait for the job. The module fails when it still runs then; the job goes on on the agent.
+    type: int
+    default: 3600
+  poll_interval:
+    description:
+      - Seconds between two polls of C(GET /v1/jobs/{id}).
+    type: float
+    default: 2.0
+'''

@@ -1,0 +1,216 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: pgferry contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import annotations
+
+DOCUMENTATION = r'''
+module: sync_status
+short_description: Read, or wait for, the initial copy and the lag of a migration's subscription
+version_added: 0.1.0
+description:
+  - Calls the target agent's C(GET /v1/migrations/{m}/sync-status) and returns the subscription's state and every
+    table's copy state.
+  - With O(wait=true), polls every O(poll_interval) seconds until the subscription is in sync, that is every table is
+    ready (C(srsubstate = r)) and the apply lag is at most O(max_lag_seconds), and fails after O(wait_timeout) seconds
+    with the tables that are not ready yet and their states.
+  - Ansible shows a module's output only once it returns, so progress cannot be shown live. Each poll is recorded in
+    RV(history) (elapsed seconds, tables ready, percent, lag); register the result to see how the copy went, or run
+    the module with O(wait=false) in an C(until) loop to watch it poll by poll.
+  - Reads only; never changes anything.
+author:
+  - pgferry maintainers (@pgferry)
+extends_documentation_fragment:
+  - pgferry.migrate.agent
+  - pgferry.migrate.migration
+options:
+  wait:
+    description:
+      - Wait until the subscription is in sync.
+    type: bool
+    default: false
+  wait_timeout:
+    description:
+      - Seconds to wait when O(wait=true). The module fails when the subscription is not in sync by then.
+    type: int
+    default: 3600
+  poll_interval:
+    description:
+      - Seconds between two polls when O(wait=true).
+    type: float
+    default: 5.0
+  max_lag_seconds:
+    description:
+      - Largest apply lag, in seconds, that counts as in sync.
+      - A lag the agent cannot measure (no message received yet) does not count as in sync.
+    type: float
+    default: 10.0
+attributes:
+  check_mode:
+    support: full
+    description: Runs normally in check mode, since it only reads.
+'''
+
+EXAMPLES = r'''
+- name: Wait for the initial copy, up to two hours, polling every 10 s
+  pgferry.migrate.sync_status:
+    agent_url: https://db2.example.com:8443
+    agent_token: "{{ vault_pgferry_agent_token }}"
+    migration_id: app
+    database: app
+    wait: true
+    wait_timeout: 7200
+    poll_interval: 10
+  register: sync
+
+- name: Show how the copy went
+  ansible.builtin.debug:
+    msg: "{{ sync.history | map(attribute='percent') | list }}"
+
+- name: Or watch it live, one poll per retry
+  pgferry.migrate.sync_status:
+    agent_url: https://db2.example.com:8443
+    migration_id: app
+    database: app
+  register: sync
+  until: sync.synced
+  retries: 720
+  delay: 10
+'''
+
+RETURN = r'''
+queries:
+  description: Always empty; the module only reads.
+  returned: always
+  type: list
+  elements: str
+  sample: []
+synced:
+  description: Whether every table is ready and the lag is at most O(max_lag_seconds).
+  returned: always
+  type: bool
+  sample: true
+subscription:
+  description:
+    - The subscription as the agent reports it (C(exists), C(enabled), C(pid), C(received_lsn), C(latest_end_lsn),
+      C(last_msg_receipt_time), C(lag_seconds)).
+  returned: always
+  type: dict
+  sample: {"exists": true, "enabled": true, "pid": 4242, "lag_seconds": 0.4}
+tables:
+  description:
+    - Every table of the subscription with its copy state (C(schema), C(name), C(state), C(state_name),
+      C(bytes_processed), C(bytes_total), C(tuples_processed)).
+  returned: always
+  type: list
+  elements: dict
+  sample: [{"schema": "included", "name": "orders", "state": "r", "state_name": "ready"}]
+ready:
+  description: Number of tables ready.
+  returned: always
+  type: int
+  sample: 2
+total:
+  description: Number of tables of the subscription.
+  returned: always
+  type: int
+  sample: 2
+percent:
+  description: Copy progress as the agent computes it.
+  returned: always
+  type: float
+  sample: 100.0
+history:
+  description: One entry per poll, oldest first (at most the first 10 and the last 490 when there were more).
+  returned: always
+  type: list
+  elements: dict
+  sample: [{"elapsed_seconds": 0.0, "ready": 0, "total": 2, "percent": 12.5, "lag_seconds": null}]
+waited_seconds:
+  description: Seconds spent polling.
+  returned: always
+  type: float
+  sample: 42.5
+'''
+
+import time
+
+from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.pgferry.migrate.plugins.module_utils.agent_client import (
+    AgentClient,
+    agent_argument_spec,
+    migration_argument_spec,
+    migration_path,
+)
+
+HISTORY_HEAD = 10
+HISTORY_MAX = 500
+
+
+def is_synced(status, max_lag):
+    sub = status.get('subscription') or {}
+    tables = status.get('tables') or []
+    if not sub.get('exists') or not tables:
+        return False
+    if any(t.get('state') != 'r' for t in tables):
+        return False
+    lag = sub.get('lag_seconds')
+    return lag is not None and lag <= max_lag
+
+
+def describe(status):
+    tables = status.get('tables') or []
+    waiting = ['%s.%s: %s' % (t.get('schema'), t.get('name'), t.get('state_name') or t.get('state'))
+               for t in tables if t.get('state') != 'r']
+    lag = (status.get('subscription') or {}).get('lag_seconds')
+    text = '%s of %s tables ready, lag %s s' % (
+        status.get('ready', '?'), status.get('total', '?'), 'unknown' if lag is None else lag)
+    if waiting:
+        text += '; not ready: ' + ', '.join(waiting)
+    return text
+
+
+def main():
+    argument_spec = agent_argument_spec()
+    argument_spec.update(migration_argument_spec())
+    argument_spec.update(
+        wait=dict(type='bool', default=False),
+        wait_timeout=dict(type='int', default=3600),
+        poll_interval=dict(type='float', default=5.0),
+        max_lag_seconds=dict(type='float', default=10.0),
+    )
+    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
+    p = module.params
+    client = AgentClient(module)
+    path = migration_path(module, 'sync-status', dict(database=p['database']))
+
+    history = []
+    started = time.monotonic()
+    while True:
+        status = client.get(path) or {}
+        elapsed = round(time.monotonic() - started, 1)
+        history.append(dict(elapsed_seconds=elapsed, ready=status.get('ready'), total=status.get('total'),
+                            percent=status.get('percent'),
+                            lag_seconds=(status.get('subscription') or {}).get('lag_seconds')))
+        if len(history) > HISTORY_MAX:
+            del history[HISTORY_HEAD]
+        synced = is_synced(status, p['max_lag_seconds'])
+        result = dict(changed=False, queries=[], synced=synced, subscription=status.get('subscription') or {},
+                      tables=status.get('tables') or [], ready=status.get('ready'), total=status.get('total'),
+                      percent=status.get('percent'), history=history, waited_seconds=elapsed)
+        if not p['wait'] or synced:
+            module.exit_json(**result)
+        if not result['subscription'].get('exists'):
+            module.fail_json(msg='subscription pgferry_%s does not exist in database %s: nothing to wait for '
+                                 '(run pgferry.migrate.subscription first)' % (p['migration_id'], p['database']),
+                             **result)
+        if elapsed >= p['wait_timeout']:
+            module.fail_json(msg='subscription pgferry_%s not in sync after %ss: %s'
+                                 % (p['migration_id'], p['wait_timeout'], describe(status)), **result)
+        time.sleep(min(p['poll_interval'], max(p['wait_timeout'] - elapsed, 0.1)))
+
+
+if __name__ == '__main__':
+    main()

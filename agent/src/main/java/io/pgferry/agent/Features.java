@@ -1,9 +1,30 @@
 package io.pgferry.agent;
 
 import io.pgferry.agent.config.AgentConfig;
+import io.pgferry.agent.database.DatabaseController;
+import io.pgferry.agent.database.DatabaseService;
 import io.pgferry.agent.http.RouteGroup;
 import io.pgferry.agent.info.InfoService;
+import io.pgferry.agent.jobs.JobRunner;
+import io.pgferry.agent.jobs.JobsController;
+import io.pgferry.agent.postdata.PostDataController;
+import io.pgferry.agent.postdata.PostDataService;
 import io.pgferry.agent.postgres.PgConnector;
+import io.pgferry.agent.postgres.PgProcess;
+import io.pgferry.agent.publication.PublicationController;
+import io.pgferry.agent.publication.PublicationService;
+import io.pgferry.agent.replicationrole.ReplicationRoleController;
+import io.pgferry.agent.replicationrole.ReplicationRoleService;
+import io.pgferry.agent.schemaapply.SchemaApplyController;
+import io.pgferry.agent.schemaapply.SchemaApplyService;
+import io.pgferry.agent.schemaarchive.SchemaArchiveController;
+import io.pgferry.agent.schemaarchive.SchemaArchiveService;
+import io.pgferry.agent.status.StatusController;
+import io.pgferry.agent.status.StatusService;
+import io.pgferry.agent.subscription.SubscriptionController;
+import io.pgferry.agent.subscription.SubscriptionService;
+import io.pgferry.agent.syncstatus.SyncStatusController;
+import io.pgferry.agent.syncstatus.SyncStatusService;
 import java.util.List;
 
 /** The migration steps the agent serves, each a feature package with its own routes. */
@@ -12,6 +33,22 @@ final class Features {
     }
 
     static List<RouteGroup> all(AgentConfig config, PgConnector connector, InfoService info) {
-        return List.of();
+        // One runner for every long step: the agent runs one long operation at a time.
+        JobRunner jobs = new JobRunner();
+        PgProcess tools = new PgProcess(config.postgres(), config.stateDir());
+        return List.of(
+                new JobsController(jobs),
+                new SchemaArchiveController(new SchemaArchiveService(connector, info, tools, config.stateDir()),
+                        config.stateDir()),
+                new SchemaApplyController(new SchemaApplyService(connector, info, tools, jobs, config.stateDir()),
+                        jobs, config.stateDir()),
+                new PostDataController(new PostDataService(connector, info, tools, jobs, config.stateDir()), jobs),
+                new ReplicationRoleController(new ReplicationRoleService(connector)),
+                new PublicationController(new PublicationService(connector)),
+                new DatabaseController(new DatabaseService(connector)),
+                new SubscriptionController(new SubscriptionService(connector)),
+                new SyncStatusController(new SyncStatusService(connector)),
+                new StatusController(new StatusService(connector))
+        );
     }
 }

@@ -40,7 +40,7 @@ public final class JsonBody {
         return parse(body, type);
     }
 
-    static <T> T parse(byte[] body, Class<T> type) {
+    public static <T> T parse(byte[] body, Class<T> type) {
         try {
             return MAPPER.readValue(body, type);
         } catch (ValueInstantiationException e) {

@@ -13,7 +13,8 @@ public final class PgCluster {
         this.info = info;
     }
 
-    static PgCluster create(String name, int major) {
+    /** A new cluster that the caller destroys (test classes with {@link PgBed} get theirs made for them). */
+    public static PgCluster create(String name, int major) {
         return new PgCluster(name, PgBedTool.json("start", "--name", name, "--major", String.valueOf(major)));
     }
 
@@ -64,8 +65,16 @@ public final class PgCluster {
         PgBedTool.json("start", "--name", name);
     }
 
-    void destroy() {
+    public void destroy() {
         PgBedTool.json("destroy", "--name", name);
+    }
+
+    /** A JDBC connection as the superuser, password from its file as an operator would keep it. */
+    public java.sql.Connection connect(String database) throws java.sql.SQLException, java.io.IOException {
+        java.util.Properties p = new java.util.Properties();
+        p.setProperty("user", superuser());
+        p.setProperty("password", java.nio.file.Files.readString(superuserPasswordFile()).strip());
+        return java.sql.DriverManager.getConnection("jdbc:postgresql://" + host() + ":" + port() + "/" + database, p);
     }
 
     @Override

@@ -1,0 +1,37 @@
+package io.pgferry.agent.database;
+
+import io.pgferry.agent.http.BadRequestException;
+import io.pgferry.agent.migration.Names;
+
+/**
+ * Body of {@code PUT /v1/migrations/{m}/database}. Encoding and locales are normally the source database's,
+ * so text sorts and compares the same after the move; any left out is the server's default.
+ *
+ * @param owner default: the agent's own role
+ * @param template default {@code template0}, the only template guaranteed free of local additions and the
+ *                 only one that accepts any encoding and locale
+ */
+public record DatabaseRequest(String database, String owner, String encoding, String lcCollate, String lcCtype,
+                              String template, Boolean check) {
+    public DatabaseRequest {
+        Names.require("database", database);
+        if (owner != null) {
+            Names.require("owner", owner);
+        }
+        template = template == null ? "template0" : Names.require("template", template);
+        encoding = setting("encoding", encoding);
+        lcCollate = setting("lc_collate", lcCollate);
+        lcCtype = setting("lc_ctype", lcCtype);
+        check = check != null && check;
+    }
+
+    private static String setting(String field, String value) {
+        if (value == null) {
+            return null;
+        }
+        if (value.isEmpty() || value.length() > 200 || value.indexOf('\0') >= 0) {
+            throw new BadRequestException(field, field + " must be non-empty text of at most 200 characters");
+        }
+        return value;
+    }
+}

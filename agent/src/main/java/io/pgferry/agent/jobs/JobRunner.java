@@ -1,0 +1,115 @@
+package io.pgferry.agent.jobs;
+
+import io.pgferry.agent.http.ApiException;
+import io.pgferry.agent.http.Problem;
+import io.pgferry.agent.migration.MigrationId;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Runs the agent's long steps, one at a time: two restores into the same server at once would compete for
+ * locks and I/O and make failures hard to read. Jobs run on the agent's own thread, so a client that
+ * disconnects or times out does not stop them; it polls {@code GET /v1/jobs/{id}} or repeats its call.
+ */
+public final class JobRunner implements AutoCloseable {
+    /** Finished jobs kept for polling; enough for one migration's steps and a few reruns. */
+    static final int KEEP_FINISHED = 16;
+    private static final Logger LOG = LoggerFactory.getLogger(JobRunner.class);
+
+    private final ExecutorService executor = Executors.newSingleThreadExecutor(r -> {
+        Thread t = new Thread(r, "agent-job");
+        t.setDaemon(true);
+        return t;
+    });
+    private final Map<String, Job> jobs = new LinkedHashMap<>();
+    private Job running;
+
+    /** The id of a step's job: derived, so a retry of the same step finds its job. */
+    public static String jobId(String step, MigrationId migration) {
+        return step + ":" + migration.value();
+    }
+
+    /**
+     * Starts {@code work} as the job {@code step:migration}, or returns the running job when the same request
+     * is made again (a client retrying after a lost connection).
+     *
+     * @param request the parsed request; a running job of the same id with a different request is a conflict
+     * @throws ApiException 409 {@code operation_in_progress} when another job runs
+     */
+    public synchronized JobView submit(String step, MigrationId migration, Object request, JobWork work) {
+        String id = jobId(step, migration);
+        if (running != null && running.running()) {
+            if (running.id().equals(id) && running.request().equals(request)) {
+                return running.view();
+            }
+            throw ApiException.conflict("operation_in_progress", "the agent is running job " + running.id()
+                    + (running.id().equals(id) ? " with other parameters" : "")
+                    + "; wait for it (GET /v1/jobs/" + running.id() + ") and retry", List.of(running.id()));
+        }
+        Job job = new Job(id, step, migration.value(), request);
+        jobs.remove(id);
+        jobs.put(id, job);
+        trim();
+        running = job;
+        executor.execute(() -> execute(job, work));
+        return job.view();
+    }
+
+    public synchronized Optional<JobView> find(String id) {
+        return Optional.ofNullable(jobs.get(id)).map(Job::view);
+    }
+
+    /** Waits up to {@code seconds} for job {@code id} to end and returns its latest view. */
+    public JobView await(String id, int seconds) throws InterruptedException {
+        Job job;
+        synchronized (this) {
+            job = jobs.get(id);
+        }
+        if (job == null) {
+            throw ApiException.notFound("job_not_found", "no job " + id + " on this agent");
+        }
+        if (seconds > 0) {
+            job.await(seconds);
+        }
+        return job.view();
+    }
+
+    private static void execute(Job job, JobWork work) {
+        try {
+            job.succeed(work.run(job));
+            LOG.info("job {} succeeded", job.id());
+        } catch (ApiException e) {
+            LOG.warn("job {} failed: {} {}", job.id(), e.code(), e.getMessage());
+            job.fail(Problem.of(e));
+        } catch (Exception | Error e) {
+            // The stack goes to the log only: driver and tool messages must not reach clients. An Error fails the
+            // job too, or it would stay "running" and block every later job.
+            LOG.error("job {} failed", job.id(), e);
+            job.fail(Problem.of(500, "internal_error", "Internal Server Error",
+                    "job " + job.id() + " failed; see the agent's log"));
+            if (e instanceof Error err) {
+                throw err;
+            }
+        }
+    }
+
+    private void trim() {
+        var it = jobs.entrySet().iterator();
+        while (jobs.size() > KEEP_FINISHED && it.hasNext()) {
+            if (!it.next().getValue().running()) {
+                it.remove();
+            }
+        }
+    }
+
+    @Override
+    public void close() {
+        executor.shutdownNow();
+    }
+}

@@ -1,0 +1,30 @@
+package io.pgferry.agent.publication;
+
+import io.pgferry.agent.migration.Names;
+import io.pgferry.agent.migration.Scope;
+import io.pgferry.agent.migration.TableRef;
+import java.util.List;
+
+/**
+ * Body of {@code PUT /v1/migrations/{m}/publication}.
+ *
+ * @param replicaIdentityFull tables without a primary key the operator accepts to replicate with REPLICA
+ *                            IDENTITY FULL (every UPDATE and DELETE then logs the whole old row)
+ * @param publishViaPartitionRoot default true: partitions replicate as their root, so the target may partition
+ *                                differently
+ */
+public record PublicationRequest(String database, List<String> includeSchemas, List<String> excludeSchemas,
+                                 List<TableRef> includeTables, List<TableRef> excludeTables,
+                                 List<TableRef> replicaIdentityFull, Boolean publishViaPartitionRoot,
+                                 Boolean check) {
+    public PublicationRequest {
+        Names.require("database", database);
+        replicaIdentityFull = replicaIdentityFull == null ? List.of() : List.copyOf(replicaIdentityFull);
+        publishViaPartitionRoot = publishViaPartitionRoot == null || publishViaPartitionRoot;
+        check = check != null && check;
+    }
+
+    Scope scope() {
+        return new Scope(includeSchemas, excludeSchemas, includeTables, excludeTables);
+    }
+}

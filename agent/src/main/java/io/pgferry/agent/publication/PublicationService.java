@@ -1,0 +1,161 @@
+package io.pgferry.agent.publication;
+
+import io.pgferry.agent.http.ApiException;
+import io.pgferry.agent.migration.MigrationId;
+import io.pgferry.agent.migration.Plan;
+import io.pgferry.agent.migration.ScopeResolver;
+import io.pgferry.agent.migration.StepResult;
+import io.pgferry.agent.migration.Steps;
+import io.pgferry.agent.migration.TableRef;
+import io.pgferry.agent.postgres.PgConnector;
+import io.pgferry.agent.sql.Sql;
+import java.sql.Connection;
+import java.sql.SQLException;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.stream.Collectors;
+
+/** Creates the publication {@code pgferry_<m>} or brings its tables and options in line with the scope. */
+public final class PublicationService {
+    private static final Duration TIMEOUT = Duration.ofSeconds(60);
+
+    private final PgConnector connector;
+
+    public PublicationService(PgConnector connector) {
+        this.connector = connector;
+    }
+
+    public StepResult<PublicationState.Response> apply(MigrationId migration, PublicationRequest request) {
+        String name = migration.objectName();
+        try (Connection c = Steps.open(connector, request.database(), TIMEOUT, false)) {
+            int major = connector.serverVersion(c).major();
+            List<TableRef> tables = ScopeResolver.resolve(c, request.scope()).tableRefs();
+            if (tables.isEmpty()) {
+                throw ApiException.unprocessable("no_tables_in_scope", "the scope selects no tables, so there is "
+                        + "nothing to publish; check include_schemas and include_tables", List.of());
+            }
+            Set<TableRef> full = new TreeSet<>(request.replicaIdentityFull());
+            List<String> stray = full.stream().filter(t -> !tables.contains(t)).map(TableRef::quoted).toList();
+            if (!stray.isEmpty()) {
+                throw ApiException.unprocessable("unknown_objects", "replica_identity_full names tables that are "
+                        + "not in scope: " + String.join(", ", stray) + "; list only tables the scope selects", stray);
+            }
+            List<PublishedRelations.Relation> relations = PublishedRelations.read(c, tables);
+            refuseUnsafe(relations, full);
+
+            Plan plan = new Plan();
+            for (PublishedRelations.Relation r : relations) {
+                if (full.contains(r.root()) && r.kind() != 'f' && r.replicaIdentity() != 'f') {
+                    plan.add("ALTER TABLE " + r.table().quoted() + " REPLICA IDENTITY FULL");
+                }
+            }
+            Optional<PublicationCatalog.Existing> existing = PublicationCatalog.read(c, name, major);
+            if (existing.isEmpty()) {
+                plan.add("CREATE PUBLICATION " + Sql.ident(name) + " FOR TABLE " + list(tables)
+                        + " WITH (publish_via_partition_root = " + request.publishViaPartitionRoot() + ")");
+            } else {
+                align(plan, name, existing.get(), tables, request.publishViaPartitionRoot());
+            }
+            if (!request.check()) {
+                plan.runInTransaction(c);
+            }
+            boolean exists = existing.isPresent() || !request.check();
+            return plan.result(request.check(), new PublicationState.Response(new PublicationState(name, exists,
+                    tables, request.publishViaPartitionRoot(), List.copyOf(full))));
+        } catch (SQLException e) {
+            throw connector.translate(e);
+        }
+    }
+
+    /** Drops the publication when it exists. */
+    public StepResult<PublicationState.Response> drop(MigrationId migration, String database, boolean check) {
+        String name = migration.objectName();
+        try (Connection c = Steps.open(connector, database, TIMEOUT, false)) {
+            int major = connector.serverVersion(c).major();
+            Plan plan = new Plan();
+            if (PublicationCatalog.read(c, name, major).isPresent()) {
+                plan.add("DROP PUBLICATION " + Sql.ident(name));
+            }
+            if (!check) {
+                plan.runInTransaction(c);
+            }
+            return plan.result(check, new PublicationState.Response(
+                    new PublicationState(name, check && !plan.isEmpty(), List.of(), null, null)));
+        } catch (SQLException e) {
+            throw connector.translate(e);
+        }
+    }
+
+    /**
+     * Publishing a table whose UPDATEs and DELETEs cannot be identified makes PostgreSQL reject those statements
+     * on the source: the application would break. Unlogged tables write no WAL and cannot be replicated at all.
+     * Either is refused before anything changes.
+     */
+    private static void refuseUnsafe(List<PublishedRelations.Relation> relations, Set<TableRef> full) {
+        List<String> unlogged = relations.stream().filter(PublishedRelations.Relation::unlogged)
+                .map(PublishedRelations.Relation::describe).toList();
+        if (!unlogged.isEmpty()) {
+            throw ApiException.unprocessable("unlogged_tables", "unlogged tables write no WAL, so logical "
+                    + "replication cannot carry them: " + String.join(", ", unlogged) + "; make them logged "
+                    + "(ALTER TABLE .. SET LOGGED) or exclude them with exclude_tables", unlogged);
+        }
+        List<String> missing = relations.stream()
+                .filter(r -> r.kind() == 'r' && !full.contains(r.root()) && !r.hasReplicaIdentity())
+                .map(PublishedRelations.Relation::describe).toList();
+        if (!missing.isEmpty()) {
+            throw ApiException.unprocessable("table_without_replica_identity", "these tables have no primary key "
+                    + "or replica identity, so once published PostgreSQL would reject UPDATE and DELETE on them: "
+                    + String.join(", ", missing) + "; add a primary key (best), or a replica identity index "
+                    + "(ALTER TABLE .. REPLICA IDENTITY USING INDEX ..), or list them in replica_identity_full "
+                    + "(every change then logs the whole old row)", missing);
+        }
+    }
+
+    private static void align(Plan plan, String name, PublicationCatalog.Existing existing, List<TableRef> tables,
+                              boolean viaRoot) {
+        if (existing.allTables() || existing.schemaMembers() > 0) {
+            throw ApiException.conflict("publication_conflict", "publication " + Sql.ident(name) + " exists but "
+                    + "publishes " + (existing.allTables() ? "all tables" : "whole schemas") + ", which pgferry "
+                    + "does not manage; drop it (DELETE this endpoint) and run the step again",
+                    List.of(Sql.ident(name)));
+        }
+        String publication = "ALTER PUBLICATION " + Sql.ident(name);
+        List<TableRef> drop = new ArrayList<>();
+        List<TableRef> add = new ArrayList<>();
+        existing.members().forEach((table, narrowed) -> {
+            // A row filter or column list would publish part of the table: re-add it whole.
+            if (!tables.contains(table) || narrowed) {
+                drop.add(table);
+            }
+        });
+        for (TableRef t : tables) {
+            if (!existing.members().containsKey(t) || existing.members().get(t)) {
+                add.add(t);
+            }
+        }
+        if (!drop.isEmpty()) {
+            plan.add(publication + " DROP TABLE " + list(drop));
+        }
+        if (!add.isEmpty()) {
+            plan.add(publication + " ADD TABLE " + list(add));
+        }
+        List<String> options = new ArrayList<>();
+        if (existing.viaRoot() != viaRoot) {
+            options.add("publish_via_partition_root = " + viaRoot);
+        }
+        if (!existing.publishesEverything()) {
+            options.add("publish = 'insert, update, delete, truncate'");
+        }
+        if (!options.isEmpty()) {
+            plan.add(publication + " SET (" + String.join(", ", options) + ")");
+        }
+    }
+
+    private static String list(List<TableRef> tables) {
+        return tables.stream().map(TableRef::quoted).collect(Collectors.joining(", "));
+    }
+}

@@ -1,0 +1,95 @@
+package io.pgferry.agent.schemaarchive;
+
+import io.javalin.config.RoutesConfig;
+import io.javalin.http.Context;
+import io.pgferry.agent.http.ApiException;
+import io.pgferry.agent.http.JsonBody;
+import io.pgferry.agent.http.RouteGroup;
+import io.pgferry.agent.migration.MigrationId;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+/** The source side of the schema transfer: make the archive, and hand it and its manifest out. */
+public final class SchemaArchiveController implements RouteGroup {
+    public static final String SHA256_HEADER = "X-Pgferry-Sha256";
+
+    private final SchemaArchiveService service;
+    private final Path stateDir;
+
+    public SchemaArchiveController(SchemaArchiveService service, Path stateDir) {
+        this.service = service;
+        this.stateDir = stateDir;
+    }
+
+    @Override
+    public void register(RoutesConfig routes) {
+        routes.post("/v1/migrations/{m}/schema-archive", this::create);
+        routes.get("/v1/migrations/{m}/schema-archive", this::download);
+        routes.get("/v1/migrations/{m}/schema-archive/manifest", this::manifest);
+    }
+
+    /**
+     * {@code POST /v1/migrations/{m}/schema-archive} {@code {database, include_schemas, exclude_schemas,
+     * include_tables, exclude_tables}}: pg_dump of the scope's schema into {@code state_dir/{m}/schema.dump},
+     * with its manifest. Unchanged (and the stored archive kept) when the schema's content is the same.
+     * <ul>
+     *   <li>200: {@link ArchiveResult}</li>
+     *   <li>400 {@code invalid_request}: bad migration id or body; {@code field} names it</li>
+     *   <li>401 {@code unauthorized}: missing or wrong bearer token</li>
+     *   <li>404 {@code database_not_found}: no such database</li>
+     *   <li>422 {@code unknown_objects}: schemas or tables of the scope do not exist</li>
+     *   <li>422 {@code empty_scope}: the scope leaves no schema</li>
+     *   <li>500 {@code pg_tools_unavailable}: no usable pg_dump for the server</li>
+     *   <li>502 {@code pg_dump_failed}, {@code pg_restore_failed}: the tool failed; its error lines are in
+     *       {@code detail}</li>
+     *   <li>502 {@code postgres_error}: PostgreSQL refused a catalog query</li>
+     *   <li>503 {@code postgres_unavailable}: PostgreSQL could not be reached</li>
+     *   <li>504 {@code tool_timeout}: pg_dump ran longer than an hour</li>
+     *   <li>500 {@code internal_error}: a bug in the agent</li>
+     * </ul>
+     */
+    void create(Context ctx) {
+        MigrationId m = new MigrationId(ctx.pathParam("m"));
+        ctx.json(service.archive(m, JsonBody.read(ctx, ArchiveRequest.class)));
+    }
+
+    /**
+     * {@code GET /v1/migrations/{m}/schema-archive}: the archive's bytes ({@code application/octet-stream}),
+     * its sha256 in {@code X-Pgferry-Sha256}.
+     * <ul>
+     *   <li>200: the archive</li>
+     *   <li>400 {@code invalid_request}: bad migration id</li>
+     *   <li>401 {@code unauthorized}: missing or wrong bearer token</li>
+     *   <li>404 {@code archive_not_found}: no complete archive for this migration</li>
+     *   <li>500 {@code internal_error}: a bug in the agent, or the file could not be read</li>
+     * </ul>
+     */
+    void download(Context ctx) throws IOException {
+        ArchiveFiles files = new ArchiveFiles(stateDir, new MigrationId(ctx.pathParam("m")));
+        Manifest manifest = files.requireManifest();
+        String sha = files.dumpSha256().orElseThrow(() -> ApiException.notFound("archive_not_found",
+                "the manifest is here but the archive is not; create or upload it again"));
+        if (!sha.equals(manifest.archiveSha256())) {
+            throw ApiException.notFound("archive_not_found", "the stored archive is not the one its manifest "
+                    + "describes; create or upload it again");
+        }
+        ctx.header(SHA256_HEADER, sha);
+        ctx.header("Content-Length", Long.toString(Files.size(files.dump())));
+        ctx.contentType("application/octet-stream").result(Files.newInputStream(files.dump()));
+    }
+
+    /**
+     * {@code GET /v1/migrations/{m}/schema-archive/manifest}: the manifest, as {@link Manifest}.
+     * <ul>
+     *   <li>200: the manifest</li>
+     *   <li>400 {@code invalid_request}: bad migration id</li>
+     *   <li>401 {@code unauthorized}: missing or wrong bearer token</li>
+     *   <li>404 {@code archive_not_found}: no manifest for this migration</li>
+     *   <li>500 {@code internal_error}: a bug in the agent</li>
+     * </ul>
+     */
+    void manifest(Context ctx) {
+        ctx.json(new ArchiveFiles(stateDir, new MigrationId(ctx.pathParam("m"))).requireManifest());
+    }
+}

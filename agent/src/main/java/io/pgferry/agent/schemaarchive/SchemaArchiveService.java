@@ -1,0 +1,149 @@
+package io.pgferry.agent.schemaarchive;
+
+import io.pgferry.agent.http.ApiException;
+import io.pgferry.agent.info.InfoService;
+import io.pgferry.agent.migration.DatabaseCheck;
+import io.pgferry.agent.migration.MigrationId;
+import io.pgferry.agent.migration.ResolvedScope;
+import io.pgferry.agent.migration.ScopeResolver;
+import io.pgferry.agent.migration.TableRef;
+import io.pgferry.agent.postgres.PgConnector;
+import io.pgferry.agent.postgres.PgProcess;
+import io.pgferry.agent.postgres.PgTools;
+import io.pgferry.agent.postgres.ServerVersion;
+import io.pgferry.agent.sql.Sql;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Optional;
+import java.util.stream.Collectors;
+
+/** Dumps the scope's schema with pg_dump and describes every entry of the archive in a manifest. */
+public final class SchemaArchiveService {
+    private static final Duration DUMP_TIMEOUT = Duration.ofHours(1);
+    private static final Duration LIST_TIMEOUT = Duration.ofMinutes(10);
+    private static final String EXTENSIONS = """
+            SELECT e.extname, e.extversion, n.nspname
+              FROM pg_catalog.pg_extension e JOIN pg_catalog.pg_namespace n ON n.oid = e.extnamespace
+             WHERE e.extname <> 'plpgsql'
+             ORDER BY 1""";
+
+    private final PgConnector connector;
+    private final InfoService info;
+    private final PgProcess process;
+    private final Path stateDir;
+
+    public SchemaArchiveService(PgConnector connector, InfoService info, PgProcess process, Path stateDir) {
+        this.connector = connector;
+        this.info = info;
+        this.process = process;
+        this.stateDir = stateDir;
+    }
+
+    /**
+     * Dumps the schema and keeps the new archive only if its content differs from the stored one. Synchronized:
+     * two dumps of one migration at once would race for the same files.
+     */
+    public synchronized ArchiveResult archive(MigrationId migration, ArchiveRequest request) {
+        String database = DatabaseCheck.require(connector, request.database());
+        ArchiveFiles files = new ArchiveFiles(stateDir, migration);
+        try (Connection c = connector.open(database, Duration.ofMinutes(10), true)) {
+            ServerVersion version = connector.serverVersion(c);
+            ResolvedScope scope = ScopeResolver.resolve(c, request.scope());
+            if (scope.schemas().isEmpty()) {
+                throw ApiException.unprocessable("empty_scope", "no schema of database " + database
+                        + " is in scope; check include_schemas and exclude_schemas", List.of());
+            }
+            List<ExtensionRef> extensions = extensions(c);
+            PgTools tools = Tools.forServer(info, version.major());
+            Path tmp = files.temp(ArchiveFiles.DUMP);
+            try {
+                List<String> args = dumpArgs(scope, extensions, tmp);
+                Tools.check("pg_dump", process.run(tools.binDir().resolve("pg_dump"), args, database, true,
+                        DUMP_TIMEOUT));
+                List<String> queries = List.of("pg_dump " + String.join(" ", args.subList(0, args.size() - 2)));
+                String content = contentSha256(tools, tmp, database);
+                Optional<Manifest> old = files.manifest();
+                if (old.isPresent() && old.get().contentSha256().equals(content)
+                        && files.dumpSha256().equals(Optional.of(old.get().archiveSha256()))) {
+                    return new ArchiveResult(false, queries, ArchiveInfo.of(old.get()));
+                }
+                String sha = ArchiveFiles.sha256(tmp);
+                List<TocEntry> entries = new ManifestBuilder(c).build(list(tools, tmp, TocEntry.PRE_DATA),
+                        list(tools, tmp, TocEntry.POST_DATA));
+                Manifest manifest = new Manifest(Manifest.FORMAT, migration.value(), database,
+                        Instant.now().toString(), version.version(), tools.pgDumpVersion(), sha, Files.size(tmp),
+                        content, scope.schemas(), scope.excludedTables(), extensions, scope.tableRefs(), entries);
+                files.storeDump(tmp, sha);
+                files.storeManifest(manifest);
+                return new ArchiveResult(true, queries, ArchiveInfo.of(manifest));
+            } finally {
+                Files.deleteIfExists(tmp);
+            }
+        } catch (SQLException e) {
+            throw connector.translate(e);
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot write the schema archive of " + migration, e);
+        }
+    }
+
+    /**
+     * Every pattern is fully double-quoted: inside double quotes pg_dump takes {@code * ? . $} and capitals
+     * literally, so a schema named {@code a.*} selects exactly that schema. Ownership and privileges are left
+     * out: roles belong to the cluster and the target's roles are not the source's; the target's objects belong
+     * to its agent's role, and grants are the operator's to make there.
+     */
+    static List<String> dumpArgs(ResolvedScope scope, List<ExtensionRef> extensions, Path file) {
+        List<String> args = new ArrayList<>(List.of("--format=custom", "--schema-only", "--no-publications",
+                "--no-subscriptions", "--no-owner", "--no-privileges", "--strict-names"));
+        scope.schemas().forEach(s -> args.addAll(List.of("--schema", Sql.ident(s))));
+        for (TableRef t : scope.excludedTables()) {
+            args.addAll(List.of("--exclude-table", t.quoted()));
+        }
+        extensions.forEach(e -> args.addAll(List.of("--extension", Sql.ident(e.name()))));
+        args.addAll(List.of("--file", file.toString()));
+        return args;
+    }
+
+    /**
+     * The hash of the archive's restore script: the archive's own bytes carry a timestamp and so differ on every
+     * run. The {@code \restrict} lines hold a random key per run and are left out.
+     */
+    private String contentSha256(PgTools tools, Path archive, String database) throws IOException {
+        PgProcess.Result r = Tools.check("pg_restore", process.run(tools.binDir().resolve("pg_restore"),
+                List.of("--file=-", archive.toString()), null, false, LIST_TIMEOUT));
+        String script = r.stdout().lines().filter(l -> !l.startsWith("\\restrict") && !l.startsWith("\\unrestrict"))
+                .collect(Collectors.joining("\n"));
+        var md = ArchiveFiles.sha256();
+        md.update((database + "\n").getBytes(StandardCharsets.UTF_8));
+        md.update(script.getBytes(StandardCharsets.UTF_8));
+        return HexFormat.of().formatHex(md.digest());
+    }
+
+    private List<TocLine> list(PgTools tools, Path archive, String section) {
+        PgProcess.Result r = Tools.check("pg_restore", process.run(tools.binDir().resolve("pg_restore"),
+                List.of("--list", "--section=" + section, archive.toString()), null, false, LIST_TIMEOUT));
+        return TocLine.parse(r.stdout());
+    }
+
+    private static List<ExtensionRef> extensions(Connection c) throws SQLException {
+        List<ExtensionRef> out = new ArrayList<>();
+        try (PreparedStatement ps = c.prepareStatement(EXTENSIONS); ResultSet rs = ps.executeQuery()) {
+            while (rs.next()) {
+                out.add(new ExtensionRef(rs.getString(1), rs.getString(2), rs.getString(3)));
+            }
+        }
+        return out;
+    }
+}

@@ -1,0 +1,173 @@
+package io.pgferry.agent.subscription;
+
+import io.pgferry.agent.http.ApiException;
+import io.pgferry.agent.migration.MigrationId;
+import io.pgferry.agent.migration.Plan;
+import io.pgferry.agent.migration.StepResult;
+import io.pgferry.agent.migration.Steps;
+import io.pgferry.agent.postgres.PgConnector;
+import io.pgferry.agent.sql.Sql;
+import java.sql.Connection;
+import java.sql.SQLException;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+
+/** Creates the subscription {@code pgferry_<m>} or brings its connection and options in line; never a second. */
+public final class SubscriptionService {
+    /** CREATE SUBSCRIPTION waits on the source until the slot is consistent, i.e. for running transactions. */
+    private static final Duration TIMEOUT = Duration.ofMinutes(5);
+
+    private final PgConnector connector;
+
+    public SubscriptionService(PgConnector connector) {
+        this.connector = connector;
+    }
+
+    public StepResult<SubscriptionState.Response> apply(MigrationId migration, SubscriptionRequest request) {
+        String name = migration.objectName();
+        SourceConnection source = request.connection();
+        try (Connection c = Steps.open(connector, request.database(), TIMEOUT, false)) {
+            if (request.streaming().equals("parallel") && connector.serverVersion(c).major() < 16) {
+                throw ApiException.unprocessable("option_unsupported", "streaming = parallel needs PostgreSQL 16 "
+                        + "or newer on the target; use streaming on", List.of("streaming"));
+            }
+            Optional<SubscriptionCatalog.Existing> existing = SubscriptionCatalog.read(c, name);
+            Plan plan = new Plan();
+            if (existing.isEmpty()) {
+                String with = " PUBLICATION " + Sql.ident(name) + " WITH (slot_name = " + Sql.literal(name)
+                        + ", copy_data = " + request.copyData() + ", binary = " + request.binary()
+                        + ", streaming = " + Sql.literal(request.streaming()) + ", enabled = " + request.enabled()
+                        + ")";
+                String create = "CREATE SUBSCRIPTION " + Sql.ident(name) + " CONNECTION ";
+                plan.addSecret(create + Sql.literal(source.conninfo(false)) + with,
+                        create + Sql.literal(source.conninfo(true)) + with);
+            } else {
+                align(plan, name, existing.get(), request);
+            }
+            if (!request.check()) {
+                run(plan, c, source);
+            }
+            SubscriptionState state = new SubscriptionState(name, existing.isPresent() || !request.check(),
+                    request.enabled(), List.of(name), name, request.binary(), request.streaming(),
+                    source.conninfo(true));
+            return plan.result(request.check(), new SubscriptionState.Response(state));
+        } catch (SQLException e) {
+            throw connector.translate(e);
+        }
+    }
+
+    /**
+     * Disables and drops the subscription, which also drops its slot on the source through the subscription's
+     * connection. When the source cannot be reached the subscription stays (disabled) and the answer says how
+     * to detach it from its slot by hand.
+     */
+    public StepResult<SubscriptionState.Response> drop(MigrationId migration, String database, boolean check) {
+        String name = migration.objectName();
+        String ident = Sql.ident(name);
+        try (Connection c = Steps.open(connector, database, TIMEOUT, false)) {
+            Optional<SubscriptionCatalog.Existing> existing = SubscriptionCatalog.read(c, name);
+            Plan plan = new Plan();
+            if (existing.isPresent()) {
+                if (existing.get().enabled()) {
+                    plan.add("ALTER SUBSCRIPTION " + ident + " DISABLE");
+                }
+                plan.add("DROP SUBSCRIPTION " + ident);
+            }
+            if (!check) {
+                try {
+                    plan.runEach(c);
+                } catch (SQLException e) {
+                    String password = existing.map(SubscriptionCatalog.Existing::conninfo)
+                            .map(SubscriptionService::passwordOf).orElse(null);
+                    ApiException unreachable = SourceFailure.unreachable(e, password, "the subscription is "
+                            + "disabled but still exists. Bring the source back and retry, or detach it from its "
+                            + "slot and drop it: ALTER SUBSCRIPTION " + ident + " SET (slot_name = NONE); DROP "
+                            + "SUBSCRIPTION " + ident + "; then drop the slot on the source, which otherwise keeps "
+                            + "WAL there without limit: SELECT pg_drop_replication_slot(" + Sql.literal(name) + ")");
+                    if (unreachable != null) {
+                        throw unreachable;
+                    }
+                    throw e;
+                }
+            }
+            SubscriptionState state = new SubscriptionState(name, check && existing.isPresent(), null, null, null,
+                    null, null, null);
+            return plan.result(check, new SubscriptionState.Response(state));
+        } catch (SQLException e) {
+            throw connector.translate(e);
+        }
+    }
+
+    private static void align(Plan plan, String name, SubscriptionCatalog.Existing existing,
+                              SubscriptionRequest request) {
+        String ident = Sql.ident(name);
+        if (!name.equals(existing.slotName()) || !existing.publications().equals(List.of(name))) {
+            throw ApiException.conflict("subscription_conflict", "subscription " + ident + " exists but uses slot "
+                    + existing.slotName() + " and publications " + existing.publications() + ", not " + ident
+                    + " for both; pgferry does not adopt it: drop it (DELETE this endpoint) and run the step again",
+                    List.of(ident));
+        }
+        String alter = "ALTER SUBSCRIPTION " + ident;
+        SourceConnection source = request.connection();
+        if (!sameConnection(existing.conninfo(), source.settings())) {
+            plan.addSecret(alter + " CONNECTION " + Sql.literal(source.conninfo(false)),
+                    alter + " CONNECTION " + Sql.literal(source.conninfo(true)));
+        }
+        List<String> options = new ArrayList<>();
+        if (existing.binary() != request.binary()) {
+            options.add("binary = " + request.binary());
+        }
+        if (!existing.streaming().equals(request.streaming())) {
+            options.add("streaming = " + Sql.literal(request.streaming()));
+        }
+        if (!options.isEmpty()) {
+            plan.add(alter + " SET (" + String.join(", ", options) + ")");
+        }
+        if (existing.enabled() != request.enabled()) {
+            plan.add(alter + (request.enabled() ? " ENABLE" : " DISABLE"));
+        }
+    }
+
+    /** Unknown (unreadable or unparsable) counts as different: setting the connection again is harmless. */
+    private static boolean sameConnection(String stored, Map<String, String> wanted) {
+        if (stored == null) {
+            return false;
+        }
+        try {
+            return Conninfo.parse(stored).equals(wanted);
+        } catch (IllegalArgumentException e) {
+            return false;
+        }
+    }
+
+    private static String passwordOf(String conninfo) {
+        try {
+            return Conninfo.parse(conninfo).get("password");
+        } catch (IllegalArgumentException e) {
+            return null;
+        }
+    }
+
+    private static void run(Plan plan, Connection c, SourceConnection source) throws SQLException {
+        try {
+            plan.runEach(c);
+        } catch (SQLException e) {
+            ApiException unreachable = SourceFailure.unreachable(e, source.password(), "check the connection's "
+                    + "host, port, user and password, that the source allows the target in pg_hba.conf, and that no "
+                    + "slot of this name is left on the source from an earlier subscription");
+            if (unreachable != null) {
+                throw unreachable;
+            }
+            if ("42P01".equals(e.getSQLState())) {
+                String message = SourceFailure.serverMessage(e, source.password());
+                throw ApiException.unprocessable("target_tables_missing", "the source publishes tables the target "
+                        + "does not have (" + (message == null ? "a relation is missing" : message) + "); apply the "
+                        + "schema on the target first", List.of());
+            }
+            throw e;
+        }
+    }
+}

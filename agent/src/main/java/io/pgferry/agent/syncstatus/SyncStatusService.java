@@ -1,0 +1,104 @@
+package io.pgferry.agent.syncstatus;
+
+import io.pgferry.agent.http.ApiException;
+import io.pgferry.agent.migration.MigrationId;
+import io.pgferry.agent.migration.Steps;
+import io.pgferry.agent.postgres.PgConnector;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.time.Duration;
+import java.time.OffsetDateTime;
+import java.util.ArrayList;
+import java.util.List;
+
+/** Reads the subscription's progress from pg_subscription_rel, pg_stat_progress_copy and pg_stat_subscription. */
+public final class SyncStatusService {
+    private static final Duration TIMEOUT = Duration.ofSeconds(30);
+    private static final String SUBSCRIPTION = """
+            SELECT oid, subenabled FROM pg_subscription
+            WHERE subname = ? AND subdbid = (SELECT oid FROM pg_database WHERE datname = current_database())""";
+    private static final String TABLES = """
+            SELECT n.nspname, c.relname, r.srsubstate, p.bytes_processed, p.bytes_total, p.tuples_processed
+            FROM pg_subscription_rel r
+            JOIN pg_class c ON c.oid = r.srrelid JOIN pg_namespace n ON n.oid = c.relnamespace
+            LEFT JOIN pg_stat_progress_copy p ON p.relid = r.srrelid
+                 AND p.datid = (SELECT oid FROM pg_database WHERE datname = current_database())
+            WHERE r.srsubid = ?
+            ORDER BY 1, 2""";
+    /** The apply worker is the row without a table; from 16, parallel apply workers have a leader. */
+    private static final String WORKER = """
+            SELECT pid, received_lsn::text, latest_end_lsn::text, last_msg_receipt_time,
+                   extract(epoch FROM now() - coalesce(latest_end_time, last_msg_send_time))::float8
+            FROM pg_stat_subscription WHERE subid = ? AND relid IS NULL %s
+            LIMIT 1""";
+
+    private final PgConnector connector;
+
+    public SyncStatusService(PgConnector connector) {
+        this.connector = connector;
+    }
+
+    public SyncStatus status(MigrationId migration, String database) {
+        String name = migration.objectName();
+        try (Connection c = Steps.open(connector, database, TIMEOUT, true)) {
+            long oid;
+            boolean enabled;
+            try (PreparedStatement st = c.prepareStatement(SUBSCRIPTION)) {
+                st.setString(1, name);
+                try (ResultSet rs = st.executeQuery()) {
+                    if (!rs.next()) {
+                        throw ApiException.notFound("subscription_not_found", "database " + database + " has no "
+                                + "subscription " + name + "; create it with PUT /v1/migrations/" + migration
+                                + "/subscription");
+                    }
+                    oid = rs.getLong(1);
+                    enabled = rs.getBoolean(2);
+                }
+            }
+            List<SyncStatus.TableSync> tables = tables(c, oid);
+            int ready = (int) tables.stream().filter(t -> t.state().equals("r")).count();
+            int total = tables.size();
+            int percent = total == 0 ? 0 : ready * 100 / total;
+            SyncStatus.ApplyWorker worker = worker(c, oid, name, enabled, connector.serverVersion(c).major());
+            return new SyncStatus(worker, tables, ready, total, percent, total > 0 && ready == total);
+        } catch (SQLException e) {
+            throw connector.translate(e);
+        }
+    }
+
+    private static List<SyncStatus.TableSync> tables(Connection c, long oid) throws SQLException {
+        List<SyncStatus.TableSync> out = new ArrayList<>();
+        try (PreparedStatement st = c.prepareStatement(TABLES)) {
+            st.setLong(1, oid);
+            try (ResultSet rs = st.executeQuery()) {
+                while (rs.next()) {
+                    String state = rs.getString(3);
+                    out.add(new SyncStatus.TableSync(rs.getString(1), rs.getString(2), state,
+                            SyncStatus.stateName(state), (Long) rs.getObject(4), (Long) rs.getObject(5),
+                            (Long) rs.getObject(6)));
+                }
+            }
+        }
+        return out;
+    }
+
+    private static SyncStatus.ApplyWorker worker(Connection c, long oid, String name, boolean enabled, int major)
+            throws SQLException {
+        try (PreparedStatement st = c.prepareStatement(WORKER.formatted(major >= 16 ? "AND leader_pid IS NULL"
+                : ""))) {
+            st.setLong(1, oid);
+            try (ResultSet rs = st.executeQuery()) {
+                if (!rs.next() || rs.getObject(1) == null) {
+                    return new SyncStatus.ApplyWorker(name, true, enabled, null, null, null, null, null);
+                }
+                OffsetDateTime receipt = rs.getObject(4, OffsetDateTime.class);
+                Double lag = (Double) rs.getObject(5);
+                return new SyncStatus.ApplyWorker(name, true, enabled, rs.getInt(1), rs.getString(2), rs.getString(3),
+                        receipt == null ? null : receipt.toString(),
+                        lag == null ? null : Math.max(0, Math.round(lag * 1000) / 1000.0));
+            }
+        }
+    }
+}

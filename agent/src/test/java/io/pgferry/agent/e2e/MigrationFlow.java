@@ -1,0 +1,148 @@
+package io.pgferry.agent.e2e;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.fail;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.pgferry.agent.testbed.AgentHandle;
+import io.pgferry.agent.testbed.AgentHandle.Answer;
+import io.pgferry.agent.testbed.PgCluster;
+import java.security.MessageDigest;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.HexFormat;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The whole migration, step by step, the way the Ansible role drives it: source and target agents, each beside
+ * its real cluster. Every step's answer is checked, so a test built on it fails at the step that broke.
+ */
+final class MigrationFlow {
+    final String migration;
+    final String database;
+    final PgCluster sourceCluster;
+    final AgentHandle source;
+    final AgentHandle target;
+    final String password;
+    final Map<String, Object> scope;
+
+    MigrationFlow(String migration, String database, PgCluster sourceCluster, AgentHandle source,
+                  AgentHandle target, String password, Map<String, Object> scope) {
+        this.migration = migration;
+        this.database = database;
+        this.sourceCluster = sourceCluster;
+        this.source = source;
+        this.target = target;
+        this.password = password;
+        this.scope = scope;
+    }
+
+    private String path(String step) {
+        return "/v1/migrations/" + migration + "/" + step;
+    }
+
+    private Map<String, Object> body(Object... extra) {
+        Map<String, Object> b = new LinkedHashMap<>();
+        b.put("database", database);
+        for (int i = 0; i < extra.length; i += 2) {
+            b.put((String) extra[i], extra[i + 1]);
+        }
+        return b;
+    }
+
+    private Map<String, Object> scoped(Object... extra) {
+        Map<String, Object> b = body(extra);
+        b.putAll(scope);
+        return b;
+    }
+
+    /** Runs every step; returns each step's "changed", so a rerun can assert that nothing changed. */
+    Map<String, Boolean> run() throws Exception {
+        Map<String, Boolean> changed = new LinkedHashMap<>();
+        changed.put("replication-role", ok(source.put(path("replication-role"), scoped("password", password)))
+                .get("changed").asBoolean());
+        changed.put("schema-archive", ok(source.post(path("schema-archive"), scoped())).get("changed").asBoolean());
+        Answer archive = source.get(path("schema-archive"));
+        assertEquals(200, archive.status(), "download the archive");
+        String sha = HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(archive.raw()));
+        assertEquals(sha, archive.response().headers().firstValue("X-Pgferry-Sha256").orElse(""));
+        JsonNode manifest = ok(source.get(path("schema-archive/manifest")));
+
+        JsonNode db = null;
+        for (JsonNode d : ok(source.get("/v1/info")).get("databases")) {
+            db = d.get("name").asText().equals(database) ? d : db;
+        }
+        changed.put("database", ok(target.put(path("database"), body("owner", db.get("owner").asText(),
+                "encoding", db.get("encoding").asText(), "lc_collate", db.get("collate").asText(),
+                "lc_ctype", db.get("ctype").asText()))).get("changed").asBoolean());
+        assertTrue(target.putBytes(path("schema-archive"), archive.raw(), sha).status() < 300, "upload the archive");
+        assertTrue(target.put(path("schema-archive/manifest"), manifest).status() < 300, "upload the manifest");
+        changed.put("schema-apply", job(target, target.post(path("schema-apply"), body())).get("changed")
+                .asBoolean());
+
+        changed.put("publication", ok(source.put(path("publication"), scoped())).get("changed").asBoolean());
+        Map<String, Object> connection = Map.of("host", sourceCluster.host(), "port", sourceCluster.port(),
+                "dbname", database, "user", "pgferry_" + migration, "password", password);
+        changed.put("subscription", ok(target.put(path("subscription"), body("connection", connection)))
+                .get("changed").asBoolean());
+        awaitReady();
+        changed.put("post-data", job(target, target.post(path("post-data"), body())).get("changed").asBoolean());
+        return changed;
+    }
+
+    void awaitReady() throws Exception {
+        Instant deadline = Instant.now().plus(Duration.ofMinutes(2));
+        JsonNode status = null;
+        while (Instant.now().isBefore(deadline)) {
+            status = ok(target.get(path("sync-status") + "?database=" + database));
+            if (status.get("all_ready").asBoolean()) {
+                return;
+            }
+            Thread.sleep(200);
+        }
+        fail("tables not ready within 2 minutes: " + status);
+    }
+
+    /** Waits until the source's slot has nothing left to send. */
+    void awaitCaughtUp() throws Exception {
+        Instant deadline = Instant.now().plus(Duration.ofMinutes(1));
+        JsonNode status = null;
+        while (Instant.now().isBefore(deadline)) {
+            status = ok(source.get(path("status") + "?database=" + database));
+            if (status.at("/slot/lag_bytes").asLong(-1) == 0) {
+                return;
+            }
+            Thread.sleep(200);
+        }
+        fail("replication did not catch up within a minute: " + status);
+    }
+
+    static JsonNode ok(Answer a) {
+        if (a.status() >= 300) {
+            fail("HTTP " + a.status() + ": " + a.body());
+        }
+        return a.body();
+    }
+
+    /** Follows a job to its end; a job answered synchronously (200) is already done. */
+    static JsonNode job(AgentHandle agent, Answer started) throws Exception {
+        JsonNode body = ok(started);
+        JsonNode job = body.has("job") ? body.get("job") : body;
+        Instant deadline = Instant.now().plus(Duration.ofMinutes(3));
+        while (job.path("state").asText().equals("running") && Instant.now().isBefore(deadline)) {
+            Thread.sleep(200);
+            job = ok(agent.get("/v1/jobs/" + java.net.URLEncoder.encode(job.get("id").asText(),
+                    java.nio.charset.StandardCharsets.UTF_8)));
+        }
+        assertEquals("succeeded", job.path("state").asText(), "job ended: " + job);
+        return job.get("result");
+    }
+
+    static void assertNothingChanged(Map<String, Boolean> changed) {
+        List<String> steps = changed.entrySet().stream().filter(Map.Entry::getValue).map(Map.Entry::getKey).toList();
+        assertTrue(steps.isEmpty(), "a rerun changed something in: " + steps);
+    }
+}

@@ -6,7 +6,6 @@ import io.pgferry.agent.migration.MigrationId;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
-import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
@@ -16,6 +15,8 @@ import java.security.NoSuchAlgorithmException;
 import java.util.HexFormat;
 import java.util.Optional;
 import java.util.UUID;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * A migration's schema archive and manifest in {@code state_dir/{m}/}, on the source (written by pg_dump) and
@@ -23,6 +24,7 @@ import java.util.UUID;
  * never sees half a file; the manifest goes last, so "manifest present" means "archive complete".
  */
 public final class ArchiveFiles {
+    private static final Logger LOG = LoggerFactory.getLogger(ArchiveFiles.class);
     public static final String DUMP = "schema.dump";
     public static final String MANIFEST = "schema.manifest.json";
     /** The archive's sha256, written beside it so it need not be rehashed on every read. */
@@ -44,6 +46,10 @@ public final class ArchiveFiles {
         return dir.resolve(name + ".tmp-" + UUID.randomUUID());
     }
 
+    /**
+     * The stored manifest. One this agent cannot read (written by another version, or damaged) counts as
+     * absent: the source then makes a new archive and the target asks for a new upload, instead of failing.
+     */
     public Optional<Manifest> manifest() {
         Path file = dir.resolve(MANIFEST);
         if (!Files.isRegularFile(file)) {
@@ -52,7 +58,8 @@ public final class ArchiveFiles {
         try {
             return Optional.of(JsonBody.MAPPER.readValue(file.toFile(), Manifest.class));
         } catch (IOException e) {
-            throw new UncheckedIOException("cannot read " + file, e);
+            LOG.warn("ignoring unreadable manifest {} ({}); it will be replaced", file, e.getClass().getSimpleName());
+            return Optional.empty();
         }
     }
 

@@ -158,6 +158,19 @@ abstract class SchemaPipelineContract {
 
     @Test
     @Order(2)
+    void anUnreadableManifestIsReplacedNotFatal() throws Exception {
+        assertEquals(200, src.post("/v1/migrations/stale/schema-archive", SCOPE).status());
+        // As left by an agent of another version, or a disk that filled up mid-write.
+        Files.writeString(dir.resolve("source/state/stale/schema.manifest.json"), "{\"format\": 0, \"unknown\": true}");
+        assertEquals(404, src.get("/v1/migrations/stale/schema-archive/manifest").status());
+        Answer again = src.post("/v1/migrations/stale/schema-archive", SCOPE);
+        assertEquals(200, again.status(), again.body().toString());
+        assertTrue(again.at("/changed").asBoolean(), "a new archive and manifest are written");
+        assertEquals(200, src.get("/v1/migrations/stale/schema-archive/manifest").status());
+    }
+
+    @Test
+    @Order(2)
     void patternCharactersInNamesAreLiteral() throws Exception {
         Answer a = src.post("/v1/migrations/odd/schema-archive", Map.of("database", DB,
                 "include_schemas", List.of("Sch.*?", "ünïcødé_schéma"),

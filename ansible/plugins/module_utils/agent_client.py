@@ -318,6 +318,8 @@ class AgentClient:
             msg += ' [%s]' % code
         if problem.get('detail'):
             msg += ': %s' % problem['detail']
+        if problem.get('field'):
+            msg += ' (field: %s)' % problem['field']
         if status == 401:
             msg += ' (check agent_token or the %s environment variable)' % TOKEN_ENV
         self.fail(msg, status=status, code=code, problem=problem)
@@ -422,3 +424,32 @@ def step_result(answer, secrets=(), **extra):
     result.update(mask_value(answer, secrets))
     result.update(mask_value(extra, secrets))
     return result
+
+
+def peer_argument_spec():
+    """The second agent of the modules that compare or carry values between both sides (doc fragment peer)."""
+    return dict(
+        target_agent_url=dict(type='str', required=True),
+        target_agent_token=dict(type='str', no_log=True),
+        target_ca_path=dict(type='path'),
+        target_validate_certs=dict(type='bool', default=True),
+    )
+
+
+class _PeerView:
+    """The module as AgentClient sees it, with the target_* options in place of the agent_* ones."""
+
+    def __init__(self, module):
+        self._module = module
+        p = module.params
+        self.params = dict(p, agent_url=p['target_agent_url'],
+                           agent_token=p.get('target_agent_token') or p.get('agent_token'),
+                           ca_path=p.get('target_ca_path'), validate_certs=p.get('target_validate_certs', True))
+
+    def __getattr__(self, name):
+        return getattr(self._module, name)
+
+
+def peer_client(module):
+    """An AgentClient for the target agent of a two-sided module."""
+    return AgentClient(_PeerView(module))

@@ -51,12 +51,18 @@ public final class Agent implements AutoCloseable {
         }
         AgentServer server = AgentServer.start(config, new HealthController(new HealthService(connector)),
                 new InfoController(info), Features.all(config, connector, info));
-        LOG.info("pgferry-agent {} listening on {}:{}", AgentVersion.get(), config.listenAddress(), server.port());
+        LOG.info("pgferry-agent {} listening on {}://{}:{}", AgentVersion.get(),
+                config.tls().isPresent() ? "https" : "http", config.listenAddress(), server.port());
         return new Agent(server);
     }
 
     public int port() {
         return server.port();
+    }
+
+    /** Every route the API serves, as "METHOD path". */
+    public java.util.List<String> routes() {
+        return server.routes();
     }
 
     @Override

@@ -53,6 +53,12 @@ public final class ConfigOptions {
     @Option(names = "--log-format", paramLabel = "FORMAT", description = "Overrides log_format: text or json.")
     String logFormat;
 
+    @Option(names = "--tls-cert-file", paramLabel = "FILE", description = "Overrides tls_cert_file (PEM chain).")
+    String tlsCertFile;
+
+    @Option(names = "--tls-key-file", paramLabel = "FILE", description = "Overrides tls_key_file (PEM key, 0600).")
+    String tlsKeyFile;
+
     AgentConfig load(Map<String, String> env) throws ConfigException {
         return ConfigLoader.load(config, env, flags());
     }
@@ -70,6 +76,8 @@ public final class ConfigOptions {
         add(out, ConfigKeys.PG_BIN_DIR, "--pg-bin-dir", pgBinDir);
         add(out, ConfigKeys.STATE_DIR, "--state-dir", stateDir);
         add(out, ConfigKeys.LOG_FORMAT, "--log-format", logFormat);
+        add(out, ConfigKeys.TLS_CERT_FILE, "--tls-cert-file", tlsCertFile);
+        add(out, ConfigKeys.TLS_KEY_FILE, "--tls-key-file", tlsKeyFile);
         return out;
     }
 

@@ -45,11 +45,12 @@ final class ConfigValidator {
         Optional<Path> stateDir = requiredPath(ConfigKeys.STATE_DIR, "a directory the agent may write to")
                 .filter(this::validStateDir);
         LogFormat logFormat = logFormat();
+        Optional<TlsConfig> tls = tls();
         if (!errors.isEmpty()) {
             throw new ConfigException(errors);
         }
         return new AgentConfig(listenAddress, listenPort, tokenFile.orElseThrow(), token.orElseThrow(), postgres,
-                pgBinDir, stateDir.orElseThrow(), logFormat);
+                pgBinDir, stateDir.orElseThrow(), logFormat, tls);
     }
 
     private String listenAddress() {
@@ -91,6 +92,47 @@ final class ConfigValidator {
             secret = pwFile.flatMap(p -> secretFile(ConfigKeys.PG_PASSWORD_FILE, p));
         }
         return new PostgresConfig(host, port, user, secret, pwFile, database);
+    }
+
+    /** Both files or neither; the key is a secret (0600, like the token); the pair must load and match. */
+    private Optional<TlsConfig> tls() {
+        Setting certSetting = settings.get(ConfigKeys.TLS_CERT_FILE);
+        Setting keySetting = settings.get(ConfigKeys.TLS_KEY_FILE);
+        if (certSetting == null && keySetting == null) {
+            return Optional.empty();
+        }
+        if (certSetting == null || keySetting == null) {
+            String missing = certSetting == null ? ConfigKeys.TLS_CERT_FILE : ConfigKeys.TLS_KEY_FILE;
+            Setting given = certSetting == null ? keySetting : certSetting;
+            errors.add(missing + ": not set, but " + given.key() + " is " + from(given) + "; set both "
+                    + ConfigKeys.TLS_CERT_FILE + " and " + ConfigKeys.TLS_KEY_FILE + " (PEM files) for HTTPS, or"
+                    + " neither for plain HTTP");
+            return Optional.empty();
+        }
+        Optional<Path> cert = optionalPath(ConfigKeys.TLS_CERT_FILE);
+        Optional<Path> key = optionalPath(ConfigKeys.TLS_KEY_FILE);
+        if (cert.isEmpty() || key.isEmpty()) {
+            return Optional.empty();
+        }
+        boolean ok = true;
+        if (!Files.isRegularFile(cert.get()) || !Files.isReadable(cert.get())) {
+            errors.add(ConfigKeys.TLS_CERT_FILE + ": " + cert.get() + " " + from(certSetting) + " is not a readable"
+                    + " file; point it at the agent's PEM certificate chain");
+            ok = false;
+        }
+        // The key is checked like the token: it must exist, be a file and be closed to group and others.
+        if (secretFile(ConfigKeys.TLS_KEY_FILE, key.get()).isEmpty()) {
+            ok = false;
+        }
+        if (!ok) {
+            return Optional.empty();
+        }
+        try {
+            return Optional.of(new TlsConfig(cert.get(), key.get(), PemKeyStore.load(cert.get(), key.get())));
+        } catch (IllegalArgumentException e) {
+            errors.add(ConfigKeys.TLS_CERT_FILE + "/" + ConfigKeys.TLS_KEY_FILE + ": " + e.getMessage());
+            return Optional.empty();
+        }
     }
 
     private LogFormat logFormat() {

@@ -24,6 +24,7 @@ public final class AgentServer {
     public static AgentServer start(AgentConfig config, HealthController health, InfoController info,
                                     List<RouteGroup> features) {
         BearerAuth auth = new BearerAuth(config.token(), PUBLIC_PATHS);
+        MigrationLocks locks = new MigrationLocks();
         Javalin app = Javalin.create(c -> {
             c.startup.showJavalinBanner = false;
             c.startup.showOldJavalinVersionWarning = false;
@@ -36,9 +37,13 @@ public final class AgentServer {
             QueuedThreadPool pool = new QueuedThreadPool(16, 2);
             pool.setName("agent-http");
             c.jetty.threadPool = pool;
+            config.tls().ifPresent(tls -> c.jetty.addConnector((server, http) -> Tls.connector(server, http, tls,
+                    config.listenAddress(), config.listenPort())));
             c.jsonMapper(new JavalinJackson(JsonBody.MAPPER, false));
             c.requestLogger.http(RequestLog::log);
             c.routes.before(auth::check);
+            c.routes.before(locks::acquire);
+            c.routes.after(locks::release);
             c.routes.get("/v1/health", health::get);
             c.routes.get("/v1/info", info::get);
             features.forEach(f -> f.register(c.routes));
@@ -48,6 +53,15 @@ public final class AgentServer {
         return new AgentServer(app);
     }
 
+    /** Every registered route as "METHOD path", e.g. "PUT /v1/migrations/{m}/publication"; for tests and docs. */
+    public List<String> routes() {
+        return app.unsafe.internalRouter.allHttpHandlers().stream()
+                .map(e -> e.endpoint.method.name() + " " + e.endpoint.path)
+                .filter(r -> !r.startsWith("HEAD ") && !r.startsWith("OPTIONS "))
+                .sorted().distinct().toList();
+    }
+
+    /** The port actually listened on (config port 0 means any free one). */
     public int port() {
         return app.port();
     }

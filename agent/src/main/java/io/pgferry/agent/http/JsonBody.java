@@ -5,7 +5,12 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonMappingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.MapperFeature;
 import com.fasterxml.jackson.databind.PropertyNamingStrategies;
+import com.fasterxml.jackson.databind.cfg.CoercionAction;
+import com.fasterxml.jackson.databind.cfg.CoercionInputShape;
+import com.fasterxml.jackson.databind.introspect.BeanPropertyDefinition;
+import com.fasterxml.jackson.databind.type.LogicalType;
 import com.fasterxml.jackson.databind.exc.InvalidFormatException;
 import com.fasterxml.jackson.databind.exc.MismatchedInputException;
 import com.fasterxml.jackson.databind.exc.UnrecognizedPropertyException;
@@ -13,6 +18,9 @@ import com.fasterxml.jackson.databind.exc.ValueInstantiationException;
 import io.javalin.http.Context;
 import io.javalin.json.JavalinJackson;
 import java.io.IOException;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Set;
 import java.util.stream.Collectors;
 
 /**
@@ -27,7 +35,18 @@ public final class JsonBody {
             .enable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES)
             .enable(DeserializationFeature.FAIL_ON_NULL_FOR_PRIMITIVES)
             .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS)
-            .disable(DeserializationFeature.ACCEPT_FLOAT_AS_INT);
+            .disable(DeserializationFeature.ACCEPT_FLOAT_AS_INT)
+            // {"database":"a","database":"b"} is ambiguous: refused rather than last-one-wins.
+            .enable(com.fasterxml.jackson.core.JsonParser.Feature.STRICT_DUPLICATE_DETECTION)
+            // No guessing between types: "password": 12345 or "port": "5432" is a client bug, not a value.
+            .disable(MapperFeature.ALLOW_COERCION_OF_SCALARS);
+
+    static {
+        // Booleans stay accepted as text: streaming documents true and false as synonyms of on and off.
+        for (CoercionInputShape shape : List.of(CoercionInputShape.Integer, CoercionInputShape.Float)) {
+            MAPPER.coercionConfigFor(LogicalType.Textual).setCoercion(shape, CoercionAction.Fail);
+        }
+    }
 
     private JsonBody() {
     }
@@ -44,6 +63,12 @@ public final class JsonBody {
         try {
             return MAPPER.readValue(body, type);
         } catch (ValueInstantiationException e) {
+            if (e.getCause() instanceof BadRequestException bad) {
+                // Jackson reports unknown fields only after the constructor ran: a typo ("databse") would
+                // otherwise come back as "database is required". Name the typo instead.
+                unknownTopLevelField(body, type);
+                throw nested(path(e), bad);
+            }
             if (e.getCause() instanceof ApiException api) {
                 throw api;
             }
@@ -62,11 +87,52 @@ public final class JsonBody {
                     ? "the body must be a JSON object with the fields this endpoint documents"
                     : "field '" + field + "' has the wrong type or is null: expected " + describe(expected));
         } catch (JsonProcessingException e) {
+            String original = e.getOriginalMessage() == null ? "" : e.getOriginalMessage();
+            java.util.regex.Matcher dup = java.util.regex.Pattern.compile("Duplicate field '([^']*)'")
+                    .matcher(original);
+            if (dup.find()) {
+                throw new BadRequestException(dup.group(1), "field '" + dup.group(1) + "' appears twice; send it once");
+            }
             throw new BadRequestException("body", "malformed JSON at line " + e.getLocation().getLineNr()
                     + ", column " + e.getLocation().getColumnNr() + "; send a valid JSON object");
         } catch (IOException e) {
             throw new BadRequestException("body", "the request body could not be read");
         }
+    }
+
+    private static void unknownTopLevelField(byte[] body, Class<?> type) {
+        Set<String> known;
+        com.fasterxml.jackson.databind.JsonNode tree;
+        try {
+            tree = MAPPER.readTree(body);
+            known = MAPPER.getDeserializationConfig().introspect(MAPPER.constructType(type)).findProperties()
+                    .stream().map(BeanPropertyDefinition::getName).collect(Collectors.toSet());
+        } catch (IOException | RuntimeException e) {
+            return;
+        }
+        if (tree == null || !tree.isObject()) {
+            return;
+        }
+        for (Iterator<String> it = tree.fieldNames(); it.hasNext(); ) {
+            String name = it.next();
+            if (!known.contains(name)) {
+                throw new BadRequestException(name, "unknown field '" + name + "'; known fields here: "
+                        + known.stream().sorted().collect(Collectors.joining(", ")));
+            }
+        }
+    }
+
+    /**
+     * A record nested in the body (a table in include_tables, the connection) names its own fields; prefix them
+     * with where the record sits, so the client sees include_tables[1].schema rather than schema.
+     */
+    private static BadRequestException nested(String at, BadRequestException bad) {
+        String field = bad.field();
+        if (at.isEmpty() || field == null || field.equals(at) || field.startsWith(at + ".")
+                || field.startsWith(at + "[")) {
+            return bad;
+        }
+        return new BadRequestException(at + "." + field, at + ": " + bad.getMessage());
     }
 
     private static String describe(String javaType) {

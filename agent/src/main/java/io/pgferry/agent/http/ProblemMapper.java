@@ -57,6 +57,9 @@ final class ProblemMapper {
     }
 
     private static String codeFor(String title) {
+        if (title.equals(HttpStatus.CONTENT_TOO_LARGE.getMessage())) {
+            return "body_too_large"; // the code the upload routes use for the same thing
+        }
         return title.toLowerCase(Locale.ROOT).replaceAll("[^a-z0-9]+", "_").replaceAll("^_|_$", "");
     }
 

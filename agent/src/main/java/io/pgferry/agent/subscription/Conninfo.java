@@ -8,12 +8,12 @@ import java.util.Map;
  * step can compare it with the wanted one. Follows libpq's rules: {@code key = value} pairs separated by
  * whitespace, values bare or single-quoted, a backslash escaping the next character.
  */
-final class Conninfo {
+public final class Conninfo {
     private Conninfo() {
     }
 
     /** @throws IllegalArgumentException when the string is not a keyword/value conninfo (e.g. a URI) */
-    static Map<String, String> parse(String s) {
+    public static Map<String, String> parse(String s) {
         Map<String, String> out = new LinkedHashMap<>();
         int i = 0;
         int n = s.length();

@@ -57,7 +57,7 @@ public record SourceConnection(String host, Integer port, String dbname, String 
     }
 
     /** The libpq connection string; {@code masked} puts {@link StepResult#MASK} in place of the password. */
-    String conninfo(boolean masked) {
+    public String conninfo(boolean masked) {
         StringBuilder sb = new StringBuilder();
         settings().forEach((k, v) -> {
             if (!sb.isEmpty()) {

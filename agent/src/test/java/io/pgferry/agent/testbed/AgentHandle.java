@@ -69,6 +69,12 @@ public final class AgentHandle implements AutoCloseable {
                 .header("X-Pgferry-Sha256", sha256).PUT(HttpRequest.BodyPublishers.ofByteArray(body)));
     }
 
+    /** Any method with a body sent as is (malformed JSON, oversized bodies, PATCH, ...). */
+    public Answer send(String method, String path, byte[] body) throws IOException, InterruptedException {
+        return send(request(path).header("Content-Type", "application/json")
+                .method(method, HttpRequest.BodyPublishers.ofByteArray(body)));
+    }
+
     private HttpRequest.Builder request(String path) {
         return HttpRequest.newBuilder(base.resolve(path)).timeout(Duration.ofSeconds(120))
                 .header("Authorization", "Bearer " + token);
@@ -87,6 +93,16 @@ public final class AgentHandle implements AutoCloseable {
 
     public String token() {
         return token;
+    }
+
+    /** http://127.0.0.1:port of this agent, for requests with other headers than this client sends. */
+    public URI base() {
+        return base;
+    }
+
+    /** Every route the agent registered, as "METHOD path". */
+    public List<String> routes() {
+        return agent.routes();
     }
 
     public List<String> bodies() {

@@ -1,0 +1,497 @@
+package io.pgferry.agent.preflight;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.pgferry.agent.testbed.AgentFixture;
+import io.pgferry.agent.testbed.AgentHandle;
+import io.pgferry.agent.testbed.AgentHandle.Answer;
+import io.pgferry.agent.testbed.PgBedTool;
+import io.pgferry.agent.testbed.PgCluster;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeSet;
+import java.util.UUID;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.MethodOrderer;
+import org.junit.jupiter.api.Order;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
+import org.junit.jupiter.api.TestMethodOrder;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+/**
+ * The preflight on real clusters (PostgreSQL 14 and 18, an agent beside each): every finding that can be provoked
+ * on a test cluster is, and around every call the catalogs of both clusters must be unchanged.
+ */
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
+class PreflightTest {
+    private static final String ROLE_PASSWORD = "clean-" + UUID.randomUUID();
+    private static final String BLOCKED_PASSWORD = "blocked-" + UUID.randomUUID();
+
+    PgCluster a14;
+    PgCluster b18;
+    AgentHandle agentA;
+    AgentHandle agentB;
+    Path dir;
+
+    @BeforeAll
+    void start() throws Exception {
+        String run = UUID.randomUUID().toString().substring(0, 8);
+        a14 = PgCluster.create("preflight-a14-" + run, 14);
+        b18 = PgCluster.create("preflight-b18-" + run, 18);
+        dir = Files.createTempDirectory("pgferry-preflight");
+        agentA = AgentHandle.start(a14, dir.resolve("a"));
+        agentB = AgentHandle.start(b18, dir.resolve("b"));
+    }
+
+    @AfterAll
+    void stop() throws Exception {
+        for (AgentHandle agent : new AgentHandle[] {agentA, agentB}) {
+            if (agent == null) {
+                continue;
+            }
+            for (String body : agent.bodies()) {
+                assertFalse(body.contains(ROLE_PASSWORD), "a password leaked into a response: " + body);
+                assertFalse(body.contains(BLOCKED_PASSWORD), "a password leaked into a response: " + body);
+                assertFalse(body.contains("wrong-password-x"), "a password leaked into a response: " + body);
+            }
+            agent.close();
+        }
+        for (PgCluster c : new PgCluster[] {a14, b18}) {
+            if (c != null) {
+                c.destroy();
+            }
+        }
+        if (dir != null) {
+            try (Stream<Path> files = Files.walk(dir)) {
+                files.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+            }
+        }
+    }
+
+    @Test
+    @Order(1)
+    void serverSettingsTooLowAreFound() throws Exception {
+        sql(a14, "postgres", "CREATE DATABASE tight");
+        sql(a14, "tight", "CREATE TABLE t (id int PRIMARY KEY)");
+        List<String> settings = List.of("wal_level = 'replica'", "max_replication_slots = 0", "max_wal_senders = 0",
+                "max_logical_replication_workers = 0", "max_sync_workers_per_subscription = 0",
+                "max_worker_processes = 0");
+        try {
+            for (String s : settings) {
+                sql(a14, "postgres", "ALTER SYSTEM SET " + s);
+            }
+            a14.stop();
+            a14.start();
+            JsonNode source = preflight(agentA, source("tight"));
+            assertFalse(source.get("ok").asBoolean(), source.toString());
+            assertFinding(source, "wal_level_not_logical", "error", "wal_level=replica");
+            assertFinding(source, "too_few_replication_slots", "error", "max_replication_slots=0");
+            assertFinding(source, "too_few_wal_senders", "error", "max_wal_senders=0");
+
+            JsonNode target = preflight(agentA, target("tight"));
+            assertFalse(target.get("ok").asBoolean(), target.toString());
+            assertFinding(target, "too_few_sync_workers", "error", "max_sync_workers_per_subscription=0");
+            assertFinding(target, "too_few_logical_replication_workers", "error",
+                    "max_logical_replication_workers=0");
+            assertFinding(target, "too_few_worker_processes", "error", "max_worker_processes=0");
+        } finally {
+            for (String s : settings) {
+                sql(a14, "postgres", "ALTER SYSTEM RESET " + s.substring(0, s.indexOf(' ')));
+            }
+            a14.stop();
+            a14.start();
+        }
+        assertEquals("logical", one(a14, "postgres", "SHOW wal_level"));
+    }
+
+    @Test
+    @Order(2)
+    void cleanDatabaseHasNoFindings() throws Exception {
+        sql(a14, "postgres", "CREATE DATABASE clean");
+        sql(a14, "clean", Files.readString(PgBedTool.repoRoot().resolve("fixtures/basic.sql")));
+        sql(a14, "clean", "CREATE ROLE pgferry_clean LOGIN REPLICATION PASSWORD '" + ROLE_PASSWORD + "'; "
+                + "GRANT USAGE ON SCHEMA included TO pgferry_clean; "
+                + "GRANT SELECT ON ALL TABLES IN SCHEMA included TO pgferry_clean");
+        Map<String, Object> body = source("clean");
+        body.put("exclude_schemas", List.of("excluded"));
+        JsonNode source = preflight(agentA, "clean", body);
+        assertTrue(source.get("ok").asBoolean(), source.toString());
+        assertEquals(0, source.get("findings").size(), source.toString());
+        assertEquals(14, source.at("/facts/major").asInt());
+        assertTrue(source.at("/facts/replication_role_exists").asBoolean());
+        assertTrue(source.at("/facts/database_size_bytes").asLong() > 0);
+        assertEquals(2, source.at("/facts/tables_in_scope").asInt());
+
+        Map<String, Object> t = target("clean");
+        t.put("exclude_schemas", List.of("excluded"));
+        t.put("source_major", 14);
+        t.put("source_size_bytes", source.at("/facts/database_size_bytes").asLong());
+        t.put("expected_extensions", List.of("plpgsql"));
+        t.put("connection", connection("pgferry_clean", ROLE_PASSWORD, "clean"));
+        JsonNode target = preflight(agentB, "clean", t);
+        assertTrue(target.get("ok").asBoolean(), target.toString());
+        assertEquals(0, target.get("findings").size(), target.toString());
+        assertFalse(target.at("/facts/database_exists").asBoolean());
+        assertTrue(target.at("/facts/source_reachable").asBoolean());
+        assertEquals(14, target.at("/facts/source_major").asInt());
+        assertEquals("target_host", target.at("/facts/source_connection_tested_from").asText());
+        assertTrue(target.at("/facts/data_directory_free_bytes").asLong() > 0, target.toString());
+
+        // Before the replication_role step the role does not exist: a failed login is expected, not an error.
+        t.put("connection", connection("pgferry_notyet", "wrong-password-x", "clean"));
+        t.put("replication_role_exists", false);
+        JsonNode early = preflight(agentB, "clean", t);
+        assertTrue(early.get("ok").asBoolean(), early.toString());
+        assertFinding(early, "source_auth_failed", "warning", "pgferry_notyet");
+    }
+
+    @Test
+    @Order(3)
+    void sourceProblemsAreFound() throws Exception {
+        sql(a14, "postgres", "CREATE DATABASE messy");
+        sql(a14, "messy", """
+                CREATE TABLE public.keyed (id int PRIMARY KEY);
+                CREATE TABLE public.keyless (a int, b text);
+                CREATE TABLE public.indexed (a int NOT NULL, b int);
+                CREATE UNIQUE INDEX indexed_a ON public.indexed (a);
+                CREATE UNIQUE INDEX indexed_b ON public.indexed (b);
+                CREATE UNLOGGED TABLE public.scratch (id int PRIMARY KEY);
+                CREATE MATERIALIZED VIEW public.mv AS SELECT count(*) FROM public.keyed;
+                SELECT lo_create(0);
+                CREATE ROLE pgferry_messy LOGIN;
+                CREATE PUBLICATION pgferry_messy FOR ALL TABLES;
+                """);
+        sql(a14, "messy", "SELECT pg_create_logical_replication_slot('pgferry_messy', 'test_decoding')");
+        try {
+            JsonNode plain = preflight(agentA, "messy", source("messy"));
+            assertFalse(plain.get("ok").asBoolean());
+            assertFinding(plain, "table_without_replica_identity", "error", "\"public\".\"keyless\"");
+            assertFinding(plain, "table_without_replica_identity", "error", "\"public\".\"indexed\"");
+            assertFinding(plain, "unlogged_tables", "error", "\"public\".\"scratch\"");
+            assertFinding(plain, "materialized_views", "warning", "\"public\".\"mv\"");
+            assertFinding(plain, "large_objects_present", "error", "1 large objects");
+            assertFinding(plain, "tables_not_readable", "warning", "\"public\".\"keyed\"");
+            assertFinding(plain, "publication_conflict", "error", "\"pgferry_messy\"");
+            assertFinding(plain, "slot_conflict", "error", "pgferry_messy");
+
+            Map<String, Object> optIn = source("messy");
+            optIn.put("exclude_tables", List.of(table("public", "scratch")));
+            optIn.put("replica_identity_full", List.of(table("public", "keyless")));
+            optIn.put("replica_identity_index", List.of(Map.of("schema", "public", "name", "indexed",
+                    "index", "indexed_b")));
+            optIn.put("skip_large_objects", true);
+            JsonNode opted = preflight(agentA, "messy", optIn);
+            assertFinding(opted, "table_without_replica_identity", "warning", "\"public\".\"keyless\"");
+            assertFinding(opted, "table_without_replica_identity", "error", "\"public\".\"indexed\": index "
+                    + "\"indexed_b\" covers a column that allows NULL");
+            assertFinding(opted, "large_objects_present", "warning", "1 large objects");
+            assertNoFinding(opted, "unlogged_tables");
+
+            optIn.put("replica_identity_index", List.of(Map.of("schema", "public", "name", "indexed",
+                    "index", "indexed_a")));
+            JsonNode good = preflight(agentA, "messy", optIn);
+            assertFinding(good, "table_without_replica_identity", "warning",
+                    "\"public\".\"indexed\" USING INDEX \"indexed_a\"");
+            assertTrue(good.get("findings").findValuesAsText("severity").stream()
+                    .filter("error"::equals).count() == 2, good.toString()); // only the slot and the publication
+        } finally {
+            sql(a14, "messy", "SELECT pg_drop_replication_slot('pgferry_messy')");
+        }
+
+        sql(a14, "postgres", "CREATE DATABASE members");
+        sql(a14, "members", "CREATE TABLE a (id int PRIMARY KEY); CREATE TABLE b (id int PRIMARY KEY); "
+                + "CREATE TABLE c (id int PRIMARY KEY); CREATE PUBLICATION pgferry_members FOR TABLE a, c");
+        Map<String, Object> members = source("members");
+        members.put("exclude_tables", List.of(table("public", "c")));
+        JsonNode differs = preflight(agentA, "members", members);
+        assertTrue(differs.get("ok").asBoolean(), differs.toString());
+        assertFinding(differs, "publication_conflict", "warning", "add \"public\".\"b\"");
+        assertFinding(differs, "publication_conflict", "warning", "drop \"public\".\"c\"");
+    }
+
+    @Test
+    @Order(4)
+    void targetProblemsAreFound() throws Exception {
+        sql(b18, "postgres", "CREATE DATABASE busy");
+        sql(b18, "busy", """
+                CREATE TABLE public.full_table (id int PRIMARY KEY);
+                INSERT INTO public.full_table VALUES (1);
+                CREATE TABLE public.empty_table (id int PRIMARY KEY);
+                CREATE SCHEMA other;
+                CREATE TABLE other.kept (id int);
+                INSERT INTO other.kept VALUES (1);
+                """);
+        sql(b18, "busy", "CREATE SUBSCRIPTION pgferry_busy CONNECTION 'host=127.0.0.1 port=1 dbname=elsewhere "
+                + "user=x password=y' PUBLICATION other WITH (connect = false)");
+        Map<String, Object> body = target("busy");
+        body.put("exclude_schemas", List.of("other"));
+        body.put("source_major", 14);
+        body.put("source_size_bytes", 1_000_000_000_000_000L);
+        body.put("expected_extensions", List.of("citext", "no_such_extension"));
+        body.put("connection", connection("pgferry_clean", ROLE_PASSWORD, "clean"));
+        JsonNode found = preflight(agentB, "busy", body);
+        assertFalse(found.get("ok").asBoolean());
+        assertFinding(found, "target_tables_not_empty", "error", "\"public\".\"full_table\"");
+        assertEquals(1, finding(found, "target_tables_not_empty").get("objects").size(), found.toString());
+        assertFinding(found, "extensions_missing", "error", "no_such_extension");
+        assertEquals(1, finding(found, "extensions_missing").get("objects").size(), found.toString());
+        assertFinding(found, "subscription_conflict", "error", "\"pgferry_busy\"");
+        assertFinding(found, "disk_space_low", "error", null);
+
+        // A PostgreSQL 14 target for an 18 source: refused unless allowed.
+        Map<String, Object> older = target("nothere");
+        older.put("source_major", 18);
+        JsonNode refused = preflight(agentA, "nothere", older);
+        assertFalse(refused.get("ok").asBoolean());
+        assertFinding(refused, "target_older_than_source", "error", "target 14");
+        older.put("allow_older_target", true);
+        JsonNode allowed = preflight(agentA, "nothere", older);
+        assertTrue(allowed.get("ok").asBoolean(), allowed.toString());
+        assertFinding(allowed, "target_older_than_source", "warning", "source 18");
+    }
+
+    /**
+     * Through dblink the target server itself connects; the pgbed builds' dblink loads only on 14 here (the 18
+     * build's links against an older system libpq), so that direction is 18 to 14 target, the other 14 to 18.
+     */
+    @ParameterizedTest(name = "through dblink: {0}")
+    @ValueSource(booleans = {false, true})
+    @Order(5)
+    void sourceConnectionFailuresAreTold(boolean dblink) throws Exception {
+        PgCluster sourceCluster = dblink ? b18 : a14;
+        AgentHandle targetAgent = dblink ? agentA : agentB;
+        PgCluster targetCluster = dblink ? a14 : b18;
+        String db = "probe_target";
+        sql(targetCluster, "postgres", "CREATE DATABASE " + db);
+        if (dblink) {
+            sql(targetCluster, db, "CREATE EXTENSION dblink");
+        }
+        sql(sourceCluster, "postgres", "CREATE DATABASE probe_source");
+        sql(sourceCluster, "postgres", "CREATE ROLE pgferry_probe LOGIN REPLICATION PASSWORD '" + ROLE_PASSWORD
+                + "'; CREATE ROLE blocked_user LOGIN PASSWORD '" + BLOCKED_PASSWORD + "'");
+        Path hba = Path.of(one(sourceCluster, "postgres", "SHOW hba_file"));
+        Files.writeString(hba, "host all blocked_user 127.0.0.1/32 reject\n" + Files.readString(hba));
+        sql(sourceCluster, "postgres", "SELECT pg_reload_conf()");
+        String from = dblink ? "target_server" : "target_host";
+
+        JsonNode ok = probe(targetAgent, db, connection(sourceCluster, "pgferry_probe", ROLE_PASSWORD,
+                "probe_source"));
+        assertTrue(ok.get("ok").asBoolean(), ok.toString());
+        assertEquals(from, ok.at("/facts/source_connection_tested_from").asText(), ok.toString());
+        assertEquals(sourceCluster.major(), ok.at("/facts/source_major").asInt(), ok.toString());
+
+        Map<String, Object> refused = connection(sourceCluster, "pgferry_probe", ROLE_PASSWORD, "probe_source");
+        refused.put("port", AgentFixture.freePort());
+        assertSourceFailure(probe(targetAgent, db, refused), "source_connection_refused", from);
+
+        assertSourceFailure(probe(targetAgent, db, connection(sourceCluster, "pgferry_probe", "wrong-password-x",
+                "probe_source")), "source_auth_failed", from);
+
+        Map<String, Object> unresolved = connection(sourceCluster, "pgferry_probe", ROLE_PASSWORD, "probe_source");
+        unresolved.put("host", "nonexistent.invalid");
+        assertSourceFailure(probe(targetAgent, db, unresolved), "source_name_unresolved", from);
+
+        assertSourceFailure(probe(targetAgent, db, connection(sourceCluster, "blocked_user", BLOCKED_PASSWORD,
+                "probe_source")), "source_pg_hba_rejected", from);
+
+        assertSourceFailure(probe(targetAgent, db, connection(sourceCluster, "pgferry_probe", ROLE_PASSWORD,
+                "no_such_db")), "source_database_missing", from);
+    }
+
+    @Test
+    @Order(6)
+    void badRequestsAreRefused() throws Exception {
+        String path = "/v1/migrations/clean/preflight";
+        Answer noSide = agentA.post(path, Map.of("database", "clean"));
+        assertEquals(400, noSide.status(), noSide.body().toString());
+        assertEquals("side", noSide.body().get("field").asText());
+
+        Map<String, Object> wrongSide = source("clean");
+        wrongSide.put("connection", connection("pgferry_clean", ROLE_PASSWORD, "clean"));
+        Answer misplaced = agentA.post(path, wrongSide);
+        assertEquals(400, misplaced.status(), misplaced.body().toString());
+        assertEquals("connection", misplaced.body().get("field").asText());
+
+        assertEquals(404, agentA.post(path, source("no_such_database")).status());
+
+        Map<String, Object> stray = source("clean");
+        stray.put("replica_identity_full", List.of(table("nowhere", "nothing")));
+        Answer unknown = agentA.post(path, stray);
+        assertEquals(422, unknown.status(), unknown.body().toString());
+        assertEquals("unknown_objects", unknown.body().get("code").asText());
+    }
+
+    // ------------------------------------------------------------------ helpers
+
+    private JsonNode probe(AgentHandle agent, String db, Map<String, Object> connection) throws Exception {
+        Map<String, Object> body = target(db);
+        body.put("connection", connection);
+        return preflight(agent, "probe", body);
+    }
+
+    private void assertSourceFailure(JsonNode answer, String code, String from) {
+        assertFalse(answer.get("ok").asBoolean(), answer.toString());
+        assertEquals(from, answer.at("/facts/source_connection_tested_from").asText(), answer.toString());
+        assertFalse(answer.at("/facts/source_reachable").asBoolean(), answer.toString());
+        JsonNode f = finding(answer, code);
+        assertEquals("error", f.get("severity").asText(), answer.toString());
+        List<String> codes = answer.get("findings").findValuesAsText("code");
+        assertEquals(1, codes.stream().filter(c -> c.startsWith("source_")).count(), answer.toString());
+    }
+
+    private JsonNode preflight(AgentHandle agent, Map<String, Object> body) throws Exception {
+        return preflight(agent, (String) body.get("database"), body);
+    }
+
+    /** One call, with both clusters' catalogs compared before and after: a preflight never changes anything. */
+    private JsonNode preflight(AgentHandle agent, String migration, Map<String, Object> body) throws Exception {
+        String beforeA = snapshot(a14);
+        String beforeB = snapshot(b18);
+        Answer a = agent.post("/v1/migrations/" + migration + "/preflight", body);
+        assertEquals(200, a.status(), String.valueOf(a.body()));
+        assertEquals(beforeA, snapshot(a14), "the preflight changed the catalogs of " + a14);
+        assertEquals(beforeB, snapshot(b18), "the preflight changed the catalogs of " + b18);
+        JsonNode answer = a.body();
+        boolean errors = answer.get("findings").findValuesAsText("severity").contains("error");
+        assertEquals(!errors, answer.get("ok").asBoolean(), answer.toString());
+        return answer;
+    }
+
+    private static String snapshot(PgCluster cluster) throws Exception {
+        StringBuilder sb = new StringBuilder();
+        List<String> databases = new ArrayList<>();
+        try (Connection c = cluster.connect("postgres")) {
+            for (String sql : List.of(
+                    "SELECT datname FROM pg_database WHERE datallowconn ORDER BY 1",
+                    "SELECT slot_name || ':' || coalesce(plugin, '') || ':' || coalesce(database, '') "
+                            + "FROM pg_replication_slots ORDER BY 1",
+                    "SELECT rolname || ':' || rolcanlogin || ':' || rolreplication FROM pg_roles ORDER BY 1",
+                    "SELECT subname || ':' || subenabled || ':' || subconninfo FROM pg_subscription ORDER BY 1")) {
+                List<String> rows = rows(c, sql);
+                if (databases.isEmpty()) {
+                    databases.addAll(rows);
+                }
+                sb.append(rows).append('\n');
+            }
+        }
+        for (String db : databases) {
+            try (Connection c = cluster.connect(db)) {
+                for (String sql : List.of(
+                        "SELECT oid || ':' || relname || ':' || relreplident::text || ':' || relpersistence::text "
+                                + "|| ':' || relkind::text FROM pg_class ORDER BY oid",
+                        "SELECT pubname || ':' || puballtables FROM pg_publication ORDER BY 1",
+                        "SELECT prpubid || ':' || prrelid FROM pg_publication_rel ORDER BY 1",
+                        "SELECT extname FROM pg_extension ORDER BY 1",
+                        "SELECT count(*) FROM pg_largeobject_metadata")) {
+                    sb.append(db).append(rows(c, sql)).append('\n');
+                }
+            }
+        }
+        return sb.toString();
+    }
+
+    private static List<String> rows(Connection c, String sql) throws SQLException {
+        List<String> out = new ArrayList<>();
+        try (Statement st = c.createStatement(); ResultSet rs = st.executeQuery(sql)) {
+            while (rs.next()) {
+                out.add(rs.getString(1));
+            }
+        }
+        return out;
+    }
+
+    private static JsonNode finding(JsonNode answer, String code) {
+        for (JsonNode f : answer.get("findings")) {
+            if (f.get("code").asText().equals(code)) {
+                return f;
+            }
+        }
+        throw new AssertionError("no finding " + code + " in " + answer);
+    }
+
+    /** A finding with this code and severity whose objects include {@code object} (any object when null). */
+    private static void assertFinding(JsonNode answer, String code, String severity, String object) {
+        TreeSet<String> seen = new TreeSet<>();
+        for (JsonNode f : answer.get("findings")) {
+            if (!f.get("code").asText().equals(code) || !f.get("severity").asText().equals(severity)) {
+                continue;
+            }
+            assertFalse(f.get("message").asText().isEmpty());
+            assertFalse(f.get("fix").asText().isEmpty());
+            f.get("objects").forEach(o -> seen.add(o.asText()));
+            if (object == null || seen.contains(object)) {
+                return;
+            }
+        }
+        throw new AssertionError("no " + severity + " " + code + " naming " + object + " (saw " + seen + ") in "
+                + answer);
+    }
+
+    private static void assertNoFinding(JsonNode answer, String code) {
+        assertFalse(answer.get("findings").findValuesAsText("code").contains(code), answer.toString());
+    }
+
+    private static Map<String, Object> source(String database) {
+        Map<String, Object> b = new LinkedHashMap<>();
+        b.put("side", "source");
+        b.put("database", database);
+        return b;
+    }
+
+    private static Map<String, Object> target(String database) {
+        Map<String, Object> b = new LinkedHashMap<>();
+        b.put("side", "target");
+        b.put("database", database);
+        return b;
+    }
+
+    private Map<String, Object> connection(String user, String password, String dbname) {
+        return connection(a14, user, password, dbname);
+    }
+
+    private static Map<String, Object> connection(PgCluster source, String user, String password, String dbname) {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("host", source.host());
+        m.put("port", source.port());
+        m.put("dbname", dbname);
+        m.put("user", user);
+        m.put("password", password);
+        m.put("sslmode", "disable");
+        return m;
+    }
+
+    private static Map<String, String> table(String schema, String name) {
+        return Map.of("schema", schema, "name", name);
+    }
+
+    private static void sql(PgCluster cluster, String db, String sql) throws Exception {
+        try (Connection c = cluster.connect(db); Statement st = c.createStatement()) {
+            st.execute(sql);
+        }
+    }
+
+    private static String one(PgCluster cluster, String db, String sql) throws Exception {
+        try (Connection c = cluster.connect(db); Statement st = c.createStatement();
+             ResultSet rs = st.executeQuery(sql)) {
+            rs.next();
+            return rs.getString(1);
+        }
+    }
+}

@@ -1,0 +1,288 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: pgferry contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import annotations
+
+DOCUMENTATION = r'''
+module: preflight
+short_description: Check the source or the target of a migration before anything changes
+version_added: 0.1.0
+description:
+  - Calls the agent's C(POST /v1/migrations/{m}/preflight) for one side. The agent only reads (read-only
+    sessions) and returns findings, each with a stable code (docs/findings.md), a severity, the objects
+    concerned, a message and a fix.
+  - Fails when any finding is an error, with a message that lists every error's code, objects and fix.
+    Warnings are returned and do not fail.
+  - Source side, among others - C(wal_level), free replication slots and WAL senders, tables without a
+    replica identity, unlogged tables, materialized views, large objects, what the replication role may read,
+    a publication or slot of the migration's name with other content.
+  - Target side, among others - version against the source, missing extensions, tables in scope that already
+    hold rows, a subscription of the migration's name pointing elsewhere, free logical replication and sync
+    workers, free disk, and a real connection to the source as the subscription will make it (from the target
+    server through dblink when it is installed there, else from the target host).
+  - Never changes anything, so check mode runs it the same way; C(changed) is always false.
+author:
+  - pgferry maintainers (@pgferry)
+extends_documentation_fragment:
+  - pgferry.migrate.agent
+  - pgferry.migrate.migration
+  - pgferry.migrate.migration.scope
+options:
+  side:
+    description: Which side the agent serves.
+    type: str
+    required: true
+    choices: [source, target]
+  replica_identity_full:
+    description:
+      - Source side. Tables without a primary key that the publication step will set to C(REPLICA IDENTITY FULL);
+        reported as warnings instead of errors.
+    type: list
+    elements: dict
+    default: []
+    suboptions:
+      schema:
+        description: Schema of the table.
+        type: str
+        required: true
+      name:
+        description: Name of the table.
+        type: str
+        required: true
+  replica_identity_index:
+    description:
+      - Source side. Tables without a primary key to be identified by one of their unique indexes (on NOT NULL
+        columns); the index is checked.
+    type: list
+    elements: dict
+    default: []
+    suboptions:
+      schema:
+        description: Schema of the table.
+        type: str
+        required: true
+      name:
+        description: Name of the table.
+        type: str
+        required: true
+      index:
+        description: Name of the unique index, in the table's schema.
+        type: str
+        required: true
+  skip_large_objects:
+    description: Source side. Accept that large objects are left behind (a warning instead of an error).
+    type: bool
+    default: false
+  allow_older_target:
+    description: Target side. Accept a target older than the source (a warning instead of an error).
+    type: bool
+    default: false
+  source_major:
+    description: Target side. The source's major version, from the source preflight's C(facts.major).
+    type: int
+  source_size_bytes:
+    description: Target side. The source database's size, from the source preflight's C(facts.database_size_bytes).
+    type: int
+  expected_extensions:
+    description: Target side. Extensions the source database has, from the source preflight's C(facts.extensions).
+    type: list
+    elements: str
+  replication_role_exists:
+    description:
+      - Target side. Whether the replication role exists on the source yet (source preflight's
+        C(facts.replication_role_exists)); when false, a failed login is a warning.
+    type: bool
+  connection:
+    description: Target side. How the target server reaches the source, exactly as the subscription step gets it.
+    type: dict
+    suboptions:
+      host:
+        description: Host name or address of the source as the target server reaches it.
+        type: str
+        required: true
+      port:
+        description: Port of the source.
+        type: int
+        default: 5432
+      dbname:
+        description: Database on the source.
+        type: str
+        required: true
+      user:
+        description: Role to log in as; defaults to C(pgferry_<migration_id>).
+        type: str
+      password:
+        description: Its password.
+        type: str
+        required: true
+      sslmode:
+        description: libpq sslmode.
+        type: str
+        choices: [disable, allow, prefer, require, verify-ca, verify-full]
+'''
+
+EXAMPLES = r'''
+- name: Check the source
+  pgferry.migrate.preflight:
+    agent_url: https://db1.example.com:8443
+    agent_token: "{{ vault_pgferry_agent_token }}"
+    migration_id: app
+    database: app
+    side: source
+    exclude_schemas: [scratch]
+  register: source_preflight
+
+- name: Check the target, with what the source preflight found
+  pgferry.migrate.preflight:
+    agent_url: https://db2.example.com:8443
+    agent_token: "{{ vault_pgferry_agent_token }}"
+    migration_id: app
+    database: app
+    side: target
+    source_major: "{{ source_preflight.facts.major }}"
+    source_size_bytes: "{{ source_preflight.facts.database_size_bytes }}"
+    expected_extensions: "{{ source_preflight.facts.extensions }}"
+    replication_role_exists: "{{ source_preflight.facts.replication_role_exists }}"
+    connection:
+      host: db1.internal
+      dbname: app
+      password: "{{ vault_pgferry_replication_password }}"
+'''
+
+RETURN = r'''
+queries:
+  description: SQL run to change something; always empty, the preflight only reads.
+  returned: always
+  type: list
+  elements: str
+  sample: []
+ok:
+  description: False when any finding is an error.
+  returned: always
+  type: bool
+findings:
+  description: Every finding, errors and warnings.
+  returned: always
+  type: list
+  elements: dict
+  sample: [{"code": "table_without_replica_identity", "severity": "error", "objects": ["\"public\".\"events\""],
+            "message": "these tables have no primary key or replica identity ...", "fix": "add a primary key ..."}]
+errors:
+  description: The findings of severity error.
+  returned: always
+  type: list
+  elements: dict
+warnings_found:
+  description: The findings of severity warning.
+  returned: always
+  type: list
+  elements: dict
+facts:
+  description: What the agent read that the next steps use (server version, major, database size, extensions, ...).
+  returned: always
+  type: dict
+notes:
+  description: What was not checked, or checked another way, and why.
+  returned: always
+  type: list
+  elements: str
+'''
+
+from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.pgferry.migrate.plugins.module_utils.agent_client import (
+    AgentClient,
+    agent_argument_spec,
+    mask_value,
+    migration_argument_spec,
+    migration_path,
+    scope_body,
+)
+
+_TABLE = dict(schema=dict(type='str', required=True), name=dict(type='str', required=True))
+
+
+def describe(finding):
+    """One line per finding: code, objects, fix."""
+    objects = ', '.join(finding.get('objects') or [])
+    text = finding.get('code') or '?'
+    if objects:
+        text += ' [%s]' % objects
+    if finding.get('message'):
+        text += ': %s' % finding['message']
+    if finding.get('fix'):
+        text += '. Fix: %s' % finding['fix']
+    return text
+
+
+def request_body(p):
+    """The request: scope, then each side's own fields (another side's are sent only when set, so the agent
+    refuses them by name instead of the module ignoring them)."""
+    body = dict(side=p['side'], database=p['database'])
+    body.update(scope_body(p))
+    source = p['side'] == 'source'
+    if source or p['replica_identity_full']:
+        body['replica_identity_full'] = [dict(schema=t['schema'], name=t['name']) for t in p['replica_identity_full']]
+    if source or p['replica_identity_index']:
+        body['replica_identity_index'] = [dict(schema=t['schema'], name=t['name'], index=t['index'])
+                                          for t in p['replica_identity_index']]
+    if source or p['skip_large_objects']:
+        body['skip_large_objects'] = p['skip_large_objects']
+    if not source or p['allow_older_target']:
+        body['allow_older_target'] = p['allow_older_target']
+    for key in ('source_major', 'source_size_bytes', 'expected_extensions', 'replication_role_exists'):
+        if p[key] is not None:
+            body[key] = p[key]
+    if p['connection']:
+        conn = dict((k, v) for k, v in p['connection'].items() if v is not None)
+        conn.setdefault('user', 'pgferry_%s' % p['migration_id'])
+        body['connection'] = conn
+    return body
+
+
+def main():
+    argument_spec = agent_argument_spec()
+    argument_spec.update(migration_argument_spec(scope=True))
+    argument_spec.update(
+        side=dict(type='str', required=True, choices=['source', 'target']),
+        replica_identity_full=dict(type='list', elements='dict', default=[], options=dict(_TABLE)),
+        replica_identity_index=dict(type='list', elements='dict', default=[],
+                                    options=dict(_TABLE, index=dict(type='str', required=True))),
+        skip_large_objects=dict(type='bool', default=False),
+        allow_older_target=dict(type='bool', default=False),
+        source_major=dict(type='int'),
+        source_size_bytes=dict(type='int'),
+        expected_extensions=dict(type='list', elements='str'),
+        replication_role_exists=dict(type='bool'),
+        connection=dict(type='dict', options=dict(
+            host=dict(type='str', required=True),
+            port=dict(type='int', default=5432),
+            dbname=dict(type='str', required=True),
+            user=dict(type='str'),
+            password=dict(type='str', required=True, no_log=True),
+            sslmode=dict(type='str', choices=['disable', 'allow', 'prefer', 'require', 'verify-ca', 'verify-full']),
+        )),
+    )
+    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
+    p = module.params
+    client = AgentClient(module)
+    secrets = [(p['connection'] or {}).get('password')]
+
+    answer = client.post(migration_path(module, 'preflight'), request_body(p)) or {}
+    answer = mask_value(answer, secrets)
+    findings = answer.get('findings') or []
+    errors = [f for f in findings if f.get('severity') == 'error']
+    warnings = [f for f in findings if f.get('severity') != 'error']
+    result = dict(changed=False, queries=[], ok=not errors, findings=findings, errors=errors, warnings_found=warnings,
+                  facts=answer.get('facts') or {}, notes=answer.get('notes') or [])
+    if errors:
+        module.fail_json(msg='preflight of the %s (database %s) found %d error%s: %s' % (
+            p['side'], p['database'], len(errors), '' if len(errors) == 1 else 's',
+            ' | '.join(describe(f) for f in errors)), **result)
+    module.exit_json(**result)
+
+
+if __name__ == '__main__':
+    main()

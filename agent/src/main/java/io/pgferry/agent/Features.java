@@ -11,6 +11,8 @@ import io.pgferry.agent.postdata.PostDataController;
 import io.pgferry.agent.postdata.PostDataService;
 import io.pgferry.agent.postgres.PgConnector;
 import io.pgferry.agent.postgres.PgProcess;
+import io.pgferry.agent.preflight.PreflightController;
+import io.pgferry.agent.preflight.PreflightService;
 import io.pgferry.agent.publication.PublicationController;
 import io.pgferry.agent.publication.PublicationService;
 import io.pgferry.agent.replicationrole.ReplicationRoleController;
@@ -25,6 +27,24 @@ import io.pgferry.agent.subscription.SubscriptionController;
 import io.pgferry.agent.subscription.SubscriptionService;
 import io.pgferry.agent.syncstatus.SyncStatusController;
 import io.pgferry.agent.syncstatus.SyncStatusService;
+import io.pgferry.agent.catchup.CatchUpController;
+import io.pgferry.agent.catchup.CatchUpService;
+import io.pgferry.agent.cleanup.CleanupController;
+import io.pgferry.agent.cleanup.CleanupService;
+import io.pgferry.agent.fence.FenceController;
+import io.pgferry.agent.fence.FenceService;
+import io.pgferry.agent.orphans.OrphansController;
+import io.pgferry.agent.orphans.OrphansService;
+import io.pgferry.agent.readycheck.ReadyCheckController;
+import io.pgferry.agent.readycheck.ReadyCheckService;
+import io.pgferry.agent.reversereplication.ReverseReplicationController;
+import io.pgferry.agent.reversereplication.ReverseReplicationService;
+import io.pgferry.agent.sequences.SequencesController;
+import io.pgferry.agent.sequences.SequencesService;
+import io.pgferry.agent.stopreplication.StopReplicationController;
+import io.pgferry.agent.stopreplication.StopReplicationService;
+import io.pgferry.agent.verify.VerifyController;
+import io.pgferry.agent.verify.VerifyService;
 import java.util.List;
 
 /** The migration steps the agent serves, each a feature package with its own routes. */
@@ -43,12 +63,25 @@ final class Features {
                 new SchemaApplyController(new SchemaApplyService(connector, info, tools, jobs, config.stateDir()),
                         jobs, config.stateDir()),
                 new PostDataController(new PostDataService(connector, info, tools, jobs, config.stateDir()), jobs),
+                new PreflightController(new PreflightService(connector)),
                 new ReplicationRoleController(new ReplicationRoleService(connector)),
                 new PublicationController(new PublicationService(connector)),
                 new DatabaseController(new DatabaseService(connector)),
                 new SubscriptionController(new SubscriptionService(connector)),
                 new SyncStatusController(new SyncStatusService(connector)),
-                new StatusController(new StatusService(connector))
+                new StatusController(new StatusService(connector)),
+                // Cutover, rollback and cleanup (docs/design.md, "Cutover").
+                new ReadyCheckController(new ReadyCheckService(connector, new SyncStatusService(connector),
+                        config.stateDir())),
+                new FenceController(new FenceService(connector, config.stateDir())),
+                new CatchUpController(new CatchUpService(connector)),
+                new SequencesController(new SequencesService(connector, config.stateDir())),
+                new StopReplicationController(new StopReplicationService(connector)),
+                new ReverseReplicationController(new ReverseReplicationService(connector,
+                        new ReplicationRoleService(connector), config.stateDir())),
+                new VerifyController(new VerifyService(connector, config.stateDir())),
+                new CleanupController(new CleanupService(connector, config.stateDir())),
+                new OrphansController(new OrphansService(connector))
         );
     }
 }

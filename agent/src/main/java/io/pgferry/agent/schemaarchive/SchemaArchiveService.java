@@ -11,6 +11,7 @@ import io.pgferry.agent.postgres.PgConnector;
 import io.pgferry.agent.postgres.PgProcess;
 import io.pgferry.agent.postgres.PgTools;
 import io.pgferry.agent.postgres.ServerVersion;
+import io.pgferry.agent.readycheck.SchemaFingerprint;
 import io.pgferry.agent.sql.Sql;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -66,6 +67,8 @@ public final class SchemaArchiveService {
                         + " is in scope; check include_schemas and exclude_schemas", List.of());
             }
             List<ExtensionRef> extensions = extensions(c);
+            SchemaFingerprint.storeIfAbsent(stateDir, migration,
+                    SchemaFingerprint.compute(c, scope.schemas(), scope.excludedTables()));
             PgTools tools = Tools.forServer(info, version.major());
             Path tmp = files.temp(ArchiveFiles.DUMP);
             try {

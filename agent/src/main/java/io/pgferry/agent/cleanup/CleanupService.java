@@ -1,0 +1,220 @@
+package io.pgferry.agent.cleanup;
+
+import io.pgferry.agent.fence.FenceFiles;
+import io.pgferry.agent.fence.FenceService;
+import io.pgferry.agent.migration.Direction;
+import io.pgferry.agent.migration.MigrationId;
+import io.pgferry.agent.migration.Plan;
+import io.pgferry.agent.migration.Sessions;
+import io.pgferry.agent.migration.StepResult;
+import io.pgferry.agent.postgres.PgConnector;
+import io.pgferry.agent.sql.Sql;
+import io.pgferry.agent.stopreplication.Subscriptions;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.stream.Stream;
+
+/**
+ * Removes everything a migration made on this server, whether it finished, failed or was abandoned, in an order
+ * that never blocks on the other side: subscriptions (their slots dropped through them, or detached when the
+ * publisher is gone), publications, leftover slots (a walsender still holding one is ended first), the fence, the
+ * replication role, and the migration's files in the state directory. Each object is looked up first, so a rerun
+ * does nothing.
+ */
+public final class CleanupService {
+    private static final Duration TIMEOUT = Duration.ofMinutes(2);
+
+    /** @param remaining what could not be removed, with the reason */
+    public record Cleanup(String database, List<String> remaining, boolean stateRemoved) {
+    }
+
+    private final PgConnector connector;
+    private final Path stateDir;
+
+    public CleanupService(PgConnector connector, Path stateDir) {
+        this.connector = connector;
+        this.stateDir = stateDir;
+    }
+
+    public synchronized StepResult<Cleanup> cleanup(MigrationId migration, CleanupRequest request)
+            throws InterruptedException {
+        String db = request.database();
+        List<String> names = new ArrayList<>(List.of(Direction.FORWARD.objectName(migration)));
+        if (!request.keepReverse()) {
+            names.add(Direction.REVERSE.objectName(migration));
+        }
+        List<String> queries = new ArrayList<>();
+        List<String> remaining = new ArrayList<>();
+        boolean changed = false;
+        try (Connection c = Sessions.writable(connector, db, TIMEOUT)) {
+            for (String name : names) {
+                changed |= dropSubscription(c, name, request.check(), queries);
+            }
+            Plan plan = new Plan();
+            for (String name : names) {
+                if (exists(c, "SELECT 1 FROM pg_publication WHERE pubname = ?", name)) {
+                    plan.add("DROP PUBLICATION " + Sql.ident(name));
+                }
+            }
+            run(plan, c, request.check(), queries);
+            changed |= !plan.isEmpty();
+            for (String name : names) {
+                changed |= dropSlot(c, name, request.check(), queries, remaining);
+            }
+            plan = new Plan();
+            if (FenceService.fenced(c, db)) {
+                plan.add("ALTER DATABASE " + Sql.ident(db) + " RESET default_transaction_read_only");
+            }
+            run(plan, c, request.check(), queries);
+            changed |= !plan.isEmpty();
+            if (!request.keepReverse()) {
+                changed |= dropRole(c, migration.objectName(), request.check(), queries, remaining);
+            }
+        } catch (SQLException e) {
+            throw connector.translate(e);
+        }
+        boolean removed = false;
+        if (!request.check()) {
+            new FenceFiles(stateDir, migration).remove(db);
+            if (!request.keepReverse()) {
+                removed = removeState(migration);
+                changed |= removed;
+            }
+        }
+        return new StepResult<>(changed, request.check(), queries, new Cleanup(db, remaining, removed));
+    }
+
+    private static boolean dropSubscription(Connection c, String name, boolean check, List<String> queries)
+            throws SQLException {
+        Plan plan = new Plan();
+        Subscriptions.plan(plan, c, name, false);
+        if (plan.isEmpty()) {
+            return false;
+        }
+        if (check) {
+            queries.addAll(plan.shown());
+            return true;
+        }
+        try {
+            plan.runEach(c);
+            queries.addAll(plan.shown());
+        } catch (SQLException e) {
+            // The publisher cannot be reached (or its slot is gone): detach and drop here; its slot, if any, is
+            // dropped by the cleanup on that side or shows up in its orphans report.
+            Plan detached = new Plan();
+            Subscriptions.plan(detached, c, name, true);
+            detached.runEach(c);
+            queries.addAll(detached.shown());
+        }
+        return true;
+    }
+
+    private static boolean dropSlot(Connection c, String name, boolean check, List<String> queries,
+                                    List<String> remaining) throws SQLException, InterruptedException {
+        String read = "SELECT active_pid FROM pg_replication_slots WHERE slot_name = ?";
+        Integer pid;
+        try (PreparedStatement ps = c.prepareStatement(read)) {
+            ps.setString(1, name);
+            try (ResultSet rs = ps.executeQuery()) {
+                if (!rs.next()) {
+                    return false;
+                }
+                pid = (Integer) rs.getObject(1);
+            }
+        }
+        if (pid != null) {
+            queries.add("SELECT pg_terminate_backend(" + pid + ") -- walsender holding slot " + name);
+        }
+        queries.add("SELECT pg_drop_replication_slot(" + Sql.literal(name) + ")");
+        if (check) {
+            return true;
+        }
+        for (int attempt = 0; attempt < 50; attempt++) {
+            try (PreparedStatement ps = c.prepareStatement("SELECT pg_terminate_backend(active_pid) FROM "
+                    + "pg_replication_slots WHERE slot_name = ? AND active_pid IS NOT NULL")) {
+                ps.setString(1, name);
+                ps.executeQuery().close();
+            }
+            try (PreparedStatement ps = c.prepareStatement("SELECT pg_drop_replication_slot(slot_name) FROM "
+                    + "pg_replication_slots WHERE slot_name = ? AND NOT active")) {
+                ps.setString(1, name);
+                ps.executeQuery().close();
+            } catch (SQLException e) {
+                if (!"55006".equals(e.getSQLState())) {
+                    throw e;
+                }
+            }
+            if (!exists(c, "SELECT 1 FROM pg_replication_slots WHERE slot_name = ?", name)) {
+                return true;
+            }
+            Thread.sleep(100);
+        }
+        remaining.add("slot " + name + ": still in use by a subscriber that reconnects; drop its subscription");
+        return true;
+    }
+
+    private static boolean dropRole(Connection c, String role, boolean check, List<String> queries,
+                                    List<String> remaining) throws SQLException {
+        if (!exists(c, "SELECT 1 FROM pg_roles WHERE rolname = ?", role)) {
+            return false;
+        }
+        Plan plan = new Plan().add("DROP OWNED BY " + Sql.ident(role)).add("DROP ROLE " + Sql.ident(role));
+        if (check) {
+            queries.addAll(plan.shown());
+            return true;
+        }
+        try {
+            plan.runInTransaction(c);
+            queries.addAll(plan.shown());
+        } catch (SQLException e) {
+            if (!"2BP01".equals(e.getSQLState())) {
+                throw e;
+            }
+            remaining.add("role " + role + ": it still has privileges or objects in another database; run cleanup "
+                    + "there too");
+        }
+        return true;
+    }
+
+    private static void run(Plan plan, Connection c, boolean check, List<String> queries) throws SQLException {
+        if (!check) {
+            plan.runEach(c);
+        }
+        queries.addAll(plan.shown());
+    }
+
+    private static boolean exists(Connection c, String sql, String name) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement(sql)) {
+            ps.setString(1, name);
+            try (ResultSet rs = ps.executeQuery()) {
+                return rs.next();
+            }
+        }
+    }
+
+    private boolean removeState(MigrationId migration) {
+        Path dir = stateDir.resolve(migration.value());
+        if (!Files.isDirectory(dir)) {
+            return false;
+        }
+        try (Stream<Path> files = Files.walk(dir)) {
+            for (Path p : files.sorted(Comparator.reverseOrder()).toList()) {
+                Files.deleteIfExists(p);
+            }
+            return true;
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot remove " + dir, e);
+        }
+    }
+
+}

@@ -1,0 +1,65 @@
+package io.pgferry.agent.fence;
+
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.pgferry.agent.http.JsonBody;
+import io.pgferry.agent.migration.MigrationId;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.HexFormat;
+import java.util.Optional;
+
+/** {@code state_dir/{m}/fence-<hash of the database name>.json}: when this agent fenced a database. */
+public final class FenceFiles {
+    private final Path dir;
+
+    public FenceFiles(Path stateDir, MigrationId migration) {
+        this.dir = stateDir.resolve(migration.value());
+    }
+
+    Path file(String database) {
+        try {
+            byte[] h = MessageDigest.getInstance("SHA-256").digest(database.getBytes(StandardCharsets.UTF_8));
+            return dir.resolve("fence-" + HexFormat.of().formatHex(h, 0, 8) + ".json");
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    public Optional<String> fencedAt(String database) {
+        Path f = file(database);
+        if (!Files.isRegularFile(f)) {
+            return Optional.empty();
+        }
+        try {
+            return Optional.ofNullable(JsonBody.MAPPER.readTree(f.toFile()).path("fenced_at").asText(null));
+        } catch (IOException e) {
+            return Optional.empty();
+        }
+    }
+
+    public void record(String database, String fencedAt) {
+        try {
+            Files.createDirectories(dir);
+            ObjectNode n = JsonBody.MAPPER.createObjectNode().put("database", database).put("fenced_at", fencedAt);
+            Path tmp = dir.resolve(file(database).getFileName() + ".tmp");
+            Files.writeString(tmp, JsonBody.MAPPER.writeValueAsString(n));
+            Files.move(tmp, file(database), StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot record the fence in " + dir, e);
+        }
+    }
+
+    public void remove(String database) {
+        try {
+            Files.deleteIfExists(file(database));
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot remove the fence record in " + dir, e);
+        }
+    }
+}

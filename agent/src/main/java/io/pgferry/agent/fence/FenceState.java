@@ -1,0 +1,17 @@
+package io.pgferry.agent.fence;
+
+import java.util.List;
+
+/**
+ * A database's fence as the catalogs show it (the database's own default_transaction_read_only setting is the
+ * record a rerun reads) and as the agent noted it in {@code state_dir/{m}/}.
+ *
+ * @param fenced the database carries {@code default_transaction_read_only = on}
+ * @param fencedAt when this agent fenced it (from its state file), null when it did not
+ * @param terminated client sessions ended by this call (pid, user, application)
+ * @param lsn pg_current_wal_lsn() after the fence and the terminations: everything committed before is below it
+ */
+public record FenceState(String database, boolean fenced, String fencedAt, List<String> terminated, String lsn) {
+    public record Response(FenceState fence) {
+    }
+}

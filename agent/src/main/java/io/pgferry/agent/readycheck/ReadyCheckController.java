@@ -1,0 +1,45 @@
+package io.pgferry.agent.readycheck;
+
+import io.javalin.config.RoutesConfig;
+import io.javalin.http.Context;
+import io.pgferry.agent.http.JsonBody;
+import io.pgferry.agent.http.RouteGroup;
+import io.pgferry.agent.migration.MigrationId;
+import io.pgferry.agent.migration.Steps;
+
+/** Both sides, before a cutover: is the migration in a state where it can be switched? */
+public final class ReadyCheckController implements RouteGroup {
+    private final ReadyCheckService service;
+
+    public ReadyCheckController(ReadyCheckService service) {
+        this.service = service;
+    }
+
+    @Override
+    public void register(RoutesConfig routes) {
+        routes.post("/v1/migrations/{m}/ready-check", this::post);
+    }
+
+    /**
+     * {@code POST /v1/migrations/{m}/ready-check}: with {@code side: source}, compares the scope's schema with the
+     * fingerprint taken with the schema archive, reads the slot's lag in bytes and lists the scope's sequences; with
+     * {@code side: target}, checks every table of the subscription is ready, the apply lag and that the listed
+     * sequences exist. Read-only.
+     * <ul>
+     *   <li>200: {@code {side, ready: true, schema_sha256, lag_bytes, lag_seconds, tables, sequences}}</li>
+     *   <li>400 {@code invalid_request}: malformed body, bad side or limits, bad migration id</li>
+     *   <li>401 {@code unauthorized}: missing or wrong bearer token</li>
+     *   <li>404 {@code archive_not_found}, {@code fingerprint_not_found}: no schema archive (scope) or fingerprint
+     *       of the migration on this agent</li>
+     *   <li>404 {@code database_not_found}, {@code subscription_not_found}</li>
+     *   <li>422 {@code schema_drift}: objects of the scope changed since the archive; {@code objects} lists each</li>
+     *   <li>422 {@code lag_too_high}, {@code tables_not_ready}, {@code subscription_not_streaming}: not yet</li>
+     *   <li>422 {@code slot_missing}, {@code sequences_missing}: the migration is broken</li>
+     *   <li>502 {@code postgres_error}, 503 {@code postgres_unavailable}, 500 {@code internal_error}</li>
+     * </ul>
+     */
+    public void post(Context ctx) {
+        MigrationId migration = Steps.migration(ctx);
+        ctx.json(service.check(migration, JsonBody.read(ctx, ReadyCheckRequest.class)));
+    }
+}

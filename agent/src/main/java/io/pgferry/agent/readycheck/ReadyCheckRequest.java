@@ -1,0 +1,32 @@
+package io.pgferry.agent.readycheck;
+
+import io.pgferry.agent.http.BadRequestException;
+import io.pgferry.agent.migration.Names;
+import io.pgferry.agent.migration.TableRef;
+import java.util.List;
+
+/**
+ * Body of {@code POST /v1/migrations/{m}/ready-check}.
+ *
+ * @param side {@code source} (schema drift, slot lag in bytes, the sequences to expect) or {@code target} (tables
+ *             ready, apply lag in seconds, those sequences present)
+ * @param maxLagBytes source: the most WAL the subscriber may still have to confirm (default 16 MiB)
+ * @param maxLagSeconds target: the apply lag allowed (default 30); null skips it (the source reported no bytes
+ *                      pending, and an idle stream's lag in seconds only grows between keepalives)
+ * @param sequences target: the sequences the source answered, each must exist
+ */
+public record ReadyCheckRequest(String database, String side, Long maxLagBytes, Double maxLagSeconds,
+                                List<TableRef> sequences) {
+    public ReadyCheckRequest {
+        Names.require("database", database);
+        if (!"source".equals(side) && !"target".equals(side)) {
+            throw new BadRequestException("side", "side must be source or target");
+        }
+        maxLagBytes = maxLagBytes == null ? 16L * 1024 * 1024 : maxLagBytes;
+        if (maxLagBytes < 0 || (maxLagSeconds != null && maxLagSeconds < 0)) {
+            throw new BadRequestException(maxLagBytes < 0 ? "max_lag_bytes" : "max_lag_seconds",
+                    "lag limits must be 0 or more");
+        }
+        sequences = sequences == null ? List.of() : List.copyOf(sequences);
+    }
+}

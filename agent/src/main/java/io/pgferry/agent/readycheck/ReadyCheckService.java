@@ -1,0 +1,132 @@
+package io.pgferry.agent.readycheck;
+
+import io.pgferry.agent.http.ApiException;
+import io.pgferry.agent.migration.ManifestScope;
+import io.pgferry.agent.migration.MigrationId;
+import io.pgferry.agent.migration.Steps;
+import io.pgferry.agent.migration.TableRef;
+import io.pgferry.agent.postgres.PgConnector;
+import io.pgferry.agent.sequences.SequenceValue;
+import io.pgferry.agent.sequences.SequencesService;
+import io.pgferry.agent.syncstatus.SyncStatus;
+import io.pgferry.agent.syncstatus.SyncStatusService;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+
+/** Whether a cutover may start: refuses with the reason, or answers what the other side needs to check. */
+public final class ReadyCheckService {
+    private static final Duration TIMEOUT = Duration.ofMinutes(2);
+    private static final String SLOT = """
+            SELECT active, pg_wal_lsn_diff(pg_current_wal_lsn(), confirmed_flush_lsn)::bigint
+            FROM pg_replication_slots WHERE slot_name = ? AND database = current_database()""";
+
+    /**
+     * @param lagBytes source: WAL the subscriber has not confirmed
+     * @param lagSeconds target: the apply worker's lag
+     * @param sequences source: the sequences of the scope, for the target's check
+     */
+    public record Ready(String side, boolean ready, String schemaSha256, Long lagBytes, Double lagSeconds,
+                        Integer tables, List<TableRef> sequences) {
+    }
+
+    private final PgConnector connector;
+    private final SyncStatusService syncStatus;
+    private final Path stateDir;
+
+    public ReadyCheckService(PgConnector connector, SyncStatusService syncStatus, Path stateDir) {
+        this.connector = connector;
+        this.syncStatus = syncStatus;
+        this.stateDir = stateDir;
+    }
+
+    public Ready check(MigrationId migration, ReadyCheckRequest request) {
+        return request.side().equals("source") ? source(migration, request) : target(migration, request);
+    }
+
+    private Ready source(MigrationId migration, ReadyCheckRequest request) {
+        ManifestScope scope = ManifestScope.read(stateDir, migration);
+        SchemaFingerprint stored = SchemaFingerprint.load(stateDir, migration).orElseThrow(() ->
+                ApiException.notFound("fingerprint_not_found", "no schema fingerprint for migration " + migration
+                        + " on this agent: it is taken with the schema archive (POST schema-archive)"));
+        try (Connection c = Steps.open(connector, request.database(), TIMEOUT, true)) {
+            SchemaFingerprint now = SchemaFingerprint.compute(c, scope.schemas(), scope.excludedTables());
+            List<String> drift = stored.differences(now);
+            if (!drift.isEmpty()) {
+                throw ApiException.unprocessable("schema_drift", "the source schema changed since it was copied "
+                        + "to the target: " + String.join("; ", drift) + ". Apply the same DDL on the target (and "
+                        + "check the publication), then remove " + SchemaFingerprint.FILE + " from this agent's "
+                        + "state directory for the migration to accept the new schema", drift);
+            }
+            long lag;
+            try (PreparedStatement ps = c.prepareStatement(SLOT)) {
+                ps.setString(1, migration.objectName());
+                try (ResultSet rs = ps.executeQuery()) {
+                    if (!rs.next()) {
+                        throw ApiException.unprocessable("slot_missing", "database " + request.database()
+                                + " has no replication slot " + migration.objectName() + ": the subscription is "
+                                + "gone or was never made", List.of(migration.objectName()));
+                    }
+                    lag = rs.getLong(2);
+                }
+            }
+            if (lag > request.maxLagBytes()) {
+                throw ApiException.unprocessable("lag_too_high", "the subscriber is " + lag + " bytes behind "
+                        + "(limit " + request.maxLagBytes() + "); wait and retry", List.of(migration.objectName()));
+            }
+            List<TableRef> sequences = new ArrayList<>();
+            for (SequenceValue s : SequencesService.read(c, scope)) {
+                sequences.add(new TableRef(s.schema(), s.name()));
+            }
+            return new Ready("source", true, now.sha256(), lag, null, scope.tables().size(), sequences);
+        } catch (SQLException e) {
+            throw connector.translate(e);
+        }
+    }
+
+    private Ready target(MigrationId migration, ReadyCheckRequest request) {
+        SyncStatus status = syncStatus.status(migration, request.database());
+        List<String> notReady = status.tables().stream().filter(t -> !t.state().equals("r"))
+                .map(t -> new TableRef(t.schema(), t.name()).quoted() + " (" + t.stateName() + ")").toList();
+        if (!status.allReady()) {
+            throw ApiException.unprocessable("tables_not_ready", "tables are still being copied: "
+                    + String.join(", ", notReady), notReady);
+        }
+        Double lag = status.subscription().lagSeconds();
+        if (status.subscription().pid() == null) {
+            throw ApiException.unprocessable("subscription_not_streaming", "the subscription's apply worker is not "
+                    + "running (subscription disabled, or failing: see the target's server log)",
+                    List.of(migration.objectName()));
+        }
+        if (request.maxLagSeconds() != null && lag != null && lag > request.maxLagSeconds()) {
+            throw ApiException.unprocessable("lag_too_high", "the apply worker lags " + lag + " s (limit "
+                    + request.maxLagSeconds() + " s); wait and retry", List.of(migration.objectName()));
+        }
+        List<String> missing = new ArrayList<>();
+        try (Connection c = Steps.open(connector, request.database(), TIMEOUT, true);
+             PreparedStatement ps = c.prepareStatement("SELECT EXISTS (SELECT 1 FROM pg_sequence "
+                     + "WHERE seqrelid = to_regclass(?))")) {
+            for (TableRef s : request.sequences()) {
+                ps.setString(1, s.quoted());
+                try (ResultSet rs = ps.executeQuery()) {
+                    rs.next();
+                    if (!rs.getBoolean(1)) {
+                        missing.add(s.quoted());
+                    }
+                }
+            }
+        } catch (SQLException e) {
+            throw connector.translate(e);
+        }
+        if (!missing.isEmpty()) {
+            throw ApiException.unprocessable("sequences_missing", "sequences of the source are missing on the "
+                    + "target: " + String.join(", ", missing), missing);
+        }
+        return new Ready("target", true, null, null, lag, status.total(), request.sequences());
+    }
+}

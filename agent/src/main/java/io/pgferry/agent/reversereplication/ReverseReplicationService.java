@@ -1,0 +1,108 @@
+package io.pgferry.agent.reversereplication;
+
+import io.pgferry.agent.migration.Direction;
+import io.pgferry.agent.migration.ManifestScope;
+import io.pgferry.agent.migration.MigrationId;
+import io.pgferry.agent.migration.Plan;
+import io.pgferry.agent.migration.Sessions;
+import io.pgferry.agent.migration.StepResult;
+import io.pgferry.agent.migration.TableRef;
+import io.pgferry.agent.postgres.PgConnector;
+import io.pgferry.agent.replicationrole.ReplicationRoleRequest;
+import io.pgferry.agent.replicationrole.ReplicationRoleService;
+import io.pgferry.agent.sql.Sql;
+import io.pgferry.agent.stopreplication.Subscriptions;
+import io.pgferry.agent.subscription.SourceConnection;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.stream.Collectors;
+
+/**
+ * After cutover, keeps the old source current from the new primary, so a rollback loses nothing: a publication
+ * of every migrated table on the new primary and a subscription on the old source with {@code copy_data = false}
+ * (the two are equal at that moment: fenced and caught up) and, where the old source is 16 or newer,
+ * {@code origin = none}, so changes that came from elsewhere are never sent back. The old source stays fenced for
+ * clients; its apply worker writes regardless of the database's read-only default.
+ */
+public final class ReverseReplicationService {
+    private static final Duration TIMEOUT = Duration.ofMinutes(5);
+
+    public record Reverse(String side, String name, List<TableRef> tables, String origin, String conninfo) {
+    }
+
+    private final PgConnector connector;
+    private final ReplicationRoleService roles;
+    private final Path stateDir;
+
+    public ReverseReplicationService(PgConnector connector, ReplicationRoleService roles, Path stateDir) {
+        this.connector = connector;
+        this.roles = roles;
+        this.stateDir = stateDir;
+    }
+
+    public StepResult<Reverse> apply(MigrationId migration, ReverseReplicationRequest request) {
+        String name = Direction.REVERSE.objectName(migration);
+        ManifestScope scope = ManifestScope.read(stateDir, migration);
+        return request.side().equals("publisher") ? publisher(migration, name, scope, request)
+                : subscriber(name, request);
+    }
+
+    private StepResult<Reverse> publisher(MigrationId migration, String name, ManifestScope scope,
+                                          ReverseReplicationRequest request) {
+        var role = roles.apply(migration, new ReplicationRoleRequest(request.database(), request.password(),
+                scope.schemas(), List.of(), scope.tables(), List.of(), request.check()));
+        List<String> queries = new ArrayList<>(role.queries());
+        try (Connection c = Sessions.writable(connector, request.database(), TIMEOUT)) {
+            Plan plan = new Plan();
+            boolean exists;
+            try (PreparedStatement ps = c.prepareStatement("SELECT 1 FROM pg_publication WHERE pubname = ?")) {
+                ps.setString(1, name);
+                try (ResultSet rs = ps.executeQuery()) {
+                    exists = rs.next();
+                }
+            }
+            if (!exists) {
+                plan.add("CREATE PUBLICATION " + Sql.ident(name) + " FOR TABLE " + scope.tables().stream()
+                        .map(TableRef::quoted).collect(Collectors.joining(", "))
+                        + " WITH (publish_via_partition_root = true)");
+            }
+            if (!request.check()) {
+                plan.runInTransaction(c);
+            }
+            queries.addAll(plan.shown());
+            return new StepResult<>(role.changed() || !plan.isEmpty(), request.check(), queries,
+                    new Reverse("publisher", name, scope.tables(), null, null));
+        } catch (SQLException e) {
+            throw connector.translate(e);
+        }
+    }
+
+    private StepResult<Reverse> subscriber(String name, ReverseReplicationRequest request) {
+        SourceConnection source = request.connection();
+        try (Connection c = Sessions.writable(connector, request.database(), TIMEOUT)) {
+            int major = connector.serverVersion(c).major();
+            String origin = major >= 16 ? "none" : null;
+            Plan plan = new Plan();
+            if (Subscriptions.read(c, name).isEmpty()) {
+                String with = " PUBLICATION " + Sql.ident(name) + " WITH (slot_name = " + Sql.literal(name)
+                        + ", copy_data = false, streaming = on" + (origin == null ? "" : ", origin = none") + ")";
+                String create = "CREATE SUBSCRIPTION " + Sql.ident(name) + " CONNECTION ";
+                plan.addSecret(create + Sql.literal(source.conninfo(false)) + with,
+                        create + Sql.literal(source.conninfo(true)) + with);
+            }
+            if (!request.check()) {
+                plan.runEach(c);
+            }
+            return plan.result(request.check(), new Reverse("subscriber", name, null, origin,
+                    source.conninfo(true)));
+        } catch (SQLException e) {
+            throw connector.translate(e);
+        }
+    }
+}

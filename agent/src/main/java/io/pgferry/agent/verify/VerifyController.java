@@ -1,0 +1,41 @@
+package io.pgferry.agent.verify;
+
+import io.javalin.config.RoutesConfig;
+import io.javalin.http.Context;
+import io.pgferry.agent.http.JsonBody;
+import io.pgferry.agent.http.RouteGroup;
+import io.pgferry.agent.migration.MigrationId;
+import io.pgferry.agent.migration.Steps;
+
+/** Either side: per-table row counts and checksums, and sequence positions, to compare with the other side. */
+public final class VerifyController implements RouteGroup {
+    private final VerifyService service;
+
+    public VerifyController(VerifyService service) {
+        this.service = service;
+    }
+
+    @Override
+    public void register(RoutesConfig routes) {
+        routes.post("/v1/migrations/{m}/verify", this::post);
+    }
+
+    /**
+     * {@code POST /v1/migrations/{m}/verify}: count and checksum of each table (default: the manifest's), in one
+     * snapshot; with {@code sample_rows}, large tables on one primary-key range (answered in {@code range}, to be
+     * sent as {@code ranges} to the other side). Read-only; the client compares the two answers.
+     * <ul>
+     *   <li>200: {@code {tables: [{schema, name, rows, checksum, range}], sequences: [...]}}; checksum
+     *       {@code missing} for a table that does not exist here</li>
+     *   <li>400 {@code invalid_request}: malformed body or bad migration id</li>
+     *   <li>401 {@code unauthorized}: missing or wrong bearer token</li>
+     *   <li>404 {@code archive_not_found}: this agent has no manifest of the migration</li>
+     *   <li>404 {@code database_not_found}: the database does not exist</li>
+     *   <li>502 {@code postgres_error}, 503 {@code postgres_unavailable}, 500 {@code internal_error}</li>
+     * </ul>
+     */
+    public void post(Context ctx) {
+        MigrationId migration = Steps.migration(ctx);
+        ctx.json(service.verify(migration, JsonBody.read(ctx, VerifyRequest.class)));
+    }
+}

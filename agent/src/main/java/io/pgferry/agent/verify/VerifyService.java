@@ -1,0 +1,163 @@
+package io.pgferry.agent.verify;
+
+import io.pgferry.agent.migration.ManifestScope;
+import io.pgferry.agent.migration.MigrationId;
+import io.pgferry.agent.migration.Steps;
+import io.pgferry.agent.migration.TableRef;
+import io.pgferry.agent.postgres.PgConnector;
+import io.pgferry.agent.sequences.SequenceValue;
+import io.pgferry.agent.sequences.SequencesService;
+import io.pgferry.agent.sql.Sql;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.function.Function;
+import java.util.stream.Collectors;
+
+/**
+ * Row counts and checksums of the migration's tables, all read in one REPEATABLE READ snapshot, plus the
+ * sequences' positions. The checksum is the sum of a 64-bit hash (the first 16 hex digits of md5) of every row's
+ * text form: constant memory and no sort however large the table, the same for the same set of rows whatever
+ * their physical order on either side, and a table with a primary key holds a set. Both sides format rows the same
+ * way as long as the column types are equal, which schema transfer guarantees.
+ */
+public final class VerifyService {
+    private static final Duration TIMEOUT = Duration.ofHours(2);
+    private static final String CHECKSUM = "SELECT count(*), coalesce(sum(('x' || substr(md5(t::text), 1, 16))"
+            + "::bit(64)::bigint::numeric), 0)::text FROM %s t%s";
+    /**
+     * The one-column primary key of a table, its type and the planner's row estimate (unknown, as for a table never
+     * analyzed or a partitioned root, counts as large); no row for composite or missing keys.
+     */
+    private static final String KEY = """
+            SELECT a.attname, format_type(a.atttypid, a.atttypmod),
+                   CASE WHEN c.reltuples < 0 THEN 9223372036854775807 ELSE c.reltuples::bigint END
+            FROM pg_class c JOIN pg_index i ON i.indrelid = c.oid AND i.indisprimary AND i.indnatts = 1
+            JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum = i.indkey[0]
+            WHERE c.oid = ?::regclass""";
+
+    /**
+     * @param range the key range checked, when only part of the table was
+     * @param checksum {@code missing} when the table does not exist here
+     */
+    public record TableSum(String schema, String name, long rows, String checksum, VerifyRequest.KeyRange range) {
+    }
+
+    public record Result(List<TableSum> tables, List<SequenceValue> sequences) {
+    }
+
+    private final PgConnector connector;
+    private final Path stateDir;
+
+    public VerifyService(PgConnector connector, Path stateDir) {
+        this.connector = connector;
+        this.stateDir = stateDir;
+    }
+
+    public Result verify(MigrationId migration, VerifyRequest request) {
+        ManifestScope scope = ManifestScope.read(stateDir, migration);
+        List<TableRef> tables = request.tables() != null ? request.tables() : scope.tables();
+        Map<TableRef, VerifyRequest.KeyRange> ranges = request.ranges().stream()
+                .collect(Collectors.toMap(VerifyRequest.KeyRange::table, Function.identity(), (a, b) -> b));
+        try (Connection c = Steps.open(connector, request.database(), TIMEOUT, true)) {
+            c.setAutoCommit(false);
+            c.setTransactionIsolation(Connection.TRANSACTION_REPEATABLE_READ);
+            try {
+                List<TableSum> sums = new ArrayList<>();
+                for (TableRef t : tables) {
+                    sums.add(sum(c, t, ranges.get(t), request.sampleRows()));
+                }
+                List<SequenceValue> sequences = SequencesService.read(c, scope);
+                return new Result(sums, sequences);
+            } finally {
+                c.rollback();
+            }
+        } catch (SQLException e) {
+            throw connector.translate(e);
+        }
+    }
+
+    private static TableSum sum(Connection c, TableRef t, VerifyRequest.KeyRange given, long sampleRows)
+            throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement("SELECT to_regclass(?) IS NOT NULL")) {
+            ps.setString(1, t.quoted());
+            try (ResultSet rs = ps.executeQuery()) {
+                rs.next();
+                if (!rs.getBoolean(1)) {
+                    return new TableSum(t.schema(), t.name(), 0, "missing", null);
+                }
+            }
+        }
+        VerifyRequest.KeyRange range = given;
+        String keyType = null;
+        if (given != null || sampleRows > 0) {
+            try (PreparedStatement ps = c.prepareStatement(KEY)) {
+                ps.setString(1, t.quoted());
+                try (ResultSet rs = ps.executeQuery()) {
+                    if (rs.next()) {
+                        keyType = rs.getString(2);
+                        if (range == null && rs.getLong(3) > sampleRows) {
+                            range = sample(c, t, rs.getString(1), sampleRows, rs.getLong(3));
+                        }
+                    }
+                }
+            }
+        }
+        String where = "";
+        if (range != null && keyType != null) {
+            where = " WHERE " + Sql.ident(range.column()) + " BETWEEN CAST(? AS " + keyType + ") AND CAST(? AS "
+                    + keyType + ")";
+        } else {
+            range = null;
+        }
+        try (PreparedStatement ps = c.prepareStatement(CHECKSUM.formatted(t.quoted(), where))) {
+            if (range != null) {
+                ps.setString(1, range.from());
+                ps.setString(2, range.to());
+            }
+            try (ResultSet rs = ps.executeQuery()) {
+                rs.next();
+                return new TableSum(t.schema(), t.name(), rs.getLong(1), rs.getString(2), range);
+            }
+        }
+    }
+
+    /** A start key drawn from a random block (TABLESAMPLE SYSTEM), then the next {@code rows} keys. */
+    private static VerifyRequest.KeyRange sample(Connection c, TableRef t, String column, long rows, long estimate)
+            throws SQLException {
+        String key = Sql.ident(column);
+        double percent = Math.min(100.0, Math.max(0.001, 100.0 * rows / Math.max(1, estimate)));
+        String from;
+        try (Statement st = c.createStatement();
+             ResultSet rs = st.executeQuery("SELECT " + key + "::text FROM " + t.quoted() + " TABLESAMPLE SYSTEM ("
+                     + percent + ") LIMIT 1")) {
+            from = rs.next() ? rs.getString(1) : null;
+        }
+        if (from == null) {
+            try (Statement st = c.createStatement();
+                 ResultSet rs = st.executeQuery("SELECT min(" + key + ")::text FROM " + t.quoted())) {
+                rs.next();
+                from = rs.getString(1);
+            }
+        }
+        if (from == null) {
+            return null;
+        }
+        try (PreparedStatement ps = c.prepareStatement("SELECT max(k)::text FROM (SELECT " + key + " AS k FROM "
+                + t.quoted() + " WHERE " + key + " >= (SELECT " + key + " FROM " + t.quoted() + " WHERE " + key
+                + "::text = ? LIMIT 1) ORDER BY " + key + " LIMIT " + rows + ") s")) {
+            ps.setString(1, from);
+            try (ResultSet rs = ps.executeQuery()) {
+                rs.next();
+                return new VerifyRequest.KeyRange(t.schema(), t.name(), column, from, rs.getString(1));
+            }
+        }
+    }
+}

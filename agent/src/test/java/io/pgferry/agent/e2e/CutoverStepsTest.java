@@ -1,0 +1,355 @@
+package io.pgferry.agent.e2e;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.pgferry.agent.testbed.AgentHandle;
+import io.pgferry.agent.testbed.AgentHandle.Answer;
+import io.pgferry.agent.testbed.PgBedTool;
+import io.pgferry.agent.testbed.PgCluster;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.MethodOrderer;
+import org.junit.jupiter.api.Order;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
+import org.junit.jupiter.api.TestMethodOrder;
+
+/**
+ * The cutover steps of docs/design.md against two real clusters (PostgreSQL 16 source, 18 target), each with its
+ * own agent, after a real migration: ready check (schema drift), fence (and a rerun that finds it), catch-up,
+ * sequences, verify, stop replication, reverse replication into the fenced old source, unfence, orphans and
+ * cleanup down to zero pgferry objects on both sides. Tests run in order and build on each other.
+ */
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
+class CutoverStepsTest {
+    private static final String DB = "app";
+    private static final String M = "cut";
+    private static final String PASSWORD = "repl 'cut' pw " + UUID.randomUUID();
+
+    PgCluster src;
+    PgCluster dst;
+    AgentHandle source;
+    AgentHandle target;
+    Path dir;
+    MigrationFlow flow;
+    String fenceLsn;
+
+    @BeforeAll
+    void start() throws Exception {
+        String run = UUID.randomUUID().toString().substring(0, 8);
+        src = PgCluster.create("cut-src-" + run, 16);
+        dst = PgCluster.create("cut-dst-" + run, 18);
+        dir = Files.createTempDirectory("pgferry-cutover");
+        source = AgentHandle.start(src, dir.resolve("source"));
+        target = AgentHandle.start(dst, dir.resolve("target"));
+        exec(src, "postgres", "CREATE DATABASE " + DB);
+        exec(src, DB, Files.readString(PgBedTool.repoRoot().resolve("fixtures/basic.sql")));
+        exec(src, DB, """
+                CREATE TABLE included.notes (id serial PRIMARY KEY, body text NOT NULL);
+                INSERT INTO included.notes (body) SELECT 'note ' || g FROM generate_series(1, 300) g;
+                CREATE SEQUENCE included.standalone INCREMENT 5;
+                SELECT setval('included.standalone', 42);
+                CREATE SEQUENCE included.fresh;
+                CREATE SEQUENCE excluded.elsewhere;
+                SELECT setval('excluded.elsewhere', 99);""");
+        flow = new MigrationFlow(M, DB, src, source, target, PASSWORD, Map.of("exclude_schemas", List.of("excluded")));
+        flow.run();
+        flow.awaitCaughtUp();
+    }
+
+    @AfterAll
+    void stop() throws Exception {
+        for (AgentHandle a : new AgentHandle[] {source, target}) {
+            if (a != null) {
+                for (String body : a.bodies()) {
+                    assertFalse(body.contains(PASSWORD), "the replication password leaked: " + body);
+                }
+                a.close();
+            }
+        }
+        for (PgCluster c : new PgCluster[] {src, dst}) {
+            if (c != null && System.getenv("PGFERRY_KEEP_CLUSTERS") == null) {
+                c.destroy();
+            }
+        }
+        if (dir != null) {
+            try (Stream<Path> files = Files.walk(dir)) {
+                files.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+            }
+        }
+    }
+
+    private String path(String step) {
+        return "/v1/migrations/" + M + "/" + step;
+    }
+
+    @Test
+    @Order(1)
+    void readyCheckPassesThenRefusesSchemaDriftListingTheObject() throws Exception {
+        JsonNode ready = MigrationFlow.ok(source.post(path("ready-check"), Map.of("database", DB, "side", "source")));
+        assertTrue(ready.get("ready").asBoolean());
+        List<Map<String, String>> sequences = new ArrayList<>();
+        ready.get("sequences").forEach(s -> sequences.add(Map.of("schema", s.get("schema").asText(),
+                "name", s.get("name").asText())));
+        assertEquals(5, sequences.size(), "customers, orders, notes, standalone, fresh: " + sequences);
+        MigrationFlow.ok(target.post(path("ready-check"), Map.of("database", DB, "side", "target",
+                "sequences", sequences)));
+
+        exec(src, DB, "ALTER TABLE included.orders ADD COLUMN note text");
+        Answer drift = source.post(path("ready-check"), Map.of("database", DB, "side", "source"));
+        assertEquals(422, drift.status(), drift.body().toString());
+        assertEquals("schema_drift", drift.at("/code").asText());
+        assertEquals("column included.orders.note (added)", drift.at("/objects/0").asText(), drift.body()
+                .toString());
+        exec(src, DB, "ALTER TABLE included.orders DROP COLUMN note");
+        MigrationFlow.ok(source.post(path("ready-check"), Map.of("database", DB, "side", "source")));
+
+        Answer missing = target.post(path("ready-check"), Map.of("database", DB, "side", "target",
+                "sequences", List.of(Map.of("schema", "included", "name", "nope"))));
+        assertEquals(422, missing.status());
+        assertEquals("sequences_missing", missing.at("/code").asText());
+    }
+
+    @Test
+    @Order(2)
+    void fenceStopsWritesEndsOldSessionsAndARerunSeesIt() throws Exception {
+        exec(src, DB, "INSERT INTO included.notes (body) VALUES ('before the fence')");
+        try (Connection before = src.connect(DB)) {
+            JsonNode fenced = MigrationFlow.ok(source.put(path("fence"), Map.of("database", DB)));
+            assertTrue(fenced.get("changed").asBoolean());
+            assertTrue(fenced.at("/fence/fenced").asBoolean());
+            assertTrue(fenced.at("/fence/terminated").size() >= 1, "the older session is ended: " + fenced);
+            fenceLsn = fenced.at("/fence/lsn").asText();
+            SQLException gone = assertThrows(SQLException.class, () -> exec(before, "SELECT 1"));
+            assertTrue(gone.getSQLState().startsWith("57") || gone.getSQLState().startsWith("08"),
+                    gone.getSQLState());
+        }
+        SQLException readOnly = assertThrows(SQLException.class,
+                () -> exec(src, DB, "INSERT INTO included.notes (body) VALUES ('after the fence')"));
+        assertEquals("25006", readOnly.getSQLState());
+
+        // The catalog is the record: without the agent's file, a rerun still finds the fence and changes nothing.
+        try (Stream<Path> files = Files.walk(dir.resolve("source/state/" + M))) {
+            files.filter(p -> p.getFileName().toString().startsWith("fence-")).forEach(p -> p.toFile().delete());
+        }
+        JsonNode again = MigrationFlow.ok(source.put(path("fence"), Map.of("database", DB)));
+        assertTrue(again.get("queries").toString().indexOf("ALTER DATABASE") < 0, again.toString());
+        assertTrue(again.at("/fence/fenced").asBoolean());
+        assertTrue(MigrationFlow.ok(source.get(path("fence") + "?database=" + DB)).get("fenced").asBoolean());
+    }
+
+    @Test
+    @Order(3)
+    void catchUpWaitsUntilTheTargetHasEverythingBeforeTheFence() throws Exception {
+        JsonNode caught = MigrationFlow.ok(source.post(path("catch-up"), Map.of("database", DB, "lsn", fenceLsn,
+                "timeout_seconds", 30)));
+        assertEquals("pgferry_" + M, caught.at("/catch_up/slot").asText());
+        assertEquals("1", one(dst, DB, "SELECT count(*) FROM included.notes WHERE body = 'before the fence'"));
+        Answer noSlot = source.post(path("catch-up"), Map.of("database", DB, "direction", "reverse",
+                "timeout_seconds", 1));
+        assertEquals(404, noSlot.status());
+        assertEquals("slot_not_found", noSlot.at("/code").asText());
+    }
+
+    @Test
+    @Order(4)
+    void sequencesCopyOwnedIdentityAndStandaloneNeverBackwards() throws Exception {
+        JsonNode read = MigrationFlow.ok(source.get(path("sequences") + "?database=" + DB));
+        Map<String, JsonNode> bySeq = new HashMap<>();
+        read.get("sequences").forEach(s -> bySeq.put(s.get("name").asText(), s));
+        assertEquals(5, bySeq.size(), "excluded.elsewhere is out of scope: " + read);
+        assertEquals(42, bySeq.get("standalone").get("last_value").asLong());
+        assertFalse(bySeq.get("fresh").get("is_called").asBoolean());
+        assertTrue(bySeq.get("notes_id_seq").get("owned_by").asText().endsWith(".\"id\""));
+
+        Map<String, Object> body = Map.of("database", DB, "sequences", read.get("sequences"));
+        JsonNode applied = MigrationFlow.ok(target.put(path("sequences"), body));
+        assertTrue(applied.get("changed").asBoolean());
+        assertFalse(MigrationFlow.ok(target.put(path("sequences"), body)).get("changed").asBoolean(), "idempotent");
+        for (String seq : List.of("customers_id_seq", "orders_id_seq", "notes_id_seq", "standalone", "fresh")) {
+            assertEquals(one(src, DB, "SELECT last_value || ' ' || is_called FROM included." + seq),
+                    one(dst, DB, "SELECT last_value || ' ' || is_called FROM included." + seq), seq);
+        }
+        // A target ahead stays ahead; a gap moves the others further.
+        exec(dst, DB, "SELECT setval('included.standalone', 1000)");
+        JsonNode gapped = MigrationFlow.ok(target.put(path("sequences"), Map.of("database", DB, "sequences",
+                read.get("sequences"), "gap", 100)));
+        assertEquals("1000", one(dst, DB, "SELECT last_value FROM included.standalone"), gapped.toString());
+        long notes = Long.parseLong(one(src, DB, "SELECT last_value FROM included.notes_id_seq"));
+        assertEquals(notes + 1 + 100, Long.parseLong(one(dst, DB, "SELECT nextval('included.notes_id_seq')")));
+    }
+
+    @Test
+    @Order(5)
+    void verifyFindsEqualTablesThenTheOneThatDiffers() throws Exception {
+        Map<String, String> equal = compare(Map.of("database", DB));
+        assertEquals(3, equal.size(), equal.toString());
+        assertTrue(equal.values().stream().allMatch("equal"::equals), equal.toString());
+
+        MigrationFlow.ok(target.post(path("stop-replication"), Map.of("database", DB)));
+        exec(dst, DB, "UPDATE included.notes SET body = body || '!' WHERE id = 7");
+        Map<String, String> one = compare(Map.of("database", DB));
+        assertEquals("differs", one.get("included.notes"), one.toString());
+        assertEquals("equal", one.get("included.orders"));
+        exec(dst, DB, "UPDATE included.notes SET body = left(body, -1) WHERE id = 7");
+
+        // Sampling: one key range drawn on the source, the same range checked on the target.
+        JsonNode s = MigrationFlow.ok(source.post(path("verify"), Map.of("database", DB, "sample_rows", 100)));
+        List<JsonNode> ranges = new ArrayList<>();
+        s.get("tables").forEach(t -> {
+            if (t.hasNonNull("range")) {
+                ranges.add(t.get("range"));
+            }
+        });
+        assertEquals(3, ranges.size(), s.toString());
+        JsonNode t = MigrationFlow.ok(target.post(path("verify"), Map.of("database", DB, "ranges", ranges)));
+        for (int i = 0; i < 3; i++) {
+            assertTrue(s.at("/tables/" + i + "/rows").asLong() <= 100);
+            assertEquals(s.at("/tables/" + i + "/checksum"), t.at("/tables/" + i + "/checksum"));
+        }
+    }
+
+    @Test
+    @Order(6)
+    void stopReplicationDroppedSubscriptionAndSlot() throws Exception {
+        assertEquals("0", one(dst, DB, "SELECT count(*) FROM pg_subscription"));
+        assertEquals("0", one(src, DB, "SELECT count(*) FROM pg_replication_slots"));
+        JsonNode again = MigrationFlow.ok(target.post(path("stop-replication"), Map.of("database", DB)));
+        assertFalse(again.get("changed").asBoolean());
+    }
+
+    @Test
+    @Order(7)
+    void reverseReplicationKeepsTheFencedOldSourceCurrent() throws Exception {
+        MigrationFlow.ok(target.put(path("reverse-replication"), Map.of("database", DB, "side", "publisher",
+                "password", PASSWORD)));
+        Map<String, Object> connection = Map.of("host", dst.host(), "port", dst.port(), "dbname", DB,
+                "user", "pgferry_" + M, "password", PASSWORD);
+        JsonNode sub = MigrationFlow.ok(source.put(path("reverse-replication"), Map.of("database", DB,
+                "side", "subscriber", "connection", connection)));
+        assertEquals("none", sub.get("origin").asText());
+        assertFalse(MigrationFlow.ok(source.put(path("reverse-replication"), Map.of("database", DB,
+                "side", "subscriber", "connection", connection))).get("changed").asBoolean());
+
+        exec(dst, DB, "INSERT INTO included.notes (body) VALUES ('written on the new primary')");
+        JsonNode caught = MigrationFlow.ok(target.post(path("catch-up"), Map.of("database", DB, "direction",
+                "reverse", "timeout_seconds", 30)));
+        assertEquals("1", one(src, DB, "SELECT count(*) FROM included.notes WHERE body = 'written on the new "
+                + "primary'"), "applied into the fenced database: " + caught);
+        assertTrue(MigrationFlow.ok(source.get(path("fence") + "?database=" + DB)).get("fenced").asBoolean());
+        Map<String, String> equal = compare(Map.of("database", DB));
+        assertTrue(equal.values().stream().allMatch("equal"::equals), equal.toString());
+    }
+
+    @Test
+    @Order(8)
+    void unfenceMakesTheSourceWritableAgain() throws Exception {
+        JsonNode lifted = MigrationFlow.ok(source.delete(path("fence") + "?database=" + DB));
+        assertTrue(lifted.get("changed").asBoolean());
+        exec(src, DB, "INSERT INTO excluded.audit (message) VALUES ('writable again')");
+        assertFalse(MigrationFlow.ok(source.delete(path("fence") + "?database=" + DB)).get("changed").asBoolean());
+    }
+
+    @Test
+    @Order(9)
+    void orphansThenCleanupLeavesNothingOnEitherSide() throws Exception {
+        exec(src, DB, "SELECT pg_create_logical_replication_slot('pgferry_abandoned', 'pgoutput')");
+        JsonNode report = MigrationFlow.ok(source.get("/v1/orphans"));
+        assertEquals(1, report.get("orphans").asInt(), report.toString());
+        assertEquals("pgferry_abandoned", report.at("/slots/0/name").asText());
+        assertEquals("pgferry_" + M + "_reverse", report.at("/subscriptions/0/name").asText());
+        assertEquals(List.of("pgferry_" + M), names(report.get("roles")));
+        JsonNode onTarget = MigrationFlow.ok(target.get("/v1/orphans"));
+        assertEquals(0, onTarget.get("orphans").asInt(), "the reverse slot is in use: " + onTarget);
+        exec(src, DB, "SELECT pg_drop_replication_slot('pgferry_abandoned')");
+
+        MigrationFlow.ok(source.put(path("fence"), Map.of("database", DB)));  // a fence left by a failed run
+        for (AgentHandle side : List.of(source, target)) {
+            JsonNode done = MigrationFlow.ok(side.post(path("cleanup"), Map.of("database", DB)));
+            assertTrue(done.get("changed").asBoolean(), done.toString());
+            assertEquals(0, done.get("remaining").size(), done.toString());
+        }
+        for (PgCluster c : List.of(src, dst)) {
+            assertEquals("0 0 0 0 0", one(c, DB, """
+                    SELECT (SELECT count(*) FROM pg_replication_slots WHERE slot_name LIKE 'pgferry%') || ' ' ||
+                           (SELECT count(*) FROM pg_publication WHERE pubname LIKE 'pgferry%') || ' ' ||
+                           (SELECT count(*) FROM pg_subscription WHERE subname LIKE 'pgferry%') || ' ' ||
+                           (SELECT count(*) FROM pg_roles WHERE rolname LIKE 'pgferry%') || ' ' ||
+                           (SELECT count(*) FROM pg_db_role_setting WHERE setrole = 0
+                              AND setdatabase = (SELECT oid FROM pg_database WHERE datname = 'app'))"""), c.name());
+        }
+        exec(src, DB, "INSERT INTO excluded.audit (message) VALUES ('no fence left')");
+        assertFalse(Files.exists(dir.resolve("source/state/" + M)), "the state files are gone");
+        for (AgentHandle side : List.of(source, target)) {
+            assertFalse(MigrationFlow.ok(side.post(path("cleanup"), Map.of("database", DB))).get("changed")
+                    .asBoolean(), "a rerun changes nothing");
+            JsonNode r = MigrationFlow.ok(side.get("/v1/orphans"));
+            assertEquals(0, r.get("slots").size() + r.get("publications").size() + r.get("subscriptions").size()
+                    + r.get("roles").size() + r.get("fenced").size(), r.toString());
+        }
+    }
+
+    /** Verify on both sides; per table "equal" or "differs". */
+    private Map<String, String> compare(Map<String, Object> body) throws Exception {
+        JsonNode s = MigrationFlow.ok(source.post(path("verify"), body));
+        JsonNode t = MigrationFlow.ok(target.post(path("verify"), body));
+        Map<String, String> out = new LinkedHashMap<>();
+        for (int i = 0; i < s.get("tables").size(); i++) {
+            JsonNode a = s.get("tables").get(i);
+            JsonNode b = t.get("tables").get(i);
+            assertEquals(a.get("name"), b.get("name"));
+            assertNotEquals("missing", b.get("checksum").asText());
+            boolean same = a.get("rows").equals(b.get("rows")) && a.get("checksum").equals(b.get("checksum"));
+            out.put(a.get("schema").asText() + "." + a.get("name").asText(), same ? "equal" : "differs");
+            if (!same) {
+                System.err.println("verify differs: " + a + " vs " + b);
+            }
+        }
+        return out;
+    }
+
+    private static List<String> names(JsonNode array) {
+        List<String> out = new ArrayList<>();
+        array.forEach(n -> out.add(n.asText()));
+        return out;
+    }
+
+    private static void exec(PgCluster cluster, String db, String sql) throws Exception {
+        try (Connection c = cluster.connect(db)) {
+            exec(c, sql);
+        }
+    }
+
+    private static void exec(Connection c, String sql) throws SQLException {
+        try (Statement st = c.createStatement()) {
+            st.execute(sql);
+        }
+    }
+
+    private static String one(PgCluster cluster, String db, String sql) throws Exception {
+        try (Connection c = cluster.connect(db); Statement st = c.createStatement(); ResultSet rs = st.executeQuery(sql)) {
+            rs.next();
+            return rs.getString(1);
+        }
+    }
+}

@@ -1,0 +1,125 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: pgferry contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import annotations
+
+DOCUMENTATION = r'''
+module: ready_check
+short_description: Check that a migration can be cut over, waiting for the lag to come down
+version_added: 0.2.0
+description:
+  - Calls C(POST /v1/migrations/{m}/ready-check) on the source (O(agent_url)) - no schema drift since the schema archive
+    (fingerprint), slot lag under O(max_lag_bytes) - then on the target (O(target_agent_url)) - every table ready, apply
+    lag under O(max_lag_seconds) while bytes are pending, every sequence of the source present.
+  - Schema drift and missing sequences fail at once (their objects listed); lag and tables still copying are retried
+    every O(poll_interval) seconds until O(wait_timeout).
+author:
+  - pgferry maintainers (@pgferry)
+extends_documentation_fragment:
+  - pgferry.migrate.agent
+  - pgferry.migrate.peer
+  - pgferry.migrate.migration
+options:
+  target_database:
+    description: Database on the target. Defaults to O(database).
+    type: str
+  max_lag_bytes:
+    description: WAL the subscriber may still have to confirm.
+    type: int
+    default: 16777216
+  max_lag_seconds:
+    description: Apply lag allowed on the target while bytes are pending.
+    type: float
+    default: 30
+  wait_timeout:
+    description: Seconds to keep retrying a lag or copy that is not there yet.
+    type: int
+    default: 300
+  poll_interval:
+    description: Seconds between two tries.
+    type: float
+    default: 2
+'''
+
+EXAMPLES = r'''
+- name: Ready for cutover?
+  pgferry.migrate.ready_check:
+    agent_url: https://db1.example.com:8443
+    target_agent_url: https://db2.example.com:8443
+    migration_id: app
+    database: app
+'''
+
+RETURN = r'''
+queries:
+  description: Always empty - this step only reads.
+  returned: always
+  type: list
+  elements: str
+source:
+  description: The source's answer (schema_sha256, lag_bytes, sequences).
+  returned: success
+  type: dict
+target:
+  description: The target's answer (lag_seconds, tables).
+  returned: success
+  type: dict
+tries:
+  description: How many times the check ran.
+  returned: always
+  type: int
+'''
+
+import time
+
+from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.pgferry.migrate.plugins.module_utils.agent_client import (
+    AgentClient,
+    agent_argument_spec,
+    migration_argument_spec,
+    migration_path,
+    peer_argument_spec,
+    peer_client,
+)
+
+RETRY = ('lag_too_high', 'tables_not_ready', 'subscription_not_streaming')
+
+
+def main():
+    argument_spec = agent_argument_spec()
+    argument_spec.update(peer_argument_spec())
+    argument_spec.update(migration_argument_spec())
+    argument_spec.update(target_database=dict(type='str'), max_lag_bytes=dict(type='int', default=16777216),
+                         max_lag_seconds=dict(type='float', default=30), wait_timeout=dict(type='int', default=300),
+                         poll_interval=dict(type='float', default=2))
+    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
+    p = module.params
+    source, target = AgentClient(module), peer_client(module)
+    path = migration_path(module, 'ready-check')
+    started = time.monotonic()
+    tries = 0
+    while True:
+        tries += 1
+        status, src = source.post(path, dict(database=p['database'], side='source', max_lag_bytes=p['max_lag_bytes']),
+                                  accept_status=(200, 422))
+        problem = src if status == 422 else None
+        if problem is None:
+            body = dict(database=p['target_database'] or p['database'], side='target', sequences=src['sequences'])
+            if src.get('lag_bytes'):
+                body['max_lag_seconds'] = p['max_lag_seconds']
+            status, dst = target.post(path, body, accept_status=(200, 422))
+            problem = dst if status == 422 else None
+            if problem is None:
+                module.exit_json(changed=False, queries=[], source=src, target=dst, tries=tries)
+        code = problem.get('code')
+        if code not in RETRY or time.monotonic() - started >= p['wait_timeout']:
+            module.fail_json(msg='not ready for cutover [%s]: %s' % (code, problem.get('detail')), code=code,
+                             objects=problem.get('objects', []), tries=tries)
+        time.sleep(p['poll_interval'])
+
+
+if __name__ == '__main__':
+    main()

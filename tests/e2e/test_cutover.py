@@ -1,0 +1,230 @@
+"""Cutover with zero failed transactions, failure injection, rollback and cleanup, end to end.
+
+One stack (PostgreSQL 16 source, 18 target, an agent beside each), a PgBouncer in front of the source
+(tools/pgbouncer), and pgbench writing THROUGH PgBouncer the whole time (4 clients, inserts, updates and deletes on
+the migrated tables) across `playbooks/migrate.yml`, two cutovers that fail on purpose and one that succeeds. pgbench
+must report 0 failed transactions (no retries). Then writes after the cutover land on the target, `playbooks/
+rollback.yml` brings clients back to the old source with every write made on the target, and `playbooks/cleanup.yml`
+leaves no pgferry slot, publication, subscription or role on either side.
+
+Real clusters, agents, PgBouncer and ansible-playbook processes; nothing is mocked.
+"""
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import threading
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+
+from conftest import CACHE, REPO, Stack, timing, _down
+
+SOURCE_MAJOR, TARGET_MAJOR = 16, 18
+PGBENCH_SECONDS = int(os.environ.get("PGFERRY_CUTOVER_PGBENCH_SECONDS", "100"))
+# No lock-order deadlock between clients: each transaction locks one customer, then orders of that customer only.
+WRITES = """\\set cid random(1, 1000)
+\\set cents random(1, 100000)
+BEGIN;
+INSERT INTO included.orders (customer_id, amount) VALUES (:cid, :cents / 100.0);
+UPDATE included.customers SET email = 'c' || :cid || '.' || :cents || '@example.org' WHERE id = :cid;
+DELETE FROM included.orders WHERE id = (SELECT min(id) FROM included.orders WHERE customer_id = :cid);
+END;
+"""
+FENCED = ("SELECT count(*) FROM pg_db_role_setting WHERE setrole = 0 AND setdatabase = "
+          "(SELECT oid FROM pg_database WHERE datname = 'app') AND 'default_transaction_read_only=on' = ANY (setconfig)")
+LEFTOVERS = ("SELECT (SELECT count(*) FROM pg_replication_slots) || ' ' || (SELECT count(*) FROM pg_publication) "
+             "|| ' ' || (SELECT count(*) FROM pg_subscription) || ' ' || "
+             "(SELECT count(*) FROM pg_roles WHERE rolname LIKE 'pgferry%') || ' ' || (" + FENCED + ")")
+
+
+def pgbouncer(stack: Stack, cmd: str) -> dict:
+    import json
+    out = subprocess.run([str(REPO / "tools" / "pgbouncer"), cmd, "--name", stack.name], check=True,
+                         capture_output=True, text=True, env=stack.env())
+    return json.loads(out.stdout)
+
+
+def through_bouncer(stack: Stack, bouncer: dict, sql: str) -> str:
+    psql = Path(stack.info["target"]["bin_dir"]) / "psql"
+    r = subprocess.run([str(psql), "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-h", bouncer["host"],
+                        "-p", str(bouncer["port"]), "-U", "postgres", "-d", "app", "-c", sql],
+                       capture_output=True, text=True, timeout=60,
+                       env={**os.environ, "PGPASSFILE": bouncer["pgpass_file"]})
+    assert r.returncode == 0, f"through PgBouncer: {r.stderr}"
+    return r.stdout.strip()
+
+
+@pytest.fixture
+def cut_stack(request: pytest.FixtureRequest):
+    """A fresh 16 -> 18 stack with fixtures/basic.sql on the source and a PgBouncer in front of it."""
+    link = CACHE / "playbook-collections" / "ansible_collections" / "pgferry" / "migrate"
+    link.parent.mkdir(parents=True, exist_ok=True)
+    if not link.is_symlink() or link.resolve() != (REPO / "ansible").resolve():
+        tmp = link.with_name(f".migrate-{uuid.uuid4().hex}")
+        tmp.symlink_to(REPO / "ansible")
+        os.replace(tmp, link)
+    name = f"cut-{uuid.uuid4().hex[:8]}"
+    st = Stack(name, CACHE / "stacks" / name, {})
+    try:
+        subprocess.run([str(REPO / "tools" / "stack"), "up", "--name", name, "--source-major", str(SOURCE_MAJOR),
+                        "--target-major", str(TARGET_MAJOR)], check=True, capture_output=True, text=True)
+        st.info = __import__("json").loads((st.dir / "stack.json").read_text())
+        st.psql("source", "CREATE DATABASE app", db="postgres")
+        st.psql("source", (REPO / "fixtures" / "basic.sql").read_text())
+        st.bouncer = pgbouncer(st, "up")
+        yield st
+    finally:
+        for child in st.children:
+            if child.poll() is None:
+                child.terminate()
+                try:
+                    child.wait(timeout=10)
+                except subprocess.TimeoutExpired:
+                    child.kill()
+        for run in st.runs:
+            if run.proc.poll() is None:
+                run.kill()
+        subprocess.run([str(REPO / "tools" / "pgbouncer"), "down", "--name", name], capture_output=True)
+        _down(name)
+        rep = getattr(request.node, "rep_call", None)
+        if rep is not None and rep.passed:
+            import shutil
+            shutil.rmtree(st.dir, ignore_errors=True)
+
+
+def start_pgbench(stack: Stack) -> subprocess.Popen:
+    script = stack.dir / "cutover-writes.pgbench"
+    script.write_text(WRITES)
+    b = stack.bouncer
+    bench = Path(stack.info["target"]["bin_dir"]) / "pgbench"
+    out = open(stack.dir / "pgbench.out", "wb")
+    proc = subprocess.Popen([str(bench), "-h", b["host"], "-p", str(b["port"]), "-U", "postgres", "-n", "-c", "4",
+                             "-j", "2", "-T", str(PGBENCH_SECONDS), "-R", "40", "-P", "5", "-l",
+                             f"--log-prefix={stack.dir / 'pgbench_log'}", "-f", str(script), "app"],
+                            stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, cwd=stack.dir,
+                            env={**os.environ, "PGPASSFILE": b["pgpass_file"]})
+    out.close()
+    stack.children.append(proc)
+    return proc
+
+
+def pgbench_figures(stack: Stack) -> dict:
+    text = (stack.dir / "pgbench.out").read_text(errors="replace")
+    failed = re.search(r"number of failed transactions: (\d+)", text)
+    processed = re.search(r"number of transactions actually processed: (\d+)", text)
+    assert failed and processed, f"no pgbench summary:\n{text[-3000:]}"
+    latencies = []
+    for log in stack.dir.glob("pgbench_log*"):
+        for line in log.read_text().splitlines():
+            fields = line.split()
+            if len(fields) >= 3 and fields[2].isdigit():
+                latencies.append(int(fields[2]))
+    return {"failed": int(failed.group(1)), "processed": int(processed.group(1)), "aborted": "aborted" in text,
+            "max_latency_ms": max(latencies) / 1000 if latencies else None, "text": text}
+
+
+def cutover(stack: Stack, *args: str, timeout: float = 240):
+    run = stack.start_playbook("playbooks/cutover.yml", *args)
+    run.wait(timeout)
+    return run
+
+
+def test_cutover_rollback_cleanup_with_zero_failed_transactions(cut_stack: Stack, request: pytest.FixtureRequest):
+    st = cut_stack
+    began = time.monotonic()
+    bench = start_pgbench(st)
+
+    t = time.monotonic()
+    run = st.start_playbook("playbooks/migrate.yml")
+    assert run.wait(300) == 0, run.output[-4000:]
+    timing(request, "migrate (pgbench writing through PgBouncer)", time.monotonic() - t)
+
+    # 1. The switch fails after the fence (PgBouncer's ini cannot be written): the rescue points clients back at the
+    #    source and lifts the fence; replication goes on.
+    run = cutover(st, "-e", "pgferry_pgbouncer_ini=/nonexistent/pgbouncer.ini")
+    assert run.rc != 0 and "cutover failed at" in run.output, run.output[-4000:]
+    assert "Fence the source" in run.output
+    assert st.scalar("source", FENCED) == "0", "the fence is lifted"
+    assert st.scalar("target", "SELECT count(*) FROM pg_subscription") == "1"
+    assert bench.poll() is None, "pgbench still writing"
+
+    # 2. The target agent is killed right after the fence: the rescue lifts the fence; a rerun finishes the cutover.
+    killed = threading.Event()
+
+    def kill_after_fence():
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and not killed.is_set():
+            if st.psql("source", FENCED, check=False) == [["1"]]:
+                os.kill(st.agent_pid("target"), signal.SIGKILL)
+                killed.set()
+                return
+            time.sleep(0.02)
+
+    watcher = threading.Thread(target=kill_after_fence, daemon=True)
+    watcher.start()
+    run = cutover(st)
+    watcher.join(5)
+    assert killed.is_set(), "the fence was never seen"
+    assert run.rc != 0 and "cutover failed at" in run.output, run.output[-4000:]
+    assert st.scalar("source", FENCED) == "0", "the fence is lifted after the target agent died"
+    st.up()  # restarts the dead agent on its port
+    assert bench.poll() is None, "pgbench still writing"
+
+    # 3. The real cutover.
+    t = time.monotonic()
+    run = cutover(st)
+    cutover_seconds = time.monotonic() - t
+    assert run.rc == 0, run.output[-5000:]
+    pause = re.search(r"pause_ms=(\d+)", run.output)
+    assert pause, run.output[-3000:]
+    assert bench.poll() is None, "pgbench must still be running after the cutover: raise PGFERRY_CUTOVER_PGBENCH_SECONDS"
+    assert st.scalar("source", FENCED) == "1", "the old source stays fenced"
+    assert st.scalar("target", "SELECT count(*) FROM pg_subscription") == "0"
+    assert st.scalar("source", "SELECT count(*) FROM pg_subscription WHERE subname = 'pgferry_app_reverse'") == "1"
+
+    # New writes land on the target.
+    marker = f"after cutover {uuid.uuid4().hex[:8]}"
+    through_bouncer(st, st.bouncer, f"INSERT INTO included.orders (customer_id, amount) VALUES (1, 1); "
+                                    f"UPDATE included.customers SET name = '{marker}' WHERE id = 2")
+    assert st.scalar("target", f"SELECT count(*) FROM included.customers WHERE name = '{marker}'") == "1"
+
+    assert bench.wait(PGBENCH_SECONDS + 60) == 0, (st.dir / "pgbench.out").read_text()[-3000:]
+    figures = pgbench_figures(st)
+    print(f"\ncutover: pause {pause.group(1)} ms, max client latency {figures['max_latency_ms']} ms, "
+          f"failed transactions {figures['failed']}, cutover {cutover_seconds:.1f} s, "
+          f"pgbench {time.monotonic() - began:.0f} s / {figures['processed']} transactions")
+    timing(request, f"cutover (pause {pause.group(1)} ms, max latency {figures['max_latency_ms']} ms)", cutover_seconds)
+    assert figures["failed"] == 0 and not figures["aborted"], figures["text"][-3000:]
+    assert figures["processed"] > 1000
+
+    # Checksum-equal both sides (the reverse stream keeps the old source current), sequences target >= source.
+    cmp = st.compare(wait=60)
+    assert cmp.returncode == 0, cmp.stdout + cmp.stderr
+    for seq in ("customers_id_seq", "orders_id_seq"):
+        src = int(st.scalar("source", f"SELECT last_value FROM included.{seq}"))
+        dst = int(st.scalar("target", f"SELECT last_value FROM included.{seq}"))
+        assert dst >= src, f"{seq}: target {dst} < source {src}"
+
+    # Rollback: writes made on the target are on the old source, clients are back there.
+    on_target = f"written on the target {uuid.uuid4().hex[:8]}"
+    through_bouncer(st, st.bouncer, f"UPDATE included.customers SET name = '{on_target}' WHERE id = 3")
+    run = st.start_playbook("playbooks/rollback.yml")
+    assert run.wait(240) == 0, run.output[-5000:]
+    assert st.scalar("source", f"SELECT count(*) FROM included.customers WHERE name IN ('{marker}', '{on_target}')") == "2"
+    assert st.scalar("source", FENCED) == "0" and st.scalar("target", FENCED) == "1"
+    back = f"back on the source {uuid.uuid4().hex[:8]}"
+    through_bouncer(st, st.bouncer, f"UPDATE included.customers SET name = '{back}' WHERE id = 4")
+    assert st.scalar("source", f"SELECT count(*) FROM included.customers WHERE name = '{back}'") == "1"
+
+    # Cleanup: nothing of pgferry left on either side; a rerun changes nothing.
+    run = st.start_playbook("playbooks/cleanup.yml")
+    assert run.wait(240) == 0, run.output[-5000:]
+    for side in ("source", "target"):
+        assert st.scalar(side, LEFTOVERS) == "0 0 0 0 0", side
+    run = st.start_playbook("playbooks/cleanup.yml")
+    assert run.wait(240) == 0 and run.recap()["changed"] == 0, run.output[-3000:]

@@ -33,6 +33,14 @@ options:
     description: 0 compares every row; otherwise tables larger than this are compared on a key range of that many rows.
     type: int
     default: 0
+  snapshot:
+    description:
+      - A snapshot held by the source agent (exported by M(pgferry.migrate.cutover_steps)). The source is read as of
+        that snapshot, which is then released.
+    type: str
+  target_snapshot:
+    description: The same on the target.
+    type: str
   fail_on_difference:
     description: Fail when a table or a sequence differs.
     type: bool
@@ -91,16 +99,20 @@ def main():
     argument_spec.update(peer_argument_spec())
     argument_spec.update(migration_argument_spec())
     argument_spec.update(target_database=dict(type='str'), sample_rows=dict(type='int', default=0),
-                         fail_on_difference=dict(type='bool', default=True))
+                         fail_on_difference=dict(type='bool', default=True), snapshot=dict(type='str'),
+                         target_snapshot=dict(type='str'))
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
     p = module.params
     p['timeout'] = max(p['timeout'], 3600)
     path = migration_path(module, 'verify')
-    src = AgentClient(module).post(path, dict(database=p['database'], sample_rows=p['sample_rows']))
+    body = dict(database=p['database'], sample_rows=p['sample_rows'])
+    if p['snapshot']:
+        body['snapshot'] = p['snapshot']
+    src = AgentClient(module).post(path, body)
     ranges = [t['range'] for t in src['tables'] if t.get('range')]
     dst = peer_client(module).post(path, dict(database=p['target_database'] or p['database'],
                                               tables=[dict(schema=t['schema'], name=t['name']) for t in src['tables']],
-                                              ranges=ranges))
+                                              ranges=ranges, snapshot=p['target_snapshot']))
     theirs = dict(((t['schema'], t['name']), t) for t in dst['tables'])
     tables, differing = [], []
     for t in src['tables']:

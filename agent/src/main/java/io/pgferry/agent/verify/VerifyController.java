@@ -18,6 +18,29 @@ public final class VerifyController implements RouteGroup {
     @Override
     public void register(RoutesConfig routes) {
         routes.post("/v1/migrations/{m}/verify", this::post);
+        routes.post("/v1/migrations/{m}/verify/snapshot", this::exportSnapshot);
+        routes.delete("/v1/migrations/{m}/verify/snapshot", this::releaseSnapshot);
+    }
+
+    /**
+     * {@code POST /v1/migrations/{m}/verify/snapshot}: exports a snapshot of the database and holds it (at most
+     * {@code hold_seconds}), so that a later {@code verify} with {@code snapshot} reads the database as of now.
+     * <ul>
+     *   <li>200: {@code {database, snapshot, expires_at}}</li>
+     *   <li>400 {@code invalid_request}, 401 {@code unauthorized}, 404 {@code database_not_found}</li>
+     *   <li>502 {@code postgres_error}, 503 {@code postgres_unavailable}, 500 {@code internal_error}</li>
+     * </ul>
+     */
+    public void exportSnapshot(Context ctx) {
+        MigrationId migration = Steps.migration(ctx);
+        SnapshotRequest request = JsonBody.read(ctx, SnapshotRequest.class);
+        ctx.json(service.snapshots().export(migration, request.database(), request.holdSeconds()));
+    }
+
+    /** {@code DELETE /v1/migrations/{m}/verify/snapshot?database=}: releases the held snapshot; 200 {@code {changed}}. */
+    public void releaseSnapshot(Context ctx) {
+        MigrationId migration = Steps.migration(ctx);
+        ctx.json(java.util.Map.of("changed", service.snapshots().release(migration, Steps.databaseParam(ctx), null)));
     }
 
     /**

@@ -13,10 +13,16 @@ import java.util.List;
  *                   and a one-column primary key are checked on one key range of about this many rows, starting at
  *                   a key drawn with TABLESAMPLE SYSTEM; the answer names the range
  * @param ranges the ranges the other side answered: the same rows are then checked here
+ * @param snapshot a snapshot held by {@code POST verify/snapshot} on this agent: the tables and sequences are read
+ *                 as of that snapshot (imported with SET TRANSACTION SNAPSHOT), which is then released
  */
-public record VerifyRequest(String database, List<TableRef> tables, Long sampleRows, List<KeyRange> ranges) {
+public record VerifyRequest(String database, List<TableRef> tables, Long sampleRows, List<KeyRange> ranges,
+                            String snapshot) {
     public VerifyRequest {
         Names.require("database", database);
+        if (snapshot != null && !snapshot.matches("[0-9A-Fa-f]+-[0-9A-Fa-f]+(-[0-9A-Fa-f]+)?")) {
+            throw new BadRequestException("snapshot", "snapshot must be an id answered by verify/snapshot");
+        }
         tables = tables == null ? null : List.copyOf(tables);
         sampleRows = sampleRows == null ? 0L : sampleRows;
         if (sampleRows < 0) {

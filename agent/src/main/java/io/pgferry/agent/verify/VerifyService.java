@@ -55,10 +55,20 @@ public final class VerifyService {
 
     private final PgConnector connector;
     private final Path stateDir;
+    private final SnapshotService snapshots;
 
     public VerifyService(PgConnector connector, Path stateDir) {
+        this(connector, stateDir, new SnapshotService(connector));
+    }
+
+    public VerifyService(PgConnector connector, Path stateDir, SnapshotService snapshots) {
         this.connector = connector;
         this.stateDir = stateDir;
+        this.snapshots = snapshots;
+    }
+
+    public SnapshotService snapshots() {
+        return snapshots;
     }
 
     public Result verify(MigrationId migration, VerifyRequest request) {
@@ -70,6 +80,13 @@ public final class VerifyService {
             c.setAutoCommit(false);
             c.setTransactionIsolation(Connection.TRANSACTION_REPEATABLE_READ);
             try {
+                if (request.snapshot() != null) {
+                    // First statement of the transaction; the held exporter can go once imported.
+                    try (Statement st = c.createStatement()) {
+                        st.execute("SET TRANSACTION SNAPSHOT " + Sql.literal(request.snapshot()));
+                    }
+                    snapshots.release(migration, request.database(), request.snapshot());
+                }
                 List<TableSum> sums = new ArrayList<>();
                 for (TableRef t : tables) {
                     sums.add(sum(c, t, ranges.get(t), request.sampleRows()));

@@ -1,6 +1,8 @@
 package io.pgferry.agent.preflight;
 
 import io.pgferry.agent.http.ApiException;
+import io.pgferry.agent.migration.ReplicatedRelations;
+import io.pgferry.agent.migration.ReplicatedRelations.Relation;
 import io.pgferry.agent.migration.ResolvedScope;
 import io.pgferry.agent.migration.ScopeResolver;
 import io.pgferry.agent.migration.TableRef;
@@ -27,21 +29,6 @@ final class SourceChecks {
      */
     static final int SYNC_WORKERS = 2;
 
-    /**
-     * Every relation that receives rows for a table in scope: the table itself, or a partitioned root and all
-     * its partitions (pg_partition_tree has no rows for an unpartitioned table).
-     */
-    private static final String RELATIONS = """
-            SELECT r.nsp, r.rel, n.nspname, c.relname, c.relkind, c.relreplident, c.relpersistence = 'u',
-                   EXISTS (SELECT 1 FROM pg_index i WHERE i.indrelid = c.oid AND i.indisprimary),
-                   EXISTS (SELECT 1 FROM pg_index i WHERE i.indrelid = c.oid AND i.indisreplident
-                           AND i.indisvalid)
-            FROM unnest(?::text[], ?::text[]) AS r(nsp, rel)
-            JOIN pg_namespace rn ON rn.nspname = r.nsp
-            JOIN pg_class rc ON rc.relnamespace = rn.oid AND rc.relname = r.rel
-            LEFT JOIN LATERAL pg_partition_tree(rc.oid) p ON true
-            JOIN pg_class c ON c.oid = coalesce(p.relid, rc.oid) JOIN pg_namespace n ON n.oid = c.relnamespace
-            ORDER BY 1, 2, coalesce(p.level, 0), 3, 4""";
     /** What decides whether a unique index can identify rows: REPLICA IDENTITY USING INDEX's own rules. */
     private static final String INDEX = """
             SELECT i.indisunique, i.indisvalid, i.indpred IS NULL AND i.indexprs IS NULL, i.indimmediate,
@@ -50,22 +37,6 @@ final class SourceChecks {
             FROM pg_index i JOIN pg_class ic ON ic.oid = i.indexrelid JOIN pg_class t ON t.oid = i.indrelid
             JOIN pg_namespace n ON n.oid = t.relnamespace
             WHERE n.nspname = ? AND t.relname = ? AND ic.relname = ?""";
-
-    private record Relation(TableRef root, TableRef table, char kind, char replicaIdentity, boolean unlogged,
-                            boolean hasPrimaryKey, boolean hasIdentityIndex) {
-        boolean hasReplicaIdentity() {
-            return switch (replicaIdentity) {
-                case 'f' -> true;
-                case 'd' -> hasPrimaryKey;
-                case 'i' -> hasIdentityIndex;
-                default -> false;
-            };
-        }
-
-        String describe() {
-            return root.equals(table) ? table.quoted() : table.quoted() + " (partition of " + root.quoted() + ")";
-        }
-    }
 
     private final Connection c;
     private final String name;
@@ -93,7 +64,7 @@ final class SourceChecks {
         checkOptIns(tables);
         facts(tables);
         settings();
-        List<Relation> relations = relations(tables);
+        List<Relation> relations = ReplicatedRelations.read(c, tables);
         unlogged(relations);
         replicaIdentity(relations);
         materializedViews(scope.schemas());
@@ -171,22 +142,6 @@ final class SourceChecks {
                     "raise max_wal_senders to at least " + (sendersUsed + needed) + " (ALTER SYSTEM SET "
                     + "max_wal_senders = " + (sendersUsed + needed) + "; restart)");
         }
-    }
-
-    private List<Relation> relations(List<TableRef> roots) throws SQLException {
-        List<Relation> list = new ArrayList<>();
-        try (PreparedStatement st = c.prepareStatement(RELATIONS)) {
-            st.setArray(1, c.createArrayOf("text", roots.stream().map(TableRef::schema).toArray()));
-            st.setArray(2, c.createArrayOf("text", roots.stream().map(TableRef::name).toArray()));
-            try (ResultSet rs = st.executeQuery()) {
-                while (rs.next()) {
-                    list.add(new Relation(new TableRef(rs.getString(1), rs.getString(2)),
-                            new TableRef(rs.getString(3), rs.getString(4)), rs.getString(5).charAt(0),
-                            rs.getString(6).charAt(0), rs.getBoolean(7), rs.getBoolean(8), rs.getBoolean(9)));
-                }
-            }
-        }
-        return list;
     }
 
     /** The publication step refuses unlogged tables: they write no WAL, so nothing could carry their rows. */

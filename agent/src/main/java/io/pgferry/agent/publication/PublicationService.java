@@ -3,6 +3,7 @@ package io.pgferry.agent.publication;
 import io.pgferry.agent.http.ApiException;
 import io.pgferry.agent.migration.MigrationId;
 import io.pgferry.agent.migration.Plan;
+import io.pgferry.agent.migration.ReplicatedRelations;
 import io.pgferry.agent.migration.ScopeResolver;
 import io.pgferry.agent.migration.StepResult;
 import io.pgferry.agent.migration.Steps;
@@ -44,11 +45,11 @@ public final class PublicationService {
                 throw ApiException.unprocessable("unknown_objects", "replica_identity_full names tables that are "
                         + "not in scope: " + String.join(", ", stray) + "; list only tables the scope selects", stray);
             }
-            List<PublishedRelations.Relation> relations = PublishedRelations.read(c, tables);
+            List<ReplicatedRelations.Relation> relations = ReplicatedRelations.read(c, tables);
             refuseUnsafe(relations, full);
 
             Plan plan = new Plan();
-            for (PublishedRelations.Relation r : relations) {
+            for (ReplicatedRelations.Relation r : relations) {
                 if (full.contains(r.root()) && r.kind() != 'f' && r.replicaIdentity() != 'f') {
                     plan.add("ALTER TABLE " + r.table().quoted() + " REPLICA IDENTITY FULL");
                 }
@@ -95,9 +96,9 @@ public final class PublicationService {
      * on the source: the application would break. Unlogged tables write no WAL and cannot be replicated at all.
      * Either is refused before anything changes.
      */
-    private static void refuseUnsafe(List<PublishedRelations.Relation> relations, Set<TableRef> full) {
-        List<String> unlogged = relations.stream().filter(PublishedRelations.Relation::unlogged)
-                .map(PublishedRelations.Relation::describe).toList();
+    private static void refuseUnsafe(List<ReplicatedRelations.Relation> relations, Set<TableRef> full) {
+        List<String> unlogged = relations.stream().filter(ReplicatedRelations.Relation::unlogged)
+                .map(ReplicatedRelations.Relation::describe).toList();
         if (!unlogged.isEmpty()) {
             throw ApiException.unprocessable("unlogged_tables", "unlogged tables write no WAL, so logical "
                     + "replication cannot carry them: " + String.join(", ", unlogged) + "; make them logged "
@@ -105,7 +106,7 @@ public final class PublicationService {
         }
         List<String> missing = relations.stream()
                 .filter(r -> r.kind() == 'r' && !full.contains(r.root()) && !r.hasReplicaIdentity())
-                .map(PublishedRelations.Relation::describe).toList();
+                .map(ReplicatedRelations.Relation::describe).toList();
         if (!missing.isEmpty()) {
             throw ApiException.unprocessable("table_without_replica_identity", "these tables have no primary key "
                     + "or replica identity, so once published PostgreSQL would reject UPDATE and DELETE on them: "

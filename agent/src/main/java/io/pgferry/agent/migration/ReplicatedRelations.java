@@ -1,6 +1,5 @@
-package io.pgferry.agent.publication;
+package io.pgferry.agent.migration;
 
-import io.pgferry.agent.migration.TableRef;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
@@ -11,17 +10,18 @@ import java.util.List;
 /**
  * The relations behind each table in scope: the table itself, or a partitioned root with all its partitions.
  * Replica identity and persistence are per relation and ALTER TABLE .. REPLICA IDENTITY does not recurse, so a
- * root's partitions are what decide whether its UPDATEs and DELETEs can be published.
+ * root's partitions are what decide whether its UPDATEs and DELETEs can be published. The preflight and the
+ * publication step both read them here, so the check and the refusal can never disagree.
  */
-final class PublishedRelations {
+public final class ReplicatedRelations {
     /**
      * @param kind {@code r} ordinary (receives rows), {@code p} partitioned (holds none), {@code f} foreign
      * @param replicaIdentity {@code d} primary key, {@code f} full, {@code i} index, {@code n} nothing
      */
-    record Relation(TableRef root, TableRef table, char kind, char replicaIdentity, boolean unlogged,
+    public record Relation(TableRef root, TableRef table, char kind, char replicaIdentity, boolean unlogged,
                     boolean hasPrimaryKey, boolean hasIdentityIndex) {
         /** Whether UPDATE and DELETE keep working on the source once the relation is published. */
-        boolean hasReplicaIdentity() {
+        public boolean hasReplicaIdentity() {
             return switch (replicaIdentity) {
                 case 'f' -> true;
                 case 'd' -> hasPrimaryKey;
@@ -32,7 +32,7 @@ final class PublishedRelations {
         }
 
         /** For messages: a partition is named with its root, since the request named the root. */
-        String describe() {
+        public String describe() {
             return root.equals(table) ? table.quoted() : table.quoted() + " (partition of " + root.quoted() + ")";
         }
     }
@@ -50,10 +50,10 @@ final class PublishedRelations {
             JOIN pg_class c ON c.oid = coalesce(p.relid, rc.oid) JOIN pg_namespace n ON n.oid = c.relnamespace
             ORDER BY 1, 2, coalesce(p.level, 0), 3, 4""";
 
-    private PublishedRelations() {
+    private ReplicatedRelations() {
     }
 
-    static List<Relation> read(Connection c, List<TableRef> roots) throws SQLException {
+    public static List<Relation> read(Connection c, List<TableRef> roots) throws SQLException {
         List<Relation> out = new ArrayList<>();
         try (PreparedStatement st = c.prepareStatement(TREE)) {
             st.setArray(1, c.createArrayOf("text", roots.stream().map(TableRef::schema).toArray()));

@@ -97,6 +97,59 @@ def cut_stack(request: pytest.FixtureRequest):
             shutil.rmtree(st.dir, ignore_errors=True)
 
 
+def bouncer_pid(stack: Stack) -> int:
+    return int((Path(stack.bouncer["dir"]) / "pgbouncer.pid").read_text())
+
+
+def watch_fence(stack: Stack, action) -> threading.Event:
+    """Runs action() as soon as the source carries the fence; the event is set once it ran."""
+    done = threading.Event()
+
+    def watch():
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            if stack.psql("source", FENCED, check=False) == [["1"]]:
+                action()
+                done.set()
+                return
+            time.sleep(0.02)
+
+    threading.Thread(target=watch, daemon=True).start()
+    return done
+
+
+class TargetLock:
+    """A transaction on the target holding a SHARE lock on one table: the subscription's apply waits behind it."""
+
+    def __init__(self, stack: Stack, table: str):
+        c = stack.info["target"]
+        self.table = table
+        self.proc = subprocess.Popen([str(Path(c["bin_dir"]) / "psql"), "-X", "-q", "-A", "-t", "-v",
+                                      "ON_ERROR_STOP=1", "-h", c["pg_host"], "-p", str(c["pg_port"]), "-U",
+                                      "postgres", "-d", "app"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                     text=True, env={**os.environ, "PGPASSFILE": c["pgpass_file"]})
+
+    def __enter__(self):
+        self.proc.stdin.write(f"BEGIN; LOCK TABLE {self.table} IN SHARE MODE; SELECT 'locked';\n")
+        self.proc.stdin.flush()
+        assert self.proc.stdout.readline().strip() == "locked"
+        return self
+
+    def __exit__(self, *exc):
+        self.proc.stdin.write("COMMIT;\n")
+        self.proc.stdin.close()
+        self.proc.wait(30)
+
+
+def assert_back_on_source(stack: Stack) -> None:
+    """After a failed cutover: the source unfenced, the forward stream in place, PgBouncer serving the source."""
+    assert stack.scalar("source", FENCED) == "0", "the fence is lifted"
+    assert stack.scalar("target", "SELECT count(*) FROM pg_subscription") == "1", "the forward stream is kept"
+    assert stack.scalar("source", "SELECT count(*) FROM pg_subscription") == "0", "no reverse subscription is left"
+    port = stack.info["source"]["pg_port"]
+    assert through_bouncer(stack, stack.bouncer, "SELECT inet_server_port()") == str(port), "clients reach the source"
+
+
 def start_pgbench(stack: Stack) -> subprocess.Popen:
     script = stack.dir / "cutover-writes.pgbench"
     script.write_text(WRITES)
@@ -113,7 +166,9 @@ def start_pgbench(stack: Stack) -> subprocess.Popen:
     return proc
 
 
-def pgbench_figures(stack: Stack) -> dict:
+def pgbench_figures(stack: Stack, window: tuple[float, float]) -> dict:
+    """pgbench's own counts, and the largest latency of a transaction that ended within window (epoch seconds):
+    with -R, pgbench measures latency from the scheduled start, so a transaction queued behind the pause counts it."""
     text = (stack.dir / "pgbench.out").read_text(errors="replace")
     failed = re.search(r"number of failed transactions: (\d+)", text)
     processed = re.search(r"number of transactions actually processed: (\d+)", text)
@@ -121,9 +176,11 @@ def pgbench_figures(stack: Stack) -> dict:
     latencies = []
     for log in stack.dir.glob("pgbench_log*"):
         for line in log.read_text().splitlines():
-            fields = line.split()
-            if len(fields) >= 3 and fields[2].isdigit():
-                latencies.append(int(fields[2]))
+            fields = line.split()  # client, transaction, latency (us), script, epoch s, us, [lag]
+            if len(fields) >= 6 and fields[2].isdigit():
+                ended = int(fields[4]) + int(fields[5]) / 1e6
+                if window[0] <= ended <= window[1]:
+                    latencies.append(int(fields[2]))
     return {"failed": int(failed.group(1)), "processed": int(processed.group(1)), "aborted": "aborted" in text,
             "max_latency_ms": max(latencies) / 1000 if latencies else None, "text": text}
 
@@ -144,43 +201,50 @@ def test_cutover_rollback_cleanup_with_zero_failed_transactions(cut_stack: Stack
     assert run.wait(300) == 0, run.output[-4000:]
     timing(request, "migrate (pgbench writing through PgBouncer)", time.monotonic() - t)
 
-    # 1. The switch fails after the fence (PgBouncer's ini cannot be written): the rescue points clients back at the
-    #    source and lifts the fence; replication goes on.
+    # 1. The switch fails after the fence (PgBouncer's ini cannot be written): cutover_steps undoes what it did -
+    #    fence lifted, reverse subscription dropped, clients resumed on the source; replication goes on.
     run = cutover(st, "-e", "pgferry_pgbouncer_ini=/nonexistent/pgbouncer.ini")
     assert run.rc != 0 and "cutover failed at" in run.output, run.output[-4000:]
-    assert "Fence the source" in run.output
-    assert st.scalar("source", FENCED) == "0", "the fence is lifted"
-    assert st.scalar("target", "SELECT count(*) FROM pg_subscription") == "1"
+    assert "switch failed: cannot read PgBouncer ini" in run.output and "fence lifted" in run.output, run.output[-4000:]
+    assert "COULD NOT UNDO" not in run.output, run.output[-4000:]
+    assert_back_on_source(st)
     assert bench.poll() is None, "pgbench still writing"
 
-    # 2. The target agent is killed right after the fence: the rescue lifts the fence; a rerun finishes the cutover.
-    killed = threading.Event()
+    # 2. PgBouncer stops answering right after the fence (SIGSTOP), for longer than the RELOAD waits: the switch
+    #    fails, and the undo gets through once PgBouncer is back - fence lifted, clients resumed on the source.
+    stopped = watch_fence(st, lambda: os.kill(bouncer_pid(st), signal.SIGSTOP))
+    threading.Thread(target=lambda: (stopped.wait(120), time.sleep(8), os.kill(bouncer_pid(st), signal.SIGCONT)),
+                     daemon=True).start()
+    try:
+        run = cutover(st)
+    finally:
+        os.kill(bouncer_pid(st), signal.SIGCONT)
+    assert stopped.is_set(), "the fence was never seen"
+    assert run.rc != 0 and "switch failed: PgBouncer admin console" in run.output, run.output[-4000:]
+    assert "COULD NOT UNDO" not in run.output, run.output[-4000:]
+    assert_back_on_source(st)
+    assert bench.poll() is None, "pgbench still writing"
 
-    def kill_after_fence():
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline and not killed.is_set():
-            if st.psql("source", FENCED, check=False) == [["1"]]:
-                os.kill(st.agent_pid("target"), signal.SIGKILL)
-                killed.set()
-                return
-            time.sleep(0.02)
-
-    watcher = threading.Thread(target=kill_after_fence, daemon=True)
-    watcher.start()
-    run = cutover(st)
-    watcher.join(5)
-    assert killed.is_set(), "the fence was never seen"
-    assert run.rc != 0 and "cutover failed at" in run.output, run.output[-4000:]
-    assert st.scalar("source", FENCED) == "0", "the fence is lifted after the target agent died"
+    # 3. The target agent is killed after the fence. A lock on the target holds the forward stream's apply back, so
+    #    the catch-up is still waiting when the kill lands (no race); the next call to the target agent fails, the
+    #    fence is lifted, clients resume on the source; a rerun finishes the cutover.
+    with TargetLock(st, "included.orders"):
+        killed = watch_fence(st, lambda: (os.kill(st.agent_pid("target"), signal.SIGKILL)))
+        run = st.start_playbook("playbooks/cutover.yml")
+        assert killed.wait(120), "the fence was never seen"
+    assert run.wait(240) != 0 and "cutover failed at" in run.output, run.output[-4000:]
+    assert "fence lifted" in run.output, run.output[-4000:]
+    assert_back_on_source(st)
     st.up()  # restarts the dead agent on its port
     assert bench.poll() is None, "pgbench still writing"
 
     # 3. The real cutover.
-    t = time.monotonic()
+    t, began_epoch = time.monotonic(), time.time()
     run = cutover(st)
-    cutover_seconds = time.monotonic() - t
+    cutover_seconds, ended_epoch = time.monotonic() - t, time.time()
     assert run.rc == 0, run.output[-5000:]
     pause = re.search(r"pause_ms=(\d+)", run.output)
+    steps = re.search(r"steps_ms=(\{.*?\})", run.output)
     assert pause, run.output[-3000:]
     assert bench.poll() is None, "pgbench must still be running after the cutover: raise PGFERRY_CUTOVER_PGBENCH_SECONDS"
     assert st.scalar("source", FENCED) == "1", "the old source stays fenced"
@@ -194,10 +258,11 @@ def test_cutover_rollback_cleanup_with_zero_failed_transactions(cut_stack: Stack
     assert st.scalar("target", f"SELECT count(*) FROM included.customers WHERE name = '{marker}'") == "1"
 
     assert bench.wait(PGBENCH_SECONDS + 60) == 0, (st.dir / "pgbench.out").read_text()[-3000:]
-    figures = pgbench_figures(st)
+    figures = pgbench_figures(st, (began_epoch, ended_epoch))
     print(f"\ncutover: pause {pause.group(1)} ms, max client latency {figures['max_latency_ms']} ms, "
           f"failed transactions {figures['failed']}, cutover {cutover_seconds:.1f} s, "
-          f"pgbench {time.monotonic() - began:.0f} s / {figures['processed']} transactions")
+          f"pgbench {time.monotonic() - began:.0f} s / {figures['processed']} transactions; "
+          f"steps (ms) {steps.group(1) if steps else '?'}")
     timing(request, f"cutover (pause {pause.group(1)} ms, max latency {figures['max_latency_ms']} ms)", cutover_seconds)
     assert figures["failed"] == 0 and not figures["aborted"], figures["text"][-3000:]
     assert figures["processed"] > 1000
@@ -213,8 +278,13 @@ def test_cutover_rollback_cleanup_with_zero_failed_transactions(cut_stack: Stack
     # Rollback: writes made on the target are on the old source, clients are back there.
     on_target = f"written on the target {uuid.uuid4().hex[:8]}"
     through_bouncer(st, st.bouncer, f"UPDATE included.customers SET name = '{on_target}' WHERE id = 3")
-    run = st.start_playbook("playbooks/rollback.yml")
+    # Through the user's own switch tasks this time (pgferry_cutover_switch=tasks): the role calls them to pause,
+    # to point clients at the old source and to resume, in that order.
+    run = st.start_playbook("playbooks/rollback.yml", "-e", "pgferry_cutover_switch=tasks",
+                            "-e", f"pgferry_cutover_switch_tasks={REPO / 'tests' / 'e2e' / 'files' / 'switch_hook.yml'}")
     assert run.wait(240) == 0, run.output[-5000:]
+    calls = [line.split(" ", 1)[1].strip() for line in (st.dir / "switch-hook.calls").read_text().splitlines()]
+    assert calls == ["pause", "switch source", "resume"], calls
     assert st.scalar("source", f"SELECT count(*) FROM included.customers WHERE name IN ('{marker}', '{on_target}')") == "2"
     assert st.scalar("source", FENCED) == "0" and st.scalar("target", FENCED) == "1"
     back = f"back on the source {uuid.uuid4().hex[:8]}"
@@ -228,3 +298,7 @@ def test_cutover_rollback_cleanup_with_zero_failed_transactions(cut_stack: Stack
         assert st.scalar(side, LEFTOVERS) == "0 0 0 0 0", side
     run = st.start_playbook("playbooks/cleanup.yml")
     assert run.wait(240) == 0 and run.recap()["changed"] == 0, run.output[-3000:]
+
+    # The switch module on its own: check mode, pause, rerun unchanged, resume, rerun unchanged.
+    run = st.start_playbook("tests/e2e/files/switch_module.yml")
+    assert run.wait(120) == 0, run.output[-3000:]

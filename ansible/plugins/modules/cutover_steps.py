@@ -8,29 +8,44 @@ from __future__ import annotations
 
 DOCUMENTATION = r'''
 module: cutover_steps
-short_description: The cutover's agent steps while clients are paused, in one call
+short_description: The cutover's steps while clients are paused, in one call
 version_added: 0.3.0
 description:
-  - Runs, in this order and stopping at the first failure, the steps that the modules M(pgferry.migrate.fence),
-    M(pgferry.migrate.catch_up), M(pgferry.migrate.sequences) and M(pgferry.migrate.reverse_replication) run one by
-    one - fence the source (O(agent_url)), wait until the target (O(target_agent_url)) has everything up to the fence,
-    copy the sequences, optionally export and hold a snapshot on each side for a later
-    M(pgferry.migrate.verify), optionally set up the reverse stream (publisher on the target, subscriber on the source).
-  - One module call instead of one task per step, so clients stay paused for the agents' work only, not for Ansible's
-    per-task overhead.
-  - In check mode nothing is called (each step depends on the previous one having run).
-  - On failure, RV(steps_done) lists the steps that completed and RV(failed_step) the one that failed, so the caller
-    can undo them (lift the fence, drop the reverse subscription).
+  - Runs, in this order and stopping at the first failure, what the modules M(pgferry.migrate.switch),
+    M(pgferry.migrate.fence), M(pgferry.migrate.catch_up), M(pgferry.migrate.sequences),
+    M(pgferry.migrate.reverse_replication) and M(pgferry.migrate.stop_replication) do one by one - with O(pgbouncer),
+    C(PAUSE) the clients; fence the side they leave (O(agent_url)); wait until the side they go to
+    (O(target_agent_url)) has applied everything up to the fence; copy the sequences; optionally export and hold a
+    snapshot on each side for a later M(pgferry.migrate.verify); optionally set up the reverse stream (publisher on
+    the target, subscriber on the source); lift a fence left on the target (a rollback's); with O(pgbouncer), point
+    the database at the target, C(RELOAD), drop the stream (O(stop_replication)) and C(RESUME).
+  - One module call instead of a task per step, so clients wait for the agents' work only, not for Ansible's
+    per-task overhead. RV(pause_ms) is how long they waited.
+  - A rollback is the same sequence the other way - O(agent_url) is then the migration's target, O(target_agent_url)
+    its source, O(direction=reverse).
+  - On a failure before the stream is dropped, everything done is undone before the module fails - the fence lifted,
+    the reverse subscription dropped, a lifted target fence put back, PgBouncer pointed back at the source and
+    resumed - so clients go on against the source and nothing was lost; RV(undone) says what was undone.
+    Once the stream is dropped the cutover is complete; a failing C(RESUME) is retried for O(resume_timeout) seconds.
+  - Runs on the PgBouncer host when O(pgbouncer) is given (its ini file is edited there); both agents must be
+    reachable from it.
+  - In check mode only the fence is asked for its SQL (each later step depends on the previous one having run).
 author:
   - pgferry maintainers (@pgferry)
 extends_documentation_fragment:
   - pgferry.migrate.agent
   - pgferry.migrate.peer
   - pgferry.migrate.migration
+  - pgferry.migrate.pgbouncer
 options:
   target_database:
-    description: Database on the target. Defaults to O(database).
+    description: Database on the side clients go to. Defaults to O(database).
     type: str
+  direction:
+    description: The stream that carried the changes - V(forward) for a cutover, V(reverse) for a rollback.
+    type: str
+    choices: [forward, reverse]
+    default: forward
   catch_up_timeout:
     description: Seconds to wait for the target to reach the fence.
     type: int
@@ -48,9 +63,19 @@ options:
     type: int
     default: 900
   reverse_replication:
-    description: Set up the reverse stream; needs O(password) and O(connection).
+    description: Set up the reverse stream (only with O(direction=forward)); needs O(password) and O(connection).
     type: bool
     default: false
+  stop_replication:
+    description:
+      - Drop the stream's subscription (and its slot) after the switch, before C(RESUME). Needs O(pgbouncer); with
+        another switch the caller drops it after its own switch (M(pgferry.migrate.stop_replication)).
+    type: bool
+    default: false
+  resume_timeout:
+    description: Seconds a failing C(RESUME) (or the undo's) is retried.
+    type: int
+    default: 30
   password:
     description: Password of the replication role made on the target for the reverse stream.
     type: str
@@ -67,23 +92,32 @@ options:
 '''
 
 EXAMPLES = r'''
-- name: Fence, catch up, sequences, snapshots, reverse stream
+- name: Pause, fence, catch up, sequences, snapshots, reverse stream, switch, stop replication, resume
   pgferry.migrate.cutover_steps:
     agent_url: https://db1.example.com:8443
     target_agent_url: https://db2.example.com:8443
     migration_id: app
     database: app
     snapshot: true
+    stop_replication: true
+    pgbouncer:
+      database: app
+      ini: /etc/pgbouncer/pgbouncer.ini
+      source_entry: host=10.0.0.11 port=5432 dbname=app
+      target_entry: host=10.0.0.12 port=5432 dbname=app
+      admin_password: "{{ vault_pgbouncer_admin_password }}"
 '''
 
 RETURN = r'''
 queries:
-  description: The statements run, on both sides.
+  description: The statements run, on both sides, and PgBouncer's admin commands.
   returned: always
   type: list
   elements: str
 steps_done:
-  description: The steps that completed - fence, catch_up, sequences, snapshot, reverse_publisher, reverse_subscriber.
+  description:
+    - The steps that completed - pause, fence, catch_up, sequences, snapshot, reverse_publisher, reverse_subscriber,
+      unfence_target, switch, stop_replication, resume.
   returned: always
   type: list
   elements: str
@@ -91,6 +125,20 @@ failed_step:
   description: The step that failed.
   returned: failure
   type: str
+undone:
+  description: What was undone after the failure (and RV(undo_errors) what could not be).
+  returned: failure
+  type: list
+  elements: str
+undo_errors:
+  description: Undo actions that failed, with why; empty when everything was put back.
+  returned: failure
+  type: list
+  elements: str
+complete:
+  description: Whether the cutover is done (the stream dropped); a failure after that is not undone.
+  returned: always
+  type: bool
 fence:
   description: The fence (its C(lsn) among others).
   returned: success
@@ -99,6 +147,10 @@ snapshots:
   description: C(source) and C(target) snapshot ids, for the O(pgferry.migrate.verify#module:snapshot) options.
   returned: when O(snapshot)
   type: dict
+pause_ms:
+  description: Milliseconds from C(PAUSE) to the end of C(RESUME) - how long clients waited.
+  returned: with O(pgbouncer)
+  type: int
 timings_ms:
   description: Milliseconds per step.
   returned: always
@@ -117,85 +169,202 @@ from ansible_collections.pgferry.migrate.plugins.module_utils.agent_client impor
     peer_argument_spec,
     peer_client,
 )
+from ansible_collections.pgferry.migrate.plugins.module_utils.pgbouncer import (
+    PgBouncer,
+    PgBouncerError,
+    pgbouncer_argument_spec,
+)
+
+
+class StepFailed(Exception):
+    """An agent call or a PgBouncer command failed; raised instead of exiting so what was done can be undone."""
+
+    def __init__(self, msg):
+        super().__init__(msg)
+        self.msg = msg
+
+
+class Cutover:
+    """The paused sequence, step by step: what is done is recorded, so a failure can be undone exactly."""
+
+    def __init__(self, module):
+        self.m = module
+        self.p = module.params
+        self.done, self.queries, self.timings = [], [], {}
+        self.step_name = None
+        self.source = AgentClient(module)
+        self.target = peer_client(module)
+        self.bouncer = PgBouncer(self.p['pgbouncer']) if self.p['pgbouncer'] else None
+        if self.bouncer:
+            self.bouncer.commands = self.queries  # in the order they ran, among the agents' statements
+        self.source_db = self.p['database']
+        self.target_db = self.p['target_database'] or self.p['database']
+        self.target_was_fenced = False
+        self.ini_pointed = False
+        self.secrets = [s for s in (self.p['password'], (self.p['connection'] or {}).get('password')) if s]
+
+    def step(self, name, call):
+        self.step_name = name
+        t = time.monotonic()
+        try:
+            answer = call()
+        except PgBouncerError as e:
+            raise StepFailed(str(e))
+        self.timings[name] = int((time.monotonic() - t) * 1000)
+        if isinstance(answer, dict):
+            self.queries.extend(answer.get('queries') or [])
+        self.done.append(name)
+        return answer
+
+    def all_queries(self):
+        return mask_queries(self.queries, self.secrets)
+
+    def path(self, step, query=None):
+        return migration_path(self.m, step, query)
+
+    # ------------------------------------------------------------ the sequence
+
+    def run(self):
+        p, result = self.p, dict(changed=True)
+        paused_at = time.monotonic()
+        if self.bouncer:
+            self.step('pause', self.bouncer.pause)
+        fenced = self.step('fence', lambda: self.source.put(self.path('fence'), dict(database=self.source_db)))
+        fence = result['fence'] = fenced.get('fence') or {}
+        body = dict(database=self.source_db, direction=p['direction'], timeout_seconds=p['catch_up_timeout'])
+        if fence.get('lsn'):
+            body['lsn'] = fence['lsn']
+        caught = self.step('catch_up', lambda: self.source.post(self.path('catch-up'), body))
+        result['catch_up'] = dict((k, v) for k, v in caught.items() if k != 'queries')
+        self.step('sequences', self.sequences)
+        if p['snapshot']:
+            result['snapshots'] = self.step('snapshot', self.snapshots)
+        if p['reverse_replication']:
+            self.reverse_replication()
+        lifted = self.step('unfence_target', lambda: self.target.delete(
+            self.path('fence', dict(database=self.target_db))))
+        self.target_was_fenced = bool(lifted.get('changed'))
+        if self.bouncer:
+            self.step('switch', self.switch)
+        if p['stop_replication']:
+            self.step('stop_replication', lambda: self.target.post(
+                self.path('stop-replication'), dict(database=self.target_db, direction=p['direction'])))
+        if self.bouncer:
+            self.step('resume', lambda: self.bouncer.within(p['resume_timeout'], self.bouncer.resume))
+            result['pause_ms'] = int((time.monotonic() - paused_at) * 1000)
+        return result
+
+    def sequences(self):
+        read = self.source.get(self.path('sequences', dict(database=self.source_db)))
+        body = dict(database=self.target_db, sequences=read['sequences'], gap=self.p['gap'])
+        return self.target.put(self.path('sequences'), body)
+
+    def snapshots(self):
+        hold = dict(hold_seconds=self.p['snapshot_hold_seconds'])
+        s = self.source.post(self.path('verify/snapshot'), dict(hold, database=self.source_db))
+        t = self.target.post(self.path('verify/snapshot'), dict(hold, database=self.target_db))
+        return dict(source=s['snapshot'], target=t['snapshot'])
+
+    def reverse_replication(self):
+        p = self.p
+        self.step('reverse_publisher', lambda: self.target.put(self.path('reverse-replication'), dict(
+            database=self.target_db, side='publisher', password=p['password'])))
+        conn = dict((k, v) for k, v in p['connection'].items() if v is not None)
+        conn.setdefault('user', 'pgferry_%s' % p['migration_id'])
+        self.step('reverse_subscriber', lambda: self.source.put(self.path('reverse-replication'), dict(
+            database=self.source_db, side='subscriber', connection=conn)))
+
+    def switch(self):
+        self.bouncer.point('target')
+        self.ini_pointed = True  # written, or already so: either way the undo points it back and reloads
+        self.bouncer.reload()
+
+    # ------------------------------------------------------------ after a failure
+
+    def undo(self):
+        """Put clients back on the source, unfenced, in the order that keeps every client transaction safe."""
+        undone, errors = [], []
+        failed, done = self.step_name, set(self.done)
+
+        def attempt(what, call):
+            try:
+                call()
+                undone.append(what)
+            except (StepFailed, PgBouncerError) as e:
+                errors.append('%s: %s' % (what, getattr(e, 'msg', None) or e))
+
+        if 'reverse_publisher' in done or failed in ('reverse_publisher', 'reverse_subscriber'):
+            attempt('reverse subscription dropped', lambda: self.source.post(
+                self.path('stop-replication'), dict(database=self.source_db, direction='reverse')))
+        if self.target_was_fenced:
+            attempt('target fenced again', lambda: self.target.put(self.path('fence'), dict(database=self.target_db)))
+        if 'fence' in done or failed == 'fence':
+            attempt('fence lifted', lambda: self.source.delete(self.path('fence', dict(database=self.source_db))))
+        if self.bouncer and ('pause' in done or failed == 'pause'):
+            if self.ini_pointed:
+                attempt('PgBouncer pointed back at the source', self.switch_back)
+            attempt('clients resumed', lambda: self.bouncer.within(self.p['resume_timeout'], self.bouncer.resume))
+        return undone, errors
+
+    def switch_back(self):
+        self.bouncer.point('source')
+        self.bouncer.within(self.p['resume_timeout'], self.bouncer.reload)
 
 
 def main():
     argument_spec = agent_argument_spec()
     argument_spec.update(peer_argument_spec())
     argument_spec.update(migration_argument_spec())
+    argument_spec.update(pgbouncer_argument_spec())
     argument_spec.update(
-        target_database=dict(type='str'), catch_up_timeout=dict(type='int', default=60),
-        gap=dict(type='int', default=0), snapshot=dict(type='bool', default=False),
-        snapshot_hold_seconds=dict(type='int', default=900),
-        reverse_replication=dict(type='bool', default=False), password=dict(type='str', no_log=True),
+        target_database=dict(type='str'), direction=dict(type='str', choices=['forward', 'reverse'], default='forward'),
+        catch_up_timeout=dict(type='int', default=60), gap=dict(type='int', default=0),
+        snapshot=dict(type='bool', default=False), snapshot_hold_seconds=dict(type='int', default=900),
+        reverse_replication=dict(type='bool', default=False), stop_replication=dict(type='bool', default=False),
+        resume_timeout=dict(type='int', default=30), password=dict(type='str', no_log=True),
         connection=dict(type='dict', options=dict(
             host=dict(type='str', required=True), port=dict(type='int', default=5432),
             dbname=dict(type='str', required=True), user=dict(type='str'),
             password=dict(type='str', required=True, no_log=True), sslmode=dict(type='str'))),
     )
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True,
-                           required_if=[('reverse_replication', True, ['password', 'connection'])])
+                           required_if=[('reverse_replication', True, ['password', 'connection']),
+                                        ('stop_replication', True, ['pgbouncer'])])
     p = module.params
-    if module.check_mode:  # the steps depend on each other (the fence's position): nothing is run or predicted
-        module.exit_json(changed=True, steps_done=[], timings_ms={}, queries=[])
+    if p['reverse_replication'] and p['direction'] == 'reverse':
+        module.fail_json(msg='reverse_replication is for a cutover (direction=forward); a rollback ends the reverse '
+                             'stream instead')
     p['timeout'] = max(p['timeout'], p['catch_up_timeout'] + 30)
-    source_db = p['database']
-    target_db = p['target_database'] or p['database']
-    done, queries, timings, state = [], [], {}, {'step': None}
-    secrets = [s for s in (p['password'], (p['connection'] or {}).get('password')) if s]
+    if module.check_mode:
+        answer = AgentClient(module).put(migration_path(module, 'fence'), dict(database=p['database'], check=True))
+        module.exit_json(changed=True, steps_done=[], timings_ms={}, complete=False,
+                         queries=(['PAUSE (PgBouncer)'] if p['pgbouncer'] else []) + (answer.get('queries') or []))
 
     fail_json = module.fail_json
 
-    def fail(msg, **kwargs):
-        kwargs.update(steps_done=list(done), failed_step=state['step'], timings_ms=dict(timings),
-                      queries=mask_queries(queries, secrets))
-        fail_json(msg='%s failed: %s' % (state['step'], msg), **kwargs)
+    def raise_step_failed(msg, **kwargs):
+        raise StepFailed(msg)
 
-    module.fail_json = fail  # every agent error ends here, with what was done so far
-    source = AgentClient(module)
-    target = peer_client(module)
-
-    def step(name, call):
-        state['step'] = name
-        t = time.monotonic()
-        answer = call()
-        timings[name] = int((time.monotonic() - t) * 1000)
-        queries.extend((answer or {}).get('queries') or [])
-        done.append(name)
-        return answer
-
-    fenced = step('fence', lambda: source.put(migration_path(module, 'fence'), dict(database=source_db)))
-    fence = fenced.get('fence') or {}
-    body = dict(database=source_db, direction='forward', timeout_seconds=p['catch_up_timeout'])
-    if fence.get('lsn'):
-        body['lsn'] = fence['lsn']
-    caught = step('catch_up', lambda: source.post(migration_path(module, 'catch-up'), body))
-
-    def sequences():
-        read = source.get(migration_path(module, 'sequences', dict(database=source_db)))
-        return target.put(migration_path(module, 'sequences'),
-                          dict(database=target_db, sequences=read['sequences'], gap=p['gap']))
-    step('sequences', sequences)
-
-    result = dict(changed=True, fence=fence, catch_up=dict((k, v) for k, v in caught.items() if k != 'queries'))
-    if p['snapshot']:
-        def snapshots():
-            hold = dict(hold_seconds=p['snapshot_hold_seconds'])
-            s = source.post(migration_path(module, 'verify/snapshot'), dict(hold, database=source_db))
-            t = target.post(migration_path(module, 'verify/snapshot'), dict(hold, database=target_db))
-            return dict(source=s['snapshot'], target=t['snapshot'])
-        result['snapshots'] = step('snapshot', snapshots)
-
-    if p['reverse_replication']:
-        step('reverse_publisher', lambda: target.put(migration_path(module, 'reverse-replication'),
-                                                     dict(database=target_db, side='publisher',
-                                                          password=p['password'])))
-        conn = dict((k, v) for k, v in p['connection'].items() if v is not None)
-        conn.setdefault('user', 'pgferry_%s' % p['migration_id'])
-        step('reverse_subscriber', lambda: source.put(migration_path(module, 'reverse-replication'),
-                                                      dict(database=source_db, side='subscriber', connection=conn)))
-    state['step'] = None
-    module.exit_json(steps_done=done, timings_ms=timings, queries=mask_queries(queries, secrets), **result)
+    module.fail_json = raise_step_failed  # agent errors come back here, to be undone
+    cut = Cutover(module)
+    try:
+        result = cut.run()
+    except StepFailed as e:
+        complete = 'stop_replication' in cut.done
+        undone, errors = ([], []) if complete else cut.undo()
+        if complete:
+            msg = ('%s failed: %s. The cutover itself is complete (the stream is dropped, PgBouncer points at the '
+                   'target); clients stay paused until RESUME %s works on its admin console'
+                   % (cut.step_name, e.msg, p['pgbouncer']['database']))
+        else:
+            msg = '%s failed: %s. Undone: %s%s' % (
+                cut.step_name, e.msg, ', '.join(undone) or 'nothing was changed',
+                ('; COULD NOT UNDO: ' + '; '.join(errors)) if errors else '')
+        fail_json(msg=msg, steps_done=cut.done, failed_step=cut.step_name, undone=undone, undo_errors=errors,
+                  complete=complete, timings_ms=cut.timings, queries=cut.all_queries())
+    module.exit_json(steps_done=cut.done, timings_ms=cut.timings, complete='stop_replication' in cut.done,
+                     queries=cut.all_queries(),
+                     **result)
 
 
 if __name__ == '__main__':

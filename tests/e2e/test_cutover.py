@@ -244,7 +244,7 @@ def test_cutover_rollback_cleanup_with_zero_failed_transactions(cut_stack: Stack
     cutover_seconds, ended_epoch = time.monotonic() - t, time.time()
     assert run.rc == 0, run.output[-5000:]
     pause = re.search(r"pause_ms=(\d+)", run.output)
-    steps = re.search(r"steps_ms=(\{.*?\})", run.output)
+    steps = re.search(r"steps_ms=(\{.*?\})", " ".join(run.output.split()))
     assert pause, run.output[-3000:]
     assert bench.poll() is None, "pgbench must still be running after the cutover: raise PGFERRY_CUTOVER_PGBENCH_SECONDS"
     assert st.scalar("source", FENCED) == "1", "the old source stays fenced"

@@ -159,6 +159,8 @@ timings_ms:
 
 import time
 
+from concurrent.futures import ThreadPoolExecutor
+
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.pgferry.migrate.plugins.module_utils.agent_client import (
     AgentClient,
@@ -226,6 +228,13 @@ class Cutover:
 
     def run(self):
         p, result = self.p, dict(changed=True)
+        # Before the pause, what does not have to be inside it: the reverse stream's publication and role (nothing
+        # flows until the subscription's slot exists), and whether the target carries a fence to lift.
+        if p['reverse_replication']:
+            self.step('reverse_publisher', lambda: self.target.put(self.path('reverse-replication'), dict(
+                database=self.target_db, side='publisher', password=p['password'])))
+        self.step_name = 'check_target_fence'
+        target_fenced = self.target.get(self.path('fence', dict(database=self.target_db))).get('fenced')
         paused_at = time.monotonic()
         if self.bouncer:
             self.step('pause', self.bouncer.pause)
@@ -240,10 +249,10 @@ class Cutover:
         if p['snapshot']:
             result['snapshots'] = self.step('snapshot', self.snapshots)
         if p['reverse_replication']:
-            self.reverse_replication()
-        lifted = self.step('unfence_target', lambda: self.target.delete(
-            self.path('fence', dict(database=self.target_db))))
-        self.target_was_fenced = bool(lifted.get('changed'))
+            self.step('reverse_subscriber', self.reverse_subscriber)
+        if target_fenced:
+            self.step('unfence_target', lambda: self.target.delete(self.path('fence', dict(database=self.target_db))))
+            self.target_was_fenced = True
         if self.bouncer:
             self.step('switch', self.switch)
         if p['stop_replication']:
@@ -260,19 +269,20 @@ class Cutover:
         return self.target.put(self.path('sequences'), body)
 
     def snapshots(self):
-        hold = dict(hold_seconds=self.p['snapshot_hold_seconds'])
-        s = self.source.post(self.path('verify/snapshot'), dict(hold, database=self.source_db))
-        t = self.target.post(self.path('verify/snapshot'), dict(hold, database=self.target_db))
-        return dict(source=s['snapshot'], target=t['snapshot'])
+        """Both sides at once (two agents, and the snapshot call takes no migration lock)."""
+        def take(client, db):
+            return client.post(self.path('verify/snapshot'), dict(database=db,
+                                                                  hold_seconds=self.p['snapshot_hold_seconds']))
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            s = pool.submit(take, self.source, self.source_db)
+            t = pool.submit(take, self.target, self.target_db)
+            return dict(source=s.result()['snapshot'], target=t.result()['snapshot'])
 
-    def reverse_replication(self):
-        p = self.p
-        self.step('reverse_publisher', lambda: self.target.put(self.path('reverse-replication'), dict(
-            database=self.target_db, side='publisher', password=p['password'])))
-        conn = dict((k, v) for k, v in p['connection'].items() if v is not None)
-        conn.setdefault('user', 'pgferry_%s' % p['migration_id'])
-        self.step('reverse_subscriber', lambda: self.source.put(self.path('reverse-replication'), dict(
-            database=self.source_db, side='subscriber', connection=conn)))
+    def reverse_subscriber(self):
+        conn = dict((k, v) for k, v in self.p['connection'].items() if v is not None)
+        conn.setdefault('user', 'pgferry_%s' % self.p['migration_id'])
+        return self.source.put(self.path('reverse-replication'), dict(database=self.source_db, side='subscriber',
+                                                                      connection=conn))
 
     def switch(self):
         self.bouncer.point('target')
@@ -293,7 +303,7 @@ class Cutover:
             except (StepFailed, PgBouncerError) as e:
                 errors.append('%s: %s' % (what, getattr(e, 'msg', None) or e))
 
-        if 'reverse_publisher' in done or failed in ('reverse_publisher', 'reverse_subscriber'):
+        if 'reverse_subscriber' in done or failed == 'reverse_subscriber':
             attempt('reverse subscription dropped', lambda: self.source.post(
                 self.path('stop-replication'), dict(database=self.source_db, direction='reverse')))
         if self.target_was_fenced:

@@ -201,6 +201,14 @@ def test_cutover_rollback_cleanup_with_zero_failed_transactions(cut_stack: Stack
     assert run.wait(300) == 0, run.output[-4000:]
     timing(request, "migrate (pgbench writing through PgBouncer)", time.monotonic() - t)
 
+    # 0. Check mode lists the steps, with the agents' SQL, and changes nothing.
+    run = cutover(st, "--check", "-v")
+    assert run.rc == 0, run.output[-4000:]
+    for expected in ('PAUSE "app"', 'SET default_transaction_read_only = on', 'DROP SUBSCRIPTION "pgferry_app"',
+                     'RESUME "app"'):
+        assert expected in run.output, expected
+    assert_back_on_source(st)
+
     # 1. The switch fails after the fence (PgBouncer's ini cannot be written): cutover_steps undoes what it did -
     #    fence lifted, reverse subscription dropped, clients resumed on the source; replication goes on.
     run = cutover(st, "-e", "pgferry_pgbouncer_ini=/nonexistent/pgbouncer.ini")

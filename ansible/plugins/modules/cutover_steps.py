@@ -29,7 +29,8 @@ description:
     Once the stream is dropped the cutover is complete; a failing C(RESUME) is retried for O(resume_timeout) seconds.
   - Runs on the PgBouncer host when O(pgbouncer) is given (its ini file is edited there); both agents must be
     reachable from it.
-  - In check mode only the fence is asked for its SQL (each later step depends on the previous one having run).
+  - In check mode nothing changes; RV(queries) lists the steps in order - the fence's and the stream drop's SQL as the
+    agents would run them, a comment for the steps that depend on earlier ones having run.
 author:
   - pgferry maintainers (@pgferry)
 extends_documentation_fragment:
@@ -175,6 +176,7 @@ from ansible_collections.pgferry.migrate.plugins.module_utils.pgbouncer import (
     PgBouncer,
     PgBouncerError,
     pgbouncer_argument_spec,
+    quote_name,
 )
 
 
@@ -321,6 +323,37 @@ class Cutover:
         self.bouncer.within(self.p['resume_timeout'], self.bouncer.reload)
 
 
+def planned(module):
+    """Check mode: the steps in order - the agents' own SQL where a step can be asked for it without the ones before
+    it having run (fence, stop replication), a comment for the others."""
+    p = module.params
+    name = quote_name(p['pgbouncer']['database']) if p['pgbouncer'] else None
+    target_db = p['target_database'] or p['database']
+    out = []
+    if p['reverse_replication']:
+        out.append('-- reverse stream: role and publication pgferry_%s_reverse on the target' % p['migration_id'])
+    if name:
+        out.append('PAUSE %s' % name)
+    out.extend(AgentClient(module).put(migration_path(module, 'fence'),
+                                       dict(database=p['database'], check=True)).get('queries') or [])
+    out.append('-- wait until the target has applied everything up to the fence (at most %d s)' % p['catch_up_timeout'])
+    out.append('-- setval of every sequence on the target (gap %d)' % p['gap'])
+    if p['snapshot']:
+        out.append('-- a REPEATABLE READ snapshot exported and held on each side')
+    if p['reverse_replication']:
+        out.append('-- reverse stream: subscription pgferry_%s_reverse on the source (copy_data = false)'
+                   % p['migration_id'])
+    out.append('-- lift a fence left on the target, if any')
+    if name:
+        out.extend(['WRITE ini', 'RELOAD'])
+    if p['stop_replication']:
+        out.extend(peer_client(module).post(migration_path(module, 'stop-replication'), dict(
+            database=target_db, direction=p['direction'], check=True)).get('queries') or [])
+    if name:
+        out.append('RESUME %s' % name)
+    return out
+
+
 def main():
     argument_spec = agent_argument_spec()
     argument_spec.update(peer_argument_spec())
@@ -346,9 +379,7 @@ def main():
                              'stream instead')
     p['timeout'] = max(p['timeout'], p['catch_up_timeout'] + 30)
     if module.check_mode:
-        answer = AgentClient(module).put(migration_path(module, 'fence'), dict(database=p['database'], check=True))
-        module.exit_json(changed=True, steps_done=[], timings_ms={}, complete=False,
-                         queries=(['PAUSE (PgBouncer)'] if p['pgbouncer'] else []) + (answer.get('queries') or []))
+        module.exit_json(changed=True, steps_done=[], timings_ms={}, complete=False, queries=planned(module))
 
     fail_json = module.fail_json
 

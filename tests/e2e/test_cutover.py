@@ -2,10 +2,12 @@
 
 One stack (PostgreSQL 16 source, 18 target, an agent beside each), a PgBouncer in front of the source
 (tools/pgbouncer), and pgbench writing THROUGH PgBouncer the whole time (4 clients, inserts, updates and deletes on
-the migrated tables) across `playbooks/migrate.yml`, two cutovers that fail on purpose and one that succeeds. pgbench
-must report 0 failed transactions (no retries). Then writes after the cutover land on the target, `playbooks/
-rollback.yml` brings clients back to the old source with every write made on the target, and `playbooks/cleanup.yml`
-leaves no pgferry slot, publication, subscription or role on either side.
+the migrated tables) across `playbooks/migrate.yml`, a cutover in check mode, three that fail on purpose (PgBouncer's
+ini unwritable, PgBouncer not answering at the switch, the target agent killed after the fence) and one that
+succeeds. pgbench must report 0 failed transactions (no retries). Then writes after the cutover land on the target,
+`playbooks/rollback.yml` - through a switch tasks file of the user's kind - brings clients back to the old source with
+every write made on the target, `playbooks/cleanup.yml` leaves no pgferry slot, publication, subscription or role on
+either side, and the switch module goes check mode, pause, rerun unchanged, resume.
 
 Real clusters, agents, PgBouncer and ansible-playbook processes; nothing is mocked.
 """

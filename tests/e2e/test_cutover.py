@@ -261,6 +261,10 @@ def test_cutover_rollback_cleanup_with_zero_failed_transactions(cut_stack: Stack
     assert st.scalar("target", "SELECT count(*) FROM pg_subscription") == "0"
     assert st.scalar("source", "SELECT count(*) FROM pg_subscription WHERE subname = 'pgferry_app_reverse'") == "1"
 
+    # A rerun sees the cutover done (source fenced, forward stream gone) and changes nothing.
+    run = cutover(st)
+    assert run.rc == 0 and "already done earlier" in run.output and run.recap()["changed"] == 0, run.output[-3000:]
+
     # New writes land on the target.
     marker = f"after cutover {uuid.uuid4().hex[:8]}"
     through_bouncer(st, st.bouncer, f"INSERT INTO included.orders (customer_id, amount) VALUES (1, 1); "
@@ -295,6 +299,10 @@ def test_cutover_rollback_cleanup_with_zero_failed_transactions(cut_stack: Stack
     assert run.wait(240) == 0, run.output[-5000:]
     calls = [line.split(" ", 1)[1].strip() for line in (st.dir / "switch-hook.calls").read_text().splitlines()]
     assert calls == ["pause", "switch source", "resume"], calls
+    run = st.start_playbook("playbooks/rollback.yml", "-e", "pgferry_cutover_switch=tasks",
+                            "-e", f"pgferry_cutover_switch_tasks={REPO / 'tests' / 'e2e' / 'files' / 'switch_hook.yml'}")
+    assert run.wait(240) == 0 and "already done earlier" in run.output, run.output[-3000:]
+    assert run.recap()["changed"] == 0, run.output[-3000:]
     assert st.scalar("source", f"SELECT count(*) FROM included.customers WHERE name IN ('{marker}', '{on_target}')") == "2"
     assert st.scalar("source", FENCED) == "0" and st.scalar("target", FENCED) == "1"
     back = f"back on the source {uuid.uuid4().hex[:8]}"

@@ -220,6 +220,31 @@ class Cutover:
         self.done.append(name)
         return answer
 
+    def together(self, *steps):
+        """Steps at once (each on another agent, or taking no lock); recorded in the order given, and the first
+        failure in that order is the one raised."""
+        def timed(call):
+            t = time.monotonic()
+            try:
+                return call(), None, int((time.monotonic() - t) * 1000)
+            except (StepFailed, PgBouncerError) as e:
+                return None, e, int((time.monotonic() - t) * 1000)
+
+        with ThreadPoolExecutor(max_workers=len(steps)) as pool:
+            outcomes = [pool.submit(timed, call) for dummy, call in steps]
+            outcomes = [o.result() for o in outcomes]
+        answers = []
+        for (name, dummy), (answer, error, ms) in zip(steps, outcomes):
+            self.step_name = name
+            if error is not None:
+                raise StepFailed(getattr(error, 'msg', None) or str(error))
+            self.timings[name] = ms
+            if isinstance(answer, dict):
+                self.queries.extend(answer.get('queries') or [])
+            self.done.append(name)
+            answers.append(answer)
+        return answers
+
     def all_queries(self):
         return mask_queries(self.queries, self.secrets)
 
@@ -245,9 +270,11 @@ class Cutover:
         body = dict(database=self.source_db, direction=p['direction'], timeout_seconds=p['catch_up_timeout'])
         if fence.get('lsn'):
             body['lsn'] = fence['lsn']
-        caught = self.step('catch_up', lambda: self.source.post(self.path('catch-up'), body))
+        # Sequences are final once the source is fenced (nextval is refused in a read-only transaction), so they are
+        # copied while the target catches up.
+        caught = self.together(('catch_up', lambda: self.source.post(self.path('catch-up'), body)),
+                               ('sequences', self.sequences))[0]
         result['catch_up'] = dict((k, v) for k, v in caught.items() if k != 'queries')
-        self.step('sequences', self.sequences)
         if p['snapshot']:
             result['snapshots'] = self.step('snapshot', self.snapshots)
         if p['reverse_replication']:

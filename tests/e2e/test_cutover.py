@@ -46,8 +46,11 @@ LEFTOVERS = ("SELECT (SELECT count(*) FROM pg_replication_slots) || ' ' || (SELE
 
 def pgbouncer(stack: Stack, cmd: str) -> dict:
     import json
+    # Without the stack's marker in its environment: Run.kill() ends every process carrying it, and PgBouncer is not
+    # the playbook's.
+    env = {k: v for k, v in stack.env().items() if k != "PGFERRY_STACK_DIR"}
     out = subprocess.run([str(REPO / "tools" / "pgbouncer"), cmd, "--name", stack.name], check=True,
-                         capture_output=True, text=True, env=stack.env())
+                         capture_output=True, text=True, env=env)
     return json.loads(out.stdout)
 
 
@@ -121,7 +124,8 @@ def watch_fence(stack: Stack, action) -> threading.Event:
 
 
 class TargetLock:
-    """A transaction on the target holding a SHARE lock on one table: the subscription's apply waits behind it."""
+    """A transaction on the target holding every row of one table FOR UPDATE: the subscription's apply waits behind
+    it as soon as it updates one, while DDL such as CREATE PUBLICATION still goes through."""
 
     def __init__(self, stack: Stack, table: str):
         c = stack.info["target"]
@@ -132,9 +136,11 @@ class TargetLock:
                                      text=True, env={**os.environ, "PGPASSFILE": c["pgpass_file"]})
 
     def __enter__(self):
-        self.proc.stdin.write(f"BEGIN; LOCK TABLE {self.table} IN SHARE MODE; SELECT 'locked';\n")
+        self.proc.stdin.write(f"BEGIN; SELECT count(*) FROM (SELECT 1 FROM {self.table} FOR UPDATE) AS r; "
+                              f"SELECT 'locked';\n")
         self.proc.stdin.flush()
-        assert self.proc.stdout.readline().strip() == "locked"
+        while (line := self.proc.stdout.readline()) and line.strip() != "locked":
+            assert line.strip().isdigit(), line
         return self
 
     def __exit__(self, *exc):
@@ -152,14 +158,14 @@ def assert_back_on_source(stack: Stack) -> None:
     assert through_bouncer(stack, stack.bouncer, "SELECT inet_server_port()") == str(port), "clients reach the source"
 
 
-def start_pgbench(stack: Stack) -> subprocess.Popen:
+def start_pgbench(stack: Stack, seconds: int = PGBENCH_SECONDS) -> subprocess.Popen:
     script = stack.dir / "cutover-writes.pgbench"
     script.write_text(WRITES)
     b = stack.bouncer
     bench = Path(stack.info["target"]["bin_dir"]) / "pgbench"
     out = open(stack.dir / "pgbench.out", "wb")
     proc = subprocess.Popen([str(bench), "-h", b["host"], "-p", str(b["port"]), "-U", "postgres", "-n", "-c", "4",
-                             "-j", "2", "-T", str(PGBENCH_SECONDS), "-R", "40", "-P", "5", "-l",
+                             "-j", "2", "-T", str(seconds), "-R", "40", "-P", "5", "-l",
                              f"--log-prefix={stack.dir / 'pgbench_log'}", "-f", str(script), "app"],
                             stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, cwd=stack.dir,
                             env={**os.environ, "PGPASSFILE": b["pgpass_file"]})
@@ -238,7 +244,7 @@ def test_cutover_rollback_cleanup_with_zero_failed_transactions(cut_stack: Stack
     # 3. The target agent is killed after the fence. A lock on the target holds the forward stream's apply back, so
     #    the catch-up is still waiting when the kill lands (no race); the next call to the target agent fails, the
     #    fence is lifted, clients resume on the source; a rerun finishes the cutover.
-    with TargetLock(st, "included.orders"):
+    with TargetLock(st, "included.customers"):
         killed = watch_fence(st, lambda: (os.kill(st.agent_pid("target"), signal.SIGKILL)))
         run = st.start_playbook("playbooks/cutover.yml")
         assert killed.wait(120), "the fence was never seen"
@@ -320,3 +326,32 @@ def test_cutover_rollback_cleanup_with_zero_failed_transactions(cut_stack: Stack
     # The switch module on its own: check mode, pause, rerun unchanged, resume, rerun unchanged.
     run = st.start_playbook("tests/e2e/files/switch_module.yml")
     assert run.wait(120) == 0, run.output[-3000:]
+
+
+def test_controller_killed_inside_the_pause_then_a_rerun_finishes(cut_stack: Stack):
+    """The whole ansible-playbook dies while clients are paused and the source is fenced (nothing of Ansible is left
+    to undo anything): clients stay queued, no transaction fails, and rerunning the cutover finishes it."""
+    st = cut_stack
+    bench = start_pgbench(st, seconds=45)
+    run = st.start_playbook("playbooks/migrate.yml")
+    assert run.wait(300) == 0, run.output[-4000:]
+
+    with TargetLock(st, "included.customers"):  # holds the catch-up, so the kill lands inside the pause
+        run = st.start_playbook("playbooks/cutover.yml")
+        killed = watch_fence(st, run.kill)
+        assert killed.wait(120), "the fence was never seen"
+    assert st.scalar("source", FENCED) == "1", "the dead run's fence stands"
+
+    run = cutover(st)
+    assert run.rc == 0, run.output[-5000:]
+    assert "already done earlier" not in run.output
+    assert st.scalar("target", "SELECT count(*) FROM pg_subscription") == "0"
+    assert through_bouncer(st, st.bouncer, "SELECT inet_server_port()") == str(st.info["target"]["pg_port"])
+
+    assert bench.wait(120) == 0, (st.dir / "pgbench.out").read_text()[-3000:]
+    figures = pgbench_figures(st, (0, time.time()))
+    print(f"\ncontroller killed in the pause: failed transactions {figures['failed']}, "
+          f"max client latency {figures['max_latency_ms']} ms")
+    assert figures["failed"] == 0 and not figures["aborted"], figures["text"][-3000:]
+    cmp = st.compare(wait=60)
+    assert cmp.returncode == 0, cmp.stdout + cmp.stderr

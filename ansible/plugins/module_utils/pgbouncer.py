@@ -150,6 +150,8 @@ class PgBouncer:
         try:
             self.admin('PAUSE %s' % quote_name(self.database), timeout=self.o['pause_timeout'])
         except PgBouncerError as e:
+            if 'got no answer' not in str(e):
+                raise  # refused or failed at once: nothing was paused
             try:
                 self.resume()
             except PgBouncerError:

@@ -180,6 +180,13 @@ from ansible_collections.pgferry.migrate.plugins.module_utils.pgbouncer import (
 )
 
 
+def at_once(*calls):
+    """Each call in a thread of its own; their results in order, or the first call's (in order) exception."""
+    with ThreadPoolExecutor(max_workers=len(calls)) as pool:
+        futures = [pool.submit(call) for call in calls]
+        return [f.result() for f in futures]
+
+
 class StepFailed(Exception):
     """An agent call or a PgBouncer command failed; raised instead of exiting so what was done can be undone."""
 
@@ -230,9 +237,7 @@ class Cutover:
             except (StepFailed, PgBouncerError) as e:
                 return None, e, int((time.monotonic() - t) * 1000)
 
-        with ThreadPoolExecutor(max_workers=len(steps)) as pool:
-            outcomes = [pool.submit(timed, call) for dummy, call in steps]
-            outcomes = [o.result() for o in outcomes]
+        outcomes = at_once(*[lambda call=call: timed(call) for dummy, call in steps])
         answers = []
         for (name, dummy), (answer, error, ms) in zip(steps, outcomes):
             self.step_name = name
@@ -302,10 +307,8 @@ class Cutover:
         def take(client, db):
             return client.post(self.path('verify/snapshot'), dict(database=db,
                                                                   hold_seconds=self.p['snapshot_hold_seconds']))
-        with ThreadPoolExecutor(max_workers=2) as pool:
-            s = pool.submit(take, self.source, self.source_db)
-            t = pool.submit(take, self.target, self.target_db)
-            return dict(source=s.result()['snapshot'], target=t.result()['snapshot'])
+        s, t = at_once(lambda: take(self.source, self.source_db), lambda: take(self.target, self.target_db))
+        return dict(source=s['snapshot'], target=t['snapshot'])
 
     def reverse_subscriber(self):
         conn = dict((k, v) for k, v in self.p['connection'].items() if v is not None)

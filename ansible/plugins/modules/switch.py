@@ -98,11 +98,10 @@ def main():
         def point():
             if not p['to']:
                 return
-            if bouncer.point(p['to'], check=True):
+            written = bouncer.point(p['to'], check=module.check_mode)
+            if written:
                 planned.append('WRITE ini')
-                if not module.check_mode:
-                    bouncer.point(p['to'])
-            if planned[-1:] == ['WRITE ini'] or not bouncer.runs(p['to'], state):
+            if written or not bouncer.runs(p['to'], state):
                 planned.append('RELOAD')
                 if not module.check_mode:
                     bouncer.reload()

@@ -15,8 +15,12 @@ import io.pgferry.agent.preflight.PreflightController;
 import io.pgferry.agent.preflight.PreflightService;
 import io.pgferry.agent.publication.PublicationController;
 import io.pgferry.agent.publication.PublicationService;
+import io.pgferry.agent.privileges.PrivilegesController;
+import io.pgferry.agent.privileges.PrivilegesService;
 import io.pgferry.agent.replicationrole.ReplicationRoleController;
 import io.pgferry.agent.replicationrole.ReplicationRoleService;
+import io.pgferry.agent.roles.RolesController;
+import io.pgferry.agent.roles.RolesService;
 import io.pgferry.agent.schemaapply.SchemaApplyController;
 import io.pgferry.agent.schemaapply.SchemaApplyService;
 import io.pgferry.agent.schemaarchive.SchemaArchiveController;
@@ -67,6 +71,8 @@ final class Features {
                 new ReplicationRoleController(new ReplicationRoleService(connector)),
                 new PublicationController(new PublicationService(connector)),
                 new DatabaseController(new DatabaseService(connector)),
+                new RolesController(new RolesService(connector, config.stateDir())),
+                new PrivilegesController(new PrivilegesService(connector, config.stateDir())),
                 new SubscriptionController(new SubscriptionService(connector)),
                 new SyncStatusController(new SyncStatusService(connector)),
                 new StatusController(new StatusService(connector)),

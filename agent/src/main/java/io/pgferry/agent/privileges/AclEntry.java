@@ -1,0 +1,19 @@
+package io.pgferry.agent.privileges;
+
+/**
+ * One privilege of an ACL, as {@code aclexplode} gives it: who holds it (null for PUBLIC: a role may be named
+ * "PUBLIC"), who granted it, and whether it may be passed on.
+ */
+public record AclEntry(String grantee, String grantor, String privilege, boolean grantable) {
+    AclEntry mapped(RoleMap map) {
+        return new AclEntry(map.target(grantee), map.target(grantor), privilege, grantable);
+    }
+
+    /** Same privilege of the same grantee from the same grantor, whether grantable or not. */
+    Key key() {
+        return new Key(grantee, grantor, privilege);
+    }
+
+    record Key(String grantee, String grantor, String privilege) {
+    }
+}

@@ -1,0 +1,26 @@
+package io.pgferry.agent.privileges;
+
+import io.pgferry.agent.http.BadRequestException;
+import io.pgferry.agent.migration.Names;
+import java.util.Map;
+
+/**
+ * Body of {@code PUT /v1/migrations/{m}/privileges}.
+ *
+ * @param source what the source's {@code GET privileges} answered
+ * @param roleMap source role to target role; roles not listed keep their names
+ * @param check absent means false; true answers what differs and the SQL that would remove it, changing nothing
+ */
+public record PrivilegesRequest(String database, PrivilegeSet source, Map<String, String> roleMap, Boolean check) {
+    public PrivilegesRequest {
+        Names.require("database", database);
+        if (source == null) {
+            throw new BadRequestException("source", "source is required: the answer of GET privileges on the source");
+        }
+        check = check != null && check;
+    }
+
+    RoleMap map() {
+        return RoleMap.of(roleMap);
+    }
+}

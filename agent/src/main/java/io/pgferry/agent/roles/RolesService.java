@@ -1,0 +1,67 @@
+package io.pgferry.agent.roles;
+
+import io.pgferry.agent.http.ApiException;
+import io.pgferry.agent.migration.ManifestScope;
+import io.pgferry.agent.migration.MigrationId;
+import io.pgferry.agent.migration.StepResult;
+import io.pgferry.agent.migration.Steps;
+import io.pgferry.agent.postgres.PgConnector;
+import io.pgferry.agent.privileges.PrivilegeCatalog;
+import io.pgferry.agent.privileges.PrivilegeSet;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.SQLException;
+import java.time.Duration;
+import java.util.List;
+
+/**
+ * Source: the roles the migration's database needs, with their SCRAM verifiers. Target: those roles created where
+ * missing, with their memberships, in one transaction; existing roles compared and never altered.
+ */
+public final class RolesService {
+    private static final Duration TIMEOUT = Duration.ofMinutes(5);
+
+    private final PgConnector connector;
+    private final Path stateDir;
+
+    public RolesService(PgConnector connector, Path stateDir) {
+        this.connector = connector;
+        this.stateDir = stateDir;
+    }
+
+    public RolesState.SourceRoles read(MigrationId migration, String database) {
+        ManifestScope scope = ManifestScope.read(stateDir, migration);
+        try (Connection c = Steps.open(connector, database, TIMEOUT, true)) {
+            int major = connector.serverVersion(c).major();
+            PrivilegeSet set = PrivilegeCatalog.read(c, major, scope.schemas(), scope.excludedTables());
+            RoleCatalog.Result r = RoleCatalog.read(c, major, set, true);
+            return new RolesState.SourceRoles(major, r.passwordsRead(), r.roles());
+        } catch (SQLException e) {
+            throw connector.translate(e);
+        }
+    }
+
+    /** @throws ApiException 422 {@code role_conflicts} with every error finding, before anything changes */
+    public StepResult<RolesState.Response> apply(MigrationId migration, RolesRequest request) {
+        // Roles are cluster-wide: the statements run from the agent's own database.
+        try (Connection c = connector.open(connector.config().database(), TIMEOUT, false)) {
+            RolePlanner.Result r = RolePlanner.plan(c, request.roles(), request.map(), request.rights(),
+                    request.shared(), request.database());
+            List<RolePlanner.RoleFinding> errors = r.errors();
+            if (!errors.isEmpty()) {
+                throw ApiException.unprocessable("role_conflicts", String.join("; ", errors.stream()
+                        .map(f -> f.code() + ": " + f.message() + " (" + String.join(", ", f.objects()) + "); fix: "
+                                + f.fix()).toList()), errors.stream().flatMap(f -> f.objects().stream()).toList());
+            }
+            if (!request.check()) {
+                r.plan().runInTransaction(c);
+            }
+            List<RolePlanner.RoleFinding> warnings = r.findings().stream().filter(f -> !f.error()).toList();
+            RolesState state = new RolesState(request.roles().size(), r.created(), r.present(), r.grants(),
+                    r.passwordsNotMoved(), warnings);
+            return r.plan().result(request.check(), new RolesState.Response(state));
+        } catch (SQLException e) {
+            throw connector.translate(e);
+        }
+    }
+}

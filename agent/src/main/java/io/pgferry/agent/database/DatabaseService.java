@@ -39,7 +39,7 @@ public final class DatabaseService {
             Plan plan = new Plan();
             if (request.owner() != null && !exists(c, "SELECT 1 FROM pg_roles WHERE rolname = ?", request.owner())) {
                 throw ApiException.unprocessable("owner_missing", "role " + request.owner() + " does not exist on "
-                        + "the target; create it first (roles are not migrated) or leave owner out",
+                        + "the target; create it first (the roles step creates the roles the database needs) or leave owner out",
                         List.of(request.owner()));
             }
             if (existing.isPresent()) {

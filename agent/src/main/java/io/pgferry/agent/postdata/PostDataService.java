@@ -9,6 +9,11 @@ import io.pgferry.agent.migration.DatabaseCheck;
 import io.pgferry.agent.migration.MigrationId;
 import io.pgferry.agent.postgres.PgConnector;
 import io.pgferry.agent.postgres.PgProcess;
+import io.pgferry.agent.privileges.ObjectPrivileges;
+import io.pgferry.agent.privileges.PolicyRoles;
+import io.pgferry.agent.privileges.PrivilegePlanner;
+import io.pgferry.agent.privileges.PrivilegeSet;
+import io.pgferry.agent.privileges.RoleMap;
 import io.pgferry.agent.schemaapply.Restore;
 import io.pgferry.agent.schemaapply.TargetArchive;
 import io.pgferry.agent.schemaapply.TargetCatalog;
@@ -23,6 +28,7 @@ import java.sql.SQLException;
 import java.sql.Statement;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
@@ -31,6 +37,11 @@ import java.util.TreeMap;
  * After the copy: every post-data object the target lacks (indexes, constraints, triggers, rules, policies,
  * partition index attachments), restored in parallel, then materialized views refreshed. Rerunning restores
  * only what is still missing, so a job cut short is finished by running it again.
+ *
+ * <p>The objects already belong to their source owners (the schema apply gave them), so PostgreSQL runs index
+ * expressions and a materialized view's query as that owner (security-restricted operations), not as the agent's
+ * role. A policy naming a role the role map renames is created here with the target's name, as pg_restore could
+ * only name the source's.
  */
 public final class PostDataService {
     public static final String STEP = "post-data";
@@ -52,32 +63,51 @@ public final class PostDataService {
         this.stateDir = stateDir;
     }
 
-    record Plan(List<TocEntry> restore, int present, List<TocEntry> refresh, int unresolved) {
+    /**
+     * @param policies policies to create with mapped roles (the archive's text names the source's), with the
+     *                 comments on them restored afterwards
+     */
+    record Plan(List<TocEntry> restore, int present, List<TocEntry> refresh, List<String> notRefreshed,
+                List<PolicyRoles> policies, List<TocEntry> policyComments, int unresolved) {
     }
 
     public PostDataResult check(MigrationId migration, PostDataRequest request) {
         TargetArchive archive = TargetArchive.load(stateDir, migration);
         String database = DatabaseCheck.require(connector, request.database());
-        return result(true, plan(database, archive.manifest()), request);
+        return result(true, plan(database, archive.manifest(), request), request);
     }
 
     /** Refuses at once what can be refused (no archive, no database, schema not applied), then starts the job. */
     public JobView start(MigrationId migration, PostDataRequest request) {
         TargetArchive archive = TargetArchive.load(stateDir, migration);
         String database = DatabaseCheck.require(connector, request.database());
-        plan(database, archive.manifest());
+        plan(database, archive.manifest(), request);
         return jobs.submit(STEP, migration, request, progress -> run(migration, database, request, progress));
     }
 
     private PostDataResult run(MigrationId migration, String database, PostDataRequest request,
                                ProgressSink progress) throws IOException {
         TargetArchive archive = TargetArchive.load(stateDir, migration);
-        Plan plan = plan(database, archive.manifest());
+        Plan plan = plan(database, archive.manifest(), request);
         int steps = plan.refresh().size() + 1;
+        Restore restore = new Restore(process, Tools.forServer(info, serverMajor(database)), archive.files());
         if (!plan.restore().isEmpty()) {
             progress.report(0, steps, "restoring " + plan.restore().size() + " post-data entries");
-            Restore restore = new Restore(process, Tools.forServer(info, serverMajor(database)), archive.files());
             restore.run(database, TocEntry.POST_DATA, plan.restore(), options(request, plan));
+        }
+        if (!plan.policies().isEmpty()) {
+            try (Connection c = connector.open(database, REFRESH_TIMEOUT, false); Statement st = c.createStatement()) {
+                c.setAutoCommit(false);
+                for (PolicyRoles p : plan.policies()) {
+                    st.execute(createPolicy(p, request.map()));
+                }
+                c.commit();
+            } catch (SQLException e) {
+                throw connector.translate(e);
+            }
+            if (!plan.policyComments().isEmpty()) {
+                restore.run(database, TocEntry.POST_DATA, plan.policyComments(), List.of("--single-transaction"));
+            }
         }
         try (Connection c = connector.open(database, REFRESH_TIMEOUT, false); Statement st = c.createStatement()) {
             int done = 1;
@@ -109,6 +139,11 @@ public final class PostDataService {
         if (!plan.restore().isEmpty()) {
             queries.add(Restore.describe(TocEntry.POST_DATA, plan.restore(), options(request, plan)));
         }
+        for (PolicyRoles p : plan.policies()) {
+            queries.add(createPolicy(p, request.map()));
+            actions.add("POLICY " + Sql.ident(p.name()) + " ON " + Sql.qualified(p.schema(), p.table())
+                    + " (roles mapped)");
+        }
         List<String> refreshed = new ArrayList<>();
         for (TocEntry v : plan.refresh()) {
             String sql = "REFRESH MATERIALIZED VIEW " + Sql.qualified(v.schema(), v.name());
@@ -116,21 +151,62 @@ public final class PostDataService {
             refreshed.add(Sql.qualified(v.schema(), v.name()));
         }
         return new PostDataResult(!queries.isEmpty(), check, queries, actions, restored, plan.present(), refreshed,
-                plan.unresolved());
+                plan.notRefreshed(), plan.unresolved());
+    }
+
+    /** The policy as the source defines it, naming the target's roles; its expressions are fully qualified. */
+    static String createPolicy(PolicyRoles p, RoleMap map) {
+        String command = switch (p.command()) {
+            case "r" -> "SELECT";
+            case "a" -> "INSERT";
+            case "w" -> "UPDATE";
+            case "d" -> "DELETE";
+            case "*" -> "ALL";
+            default -> throw new IllegalArgumentException("unknown policy command " + p.command());
+        };
+        return "CREATE POLICY " + Sql.ident(p.name()) + " ON " + Sql.qualified(p.schema(), p.table()) + " AS "
+                + (p.permissive() ? "PERMISSIVE" : "RESTRICTIVE") + " FOR " + command + " TO "
+                + PrivilegePlanner.policyRoles(p.roles(), map) + (p.using() == null ? "" : " USING (" + p.using()
+                + ")") + (p.withCheck() == null ? "" : " WITH CHECK (" + p.withCheck() + ")");
     }
 
     /** @throws ApiException 422 {@code schema_not_applied} when tables of the manifest are missing */
-    Plan plan(String database, Manifest manifest) {
+    Plan plan(String database, Manifest manifest, PostDataRequest request) {
+        PrivilegeSet privileges = manifest.privileges();
+        Map<List<String>, PolicyRoles> renamed = new HashMap<>();
+        Map<List<String>, String> owners = new HashMap<>();
+        if (privileges != null) {
+            for (PolicyRoles p : privileges.policies()) {
+                if (p.roles().stream().anyMatch(r -> r != null && !r.equals(request.map().target(r)))) {
+                    renamed.put(List.of(p.schema(), p.table(), p.name()), p);
+                }
+            }
+            for (ObjectPrivileges o : privileges.objects()) {
+                if (o.type().equals("materialized view")) {
+                    owners.put(o.names(), o.owner());
+                }
+            }
+        }
         try (Connection c = connector.open(database, Duration.ofMinutes(5), true)) {
             TargetCatalog target = new TargetCatalog(c);
             List<String> missingTables = new ArrayList<>();
             List<TocEntry> refresh = new ArrayList<>();
+            List<String> notRefreshed = new ArrayList<>();
             for (TocEntry e : manifest.section(TocEntry.PRE_DATA)) {
                 if ("table".equals(e.type()) && !target.exists(e)) {
                     missingTables.add(e.describe());
                 } else if ("materialized view".equals(e.type()) && Boolean.TRUE.equals(e.populated())
                         && target.exists(e) && !target.populated(e)) {
-                    refresh.add(e);
+                    String owner = owners.get(List.of(e.schema(), e.name()));
+                    if (!request.privileges() && owner != null && !privileges.superusers().contains(owner)) {
+                        // Its query would run as the agent's role, the owner here: maybe a superuser.
+                        notRefreshed.add(Sql.qualified(e.schema(), e.name()) + ": owned on the source by " + owner
+                                + ", not a superuser; with privileges off it belongs to the agent's role here, "
+                                + "and a refresh would run its query with that role's rights. Make " + owner
+                                + " its owner on the target and refresh it as " + owner);
+                    } else {
+                        refresh.add(e);
+                    }
                 }
             }
             if (!missingTables.isEmpty()) {
@@ -138,6 +214,8 @@ public final class PostDataService {
                         + "archive are missing in the target database; run schema-apply first", missingTables);
             }
             List<TocEntry> missing = new ArrayList<>();
+            List<TocEntry> mappedPolicies = new ArrayList<>();
+            List<PolicyRoles> policies = new ArrayList<>();
             int present = 0;
             int unresolved = 0;
             for (TocEntry e : manifest.section(TocEntry.POST_DATA)) {
@@ -148,11 +226,18 @@ public final class PostDataService {
                     unresolved++;
                 } else if (target.exists(e)) {
                     present++;
+                } else if ("policy".equals(e.type()) && renamed.containsKey(List.of(e.schema(), e.table(),
+                        e.name()))) {
+                    mappedPolicies.add(e);
+                    policies.add(renamed.get(List.of(e.schema(), e.table(), e.name())));
                 } else {
                     missing.add(e);
                 }
             }
-            return new Plan(TargetArchive.withComments(manifest, missing), present, refresh, unresolved);
+            List<TocEntry> policyComments = TargetArchive.withComments(manifest, mappedPolicies).stream()
+                    .filter(e -> "COMMENT".equals(e.desc())).toList();
+            return new Plan(TargetArchive.withComments(manifest, missing), present, refresh, notRefreshed, policies,
+                    policyComments, unresolved);
         } catch (SQLException e) {
             throw connector.translate(e);
         }

@@ -62,6 +62,16 @@ final class RoleGrants {
             SELECT n.nspname, '', 'n', a.grantee = 0, a.privilege_type
             FROM pg_namespace n CROSS JOIN LATERAL aclexplode(n.nspacl) a
             WHERE a.grantee = 0 OR a.grantee = ?::oid""";
+    /**
+     * Whether the role (or PUBLIC) may connect to the database: a database closed to PUBLIC (REVOKE CONNECT .. FROM
+     * PUBLIC, the usual hardening) needs its own grant, or the subscription cannot log in.
+     */
+    private static final String CAN_CONNECT = """
+            SELECT pg_catalog.current_database(), EXISTS (
+              SELECT 1 FROM pg_catalog.pg_database d
+               CROSS JOIN LATERAL aclexplode(coalesce(d.datacl, acldefault('d', d.datdba))) a
+               WHERE d.datname = pg_catalog.current_database() AND a.privilege_type = 'CONNECT'
+                 AND (a.grantee = 0 OR a.grantee = ?::oid))""";
     /** Privilege names come from aclexplode; checked anyway since they are spliced into REVOKE. */
     private static final Pattern PRIVILEGE = Pattern.compile("[A-Z]+( [A-Z]+)*");
 
@@ -123,6 +133,15 @@ final class RoleGrants {
             }
         }
         String to = " TO " + Sql.ident(role);
+        try (PreparedStatement st = c.prepareStatement(CAN_CONNECT)) {
+            st.setLong(1, roleOid);
+            try (ResultSet rs = st.executeQuery()) {
+                rs.next();
+                if (!rs.getBoolean(2)) {
+                    plan.add("GRANT CONNECT ON DATABASE " + Sql.ident(rs.getString(1)) + to);
+                }
+            }
+        }
         if (!schemas.isEmpty()) {
             plan.add("GRANT USAGE ON SCHEMA " + String.join(", ", schemas) + to);
         }

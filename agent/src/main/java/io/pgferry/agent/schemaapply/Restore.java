@@ -15,11 +15,13 @@ import java.util.stream.Collectors;
 
 /**
  * Restores chosen entries of the uploaded archive with the target's own pg_restore, selected by dump id through
- * a {@code --use-list} file. Owners and grants are never restored (see the source's pg_dump options).
+ * a {@code --use-list} file: into the database, or as a script the agent runs itself (the pre-data, so the owners
+ * and privileges go in with it, in one transaction). Owners and grants never come from the archive (see the
+ * source's pg_dump options): the privileges package applies them through the role map.
  */
 public final class Restore {
     /** Index builds on big tables take hours; the job, not the client, waits for them. */
-    private static final Duration TIMEOUT = Duration.ofHours(48);
+    public static final Duration TIMEOUT = Duration.ofHours(48);
 
     private final PgProcess process;
     private final PgTools tools;
@@ -36,6 +38,26 @@ public final class Restore {
         return "pg_restore --section=" + section + " " + String.join(" ", options) + " --use-list=<"
                 + entries.size() + " entries: " + entries.stream().map(e -> Integer.toString(e.id()))
                 .collect(Collectors.joining(",")) + ">";
+    }
+
+    /**
+     * The entries as the SQL script pg_restore would run, for the agent to run in a transaction of its own. The
+     * {@code \restrict} lines (psql meta-commands guarding script output, with a key per run) are left out: the
+     * script goes to the server statement by statement, never through psql.
+     */
+    public String script(String section, List<TocEntry> entries) throws IOException {
+        Path list = files.temp("use-list");
+        try {
+            Files.writeString(list, entries.stream().map(e -> e.id() + "\n").collect(Collectors.joining()));
+            List<String> args = List.of("--section=" + section, "--exit-on-error", "--no-owner", "--no-privileges",
+                    "--use-list=" + list, "--file=-", files.dump().toString());
+            String script = Tools.check("pg_restore", process.run(tools.binDir().resolve("pg_restore"), args, null,
+                    false, TIMEOUT)).stdout();
+            return script.lines().filter(l -> !l.startsWith("\\restrict ") && !l.startsWith("\\unrestrict "))
+                    .collect(Collectors.joining("\n"));
+        } finally {
+            Files.deleteIfExists(list);
+        }
     }
 
     /**

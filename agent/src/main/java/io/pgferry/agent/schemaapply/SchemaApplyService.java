@@ -9,6 +9,7 @@ import io.pgferry.agent.migration.DatabaseCheck;
 import io.pgferry.agent.migration.MigrationId;
 import io.pgferry.agent.postgres.PgConnector;
 import io.pgferry.agent.postgres.PgProcess;
+import io.pgferry.agent.privileges.PrivilegePlanner;
 import io.pgferry.agent.schemaarchive.ExtensionRef;
 import io.pgferry.agent.schemaarchive.Manifest;
 import io.pgferry.agent.schemaarchive.Tools;
@@ -17,6 +18,7 @@ import java.io.IOException;
 import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.SQLException;
+import java.sql.Statement;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashSet;
@@ -24,9 +26,15 @@ import java.util.List;
 import java.util.Set;
 
 /**
- * Creates the scope's schema on the target before the copy: pre-data in one transaction (all or nothing), then
- * the primary keys and replica-identity indexes logical replication needs to apply UPDATEs and DELETEs.
- * Secondary indexes, foreign keys and triggers wait for post-data, so the initial copy runs fast and unchecked.
+ * Creates the scope's schema on the target before the copy: pre-data in one transaction (all or nothing) together
+ * with the source's owners and privileges (through the role map), then the primary keys and replica-identity
+ * indexes logical replication needs to apply UPDATEs and DELETEs. Secondary indexes, foreign keys and triggers wait
+ * for post-data, so the initial copy runs fast and unchecked.
+ *
+ * <p>Owners go in with the objects, so no object is ever visible with the agent's role as its owner: a SECURITY
+ * DEFINER function would otherwise run with the agent's rights (a superuser's) for anyone allowed to call it, and
+ * index builds and materialized-view refreshes later in post-data run as the object's owner (PostgreSQL's
+ * security-restricted operations), never as the agent's role (docs/design.md, "Owners and privileges").
  */
 public final class SchemaApplyService {
     public static final String STEP = "schema-apply";
@@ -59,7 +67,10 @@ public final class SchemaApplyService {
         TargetArchive archive = TargetArchive.load(stateDir, migration);
         String database = DatabaseCheck.require(connector, request.database());
         Plan plan = plan(database, archive.manifest());
-        return result(true, plan.preData(), plan.keys(), plan.preDataNeeded(), plan.keysPresent());
+        if (plan.preDataNeeded() && request.privileges()) {
+            requireRoles(database, archive.manifest(), request);
+        }
+        return result(true, plan.preData(), plan.keys(), plan.preDataNeeded(), plan.keysPresent(), List.of());
     }
 
     /**
@@ -69,20 +80,26 @@ public final class SchemaApplyService {
     public JobView start(MigrationId migration, ApplyRequest request) {
         TargetArchive archive = TargetArchive.load(stateDir, migration);
         String database = DatabaseCheck.require(connector, request.database());
-        plan(database, archive.manifest());
-        return jobs.submit(STEP, migration, request, progress -> apply(migration, database, progress));
+        Plan plan = plan(database, archive.manifest());
+        if (plan.preDataNeeded() && request.privileges()) {
+            requireRoles(database, archive.manifest(), request);
+        }
+        return jobs.submit(STEP, migration, request, progress -> apply(migration, database, request, progress));
     }
 
-    private ApplyResult apply(MigrationId migration, String database, ProgressSink progress) throws IOException {
+    private ApplyResult apply(MigrationId migration, String database, ApplyRequest request, ProgressSink progress)
+            throws IOException {
         TargetArchive archive = TargetArchive.load(stateDir, migration);
         Manifest manifest = archive.manifest();
         progress.report(0, 3, "checking the target's catalogs");
         Plan plan = plan(database, manifest);
         Restore restore = new Restore(process, Tools.forServer(info, serverMajor(database)), archive.files());
         List<TocEntry> preData = plan.preData();
+        List<String> privileges = List.of();
         if (!preData.isEmpty()) {
-            progress.report(1, 3, "restoring " + preData.size() + " pre-data entries");
-            restore.run(database, TocEntry.PRE_DATA, preData, ONE_TRANSACTION);
+            progress.report(1, 3, "restoring " + preData.size() + " pre-data entries"
+                    + (request.privileges() ? " with their owners and privileges" : ""));
+            privileges = preData(database, restore.script(TocEntry.PRE_DATA, preData), manifest, request);
             plan = plan(database, manifest);
         }
         if (!plan.keys().isEmpty()) {
@@ -90,15 +107,79 @@ public final class SchemaApplyService {
             restore.run(database, TocEntry.POST_DATA, plan.keys(), ONE_TRANSACTION);
         }
         progress.report(3, 3, "done");
-        return result(false, preData, plan.keys(), !preData.isEmpty(), plan.keysPresent());
+        return result(false, preData, plan.keys(), !preData.isEmpty(), plan.keysPresent(), privileges);
+    }
+
+    /**
+     * The pre-data script and, with privileges, the statements that give the new objects the source's owners and
+     * privileges, in one transaction: committed together or not at all.
+     *
+     * @return the privilege statements run
+     */
+    private List<String> preData(String database, String script, Manifest manifest, ApplyRequest request) {
+        try (Connection c = connector.open(database, Restore.TIMEOUT, false)) {
+            c.setAutoCommit(false);
+            try {
+                try (Statement st = c.createStatement()) {
+                    // pg_restore's own text: no JDBC escapes to expand in it.
+                    st.setEscapeProcessing(false);
+                    st.execute(script);
+                } catch (SQLException e) {
+                    throw failed("restoring the pre-data failed; nothing was kept", e);
+                }
+                List<String> statements = List.of();
+                if (request.privileges() && manifest.privileges() != null) {
+                    try {
+                        PrivilegePlanner.Result p = PrivilegePlanner.plan(c, manifest.privileges(), request.map());
+                        PrivilegePlanner.execute(c, p.statements());
+                        statements = p.statements();
+                    } catch (SQLException e) {
+                        throw failed("giving the restored objects the source's owners and privileges failed; "
+                                + "the pre-data was rolled back with them", e);
+                    }
+                }
+                c.commit();
+                return statements;
+            } finally {
+                c.rollback();
+            }
+        } catch (SQLException e) {
+            throw connector.translate(e);
+        }
+    }
+
+    /** PostgreSQL's own message names the object at fault; it never holds a secret (a schema has none). */
+    private RuntimeException failed(String what, SQLException e) {
+        String state = e.getSQLState();
+        if (state == null || state.startsWith("08") || state.startsWith("57")) {
+            return connector.translate(e);
+        }
+        String message = e instanceof org.postgresql.util.PSQLException p && p.getServerErrorMessage() != null
+                ? p.getServerErrorMessage().getMessage() : "SQLSTATE " + state;
+        return new ApiException(502, "pg_restore_failed", "pg_restore failed", what + ": " + message
+                + " (SQLSTATE " + state + ")", null, List.of(), null);
+    }
+
+    /** @throws ApiException 422 {@code roles_missing} before any job starts */
+    private void requireRoles(String database, Manifest manifest, ApplyRequest request) {
+        if (manifest.privileges() == null) {
+            return;
+        }
+        try (Connection c = connector.open(database, Duration.ofSeconds(30), true)) {
+            PrivilegePlanner.requireRoles(c, manifest.privileges(), request.map());
+        } catch (SQLException e) {
+            throw connector.translate(e);
+        }
     }
 
     private ApplyResult result(boolean check, List<TocEntry> preData, List<TocEntry> keys, boolean preDataApplied,
-                               int keysPresent) {
+                               int keysPresent, List<String> privileges) {
         List<String> queries = new ArrayList<>();
         List<String> actions = new ArrayList<>();
         if (!preData.isEmpty()) {
-            queries.add(Restore.describe(TocEntry.PRE_DATA, preData, ONE_TRANSACTION));
+            queries.add(Restore.describe(TocEntry.PRE_DATA, preData, List.of("--file=-"))
+                    + " run in one transaction" + (privileges.isEmpty() ? "" : " with:"));
+            queries.addAll(privileges);
             preData.forEach(e -> actions.add(e.describe()));
         }
         if (!keys.isEmpty()) {

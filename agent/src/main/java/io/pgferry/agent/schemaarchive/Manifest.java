@@ -1,6 +1,7 @@
 package io.pgferry.agent.schemaarchive;
 
 import io.pgferry.agent.migration.TableRef;
+import io.pgferry.agent.privileges.PrivilegeSet;
 import java.util.List;
 
 /**
@@ -11,12 +12,15 @@ import java.util.List;
  *     differ on every run because pg_dump writes a timestamp into the header)
  * @param schemas the schemas dumped
  * @param tables the ordinary and partitioned root tables in scope
+ * @param privileges owners, ACLs, default privileges, policy roles and database settings of the scope when the
+ *     archive was made: the schema apply gives the restored objects these, in the same transaction
  */
 public record Manifest(int format, String migration, String database, String createdAt, String serverVersion,
                        String pgDumpVersion, String archiveSha256, long archiveSizeBytes, String contentSha256,
                        List<String> schemas, List<TableRef> excludedTables, List<ExtensionRef> extensions,
-                       List<TableRef> tables, List<TocEntry> entries) {
-    public static final int FORMAT = 1;
+                       List<TableRef> tables, List<TocEntry> entries, PrivilegeSet privileges) {
+    /** 2: with privileges. */
+    public static final int FORMAT = 2;
 
     public Manifest {
         schemas = List.copyOf(schemas == null ? List.of() : schemas);

@@ -1,6 +1,7 @@
 package io.pgferry.agent.schemaarchive;
 
 import io.pgferry.agent.http.ApiException;
+import io.pgferry.agent.http.JsonBody;
 import io.pgferry.agent.info.InfoService;
 import io.pgferry.agent.migration.DatabaseCheck;
 import io.pgferry.agent.migration.MigrationId;
@@ -11,6 +12,8 @@ import io.pgferry.agent.postgres.PgConnector;
 import io.pgferry.agent.postgres.PgProcess;
 import io.pgferry.agent.postgres.PgTools;
 import io.pgferry.agent.postgres.ServerVersion;
+import io.pgferry.agent.privileges.PrivilegeCatalog;
+import io.pgferry.agent.privileges.PrivilegeSet;
 import io.pgferry.agent.readycheck.SchemaFingerprint;
 import io.pgferry.agent.sql.Sql;
 import java.io.IOException;
@@ -76,7 +79,9 @@ public final class SchemaArchiveService {
                 Tools.check("pg_dump", process.run(tools.binDir().resolve("pg_dump"), args, database, true,
                         DUMP_TIMEOUT));
                 List<String> queries = List.of("pg_dump " + String.join(" ", args.subList(0, args.size() - 2)));
-                String content = contentSha256(tools, tmp, database);
+                PrivilegeSet privileges = PrivilegeCatalog.read(c, version.major(), scope.schemas(),
+                        scope.excludedTables());
+                String content = contentSha256(tools, tmp, database, privileges);
                 Optional<Manifest> old = files.manifest();
                 if (old.isPresent() && old.get().contentSha256().equals(content)
                         && files.dumpSha256().equals(Optional.of(old.get().archiveSha256()))) {
@@ -87,7 +92,8 @@ public final class SchemaArchiveService {
                         list(tools, tmp, TocEntry.POST_DATA));
                 Manifest manifest = new Manifest(Manifest.FORMAT, migration.value(), database,
                         Instant.now().toString(), version.version(), tools.pgDumpVersion(), sha, Files.size(tmp),
-                        content, scope.schemas(), scope.excludedTables(), extensions, scope.tableRefs(), entries);
+                        content, scope.schemas(), scope.excludedTables(), extensions, scope.tableRefs(), entries,
+                        privileges);
                 files.storeDump(tmp, sha);
                 files.storeManifest(manifest);
                 return new ArchiveResult(true, queries, ArchiveInfo.of(manifest));
@@ -104,12 +110,14 @@ public final class SchemaArchiveService {
     /**
      * Every pattern is fully double-quoted: inside double quotes pg_dump takes {@code * ? . $} and capitals
      * literally, so a schema named {@code a.*} selects exactly that schema. Ownership and privileges are left
-     * out: roles belong to the cluster and the target's roles are not the source's; the target's objects belong
-     * to its agent's role, and grants are the operator's to make there.
+     * out of the archive: pg_restore could only restore them under the source's role names, and a role map
+     * (consolidation) renames roles. They travel in the manifest instead, read from the catalogs, and the target
+     * applies them through the role map (privileges package). UTF8, because the target runs the pre-data as a
+     * script through its JDBC session, which speaks UTF-8 only; the server converts to the database's encoding.
      */
     static List<String> dumpArgs(ResolvedScope scope, List<ExtensionRef> extensions, Path file) {
         List<String> args = new ArrayList<>(List.of("--format=custom", "--schema-only", "--no-publications",
-                "--no-subscriptions", "--no-owner", "--no-privileges", "--strict-names"));
+                "--no-subscriptions", "--no-owner", "--no-privileges", "--strict-names", "--encoding=UTF8"));
         scope.schemas().forEach(s -> args.addAll(List.of("--schema", Sql.ident(s))));
         for (TableRef t : scope.excludedTables()) {
             args.addAll(List.of("--exclude-table", t.quoted()));
@@ -120,10 +128,11 @@ public final class SchemaArchiveService {
     }
 
     /**
-     * The hash of the archive's restore script: the archive's own bytes carry a timestamp and so differ on every
-     * run. The {@code \restrict} lines hold a random key per run and are left out.
+     * The hash of the archive's restore script and of the scope's privileges: the archive's own bytes carry a
+     * timestamp and so differ on every run. The {@code \restrict} lines hold a random key per run and are left out.
      */
-    private String contentSha256(PgTools tools, Path archive, String database) throws IOException {
+    private String contentSha256(PgTools tools, Path archive, String database, PrivilegeSet privileges)
+            throws IOException {
         PgProcess.Result r = Tools.check("pg_restore", process.run(tools.binDir().resolve("pg_restore"),
                 List.of("--file=-", archive.toString()), null, false, LIST_TIMEOUT));
         String script = r.stdout().lines().filter(l -> !l.startsWith("\\restrict") && !l.startsWith("\\unrestrict"))
@@ -131,6 +140,7 @@ public final class SchemaArchiveService {
         var md = ArchiveFiles.sha256();
         md.update((database + "\n").getBytes(StandardCharsets.UTF_8));
         md.update(script.getBytes(StandardCharsets.UTF_8));
+        md.update(JsonBody.MAPPER.writeValueAsBytes(privileges));
         return HexFormat.of().formatHex(md.digest());
     }
 

@@ -4,9 +4,12 @@ import io.pgferry.agent.http.BadRequestException;
 import io.pgferry.agent.migration.Names;
 import io.pgferry.agent.migration.Scope;
 import io.pgferry.agent.migration.TableRef;
+import io.pgferry.agent.privileges.RoleMap;
+import io.pgferry.agent.roles.SourceRole;
 import io.pgferry.agent.subscription.SourceConnection;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 
 /**
  * Body of {@code POST /v1/migrations/{m}/preflight}. The scope fields are read on both sides. Fields of the other
@@ -23,6 +26,13 @@ import java.util.List;
  * @param connection target: how the target server reaches the source, as the subscription will
  * @param replicationRoleExists target: whether the replication role exists on the source yet (the source
  *                              preflight's facts); when false a failed login is a warning, not an error
+ * @param privileges both sides, absent means true: owners and privileges move (false: they do not, and code
+ *                   owned by non-superusers is an error on the source)
+ * @param sourceRoles target: the roles the database needs (the source preflight's {@code facts.roles})
+ * @param roleMap target: source role to target role
+ * @param allowRoleRights target: target roles allowed rights beyond their source role's
+ * @param allowSharedRoles target: target roles that may also serve other databases of the target
+ * @param sourceApplyCode target: the source's code that runs under the subscription (its {@code facts.apply_code})
  */
 public record PreflightRequest(String side, String database, List<String> includeSchemas,
                                List<String> excludeSchemas, List<TableRef> includeTables,
@@ -30,7 +40,9 @@ public record PreflightRequest(String side, String database, List<String> includ
                                List<ReplicaIdentityIndex> replicaIdentityIndex, Boolean skipLargeObjects,
                                Boolean allowOlderTarget, Integer sourceMajor, Long sourceSizeBytes,
                                List<String> expectedExtensions, SourceConnection connection,
-                               Boolean replicationRoleExists) {
+                               Boolean replicationRoleExists, Boolean privileges, List<SourceRole> sourceRoles,
+                               Map<String, String> roleMap, List<String> allowRoleRights,
+                               List<String> allowSharedRoles, List<String> sourceApplyCode) {
     public static final String SOURCE = "source";
     public static final String TARGET = "target";
 
@@ -47,6 +59,11 @@ public record PreflightRequest(String side, String database, List<String> includ
             addIf(misplaced, expectedExtensions != null, "expected_extensions");
             addIf(misplaced, connection != null, "connection");
             addIf(misplaced, replicationRoleExists != null, "replication_role_exists");
+            addIf(misplaced, sourceRoles != null, "source_roles");
+            addIf(misplaced, roleMap != null, "role_map");
+            addIf(misplaced, allowRoleRights != null, "allow_role_rights");
+            addIf(misplaced, allowSharedRoles != null, "allow_shared_roles");
+            addIf(misplaced, sourceApplyCode != null, "source_apply_code");
         } else {
             addIf(misplaced, replicaIdentityFull != null, "replica_identity_full");
             addIf(misplaced, replicaIdentityIndex != null, "replica_identity_index");
@@ -70,6 +87,12 @@ public record PreflightRequest(String side, String database, List<String> includ
         allowOlderTarget = allowOlderTarget != null && allowOlderTarget;
         expectedExtensions = Names.requireAll("expected_extensions", expectedExtensions);
         replicationRoleExists = replicationRoleExists == null || replicationRoleExists;
+        privileges = privileges == null || privileges;
+        sourceRoles = sourceRoles == null ? null : List.copyOf(sourceRoles);
+        roleMap = RoleMap.of(roleMap).map();
+        allowRoleRights = Names.requireAll("allow_role_rights", allowRoleRights);
+        allowSharedRoles = Names.requireAll("allow_shared_roles", allowSharedRoles);
+        sourceApplyCode = sourceApplyCode == null ? List.of() : List.copyOf(sourceApplyCode);
     }
 
     private static void addIf(List<String> list, boolean condition, String field) {

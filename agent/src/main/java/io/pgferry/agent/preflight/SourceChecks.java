@@ -72,6 +72,7 @@ final class SourceChecks {
         readable(tables);
         publication(tables);
         slot();
+        new SourcePrivilegeChecks(c, request, out).run(major, scope);
     }
 
     private void checkOptIns(List<TableRef> tables) {

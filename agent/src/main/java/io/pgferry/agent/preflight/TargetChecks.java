@@ -73,6 +73,7 @@ final class TargetChecks {
                     + "creates it), so there are no tables to find data in");
         }
         disk(s.get("data_directory"));
+        new TargetRoleChecks(c, request, out).run(version.major());
         if (request.connection() == null) {
             out.note("no connection given: the path from the target to the source was not tried");
         } else {

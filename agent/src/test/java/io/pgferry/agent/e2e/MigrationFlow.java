@@ -28,16 +28,33 @@ final class MigrationFlow {
     final AgentHandle target;
     final String password;
     final Map<String, Object> scope;
+    /** The target's database (the source's name unless consolidating under another). */
+    final String targetDatabase;
+    final Map<String, String> roleMap;
 
     MigrationFlow(String migration, String database, PgCluster sourceCluster, AgentHandle source,
                   AgentHandle target, String password, Map<String, Object> scope) {
+        this(migration, database, database, Map.of(), sourceCluster, source, target, password, scope);
+    }
+
+    MigrationFlow(String migration, String database, String targetDatabase, Map<String, String> roleMap,
+                  PgCluster sourceCluster, AgentHandle source, AgentHandle target, String password,
+                  Map<String, Object> scope) {
         this.migration = migration;
         this.database = database;
+        this.targetDatabase = targetDatabase;
+        this.roleMap = roleMap;
         this.sourceCluster = sourceCluster;
         this.source = source;
         this.target = target;
         this.password = password;
         this.scope = scope;
+    }
+
+    private Map<String, Object> onTarget(Object... extra) {
+        Map<String, Object> b = body(extra);
+        b.put("database", targetDatabase);
+        return b;
     }
 
     private String path(String step) {
@@ -71,33 +88,47 @@ final class MigrationFlow {
         assertEquals(sha, archive.response().headers().firstValue("X-Pgferry-Sha256").orElse(""));
         JsonNode manifest = ok(source.get(path("schema-archive/manifest")));
 
+        // The roles the database needs, before the database (its owner) and the schema (owners, grants).
+        JsonNode roles = ok(source.get(path("roles") + "?database=" + database));
+        changed.put("roles", ok(target.put(path("roles"), onTarget("roles", roles.get("roles"),
+                "role_map", roleMap))).get("changed").asBoolean());
+
         JsonNode db = null;
         for (JsonNode d : ok(source.get("/v1/info")).get("databases")) {
             db = d.get("name").asText().equals(database) ? d : db;
         }
-        changed.put("database", ok(target.put(path("database"), body("owner", db.get("owner").asText(),
+        String owner = db.get("owner").asText();
+        changed.put("database", ok(target.put(path("database"), onTarget("owner", roleMap.getOrDefault(owner, owner),
                 "encoding", db.get("encoding").asText(), "lc_collate", db.get("collate").asText(),
                 "lc_ctype", db.get("ctype").asText()))).get("changed").asBoolean());
         assertTrue(target.putBytes(path("schema-archive"), archive.raw(), sha).status() < 300, "upload the archive");
         assertTrue(target.put(path("schema-archive/manifest"), manifest).status() < 300, "upload the manifest");
-        changed.put("schema-apply", job(target, target.post(path("schema-apply"), body())).get("changed")
-                .asBoolean());
+        changed.put("schema-apply", job(target, target.post(path("schema-apply"), onTarget("role_map", roleMap)))
+                .get("changed").asBoolean());
 
         changed.put("publication", ok(source.put(path("publication"), scoped())).get("changed").asBoolean());
         Map<String, Object> connection = Map.of("host", sourceCluster.host(), "port", sourceCluster.port(),
                 "dbname", database, "user", "pgferry_" + migration, "password", password);
-        changed.put("subscription", ok(target.put(path("subscription"), body("connection", connection)))
+        changed.put("subscription", ok(target.put(path("subscription"), onTarget("connection", connection)))
                 .get("changed").asBoolean());
         awaitReady();
-        changed.put("post-data", job(target, target.post(path("post-data"), body())).get("changed").asBoolean());
+        changed.put("post-data", job(target, target.post(path("post-data"), onTarget("role_map", roleMap)))
+                .get("changed").asBoolean());
+        changed.put("privileges", privileges(false).get("changed").asBoolean());
         return changed;
+    }
+
+    /** The privileges step: the source's owners and grants made the target's; with check, only compared. */
+    JsonNode privileges(boolean check) throws Exception {
+        JsonNode theirs = ok(source.get(path("privileges") + "?database=" + database));
+        return ok(target.put(path("privileges"), onTarget("source", theirs, "role_map", roleMap, "check", check)));
     }
 
     void awaitReady() throws Exception {
         Instant deadline = Instant.now().plus(Duration.ofMinutes(2));
         JsonNode status = null;
         while (Instant.now().isBefore(deadline)) {
-            status = ok(target.get(path("sync-status") + "?database=" + database));
+            status = ok(target.get(path("sync-status") + "?database=" + targetDatabase));
             if (status.get("all_ready").asBoolean()) {
                 return;
             }

@@ -469,6 +469,17 @@ def step_result(answer, secrets=(), **extra):
     return result
 
 
+def privileges_argument_spec(switch=False, roles=False):
+    """role_map, and the privileges switch and the roles' opt-ins when asked for (doc fragment privileges)."""
+    spec = dict(role_map=dict(type='dict', default={}))
+    if switch:
+        spec.update(privileges=dict(type='bool', default=True))
+    if roles:
+        spec.update(allow_role_rights=dict(type='list', elements='str', default=[]),
+                    allow_shared_roles=dict(type='list', elements='str', default=[]))
+    return spec
+
+
 def peer_argument_spec():
     """The second agent of the modules that compare or carry values between both sides (doc fragment peer)."""
     return dict(

@@ -15,12 +15,16 @@ description:
   - The agent restores, from the uploaded schema archive, the post-data entries still missing on the target
     (indexes, constraints, triggers, rules, policies, materialized-view data) with C(pg_restore -j O(jobs)).
   - Run it after M(pgferry.migrate.sync_status) reports every table ready, so the copy is not slowed by indexes.
+  - Index expressions and materialized views' queries run as their owners (the schema apply moved them), never as the
+    agent's role. Policies naming a role of O(role_map) are created naming the target's role.
 author:
   - pgferry maintainers (@pgferry)
 extends_documentation_fragment:
   - pgferry.migrate.agent
   - pgferry.migrate.migration
   - pgferry.migrate.migration.job
+  - pgferry.migrate.privileges
+  - pgferry.migrate.privileges.SWITCH
 options:
   jobs:
     description:
@@ -59,6 +63,7 @@ from ansible_collections.pgferry.migrate.plugins.module_utils.agent_client impor
     agent_argument_spec,
     migration_argument_spec,
     migration_path,
+    privileges_argument_spec,
     step_result,
 )
 
@@ -66,6 +71,7 @@ from ansible_collections.pgferry.migrate.plugins.module_utils.agent_client impor
 def main():
     argument_spec = agent_argument_spec()
     argument_spec.update(migration_argument_spec(job=True))
+    argument_spec.update(privileges_argument_spec(switch=True))
     argument_spec.update(jobs=dict(type='int', default=2))
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
     p = module.params
@@ -73,7 +79,7 @@ def main():
         module.fail_json(msg='jobs must be at least 1, got %d' % p['jobs'])
     client = AgentClient(module)
 
-    body = dict(database=p['database'], jobs=p['jobs'])
+    body = dict(database=p['database'], jobs=p['jobs'], privileges=p['privileges'], role_map=p['role_map'])
     if module.check_mode:
         body['check'] = True  # only then: the agent rejects unknown fields
     outcome = client.run_job(migration_path(module, 'post-data'), body,

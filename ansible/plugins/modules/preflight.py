@@ -23,6 +23,9 @@ description:
     hold rows, a subscription of the migration's name pointing elsewhere, free logical replication and sync
     workers, free disk, and a real connection to the source as the subscription will make it (from the target
     server through dblink when it is installed there, else from the target host).
+  - Roles and privileges - the source lists the roles the database needs (C(facts.roles), no verifiers), passwords
+    that cannot move, SECURITY DEFINER functions and code owned by non-superusers; the target compares those roles
+    with its own through O(role_map) exactly as M(pgferry.migrate.roles) will.
   - Never changes anything, so check mode runs it the same way; C(changed) is always false.
 author:
   - pgferry maintainers (@pgferry)
@@ -95,6 +98,33 @@ options:
       - Target side. Whether the replication role exists on the source yet (source preflight's
         C(facts.replication_role_exists)); when false, a failed login is a warning.
     type: bool
+  privileges:
+    description:
+      - Both sides. Whether owners and privileges move (the default). With V(false), code owned by non-superusers on
+        the source is an error (it would belong to the target agent's role).
+    type: bool
+    default: true
+  source_roles:
+    description: Target side. The roles the database needs, from the source preflight's C(facts.roles).
+    type: list
+    elements: dict
+  role_map:
+    description: Target side. Source role name to target role name (see M(pgferry.migrate.roles)).
+    type: dict
+  allow_role_rights:
+    description: Target side. Target roles that may have rights beyond their source role's.
+    type: list
+    elements: str
+  allow_shared_roles:
+    description: Target side. Target roles that may also serve other databases of the target.
+    type: list
+    elements: str
+  source_apply_code:
+    description:
+      - Target side. The source's code that runs under the subscription (source preflight's C(facts.apply_code));
+        on a 14 or 15 target it would run as a superuser.
+    type: list
+    elements: str
   connection:
     description: Target side. How the target server reaches the source, exactly as the subscription step gets it.
     type: dict
@@ -232,7 +262,9 @@ def request_body(p):
         body['skip_large_objects'] = p['skip_large_objects']
     if not source or p['allow_older_target']:
         body['allow_older_target'] = p['allow_older_target']
-    for key in ('source_major', 'source_size_bytes', 'expected_extensions', 'replication_role_exists'):
+    body['privileges'] = p['privileges']
+    for key in ('source_major', 'source_size_bytes', 'expected_extensions', 'replication_role_exists',
+                'source_roles', 'role_map', 'allow_role_rights', 'allow_shared_roles', 'source_apply_code'):
         if p[key] is not None:
             body[key] = p[key]
     if p['connection']:
@@ -256,6 +288,12 @@ def main():
         source_size_bytes=dict(type='int'),
         expected_extensions=dict(type='list', elements='str'),
         replication_role_exists=dict(type='bool'),
+        privileges=dict(type='bool', default=True),
+        source_roles=dict(type='list', elements='dict'),
+        role_map=dict(type='dict'),
+        allow_role_rights=dict(type='list', elements='str'),
+        allow_shared_roles=dict(type='list', elements='str'),
+        source_apply_code=dict(type='list', elements='str'),
         connection=dict(type='dict', options=dict(
             host=dict(type='str', required=True),
             port=dict(type='int', default=5432),

@@ -15,8 +15,10 @@ description:
     (C(PUT .../schema-archive/manifest)) to the target agent, each only when the agent's copy differs.
   - Then calls C(POST /v1/migrations/{m}/schema-apply) and follows the job until it ends. The agent checks that
     every extension the archive needs exists (C(extensions_missing) otherwise), restores pre-data minus existing
-    schemas and extensions in one transaction, then creates the primary keys and replica-identity indexes that are
-    missing. When every table of the manifest exists, pre-data is skipped; some but not all is
+    schemas and extensions in one transaction - together with the source's owners and privileges (through
+    O(role_map)), so no restored object ever belongs to the agent's role - then creates the primary keys and
+    replica-identity indexes that are missing. The roles the owners and grants name must exist (M(pgferry.migrate.roles);
+    C(roles_missing) otherwise). When every table of the manifest exists, pre-data is skipped; some but not all is
     C(target_schema_partial).
 author:
   - pgferry maintainers (@pgferry)
@@ -24,6 +26,8 @@ extends_documentation_fragment:
   - pgferry.migrate.agent
   - pgferry.migrate.migration
   - pgferry.migrate.migration.job
+  - pgferry.migrate.privileges
+  - pgferry.migrate.privileges.SWITCH
 options:
   src:
     description:
@@ -83,6 +87,7 @@ from ansible_collections.pgferry.migrate.plugins.module_utils.agent_client impor
     file_sha256,
     migration_argument_spec,
     migration_path,
+    privileges_argument_spec,
     step_result,
 )
 
@@ -90,6 +95,7 @@ from ansible_collections.pgferry.migrate.plugins.module_utils.agent_client impor
 def main():
     argument_spec = agent_argument_spec()
     argument_spec.update(migration_argument_spec(job=True))
+    argument_spec.update(privileges_argument_spec(switch=True))
     argument_spec.update(src=dict(type='path', required=True), manifest=dict(type='path'))
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
     p = module.params
@@ -119,7 +125,7 @@ def main():
         if uploaded['manifest']:
             client.upload(manifest_path, manifest, manifest_sha, content_type='application/json')
 
-    body = dict(database=p['database'])
+    body = dict(database=p['database'], privileges=p['privileges'], role_map=p['role_map'])
     if module.check_mode:
         body['check'] = True  # only then: the agent rejects unknown fields
     outcome = client.run_job(migration_path(module, 'schema-apply'), body,

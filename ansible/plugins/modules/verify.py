@@ -18,6 +18,9 @@ description:
     at any other time a lagging target shows as different.
   - With O(sample_rows), large tables are compared on one primary-key range drawn on the source (TABLESAMPLE SYSTEM),
     the same range being read on the target.
+  - With O(privileges) (the default), also the owners and ACLs of every object in scope, default privileges, policy
+    roles and the database's owner, ACL and settings, through O(role_map) - the source's C(GET privileges) checked on
+    the target by C(PUT privileges) in check mode, which changes nothing.
   - Read-only.
 author:
   - pgferry maintainers (@pgferry)
@@ -25,6 +28,8 @@ extends_documentation_fragment:
   - pgferry.migrate.agent
   - pgferry.migrate.peer
   - pgferry.migrate.migration
+  - pgferry.migrate.privileges
+  - pgferry.migrate.privileges.SWITCH
 options:
   target_database:
     description: Database on the target. Defaults to O(database).
@@ -77,6 +82,12 @@ sequences_behind:
   returned: always
   type: list
   elements: str
+privileges_differing:
+  description: Each owner, privilege, default privilege, policy role or database setting that differs (empty when
+    equal, or when O(privileges) is off).
+  returned: always
+  type: list
+  elements: str
 '''
 
 from ansible.module_utils.basic import AnsibleModule
@@ -87,6 +98,7 @@ from ansible_collections.pgferry.migrate.plugins.module_utils.agent_client impor
     migration_path,
     peer_argument_spec,
     peer_client,
+    privileges_argument_spec,
 )
 
 
@@ -98,6 +110,7 @@ def main():
     argument_spec = agent_argument_spec()
     argument_spec.update(peer_argument_spec())
     argument_spec.update(migration_argument_spec())
+    argument_spec.update(privileges_argument_spec(switch=True))
     argument_spec.update(target_database=dict(type='str'), sample_rows=dict(type='int', default=0),
                          fail_on_difference=dict(type='bool', default=True), snapshot=dict(type='str'),
                          target_snapshot=dict(type='str'))
@@ -130,9 +143,18 @@ def main():
         inc = s.get('increment') or 1
         if o is None or (_next(o) < _next(s) if inc > 0 else _next(o) > _next(s)):
             behind.append('%s.%s' % (s['schema'], s['name']))
-    result = dict(changed=False, queries=[], tables=tables, differing=differing, sequences_behind=behind)
-    if p['fail_on_difference'] and (differing or behind):
-        msg = 'the two sides differ: tables %s, sequences behind %s' % (differing or 'none', behind or 'none')
+    privileges = []
+    if p['privileges']:
+        theirs = AgentClient(module).get(migration_path(module, 'privileges', dict(database=p['database'])))
+        compared = peer_client(module).put(migration_path(module, 'privileges'), dict(
+            database=p['target_database'] or p['database'], source=theirs, role_map=p['role_map'], check=True))
+        state = compared.get('privileges') or {}
+        privileges = list(state.get('differences') or []) + ['missing: %s' % m for m in state.get('missing') or []]
+    result = dict(changed=False, queries=[], tables=tables, differing=differing, sequences_behind=behind,
+                  privileges_differing=privileges)
+    if p['fail_on_difference'] and (differing or behind or privileges):
+        msg = 'the two sides differ: tables %s, sequences behind %s, privileges %s' % (
+            differing or 'none', behind or 'none', privileges or 'none')
         module.fail_json(msg=msg, **result)
     module.exit_json(**result)
 

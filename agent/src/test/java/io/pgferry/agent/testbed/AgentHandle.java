@@ -39,6 +39,16 @@ public final class AgentHandle implements AutoCloseable {
                 System.getenv("PATH")), token);
     }
 
+    /** An agent that logs in as {@code user} (password in a 0600 file): a managed service's admin role. */
+    public static AgentHandle startAs(PgCluster cluster, Path dir, String user, String password) throws Exception {
+        Files.createDirectories(dir);
+        String token = AgentFixture.newToken();
+        Path tokenFile = AgentFixture.secretFile(dir, "token", token);
+        Path passwordFile = AgentFixture.secretFile(dir, "pg.password", password);
+        return new AgentHandle(Agent.start(AgentFixture.configFor(cluster, dir, tokenFile, AgentFixture.freePort(),
+                user, passwordFile), System.getenv("PATH")), token);
+    }
+
     /** An answer: status and parsed body (null for an empty or non-JSON body). */
     public record Answer(int status, JsonNode body, byte[] raw, HttpResponse<byte[]> response) {
         public JsonNode at(String pointer) {

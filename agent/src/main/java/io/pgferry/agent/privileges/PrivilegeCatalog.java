@@ -48,7 +48,7 @@ public final class PrivilegeCatalog {
               SELECT c.oid, c.relowner, c.relacl, c.relkind,
                      EXISTS (SELECT 1 FROM pg_catalog.pg_depend d WHERE d.classid = 'pg_catalog.pg_class'::regclass
                              AND d.objid = c.oid AND d.refclassid = 'pg_catalog.pg_class'::regclass
-                             AND d.deptype = 'i') AS follows
+                             AND (d.deptype = 'i' OR (c.relkind = 'S' AND d.deptype = 'a'))) AS follows
                 FROM pg_catalog.pg_class c
                WHERE c.relnamespace IN (SELECT oid FROM scope) AND c.relkind IN ('r', 'p', 'v', 'm', 'S', 'f')
                  AND c.oid NOT IN (SELECT oid FROM excluded)
@@ -168,7 +168,8 @@ public final class PrivilegeCatalog {
      * @param category what SQL calls its kind ({@code table}, {@code materialized view}, {@code function}, ...)
      * @param identity {@code pg_identify_object}'s quoted name of the object (for a column: of its table)
      * @param column the column's quoted name, for column privileges
-     * @param followsTable identity sequences and columns: their owner is their table's
+     * @param followsTable columns, and identity and serial sequences: their owner is their table's (ALTER TABLE ..
+     *                     OWNER TO takes them along; PostgreSQL refuses to change theirs alone)
      */
     record Found(ObjectPrivileges privileges, String category, String identity, String column,
                  boolean followsTable) {

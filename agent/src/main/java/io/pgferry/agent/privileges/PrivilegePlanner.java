@@ -213,7 +213,14 @@ public final class PrivilegePlanner {
     }
 
     private void settings(String database, List<DatabasePrivileges.Setting> want,
-                          List<DatabasePrivileges.Setting> have) {
+                          List<DatabasePrivileges.Setting> have) throws SQLException {
+        Set<String> known = new HashSet<>();
+        try (Statement st = c.createStatement();
+             ResultSet rs = st.executeQuery("SELECT name FROM pg_catalog.pg_settings")) {
+            while (rs.next()) {
+                known.add(rs.getString(1));
+            }
+        }
         Map<List<String>, String> current = new HashMap<>();
         have.forEach(s -> current.put(java.util.Arrays.asList(s.role(), s.name()), s.value()));
         Set<List<String>> wanted = new HashSet<>();
@@ -225,6 +232,12 @@ public final class PrivilegePlanner {
             String role = map.target(s.role());
             List<String> key = java.util.Arrays.asList(role, s.name());
             wanted.add(key);
+            // A setting a later release removed would fail the whole transaction; an extension's (a.b) is kept.
+            if (!s.name().contains(".") && !known.contains(s.name().toLowerCase(java.util.Locale.ROOT))) {
+                notes.add("setting " + s.name() + (s.role() == null ? "" : " of role " + role) + " is unknown to the "
+                        + "target's PostgreSQL; left out");
+                continue;
+            }
             if (s.value().equals(current.get(key))) {
                 continue;
             }

@@ -206,6 +206,67 @@ class PrivilegesMigrationTest {
                 allowed.body().toString());
     }
 
+    @Test
+    @Order(5)
+    void preflightReportsCodeThatRunsWithSomeonesRightsAndRefusesWhatTheRolesStepWould() throws Exception {
+        Map<String, Object> source = new LinkedHashMap<>(Map.of("side", "source", "database", "shop"));
+        JsonNode moved = MigrationFlow.ok(agent14.post("/v1/migrations/pre/preflight", source));
+        assertEquals("warning", finding(moved, "security_definer_functions").get("severity").asText());
+        assertTrue(finding(moved, "security_definer_functions").get("objects").toString().contains("mal.elevate()"));
+        assertTrue(finding(moved, "code_owned_by_non_superusers").get("objects").toString()
+                .contains("materialized view mal.mv (owner mallory)"), moved.toString());
+        assertFalse(moved.toString().contains("SCRAM-SHA-256"), "no verifier in preflight facts");
+        JsonNode roles = moved.at("/facts/roles");
+        assertTrue(roles.toString().contains("\"name\":\"shop_rw\""), roles.toString());
+
+        // Without owners moving, the same objects would run with the target agent's rights: refused.
+        source.put("privileges", false);
+        JsonNode unmoved = MigrationFlow.ok(agent14.post("/v1/migrations/pre/preflight", source));
+        assertFalse(unmoved.get("ok").asBoolean());
+        assertEquals("error", finding(unmoved, "security_definer_functions").get("severity").asText());
+        assertEquals("error", finding(unmoved, "code_owned_by_non_superusers").get("severity").asText());
+
+        // The target compares the source's roles with its own as the roles step would: 16's roles mapped onto 14's.
+        JsonNode roles16 = MigrationFlow.ok(agent16.post("/v1/migrations/pre/preflight", Map.of("side", "source",
+                "database", "shop"))).at("/facts/roles");
+        JsonNode target = MigrationFlow.ok(targetAgent.post("/v1/migrations/pre/preflight", Map.of("side", "target",
+                "database", "shop_x", "source_roles", roles16, "role_map", MAP14)));
+        assertFalse(target.get("ok").asBoolean());
+        assertEquals("error", finding(target, "role_shared").get("severity").asText());
+        JsonNode fine = MigrationFlow.ok(targetAgent.post("/v1/migrations/pre/preflight", Map.of("side", "target",
+                "database", "shop_16", "source_roles", roles16, "role_map", MAP16)));
+        assertTrue(fine.toString().contains("\"roles_present\""), fine.toString());
+        assertTrue(fine.get("findings").toString().indexOf("role_shared") < 0, fine.toString());
+    }
+
+    @Test
+    @Order(6)
+    void withoutOwnersNoNonSuperusersCodeRunsAsTheAgent() throws Exception {
+        // The 14 source's archive is on the target agent already (migration p14); a second database, privileges off.
+        MigrationFlow.ok(targetAgent.put("/v1/migrations/p14/database", Map.of("database", "shop_raw")));
+        MigrationFlow.job(targetAgent, targetAgent.post("/v1/migrations/p14/schema-apply", Map.of("database",
+                "shop_raw", "privileges", false)));
+        // Policies still name the target's roles.
+        JsonNode post = MigrationFlow.job(targetAgent, targetAgent.post("/v1/migrations/p14/post-data", Map.of(
+                "database", "shop_raw", "privileges", false, "role_map", MAP14)));
+        String skipped = post.get("not_refreshed").toString();
+        assertTrue(skipped.contains("\\\"mal\\\".\\\"mv\\\": owned on the source by mallory"), post.toString());
+        assertEquals("f", scalar(target, "shop_raw", "SELECT ispopulated FROM pg_matviews WHERE matviewname = 'mv'"));
+        assertEquals("f", scalar(target, "postgres", "SELECT rolsuper FROM pg_roles WHERE rolname = 'mallory'"));
+        assertEquals("postgres", scalar(target, "shop_raw", "SELECT relowner::regrole::text FROM pg_class "
+                + "WHERE oid = 'shop.orders'::regclass"), "privileges off: the agent's role owns the objects");
+        assertFalse(Files.exists(pwned), "COPY TO PROGRAM ran on the target");
+    }
+
+    private static JsonNode finding(JsonNode preflight, String code) {
+        for (JsonNode f : preflight.get("findings")) {
+            if (f.get("code").asText().equals(code)) {
+                return f;
+            }
+        }
+        throw new AssertionError("no finding " + code + " in " + preflight);
+    }
+
     /** The whole migration under writes by the application's read-write role, then every check of issue #15. */
     private void migrate(PgCluster source, AgentHandle agent, String migration, String targetDb,
                          Map<String, String> map) throws Exception {

@@ -1,6 +1,7 @@
 package io.pgferry.agent.privileges;
 
 import io.pgferry.agent.http.ApiException;
+import io.pgferry.agent.http.BadRequestException;
 import io.pgferry.agent.privileges.AclEntry.Key;
 import io.pgferry.agent.privileges.ObjectPrivileges.Address;
 import io.pgferry.agent.privileges.PrivilegeCatalog.Found;
@@ -11,12 +12,14 @@ import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Collection;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
@@ -222,18 +225,18 @@ public final class PrivilegePlanner {
             }
         }
         Map<List<String>, String> current = new HashMap<>();
-        have.forEach(s -> current.put(java.util.Arrays.asList(s.role(), s.name()), s.value()));
+        have.forEach(s -> current.put(Arrays.asList(s.role(), s.name()), s.value()));
         Set<List<String>> wanted = new HashSet<>();
         for (DatabasePrivileges.Setting s : want) {
             if (!SETTING_NAME.matcher(s.name()).matches()) {
-                throw new io.pgferry.agent.http.BadRequestException("source.database.settings",
+                throw new BadRequestException("source.database.settings",
                         "setting name " + s.name() + " is not a configuration parameter name");
             }
             String role = map.target(s.role());
-            List<String> key = java.util.Arrays.asList(role, s.name());
+            List<String> key = Arrays.asList(role, s.name());
             wanted.add(key);
             // A setting a later release removed would fail the whole transaction; an extension's (a.b) is kept.
-            if (!s.name().contains(".") && !known.contains(s.name().toLowerCase(java.util.Locale.ROOT))) {
+            if (!s.name().contains(".") && !known.contains(s.name().toLowerCase(Locale.ROOT))) {
                 notes.add("setting " + s.name() + (s.role() == null ? "" : " of role " + role) + " is unknown to the "
                         + "target's PostgreSQL; left out");
                 continue;
@@ -250,7 +253,7 @@ public final class PrivilegePlanner {
             rest.add(target + " SET " + settingName(s.name()) + " TO " + settingValue(s.name(), s.value()));
         }
         for (DatabasePrivileges.Setting s : have) {
-            if (!wanted.contains(java.util.Arrays.asList(s.role(), s.name()))) {
+            if (!wanted.contains(Arrays.asList(s.role(), s.name()))) {
                 notes.add("setting " + s.name() + (s.role() == null ? "" : " of role " + s.role())
                         + " is set on the target only; left as it is");
             }
@@ -263,7 +266,7 @@ public final class PrivilegePlanner {
 
     /** pg_db_role_setting keeps a list setting as its formatted list; each element becomes a literal again. */
     public static String settingValue(String name, String value) {
-        if (!LIST_SETTINGS.contains(name.toLowerCase(java.util.Locale.ROOT))) {
+        if (!LIST_SETTINGS.contains(name.toLowerCase(Locale.ROOT))) {
             return Sql.literal(value);
         }
         List<String> elements = new ArrayList<>();
@@ -529,15 +532,15 @@ public final class PrivilegePlanner {
                 .map(o -> o.names().get(0)).toList();
         Map<List<String>, List<AclEntry>> have = new HashMap<>();
         for (DefaultAcl d : PrivilegeCatalog.defaultAcls(c, schemas)) {
-            have.put(java.util.Arrays.asList(d.role(), d.schema(), d.objtype()), d.acl());
+            have.put(Arrays.asList(d.role(), d.schema(), d.objtype()), d.acl());
         }
         Map<List<String>, List<AclEntry>> want = new LinkedHashMap<>();
         for (DefaultAcl d : desired.defaultAcls()) {
             if (!DEFAULT_KIND.containsKey(d.objtype())) {
-                throw new io.pgferry.agent.http.BadRequestException("source.default_acls",
+                throw new BadRequestException("source.default_acls",
                         "default privileges of object type " + d.objtype() + " are unknown");
             }
-            want.put(java.util.Arrays.asList(map.target(d.role()), d.schema(), d.objtype()), mapped(d.acl()));
+            want.put(Arrays.asList(map.target(d.role()), d.schema(), d.objtype()), mapped(d.acl()));
         }
         Set<List<String>> keys = new LinkedHashSet<>(want.keySet());
         keys.addAll(have.keySet());
@@ -581,7 +584,7 @@ public final class PrivilegePlanner {
         String prefix = "ALTER DEFAULT PRIVILEGES FOR ROLE " + Sql.ident(role)
                 + (schema == null ? "" : " IN SCHEMA " + Sql.ident(schema));
         String what = "default privileges of " + role + (schema == null ? "" : " in schema " + schema) + " on "
-                + DEFAULT_KIND.get(kind).toLowerCase(java.util.Locale.ROOT);
+                + DEFAULT_KIND.get(kind).toLowerCase(Locale.ROOT);
         for (Map.Entry<String, Boolean> e : wanted.entrySet()) {
             String[] gp = e.getKey().split("\u0000", 2);
             Boolean now = current.get(e.getKey());

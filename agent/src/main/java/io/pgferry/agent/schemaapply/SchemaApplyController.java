@@ -68,8 +68,9 @@ public final class SchemaApplyController implements RouteGroup {
     }
 
     /**
-     * {@code POST /v1/migrations/{m}/schema-apply[?wait=N]} {@code {database, check}}: a job that restores the
-     * pre-data (unless every table exists) and then the missing primary keys and replica-identity indexes. With
+     * {@code POST /v1/migrations/{m}/schema-apply[?wait=N]} {@code {database, check, privileges, role_map}}: a job that
+     * restores the pre-data (unless every table exists) with the source's owners and privileges in the same
+     * transaction, and then the missing primary keys and replica-identity indexes. With
      * {@code check}, the plan is computed and returned at once and nothing runs.
      * <ul>
      *   <li>200: with check: {@link ApplyResult}; else {@code {"job": ...}} finished within {@code wait} seconds
@@ -83,6 +84,8 @@ public final class SchemaApplyController implements RouteGroup {
      *   <li>422 {@code extensions_missing}: the target cannot create these extensions (in {@code objects})</li>
      *   <li>422 {@code target_schema_partial}: some but not all tables exist (the existing ones in
      *       {@code objects})</li>
+     *   <li>422 {@code roles_missing}: with privileges, roles the owners and grants name (through {@code role_map})
+     *       do not exist here (in {@code objects}); run the roles step</li>
      *   <li>502 {@code postgres_error}: PostgreSQL refused a catalog query</li>
      *   <li>503 {@code postgres_unavailable}: PostgreSQL could not be reached</li>
      *   <li>500 {@code internal_error}: a bug in the agent</li>

@@ -9,7 +9,7 @@ from __future__ import annotations
 DOCUMENTATION = r'''
 module: privileges
 short_description: Make the target's owners, grants, default privileges and database settings the source's
-version_added: 0.2.0
+version_added: 0.1.0
 description:
   - O(side=source) reads (C(GET /v1/migrations/{m}/privileges)) the owner and ACL of every object of the migration's
     scope (columns included), its default privileges, the roles of its row-level security policies, and the database's

@@ -9,7 +9,7 @@ from __future__ import annotations
 DOCUMENTATION = r'''
 module: roles
 short_description: Create on the target the roles a migrated database needs, with their SCRAM verifiers
-version_added: 0.2.0
+version_added: 0.1.0
 description:
   - O(side=source) reads (C(GET /v1/migrations/{m}/roles)) every role the database needs - owners, grantees and
     grantors, policy, default-privilege and setting roles, the roles they belong to and their members - with

@@ -106,14 +106,18 @@ public final class JsonBody {
             throw new BadRequestException(field.isEmpty() ? "body" : field, field.isEmpty()
                     ? "the body must be a JSON object with the fields this endpoint documents"
                     : "field '" + field + "' has the wrong type or is null: expected " + describe(expected));
-        } catch (InputCoercionException e) {
-            String name = e.getProcessor() == null ? null : e.getProcessor().getParsingContext().getCurrentName();
-            String field = name == null ? "body" : name;
-            throw new BadRequestException(field, "field '" + field + "' holds a number out of range for it");
-        } catch (StreamConstraintsException e) {
-            throw new BadRequestException("body", "the JSON goes beyond what the agent reads (" + limitOf(e)
-                    + "); send the fields this endpoint documents");
         } catch (JsonProcessingException e) {
+            // Limits and overflows surface bare or wrapped (with the field's path) depending on where they hit.
+            for (Throwable t = e; t != null; t = t.getCause()) {
+                if (t instanceof StreamConstraintsException limit) {
+                    throw new BadRequestException("body", "the JSON goes beyond what the agent reads ("
+                            + limitOf(limit) + "); send the fields this endpoint documents");
+                }
+                if (t instanceof InputCoercionException) {
+                    String field = e instanceof JsonMappingException m && !path(m).isEmpty() ? path(m) : "body";
+                    throw new BadRequestException(field, "field '" + field + "' holds a number out of range for it");
+                }
+            }
             String original = e.getOriginalMessage() == null ? "" : e.getOriginalMessage();
             java.util.regex.Matcher dup = java.util.regex.Pattern.compile("Duplicate field '([^']*)'")
                     .matcher(original);

@@ -41,6 +41,8 @@ public final class AgentServer {
             c.jetty.threadPool = pool;
             config.tls().ifPresent(tls -> c.jetty.addConnector((server, http) -> Tls.connector(server, http, tls,
                     config.listenAddress(), config.listenPort())));
+            c.jetty.modifyServer(server -> server.setErrorHandler(new ProblemErrorHandler()));
+            c.jetty.modifyServletContextHandler(context -> context.setErrorHandler(new ProblemErrorHandler()));
             c.jsonMapper(new JavalinJackson(JsonBody.MAPPER, false));
             c.requestLogger.http(RequestLog::log);
             c.routes.before(auth::check);

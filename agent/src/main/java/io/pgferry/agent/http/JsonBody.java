@@ -81,7 +81,12 @@ public final class JsonBody {
 
     public static <T> T parse(byte[] body, Class<T> type) {
         try {
-            return MAPPER.readValue(body, type);
+            T value = MAPPER.readValue(body, type);
+            if (value == null) {
+                throw new BadRequestException("body", "the body is JSON null; send a JSON object with the fields "
+                        + "this endpoint documents");
+            }
+            return value;
         } catch (ValueInstantiationException e) {
             if (e.getCause() instanceof BadRequestException bad) {
                 // Jackson reports unknown fields only after the constructor ran: a typo ("databse") would

@@ -90,6 +90,14 @@ class HttpLimitsTest {
         assertEquals(413, big.statusCode(), big.body());
         assertEquals("body_too_large", JSON.readTree(big.body()).get("code").asText());
         assertEquals(200, agent.get("/v1/info").status(), "the agent is fine");
+        // Refused by Jetty before any route: still a problem document, not an HTML page.
+        for (String path : List.of("/v1/migrations/f%00z/status?database=shop", "/v1/migrations/a%2F..%2Fb/status")) {
+            Answer odd = agent.get(path);
+            assertEquals(400, odd.status(), new String(odd.raw(), StandardCharsets.UTF_8));
+            assertTrue(odd.response().headers().firstValue("Content-Type").orElse("").startsWith(
+                    "application/problem+json") && odd.at("/code").asText().matches("bad_request|invalid_request"),
+                    new String(odd.raw(), StandardCharsets.UTF_8));
+        }
     }
 
     @Test

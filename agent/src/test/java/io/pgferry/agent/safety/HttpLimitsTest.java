@@ -68,7 +68,8 @@ class HttpLimitsTest {
                 "nested deeper ", "{\"a\":".repeat(100_000) + "1" + "}".repeat(100_000),
                 "a number longer than", "{\"database\": \"shop\", \"jobs\": " + "9".repeat(900_000) + "}",
                 "out of range", "{\"database\": \"shop\", \"jobs\": 99999999999999999999}",
-                "a field name longer than", "{\"" + "n".repeat(100_000) + "\": 1}");
+                "a field name longer than", "{\"" + "n".repeat(100_000) + "\": 1}",
+                "JSON null", "null");
         for (Map.Entry<String, String> b : bodies.entrySet()) {
             for (String path : List.of(publication, postData)) {
                 Answer a = agent.send(path.endsWith("post-data") ? "POST" : "PUT", path,
@@ -97,6 +98,21 @@ class HttpLimitsTest {
             assertTrue(odd.response().headers().firstValue("Content-Type").orElse("").startsWith(
                     "application/problem+json") && odd.at("/code").asText().matches("bad_request|invalid_request"),
                     new String(odd.raw(), StandardCharsets.UTF_8));
+        }
+    }
+
+    @Test
+    void aWriteIntoAFencedDatabaseIs409NotAServerError() throws Exception {
+        assertEquals(200, agent.put("/v1/migrations/ro/fence", Map.of("database", "shop", "terminate", false))
+                .status());
+        try {
+            Answer a = agent.put("/v1/migrations/ro/replication-role", Map.of("database", "shop",
+                    "password", "a-fine-password-123"));
+            assertEquals(409, a.status(), a.body().toString());
+            assertEquals("database_read_only", a.at("/code").asText());
+            assertTrue(a.at("/detail").asText().contains("DELETE /v1/migrations/{m}/fence"), a.body().toString());
+        } finally {
+            assertEquals(200, agent.delete("/v1/migrations/ro/fence?database=shop").status());
         }
     }
 

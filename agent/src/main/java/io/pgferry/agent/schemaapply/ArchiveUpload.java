@@ -112,9 +112,8 @@ final class ArchiveUpload {
                         + manifest.migration() + ", not " + migration, List.of());
             }
             boolean changed = !files.manifestBytes().map(b -> Arrays.equals(b, readAll(tmp))).orElse(false);
-            if (changed) {
-                files.storeVerifiedManifest(tmp, manifest);
-            }
+            // Stored again even when unchanged: that also checks the archive and makes its verified copy if missing.
+            files.storeVerifiedManifest(tmp, manifest);
             return new UploadResult(changed, manifest.archiveSha256(), size, manifest.entries().size());
         } finally {
             Files.deleteIfExists(tmp);

@@ -50,6 +50,7 @@ public final class AgentServer {
             c.routes.before(locks::acquire);
             c.routes.after(locks::release);
             c.routes.after(slots::release);
+            c.routes.after(RequestBodies::release);
             c.routes.get("/v1/health", health::get);
             c.routes.get("/v1/info", info::get);
             features.forEach(f -> f.register(c.routes));

@@ -32,6 +32,7 @@ public final class RequestBodies {
     static final long MIN_BYTES_PER_SECOND = 64 * 1024;
 
     private static final Map<Watched, EndPoint> WATCHED = new ConcurrentHashMap<>();
+    private static final String ATTRIBUTE = RequestBodies.class.getName();
     private static final ScheduledExecutorService WATCH = Executors.newSingleThreadScheduledExecutor(r -> {
         Thread t = new Thread(r, "agent-body-watch");
         t.setDaemon(true);
@@ -80,10 +81,22 @@ public final class RequestBodies {
             EndPoint endPoint = endPoint(ctx);
             if (endPoint != null) {
                 WATCHED.put(w, endPoint);
+                ctx.attribute(ATTRIBUTE, w);
             }
             return w;
         } catch (IOException e) {
             throw timedOutOr(e);
+        }
+    }
+
+    /**
+     * Ends the watch of the request's body, read to its end or not, once the request is answered: the connection
+     * may serve the next request, and must not be cut for this one's body.
+     */
+    static void release(Context ctx) {
+        Object w = ctx.attribute(ATTRIBUTE);
+        if (w != null) {
+            WATCHED.remove(w);
         }
     }
 

@@ -11,6 +11,7 @@ import io.pgferry.agent.migration.MigrationId;
 import io.pgferry.agent.schemaarchive.ArchiveKey;
 import io.pgferry.agent.schemaarchive.SchemaArchiveController;
 import java.io.IOException;
+import java.io.InputStream;
 import java.nio.file.Path;
 import java.util.Optional;
 
@@ -50,8 +51,9 @@ public final class SchemaApplyController implements RouteGroup {
      */
     void putArchive(Context ctx) throws IOException {
         MigrationId m = new MigrationId(ctx.pathParam("m"));
-        ctx.json(upload.archive(m, RequestBodies.stream(ctx, ArchiveUpload.MAX_ARCHIVE_BYTES),
-                ctx.header(SchemaArchiveController.SHA256_HEADER)));
+        try (InputStream body = RequestBodies.stream(ctx, ArchiveUpload.MAX_ARCHIVE_BYTES)) {
+            ctx.json(upload.archive(m, body, ctx.header(SchemaArchiveController.SHA256_HEADER)));
+        }
     }
 
     /**
@@ -74,7 +76,9 @@ public final class SchemaApplyController implements RouteGroup {
      */
     void putManifest(Context ctx) throws IOException {
         MigrationId m = new MigrationId(ctx.pathParam("m"));
-        ctx.json(upload.manifest(m, RequestBodies.stream(ctx, ArchiveUpload.MAX_MANIFEST_BYTES)));
+        try (InputStream body = RequestBodies.stream(ctx, ArchiveUpload.MAX_MANIFEST_BYTES)) {
+            ctx.json(upload.manifest(m, body));
+        }
     }
 
     /**

@@ -45,7 +45,7 @@ import org.junit.jupiter.api.io.TempDir;
  * <p>Connection objects are never valid (their password is always taken out), so no generated request makes a
  * PostgreSQL server connect anywhere: the run stays on this machine and needs no source to be down or up.
  *
- * <p>Default: up to 1,500 requests or 120 s. Longer: {@code PGFERRY_FUZZ_REQUESTS=50000 PGFERRY_FUZZ_SECONDS=1800
+ * <p>Default: up to 1,000 requests or 60 s. Longer: {@code PGFERRY_FUZZ_REQUESTS=50000 PGFERRY_FUZZ_SECONDS=1800
  * mvn -Dtest=JsonEndpointsFuzzTest -Dsurefire.failIfNoSpecifiedTests=false verify -pl agent}.
  */
 @PgBed(major = 16)
@@ -71,9 +71,9 @@ class JsonEndpointsFuzzTest {
 
     @Test
     void generatedRequestsNeverGetA5xxAndMemoryStaysFlat(@TempDir Path dir) throws Exception {
-        int limit = Integer.parseInt(System.getenv().getOrDefault("PGFERRY_FUZZ_REQUESTS", "1500"));
+        int limit = Integer.parseInt(System.getenv().getOrDefault("PGFERRY_FUZZ_REQUESTS", "1000"));
         Duration budget = Duration.ofSeconds(Long.parseLong(System.getenv().getOrDefault("PGFERRY_FUZZ_SECONDS",
-                "120")));
+                "60")));
         run(cluster, "postgres", "CREATE DATABASE fuzz");
         run(cluster, "fuzz", """
                 CREATE SCHEMA app;
@@ -93,6 +93,7 @@ class JsonEndpointsFuzzTest {
 
             long rssStart = agent.rssKib();
             long rssWarm = rssStart;
+            long heapWarm = 0;
             Map<Integer, Integer> statuses = new TreeMap<>();
             Map<String, Integer> codes = new TreeMap<>();
             List<String> failures = new ArrayList<>();
@@ -130,21 +131,25 @@ class JsonEndpointsFuzzTest {
                 }
                 if (sent == Math.min(200, limit / 5)) {
                     rssWarm = agent.rssKib();
+                    heapWarm = agent.heapUsedAfterGcKib();
                 }
             }
             long seconds = Duration.ofNanos(System.nanoTime() - started).toSeconds();
             long rssEnd = agent.rssKib();
+            long heapEnd = agent.heapUsedAfterGcKib();
             System.out.printf("fuzz: %d requests in %d s (%d resent on a fresh connection); statuses %s; RSS %d MiB "
-                    + "at start, %d MiB after warm-up, %d MiB at the end%nfuzz: codes %s%n", sent, seconds, retries,
-                    statuses, rssStart / 1024, rssWarm / 1024, rssEnd / 1024, codes);
+                    + "at start, %d MiB after warm-up, %d MiB at the end; live heap after a full GC %d MiB after "
+                    + "warm-up, %d MiB at the end%nfuzz: codes %s%n", sent, seconds, retries, statuses,
+                    rssStart / 1024, rssWarm / 1024, rssEnd / 1024, heapWarm / 1024, heapEnd / 1024, codes);
             assertTrue(notJson.isEmpty(), notJson.size() + " errors were no problem document:\n" + notJson.stream()
                     .limit(10).collect(Collectors.joining("\n")));
             assertTrue(failures.isEmpty(), failures.size() + " answers were 5xx:\n" + failures.stream().limit(20)
                     .collect(Collectors.joining("\n")));
             assertTrue(agent.alive() && agent.healthy(), "the agent is up: " + agent.log());
             assertTrue(sent >= Math.min(limit, 300), "only " + sent + " requests in " + seconds + " s");
-            assertTrue(rssEnd - rssWarm < 96 * 1024, "RSS grew from " + rssWarm / 1024 + " to " + rssEnd / 1024
-                    + " MiB after the warm-up");
+            assertTrue(heapEnd - heapWarm < 32 * 1024, "live heap grew from " + heapWarm / 1024 + " to "
+                    + heapEnd / 1024 + " MiB after the warm-up");
+            assertTrue(rssEnd < 400 * 1024, "RSS " + rssEnd / 1024 + " MiB with a 256 MiB heap");
         }
     }
 

@@ -115,6 +115,30 @@ public final class AgentProcess implements AutoCloseable {
                 "application/json");
     }
 
+    /**
+     * Live heap in KiB: a full GC first (jcmd GC.run), then the used space of every generation (GC.heap_info). Unlike
+     * RSS, which keeps whatever the heap once grew to, this shows whether memory is held.
+     */
+    public long heapUsedAfterGcKib() throws IOException, InterruptedException {
+        String jcmd = Path.of(System.getProperty("java.home"), "bin", "jcmd").toString();
+        String pid = Long.toString(process.pid());
+        run(jcmd, pid, "GC.run");
+        long used = 0;
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("(?m)^\\s*(def new generation|tenured generation)"
+                + "\\s+total \\d+K, used (\\d+)K").matcher(run(jcmd, pid, "GC.heap_info"));
+        while (m.find()) {
+            used += Long.parseLong(m.group(2));
+        }
+        return used;
+    }
+
+    private static String run(String... cmd) throws IOException, InterruptedException {
+        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+        String out = new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+        p.waitFor();
+        return out;
+    }
+
     public URI base() {
         return base;
     }

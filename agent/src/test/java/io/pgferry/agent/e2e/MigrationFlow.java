@@ -86,7 +86,8 @@ final class MigrationFlow {
         assertEquals(200, archive.status(), "download the archive");
         String sha = HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(archive.raw()));
         assertEquals(sha, archive.response().headers().firstValue("X-Pgferry-Sha256").orElse(""));
-        JsonNode manifest = ok(source.get(path("schema-archive/manifest")));
+        Answer manifest = source.get(path("schema-archive/manifest"));
+        ok(manifest);
 
         // The roles the database needs, before the database (its owner) and the schema (owners, grants).
         JsonNode roles = ok(source.get(path("roles") + "?database=" + database));
@@ -102,7 +103,8 @@ final class MigrationFlow {
                 "encoding", db.get("encoding").asText(), "lc_collate", db.get("collate").asText(),
                 "lc_ctype", db.get("ctype").asText()))).get("changed").asBoolean());
         assertTrue(target.putBytes(path("schema-archive"), archive.raw(), sha).status() < 300, "upload the archive");
-        assertTrue(target.put(path("schema-archive/manifest"), manifest).status() < 300, "upload the manifest");
+        assertTrue(target.putJsonBytes(path("schema-archive/manifest"), manifest.raw()).status() < 300,
+                "upload the manifest");
         changed.put("schema-apply", job(target, target.post(path("schema-apply"), onTarget("role_map", roleMap)))
                 .get("changed").asBoolean());
 

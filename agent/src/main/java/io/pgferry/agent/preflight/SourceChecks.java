@@ -70,6 +70,7 @@ final class SourceChecks {
         materializedViews(scope.schemas());
         largeObjects();
         readable(tables);
+        new RowSecurityCheck(c, name, request, out, major).run(tables);
         publication(tables);
         slot();
     }

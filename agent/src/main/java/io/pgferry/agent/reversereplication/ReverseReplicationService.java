@@ -55,8 +55,9 @@ public final class ReverseReplicationService {
 
     private StepResult<Reverse> publisher(MigrationId migration, String name, ManifestScope scope,
                                           ReverseReplicationRequest request) {
+        // The reverse stream copies nothing (copy_data = false): its role needs no way past row-level security.
         var role = roles.apply(migration, new ReplicationRoleRequest(request.database(), request.password(),
-                scope.schemas(), List.of(), scope.tables(), List.of(), request.check()));
+                scope.schemas(), List.of(), scope.tables(), List.of(), "none", true, request.check()));
         List<String> queries = new ArrayList<>(role.queries());
         try (Connection c = Sessions.writable(connector, request.database(), TIMEOUT)) {
             Plan plan = new Plan();

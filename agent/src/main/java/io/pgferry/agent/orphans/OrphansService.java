@@ -20,7 +20,8 @@ import java.util.List;
 public final class OrphansService {
     private static final Duration TIMEOUT = Duration.ofSeconds(30);
     private static final String PREFIX = "pgferry\\_%";
-    private static final String POLICIES = "SELECT format('%I.%I', n.nspname, c.relname), p.polname FROM pg_policy p "
+    private static final String POLICIES = "SELECT '\"' || replace(n.nspname, '\"', '\"\"') || '\".\"' "
+            + "|| replace(c.relname, '\"', '\"\"') || '\"', p.polname FROM pg_policy p "
             + "JOIN pg_class c ON c.oid = p.polrelid JOIN pg_namespace n ON n.oid = c.relnamespace "
             + "WHERE p.polname LIKE '" + PREFIX + "' ORDER BY 1, 2";
 

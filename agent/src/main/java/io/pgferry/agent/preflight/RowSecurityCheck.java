@@ -36,6 +36,12 @@ final class RowSecurityCheck {
         List<RowSecurity.Table> secured = RowSecurity.read(c, copyRole, name, tables);
         out.fact("row_security_tables", secured.size());
         apply(secured);
+        List<String> throughPolicy = secured.stream().filter(t -> t.access() == RowSecurity.Access.COPY_POLICY)
+                .map(t -> t.table().quoted()).toList();
+        if (!throughPolicy.isEmpty()) {
+            out.note("the copy reads " + String.join(", ", throughPolicy) + " through pgferry's temporary copy "
+                    + "policy " + Sql.ident(name) + " (removed once the copy is proven, or by cleanup)");
+        }
         List<String> hidden = secured.stream().filter(RowSecurity.Table::hidesRows).map(RowSecurity.Table::describe)
                 .toList();
         if (hidden.isEmpty()) {

@@ -31,6 +31,12 @@ import java.util.regex.Pattern;
 public record SubscriptionStats(Map<String, Long> counters, Map<String, Long> conflicts, List<String> conflictTables,
                                 String conflictTablesUnknown) {
     private static final String STATS = "SELECT to_jsonb(s)::text FROM pg_stat_subscription_stats s WHERE subid = ?";
+    /** The subscription's tables as the log writes them (schema.name, unquoted) and as pgferry quotes them. */
+    private static final String TABLES = """
+            SELECT n.nspname || '.' || c.relname,
+                   '"' || replace(n.nspname, '"', '""') || '"."' || replace(c.relname, '"', '""') || '"'
+            FROM pg_subscription_rel r JOIN pg_class c ON c.oid = r.srrelid JOIN pg_namespace n ON n.oid = c.relnamespace
+            WHERE r.srsubid = ?""";
     private static final String LOG = """
             SELECT f, pg_read_binary_file(f, greatest((pg_stat_file(f)).size - ?, 0), ?)
             FROM pg_current_logfile() AS f WHERE f IS NOT NULL""";
@@ -101,6 +107,17 @@ public record SubscriptionStats(Map<String, Long> counters, Map<String, Long> co
             return "the agent's role may not read the server log (superuser or pg_read_server_files): look for "
                     + "\"conflict detected on relation\" in the target's log";
         }
+        Map<String, String> quoted = new java.util.HashMap<>();
+        try (PreparedStatement ps = c.prepareStatement(TABLES)) {
+            ps.setLong(1, subid);
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    quoted.put(rs.getString(1), rs.getString(2));
+                }
+            }
+        } catch (SQLException e) {
+            return "the subscription's tables could not be read";
+        }
         Map<String, TreeSet<String>> byTable = new TreeMap<>();
         String[] lines = text.split("\n");
         for (int i = 0; i < lines.length; i++) {
@@ -112,7 +129,8 @@ public record SubscriptionStats(Map<String, Long> counters, Map<String, Long> co
                 Matcher o = ORIGIN.matcher(lines[j]);
                 if (o.find()) {
                     if (o.group(1).equals(Long.toString(subid))) {
-                        byTable.computeIfAbsent(m.group(1), k -> new TreeSet<>()).add(m.group(2));
+                        byTable.computeIfAbsent(quoted.getOrDefault(m.group(1), m.group(1)), k -> new TreeSet<>())
+                                .add(m.group(2));
                     }
                     break;
                 }

@@ -120,12 +120,13 @@ final class RowSecurityCheck {
         if (!forced.isEmpty()) {
             out.warning("row_security_forced", forced, "these tables have FORCE ROW LEVEL SECURITY and an owner "
                     + "without BYPASSRLS: a PostgreSQL 15+ subscription whose apply worker writes as that owner (16+ "
-                    + "does by default) stops with \"cannot replicate into relation with row-level security enabled\" "
-                    + "- the reverse stream into this database after the cutover, and the forward stream once the "
-                    + "target's copy of the table has row security enabled and the same owner",
-                    "nothing for the copy; before the cutover, check `status` (apply errors) after a test write; to "
-                    + "keep a reverse stream working, ALTER ROLE <owner> BYPASSRLS for the migration's duration "
-                    + "(superuser), or ALTER TABLE .. NO FORCE ROW LEVEL SECURITY while it runs");
+                    + "does by default) stops with \"cannot replicate into relation with row-level security enabled\". "
+                    + "pgferry's reverse stream into this database applies as the agent's role instead (run_as_owner) "
+                    + "when that role bypasses row security (superuser); the forward stream is safe as long as the "
+                    + "target's copy of the table belongs to the target agent's role",
+                    "nothing for the copy. Without a superuser agent here, keep a rollback possible by ALTER ROLE "
+                    + "<owner> BYPASSRLS for the migration's duration, or ALTER TABLE .. NO FORCE ROW LEVEL SECURITY "
+                    + "while it runs; `status` shows apply errors of a stream that stopped");
         }
     }
 }

@@ -51,6 +51,17 @@ public final class RowSecurity {
             WHERE c.relrowsecurity
             ORDER BY 1, 2""";
     private static final String ROLE = "SELECT rolsuper OR rolbypassrls FROM pg_roles WHERE rolname = ?";
+    /** FORCE ROW LEVEL SECURITY tables whose owner is subject to it (neither superuser nor BYPASSRLS). */
+    private static final String FORCED = """
+            SELECT t.nsp, t.rel
+            FROM unnest(?::text[], ?::text[]) AS t(nsp, rel)
+            JOIN pg_namespace n ON n.nspname = t.nsp
+            JOIN pg_class c ON c.relnamespace = n.oid AND c.relname = t.rel
+            JOIN pg_roles o ON o.oid = c.relowner
+            WHERE c.relforcerowsecurity AND NOT (o.rolsuper OR o.rolbypassrls)
+            ORDER BY 1, 2""";
+    private static final String AGENT_BYPASSES = """
+            SELECT rolsuper OR rolbypassrls FROM pg_roles WHERE rolname = current_user""";
     private static final String AGENT = """
             SELECT rolsuper, rolbypassrls, rolcreaterole FROM pg_roles WHERE rolname = current_user""";
     /** pgferry's copy policies in this database: named and made for the migration's role. */
@@ -154,6 +165,33 @@ public final class RowSecurity {
     public static boolean agentMayGrantBypass(Connection c, int major) throws SQLException {
         try (PreparedStatement ps = c.prepareStatement(AGENT); ResultSet rs = ps.executeQuery()) {
             return rs.next() && (rs.getBoolean(1) || (major >= 16 && rs.getBoolean(2) && rs.getBoolean(3)));
+        }
+    }
+
+    /**
+     * The tables among {@code tables} that an apply worker writing as their owner could not write once their row
+     * security is enabled: FORCE ROW LEVEL SECURITY with an owner that does not bypass it. From PostgreSQL 16 the
+     * apply worker writes as the table's owner, and from 15 it refuses a table whose policies apply to whom it
+     * writes as ("cannot replicate into relation with row-level security enabled").
+     */
+    public static List<TableRef> forcedOnOwner(Connection c, List<TableRef> tables) throws SQLException {
+        List<TableRef> out = new ArrayList<>();
+        try (PreparedStatement ps = c.prepareStatement(FORCED)) {
+            ps.setArray(1, c.createArrayOf("text", tables.stream().map(TableRef::schema).toArray()));
+            ps.setArray(2, c.createArrayOf("text", tables.stream().map(TableRef::name).toArray()));
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    out.add(new TableRef(rs.getString(1), rs.getString(2)));
+                }
+            }
+        }
+        return out;
+    }
+
+    /** Whether the agent's own role is superuser or BYPASSRLS. */
+    public static boolean agentBypasses(Connection c) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement(AGENT_BYPASSES); ResultSet rs = ps.executeQuery()) {
+            return rs.next() && rs.getBoolean(1);
         }
     }
 

@@ -313,6 +313,28 @@ class RowSecurityTest {
 
     @Test
     @Order(7)
+    void theReverseStreamWritesAForcedTableOwnedByARoleSubjectToIt() throws Exception {
+        // The forward stream goes first, as in a cutover; then the reverse one, old source subscribing to the target.
+        MigrationFlow.ok(target.post(path(M, "stop-replication"), Map.of("database", DB)));
+        MigrationFlow.ok(target.put(path(M, "reverse-replication"), Map.of("database", DB, "side", "publisher",
+                "password", PASSWORD)));
+        JsonNode sub = MigrationFlow.ok(source.put(path(M, "reverse-replication"), Map.of("database", DB, "side",
+                "subscriber", "connection", Map.of("host", dst.host(), "port", dst.port(), "dbname", DB, "user", ROLE,
+                        "password", PASSWORD))));
+        assertTrue(sub.get("queries").toString().contains("run_as_owner = true"), sub.toString());
+        exec(dst, DB, "INSERT INTO " + FORCED + " VALUES (5000, 'mine')");
+        Instant deadline = Instant.now().plus(Duration.ofSeconds(30));
+        while (!"1".equals(one(src, DB, "SELECT count(*) FROM " + FORCED + " WHERE id = 5000"))
+                && Instant.now().isBefore(deadline)) {
+            Thread.sleep(200);
+        }
+        assertEquals("1", one(src, DB, "SELECT count(*) FROM " + FORCED + " WHERE id = 5000"),
+                "the reverse stream applied into the FORCE table owned by app_rw");
+        MigrationFlow.ok(source.post(path(M, "stop-replication"), Map.of("database", DB, "direction", "reverse")));
+    }
+
+    @Test
+    @Order(8)
     void cleanupRemovesTheCopyPoliciesAndOrphansListsThemUntilThen() throws Exception {
         MigrationFlow.ok(source.put(path(M, "replication-role"), Map.of("database", DB, "password", PASSWORD)));
         JsonNode orphans = MigrationFlow.ok(source.get("/v1/orphans"));

@@ -16,7 +16,7 @@ description:
     On a target agent, it has the database, tables expected and present, the subscription, post-data expected
     and present, and the phase.
   - The subscription's error and conflict counters come with it (C(subscription.counters); PostgreSQL 15+). On
-    PostgreSQL 18 any non-zero conflict counter (C(subscription.conflicts)) means the target diverged from the source:
+    PostgreSQL 18 any non-zero conflict counter (C(subscription.conflicts)) means the target diverged from the source -
     RV(diverged) is true and RV(conflicts) names the counters and, when the agent may read the server log, the tables
     (C(subscription.conflict_tables)).
   - Reads only; never changes anything.

@@ -18,8 +18,8 @@ description:
     not apply as the source made them, a divergence - fail at once (their objects listed); lag and tables still
     copying are retried every O(poll_interval) seconds until O(wait_timeout).
   - Then, with O(row_counts=true), every table's rows are counted on both sides at one point and compared (the
-    source's own inserts and deletes between the two snapshots bound any difference; docs/design.md, "The copy proves
-    itself"): a table the target holds fewer or more rows of fails the check, naming it - before any client is
+    source's own inserts and deletes between the two snapshots bound any difference; docs/design.md, section The copy
+    proves itself) - a table the target holds fewer or more rows of fails the check, naming it, before any client is
     paused. It costs about two full scans of the largest table, one per side at once, outside the pause.
 author:
   - pgferry maintainers (@pgferry)

@@ -44,8 +44,8 @@ options:
     default: policy
   copied:
     description:
-      - The initial copy is over and proven (every table's rows counted on both sides): drop the copy policies and take
-        C(BYPASSRLS) back. The grants stay.
+      - The initial copy is over and proven (every table's rows counted on both sides) - drop the copy policies and take
+        back C(BYPASSRLS). The grants stay.
     type: bool
     default: false
 '''

@@ -7,14 +7,18 @@ public final class RowCounts {
     private RowCounts() {
     }
 
-    /** @param rows null when the table does not exist here */
-    public record TableCount(String schema, String name, Long rows) {
+    /**
+     * @param rows null when the table does not exist here
+     * @param insertedSince with {@code since}: rows (and new versions of updated rows) whose inserting transaction the
+     *                      earlier snapshot did not see
+     */
+    public record TableCount(String schema, String name, Long rows, Long insertedSince) {
     }
 
     /**
      * PostgreSQL's cumulative counters of rows inserted and deleted in a table (its partitions summed), from
-     * pg_stat_all_tables: they only grow, so two readings bound how much the table's row count can have changed
-     * between them. They reach the view up to about 10 s after the commit (a backend's pending statistics).
+     * pg_stat_all_tables: they only grow. They reach the view up to about 10 s after the commit (a backend's pending
+     * statistics).
      */
     public record TableChanges(String schema, String name, long inserts, long deletes) {
     }
@@ -26,12 +30,15 @@ public final class RowCounts {
     }
 
     /**
-     * A held snapshot of the publisher and how far the subscriber has applied.
+     * A held snapshot.
      *
-     * @param lsn the WAL insert position read in the snapshot: everything the snapshot sees committed before it
-     * @param appliedLsn the subscriber's applied position when the wait ended, at or after {@code lsn}
-     * @param changes the tables' counters read just before the snapshot was taken
+     * @param lsn the WAL insert position read in the snapshot: everything it sees committed before this position
+     * @param visible which transactions it sees (pg_snapshot), for a later count's {@code since}
+     * @param appliedLsn with {@code wait_for_subscriber}: the subscriber's applied position when the wait ended, at or
+     *                   after {@code lsn}
+     * @param changes the tables' counters, read just before the snapshot was taken
      */
-    public record Mark(String snapshot, String lsn, String appliedLsn, long waitedMs, List<TableChanges> changes) {
+    public record Snapshot(String snapshot, String lsn, String visible, String appliedLsn, long waitedMs,
+                           List<TableChanges> changes) {
     }
 }

@@ -9,7 +9,6 @@ import io.pgferry.agent.migration.Steps;
 import io.pgferry.agent.migration.TableRef;
 import io.pgferry.agent.postgres.PgConnector;
 import io.pgferry.agent.sql.Sql;
-import io.pgferry.agent.verify.SnapshotService;
 import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
@@ -22,14 +21,28 @@ import java.util.List;
 
 /**
  * Exact row counts of the migration's tables in one snapshot, and what a client needs to compare them across the
- * two sides while the source takes writes (docs/design.md, "The copy proves itself"): on the publisher a snapshot
- * held together with its WAL position, the subscriber's applied position caught up with it, and the tables'
- * insert and delete counters. Counting never goes through row-level security: {@code row_security = off} makes a
- * count that policies would shorten an error, never a smaller number.
+ * two sides while the source takes writes (docs/design.md, "The copy proves itself"): snapshots held with the WAL
+ * position read in them, on the publisher until the subscriber has applied up to it; the rows inserted since an
+ * earlier snapshot (by the inserting transaction's visibility in it); the tables' insert and delete counters.
+ * Counting never goes through row-level security: {@code row_security = off} makes a count that policies would
+ * shorten an error, never a smaller number.
  */
 public final class RowCountsService {
     private static final Duration TIMEOUT = Duration.ofHours(2);
     private static final String KIND = "SELECT relkind FROM pg_class WHERE oid = to_regclass(?)";
+    /**
+     * Whether a row's inserting transaction (xmin) is one snapshot {@code s.snap} does not see. xmin is 32 bits, the
+     * snapshot's xids 64: an xmin that precedes the snapshot's xmin (modulo 2^32; frozen and bootstrap xids always do)
+     * finished before it and, being visible now, committed - seen; any other is placed in the snapshot's epoch and
+     * asked of pg_visible_in_snapshot.
+     */
+    private static final String INSERTED_SINCE = """
+            count(*) FILTER (WHERE r.xmin::text::bigint >= 3
+              AND (r.xmin::text::bigint - s.xm8 % 4294967296 + 4294967296) % 4294967296 < 2147483648
+              AND NOT pg_visible_in_snapshot((s.xm8 + (r.xmin::text::bigint - s.xm8 % 4294967296 + 4294967296)
+                                              % 4294967296)::text::xid8, s.snap))""";
+    private static final String SINCE = "(SELECT ?::pg_snapshot AS snap, pg_snapshot_xmin(?::pg_snapshot)::text::bigint"
+            + " AS xm8) s";
     /** pg_partition_tree has no rows for a table that is not partitioned: then the table stands for itself. */
     private static final String CHANGES = """
             SELECT r.nsp, r.rel, coalesce(sum(s.n_tup_ins), 0)::bigint, coalesce(sum(s.n_tup_del), 0)::bigint
@@ -54,12 +67,12 @@ public final class RowCountsService {
 
     private final PgConnector connector;
     private final Path stateDir;
-    private final SnapshotService snapshots;
+    private final HeldSnapshots snapshots;
 
     public RowCountsService(PgConnector connector, Path stateDir) {
         this.connector = connector;
         this.stateDir = stateDir;
-        this.snapshots = new SnapshotService(connector);
+        this.snapshots = new HeldSnapshots(connector);
     }
 
     private List<TableRef> tables(MigrationId migration, List<TableRef> given) {
@@ -74,13 +87,19 @@ public final class RowCountsService {
             try (Statement st = c.createStatement()) {
                 if (request.snapshot() != null) {
                     // First statement of the transaction; the held exporter can go once imported.
-                    st.execute("SET TRANSACTION SNAPSHOT " + Sql.literal(request.snapshot()));
-                    snapshots.release(migration, request.database(), request.snapshot());
+                    try {
+                        st.execute("SET TRANSACTION SNAPSHOT " + Sql.literal(request.snapshot()));
+                    } catch (SQLException e) {
+                        throw ApiException.notFound("snapshot_not_found", "snapshot " + request.snapshot() + " is not "
+                                + "held on this agent (counted already, released or expired): take another");
+                    } finally {
+                        snapshots.release(request.snapshot());
+                    }
                 }
                 st.execute("SET LOCAL row_security = off");
                 List<RowCounts.TableCount> out = new ArrayList<>();
                 for (TableRef t : tables) {
-                    out.add(new RowCounts.TableCount(t.schema(), t.name(), count(c, t)));
+                    out.add(count(c, t, request.since()));
                 }
                 return new RowCounts.Counts(out);
             } finally {
@@ -91,22 +110,30 @@ public final class RowCountsService {
         }
     }
 
-    /** Null when the table does not exist; a partitioned table counts its partitions, an ordinary one only itself. */
-    private static Long count(Connection c, TableRef t) throws SQLException {
+    /** Rows null when the table does not exist; a partitioned table counts its partitions, an ordinary one itself. */
+    private static RowCounts.TableCount count(Connection c, TableRef t, String since) throws SQLException {
         String kind;
         try (PreparedStatement ps = c.prepareStatement(KIND)) {
             ps.setString(1, t.quoted());
             try (ResultSet rs = ps.executeQuery()) {
                 if (!rs.next()) {
-                    return null;
+                    return new RowCounts.TableCount(t.schema(), t.name(), null, null);
                 }
                 kind = rs.getString(1);
             }
         }
-        String sql = "SELECT count(*) FROM " + ("p".equals(kind) ? "" : "ONLY ") + t.quoted();
-        try (Statement st = c.createStatement(); ResultSet rs = st.executeQuery(sql)) {
-            rs.next();
-            return rs.getLong(1);
+        String from = " FROM " + ("p".equals(kind) ? "" : "ONLY ") + t.quoted() + " r";
+        String sql = since == null ? "SELECT count(*), NULL::bigint" + from
+                : "SELECT count(*), " + INSERTED_SINCE + from + ", " + SINCE;
+        try (PreparedStatement ps = c.prepareStatement(sql)) {
+            if (since != null) {
+                ps.setString(1, since);
+                ps.setString(2, since);
+            }
+            try (ResultSet rs = ps.executeQuery()) {
+                rs.next();
+                return new RowCounts.TableCount(t.schema(), t.name(), rs.getLong(1), (Long) rs.getObject(2));
+            }
         } catch (SQLException e) {
             if ("42501".equals(e.getSQLState())) {
                 throw ApiException.unprocessable("rows_not_countable", "the agent's role cannot count every row of "
@@ -145,20 +172,34 @@ public final class RowCountsService {
     }
 
     /**
-     * Reads the counters, then exports and holds a snapshot with the WAL position read inside it, then waits until
-     * the migration's subscriber has applied everything up to that position: from then on a snapshot taken on the
-     * subscriber sees at least every change the held one does.
+     * Reads the counters, then exports and holds a snapshot with the WAL position read inside it; with {@code
+     * wait_for_subscriber}, waits until the migration's subscriber has applied everything up to that position: from
+     * then on a snapshot taken on the subscriber sees at least every change the held one does.
      */
-    public RowCounts.Mark mark(MigrationId migration, MarkRequest request) throws InterruptedException {
+    public RowCounts.Snapshot snapshot(MigrationId migration, SnapshotRequest request) throws InterruptedException {
         List<TableRef> tables = tables(migration, request.tables());
-        String slot = migration.objectName();
         List<RowCounts.TableChanges> before;
         try (Connection c = Steps.open(connector, request.database(), Duration.ofSeconds(60), true)) {
             before = changes(c, tables);
         } catch (SQLException e) {
             throw connector.translate(e);
         }
-        SnapshotService.Held held = snapshots.export(migration, request.database(), request.holdSeconds());
+        HeldSnapshots.Held held = snapshots.export(request.database(), request.holdSeconds());
+        if (!request.waitForSubscriber()) {
+            return new RowCounts.Snapshot(held.snapshot(), held.lsn(), held.visible(), null, 0, before);
+        }
+        try {
+            return waitForSubscriber(migration, request, held, before);
+        } catch (RuntimeException | InterruptedException e) {
+            snapshots.release(held.snapshot());
+            throw e;
+        }
+    }
+
+    private RowCounts.Snapshot waitForSubscriber(MigrationId migration, SnapshotRequest request,
+                                                 HeldSnapshots.Held held, List<RowCounts.TableChanges> before)
+            throws InterruptedException {
+        String slot = migration.objectName();
         long started = System.nanoTime();
         boolean nudged = false;
         try (Connection c = Steps.open(connector, request.database(), Duration.ofSeconds(request.timeoutSeconds()
@@ -175,7 +216,8 @@ public final class RowCountsService {
                     applied = rs.getString(1);
                     if (rs.getBoolean(2)) {
                         long waited = Duration.ofNanos(System.nanoTime() - started).toMillis();
-                        return new RowCounts.Mark(held.snapshot(), held.lsn(), applied, waited, before);
+                        return new RowCounts.Snapshot(held.snapshot(), held.lsn(), held.visible(), applied, waited,
+                                before);
                     }
                 }
                 long waitedMs = Duration.ofNanos(System.nanoTime() - started).toMillis();
@@ -194,11 +236,12 @@ public final class RowCountsService {
                 Thread.sleep(20);
             }
         } catch (SQLException e) {
-            snapshots.release(migration, request.database(), held.snapshot());
             throw connector.translate(e);
-        } catch (RuntimeException | InterruptedException e) {
-            snapshots.release(migration, request.database(), held.snapshot());
-            throw e;
         }
+    }
+
+    /** Lets go of a held snapshot; false when it was not held. */
+    public boolean release(String snapshot) {
+        return snapshots.release(snapshot);
     }
 }

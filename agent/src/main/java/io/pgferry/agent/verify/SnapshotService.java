@@ -27,11 +27,7 @@ import java.util.concurrent.TimeUnit;
 public final class SnapshotService {
     private static final Duration OPEN_TIMEOUT = Duration.ofSeconds(30);
 
-    /**
-     * @param lsn the WAL insert position read inside the snapshot: every transaction it sees committed before this
-     *            position (null on a standby)
-     */
-    public record Held(String database, String snapshot, String expiresAt, String lsn) {
+    public record Held(String database, String snapshot, String expiresAt) {
     }
 
     private record Entry(Connection connection, Held held, ScheduledFuture<?> expiry) {
@@ -56,16 +52,11 @@ public final class SnapshotService {
             c.setAutoCommit(false);
             c.setTransactionIsolation(Connection.TRANSACTION_REPEATABLE_READ);
             String id;
-            String lsn;
-            // One statement: the snapshot is taken as it starts, so the position read in it follows every commit
-            // the snapshot sees.
-            try (Statement st = c.createStatement(); ResultSet rs = st.executeQuery("SELECT pg_export_snapshot(), "
-                    + "CASE WHEN pg_is_in_recovery() THEN NULL ELSE pg_current_wal_insert_lsn()::text END")) {
+            try (Statement st = c.createStatement(); ResultSet rs = st.executeQuery("SELECT pg_export_snapshot()")) {
                 rs.next();
                 id = rs.getString(1);
-                lsn = rs.getString(2);
             }
-            Held h = new Held(database, id, Instant.now().plusSeconds(holdSeconds).toString(), lsn);
+            Held h = new Held(database, id, Instant.now().plusSeconds(holdSeconds).toString());
             ScheduledFuture<?> expiry = timer.schedule(() -> close(key, id), holdSeconds, TimeUnit.SECONDS);
             Entry previous = held.put(key, new Entry(c, h, expiry));
             if (previous != null) {

@@ -260,7 +260,8 @@ class RowSecurityTest {
         blind.role.put("row_security", "none");
         blind.run();
         assertEquals("0", one(dst, "blind", "SELECT count(*) FROM " + ITEMS), "PostgreSQL filtered the copy");
-        JsonNode mark = MigrationFlow.ok(source.post(path("blind", "row-counts/mark"), Map.of("database", "blind")));
+        JsonNode mark = MigrationFlow.ok(source.post(path("blind", "row-counts/snapshot"), Map.of("database", "blind",
+                "wait_for_subscriber", true)));
         JsonNode targetCounts = MigrationFlow.ok(target.post(path("blind", "row-counts"), Map.of("database",
                 "blind")));
         JsonNode sourceCounts = MigrationFlow.ok(source.post(path("blind", "row-counts"), Map.of("database", "blind",
@@ -277,7 +278,30 @@ class RowSecurityTest {
         // The held snapshot was released by the count that imported it.
         Answer again = source.post(path("blind", "row-counts"), Map.of("database", "blind", "snapshot",
                 mark.get("snapshot").asText()));
-        assertEquals(502, again.status(), again.body().toString());
+        assertEquals(404, again.status(), again.body().toString());
+        assertEquals("snapshot_not_found", again.at("/code").asText());
+        // Rows inserted since an earlier snapshot, by the inserting transaction's visibility in it: one committed
+        // while that snapshot was taken (in progress then), seven after, and an updated row's new version.
+        Map<String, Object> items = Map.of("schema", "Sëc \"q\"", "name", "It€ms");
+        try (Connection open = src.connect("blind"); Statement st = open.createStatement()) {
+            open.setAutoCommit(false);
+            st.execute("INSERT INTO " + ITEMS + " VALUES (3000, 1)");
+            JsonNode s1 = MigrationFlow.ok(source.post(path("blind", "row-counts/snapshot"), Map.of("database",
+                    "blind")));
+            open.commit();
+            exec(src, "blind", "INSERT INTO " + ITEMS + " SELECT g, 1 FROM generate_series(2001, 2007) g; DELETE FROM "
+                    + ITEMS + " WHERE id <= 3; UPDATE " + ITEMS + " SET price = 2 WHERE id = 10");
+            JsonNode s2 = MigrationFlow.ok(source.post(path("blind", "row-counts/snapshot"), Map.of("database",
+                    "blind")));
+            long c1 = MigrationFlow.ok(source.post(path("blind", "row-counts"), Map.of("database", "blind", "tables",
+                    List.of(items), "snapshot", s1.get("snapshot").asText()))).at("/tables/0/rows").asLong();
+            JsonNode c2 = MigrationFlow.ok(source.post(path("blind", "row-counts"), Map.of("database", "blind",
+                    "tables", List.of(items), "snapshot", s2.get("snapshot").asText(), "since",
+                    s1.get("visible").asText()))).at("/tables/0");
+            assertEquals(500, c1);
+            assertEquals(c1 + 1 + 7 - 3, c2.get("rows").asLong(), c2.toString());
+            assertEquals(1 + 7 + 1, c2.get("inserted_since").asLong(), c2.toString());
+        }
         MigrationFlow.ok(target.post(path("blind", "cleanup"), Map.of("database", "blind")));
         MigrationFlow.ok(source.post(path("blind", "cleanup"), Map.of("database", "blind")));
     }
@@ -356,7 +380,8 @@ class RowSecurityTest {
 
     /** Row counts of both sides, the source's in a snapshot the target has caught up with; asserts they agree. */
     private Map<String, Long> compare(String migration) throws Exception {
-        JsonNode mark = MigrationFlow.ok(source.post(path(migration, "row-counts/mark"), Map.of("database", DB)));
+        JsonNode mark = MigrationFlow.ok(source.post(path(migration, "row-counts/snapshot"), Map.of("database", DB,
+                "wait_for_subscriber", true)));
         JsonNode t = MigrationFlow.ok(target.post(path(migration, "row-counts"), Map.of("database", DB)));
         JsonNode s = MigrationFlow.ok(source.post(path(migration, "row-counts"), Map.of("database", DB, "snapshot",
                 mark.get("snapshot").asText())));

@@ -6,19 +6,22 @@
 takes writes (docs/design.md, "The copy proves itself"). Used by sync_status (after the initial copy) and ready_check
 (before the cutover's pause).
 
-One measurement: the source agent takes and holds snapshot S1 with the WAL position read inside it and waits until
+One measurement: the source agent takes and holds snapshot S1, with the WAL position read inside it, and waits until
 the target has applied everything up to that position; the target agent then takes and holds snapshot T, and the
-source agent snapshot S2. A target that holds every row is, in T, the source as of some point between S1 and S2, so
-its count lies in [c1 - D, c1 + I], where c1 is the count in S1, I the rows S2 sees that S1 did not (counted exactly
-on the source: their inserting transaction is not visible in S1) and D = I + c1 - c2 the rows S1 saw that S2 does not.
-S1 to S2 spans a few round trips, so an idle table must match exactly and a busy one may differ only by the changes of
-those milliseconds. Below the range the target misses rows: reported, with the table named, if it persists over
-`attempts` measurements. Above it, rows both inserted and deleted between S1 and S2 (seen by neither) may still be on
-the target: the table's insert counter is given `settle` seconds to cover them before that is reported too.
+source agent snapshot S2. A target that holds every row is, in T, the source as of some point between S1 and S2 - a few
+round trips apart. For a table with a key, the rows S2 sees that S1 did not (their inserting transaction is not visible
+in S1: new keys, new versions of updated ones) and the rows of S1 gone by S2 (deleted; found among the rows whose xmax
+S1 did not see) are the only ones that may differ: every other key of S1 must be on the target, exactly - so a table
+short of even one row is found however busy it is. Without a key, the count must lie in [c1 - D, c1 + I] (I and D the
+rows in S2 and not S1, and in S1 and not S2). A shortfall is measured again and reported, with the table named, if it
+persists over `attempts` measurements. More rows than that range allows may be rows both inserted and deleted between
+S1 and S2 (seen by neither): the table's insert counter is given `settle` seconds to cover them before that is reported
+too.
 """
 
 from __future__ import annotations
 
+import json
 import time
 
 from concurrent.futures import ThreadPoolExecutor
@@ -41,51 +44,94 @@ def quoted(schema, name):
     return '"%s"."%s"' % (schema.replace('"', '""'), name.replace('"', '""'))
 
 
-def _both(first, second):
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        a, b = pool.submit(first), pool.submit(second)
-        return a.result(), b.result()
+def _at_once(*calls):
+    with ThreadPoolExecutor(max_workers=len(calls)) as pool:
+        futures = [pool.submit(call) for call in calls]
+        return [f.result() for f in futures]
+
+
+def _keyset(keys):
+    return dict((json.dumps(k, sort_keys=True), k) for k in keys or [])
+
+
+def _lookup(client, path, db, snapshot, wanted):
+    """{table key: set of canonical keys found} for {table key: [keys]}, in a held snapshot."""
+    if not wanted:
+        return {}
+    answer = client.post(path('row-counts/lookup'), dict(database=db, snapshot=snapshot, release=False, tables=[
+        dict(_table(k), keys=keys) for k, keys in wanted.items()]))
+    return dict((_key(t), set(_keyset(t['found']))) for t in answer['tables'])
 
 
 def measure(source, target, path, source_db, target_db, keys, timeout):
-    """One measurement of the tables `keys` (None: the manifest's); returns ({key: entry}, before-counters)."""
+    """One measurement of the tables `keys` (None: the manifest's); returns ({key: entry}, counters before S1)."""
     body = dict(database=source_db, wait_for_subscriber=True, timeout_seconds=max(1, int(timeout)))
     if keys is not None:
         body['tables'] = [_table(k) for k in keys]
     s1 = source.post(path('row-counts/snapshot'), body)
-    tables = [_table(_key(c)) for c in s1['changes']]
-    t = target.post(path('row-counts/snapshot'), dict(database=target_db, tables=tables))
-    s2 = source.post(path('row-counts/snapshot'), dict(database=source_db, tables=tables))
-    c1, ct = _both(
-        lambda: source.post(path('row-counts'), dict(database=source_db, tables=tables, snapshot=s1['snapshot'])),
-        lambda: target.post(path('row-counts'), dict(database=target_db, tables=tables, snapshot=t['snapshot'])))
-    on_target = dict((_key(r), r['rows']) for r in ct['tables'])
-    entries = {}
-    for r in c1['tables']:
-        k = _key(r)
-        entries[k] = dict(schema=k[0], name=k[1], source_rows=r['rows'], target_rows=on_target.get(k),
-                          inserts=0, deletes=0, lsn=s1['lsn'])
-    differing = [k for k, e in entries.items() if e['source_rows'] is not None and e['target_rows'] is not None
-                 and e['source_rows'] != e['target_rows']]
-    # Always imported, so the held S2 is let go; scanned only for the tables that differ.
-    c2 = source.post(path('row-counts'), dict(database=source_db, tables=[_table(k) for k in differing],
-                                              snapshot=s2['snapshot'], since=s1['visible']))
-    for r in c2['tables']:
-        e = entries[_key(r)]
-        e['inserts'] = r['inserted_since']
-        e['deletes'] = r['inserted_since'] + e['source_rows'] - r['rows']
-    for e in entries.values():
-        if e['target_rows'] is None or e['source_rows'] is None:
-            e['status'] = 'missing'
-        elif e['target_rows'] == e['source_rows']:
-            e['status'] = 'equal'
-        elif e['target_rows'] < e['source_rows'] - e['deletes']:
-            e['status'] = 'short'
-        elif e['target_rows'] > e['source_rows'] + e['inserts']:
-            e['status'] = 'long'
-        else:
-            e['status'] = 'within_changes'
-    return entries, dict((_key(c), c) for c in s1['changes'])
+    held = [(source, s1['snapshot'])]
+    try:
+        tables = [_table(_key(c)) for c in s1['changes']]
+        t = target.post(path('row-counts/snapshot'), dict(database=target_db, tables=tables))
+        held.append((target, t['snapshot']))
+        s2 = source.post(path('row-counts/snapshot'), dict(database=source_db, tables=tables))
+        held.append((source, s2['snapshot']))
+        since = dict(since=s1['visible'], keys=True, release=False)
+        c1, ct, c2 = _at_once(
+            lambda: source.post(path('row-counts'), dict(since, database=source_db, tables=tables,
+                                                         snapshot=s1['snapshot'])),
+            lambda: target.post(path('row-counts'), dict(database=target_db, tables=tables, snapshot=t['snapshot'],
+                                                         release=False)),
+            lambda: source.post(path('row-counts'), dict(since, database=source_db, tables=tables,
+                                                         snapshot=s2['snapshot'])))
+        on_target = dict((_key(r), r['rows']) for r in ct['tables'])
+        after = dict((_key(r), r) for r in c2['tables'])
+        entries, keyed = {}, {}
+        for r in c1['tables']:
+            k = _key(r)
+            e = entries[k] = dict(schema=k[0], name=k[1], source_rows=r['rows'], target_rows=on_target.get(k),
+                                  inserts=0, deletes=0, lsn=s1['lsn'])
+            a = after[k]
+            if e['source_rows'] is None or e['target_rows'] is None:
+                e['status'] = 'missing'
+                continue
+            e['inserts'] = a['inserted_since']
+            e['deletes'] = a['inserted_since'] + r['rows'] - a['rows']
+            if e['inserts'] == 0 and e['deletes'] == 0 and e['target_rows'] == e['source_rows']:
+                e['status'] = 'equal'
+            elif a['new_keys'] is not None and r['touched_keys'] is not None:
+                keyed[k] = (_keyset(a['new_keys']), _keyset(r['touched_keys']))
+            else:
+                e['status'] = ('short' if e['target_rows'] < e['source_rows'] - e['deletes']
+                               else 'long' if e['target_rows'] > e['source_rows'] + e['inserts'] else 'within_changes')
+        if keyed:
+            in_s1, in_s2 = _at_once(
+                lambda: _lookup(source, path, source_db, s1['snapshot'],
+                                dict((k, list(new.values())) for k, (new, touched) in keyed.items() if new)),
+                lambda: _lookup(source, path, source_db, s2['snapshot'],
+                                dict((k, list(touched.values())) for k, (new, touched) in keyed.items() if touched)))
+            window = {}
+            for k, (new, touched) in keyed.items():
+                gone = dict((c, v) for c, v in touched.items() if c not in in_s2.get(k, set()))
+                entries[k]['rewritten'] = len(in_s1.get(k, set()))
+                entries[k]['gone'] = len(gone)
+                window[k] = dict(new, **gone)
+            on_t = _lookup(target, path, target_db, t['snapshot'],
+                           dict((k, list(v.values())) for k, v in window.items() if v))
+            for k in keyed:
+                e = entries[k]
+                e['window_keys'], e['window_on_target'] = len(window[k]), len(on_t.get(k, set()))
+                over = _stable_over(e)
+                e['status'] = 'short' if over < 0 else 'long' if over > 0 else 'equal'
+        return entries, dict((_key(c), c) for c in s1['changes'])
+    finally:
+        for client, snapshot in held:
+            client.delete(path('row-counts/snapshot') + '?snapshot=' + snapshot)
+
+
+def _stable_over(e):
+    """Keyed: rows the target holds outside the keys S1 and S2 disagree on, minus those S1 holds there."""
+    return e['target_rows'] - e['window_on_target'] - (e['source_rows'] - e['gone'] - e['rewritten'])
 
 
 def prove(source, target, path, source_db, target_db, timeout=180, settle=SETTLE_SECONDS, attempts=ATTEMPTS,
@@ -112,7 +158,11 @@ def prove(source, target, path, source_db, target_db, timeout=180, settle=SETTLE
             for c in now['tables']:
                 e = entries[_key(c)]
                 inserted = c['inserts'] - before[_key(c)]['inserts']
-                if e['target_rows'] <= e['source_rows'] + max(e['inserts'], inserted):
+                if 'window_keys' in e:
+                    # keyed: rows inserted and deleted again between the snapshots, which neither saw
+                    if _stable_over(e) <= inserted:
+                        e['status'] = 'within_changes'
+                elif e['target_rows'] <= e['source_rows'] + max(e['inserts'], inserted):
                     e['status'], e['inserts'] = 'within_changes', max(e['inserts'], inserted)
             long_ = [k for k in long_ if entries[k]['status'] == 'long']
         results.update(entries)
@@ -131,11 +181,17 @@ def describe(differing):
         name = quoted(t['schema'], t['name'])
         if t['status'] == 'missing':
             out.append('%s: missing on the %s' % (name, 'target' if t['target_rows'] is None else 'source'))
-            continue
-        out.append('%s: source %d rows, target %d (%s by %d; the source\'s own changes between its two snapshots '
-                   'explain -%d..+%d)' % (name, t['source_rows'], t['target_rows'],
-                                          'short' if t['status'] == 'short' else 'over',
-                                          abs(t['target_rows'] - t['source_rows']), t['deletes'], t['inserts']))
+        elif 'window_keys' in t:
+            over = _stable_over(t)
+            out.append('%s: source %d rows, target %d - %d row%s %s on the target among the keys no change touched '
+                       'while counting (%d keys changed meanwhile were set aside)'
+                       % (name, t['source_rows'], t['target_rows'], abs(over), '' if abs(over) == 1 else 's',
+                          'missing' if over < 0 else 'too many', t['window_keys']))
+        else:
+            out.append("%s: source %d rows, target %d (%s by %d; the source's own changes between its two snapshots "
+                       "explain -%d..+%d)" % (name, t['source_rows'], t['target_rows'],
+                                              'short' if t['status'] == 'short' else 'over',
+                                              abs(t['target_rows'] - t['source_rows']), t['deletes'], t['inserts']))
     return '; '.join(out)
 
 

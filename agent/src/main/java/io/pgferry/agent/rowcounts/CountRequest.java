@@ -11,10 +11,15 @@ import java.util.List;
  * @param tables default: the tables of the migration's manifest
  * @param snapshot a snapshot held by {@code row-counts/snapshot} on this agent: the rows are counted as of it, then it
  *                 is released (row-counts only)
- * @param since the {@code visible} of an earlier snapshot of this database: each table's rows inserted by transactions
- *              that snapshot did not see are counted too ({@code inserted_since})
+ * @param since the {@code visible} of a snapshot of this database (an earlier one, or the one counted in): each
+ *              table's rows inserted by transactions that snapshot did not see are counted too ({@code inserted_since})
+ * @param keys with {@code since}, for tables with a primary key or replica identity index: the keys of those rows
+ *             ({@code new_keys}), and of the rows a transaction that snapshot did not see deleted, updated or locked
+ *             ({@code touched_keys})
+ * @param release let go of the held {@code snapshot} once imported (default true)
  */
-public record CountRequest(String database, List<TableRef> tables, String snapshot, String since) {
+public record CountRequest(String database, List<TableRef> tables, String snapshot, String since, Boolean keys,
+                           Boolean release) {
     public CountRequest {
         Names.require("database", database);
         if (snapshot != null && !snapshot.matches("[0-9A-Fa-f]+-[0-9A-Fa-f]+(-[0-9A-Fa-f]+)?")) {
@@ -24,5 +29,10 @@ public record CountRequest(String database, List<TableRef> tables, String snapsh
             throw new BadRequestException("since", "since must be the visible of an answer of row-counts/snapshot");
         }
         tables = tables == null ? null : List.copyOf(tables);
+        keys = keys != null && keys;
+        release = release == null || release;
+        if (keys && since == null) {
+            throw new BadRequestException("keys", "keys needs since");
+        }
     }
 }

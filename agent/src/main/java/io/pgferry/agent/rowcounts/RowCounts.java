@@ -1,5 +1,6 @@
 package io.pgferry.agent.rowcounts;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import java.util.List;
 
 /** The answers of the row-counts routes. */
@@ -11,8 +12,19 @@ public final class RowCounts {
      * @param rows null when the table does not exist here
      * @param insertedSince with {@code since}: rows (and new versions of updated rows) whose inserting transaction the
      *                      earlier snapshot did not see
+     * @param newKeys with {@code keys}: the keys of those rows; null when the table has no key or there are too many
+     * @param touchedKeys with {@code keys}: the keys of rows a transaction that snapshot did not see deleted, updated
+     *                    or locked (xmax); null likewise
      */
-    public record TableCount(String schema, String name, Long rows, Long insertedSince) {
+    public record TableCount(String schema, String name, Long rows, Long insertedSince, List<JsonNode> newKeys,
+                             List<JsonNode> touchedKeys) {
+    }
+
+    /** @param found the keys the table holds, of those asked */
+    public record TableLookup(String schema, String name, List<JsonNode> found) {
+    }
+
+    public record Lookups(List<TableLookup> tables) {
     }
 
     /**

@@ -26,16 +26,19 @@ public final class RowCountsController implements RouteGroup {
         routes.post("/v1/migrations/{m}/row-counts/snapshot", this::snapshot);
         routes.delete("/v1/migrations/{m}/row-counts/snapshot", this::release);
         routes.post("/v1/migrations/{m}/row-counts/changes", this::changes);
+        routes.post("/v1/migrations/{m}/row-counts/lookup", this::lookup);
     }
 
     /**
      * {@code POST /v1/migrations/{m}/row-counts}: {@code count(*)} of each table (default: the manifest's) in one
      * REPEATABLE READ snapshot - the one held by {@code row-counts/snapshot} when {@code snapshot} names it, which is
-     * then released - with row-level security off, so a count is complete or an error. With {@code since} (the
-     * {@code visible} of an earlier snapshot), also the rows whose inserting transaction that snapshot did not see.
+     * then released unless {@code release: false} - with row-level security off, so a count is complete or an error.
+     * With {@code since} (the {@code visible} of a snapshot), also the rows whose inserting transaction that snapshot
+     * did not see, and with {@code keys} their keys and those of the rows such a transaction deleted, updated or
+     * locked (tables with a primary key or replica identity index).
      * <ul>
-     *   <li>200: {@code {tables: [{schema, name, rows, inserted_since}]}}; {@code rows} null for a table that does not
-     *       exist here</li>
+     *   <li>200: {@code {tables: [{schema, name, rows, inserted_since, new_keys, touched_keys}]}}; {@code rows} null
+     *       for a table that does not exist here</li>
      *   <li>400 {@code invalid_request}, 401 {@code unauthorized}, 404 {@code database_not_found},
      *       {@code archive_not_found} (no tables given and no manifest), {@code snapshot_not_found}</li>
      *   <li>422 {@code rows_not_countable}: the agent's role cannot read every row of the table named</li>
@@ -81,6 +84,21 @@ public final class RowCountsController implements RouteGroup {
             throw new BadRequestException("snapshot", "add ?snapshot=<id answered by row-counts/snapshot>");
         }
         ctx.json(Map.of("changed", service.release(snapshot)));
+    }
+
+    /**
+     * {@code POST /v1/migrations/{m}/row-counts/lookup}: which of the given keys each table holds, in a held snapshot
+     * (released afterwards unless {@code release: false}).
+     * <ul>
+     *   <li>200: {@code {tables: [{schema, name, found: [keys]}]}}</li>
+     *   <li>400 {@code invalid_request} (more than 20000 keys a table), 401 {@code unauthorized}, 404
+     *       {@code database_not_found}, {@code snapshot_not_found}, 502 {@code postgres_error}, 503
+     *       {@code postgres_unavailable}</li>
+     * </ul>
+     */
+    public void lookup(Context ctx) {
+        MigrationId migration = Steps.migration(ctx);
+        ctx.json(service.lookup(migration, JsonBody.read(ctx, LookupRequest.class)));
     }
 
     /**

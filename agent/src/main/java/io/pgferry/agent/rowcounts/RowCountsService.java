@@ -1,7 +1,9 @@
 package io.pgferry.agent.rowcounts;
 
 import io.pgferry.agent.catchup.CatchUpService;
+import com.fasterxml.jackson.databind.JsonNode;
 import io.pgferry.agent.http.ApiException;
+import io.pgferry.agent.http.JsonBody;
 import io.pgferry.agent.migration.ManifestScope;
 import io.pgferry.agent.migration.MigrationId;
 import io.pgferry.agent.migration.Sessions;
@@ -31,16 +33,25 @@ public final class RowCountsService {
     private static final Duration TIMEOUT = Duration.ofHours(2);
     private static final String KIND = "SELECT relkind FROM pg_class WHERE oid = to_regclass(?)";
     /**
-     * Whether a row's inserting transaction (xmin) is one snapshot {@code s.snap} does not see. xmin is 32 bits, the
-     * snapshot's xids 64: an xmin that precedes the snapshot's xmin (modulo 2^32; frozen and bootstrap xids always do)
-     * finished before it and, being visible now, committed - seen; any other is placed in the snapshot's epoch and
+     * Whether a transaction id of a row ({@code %1$s}: xmin or xmax) is one snapshot {@code s.snap} does not see. The
+     * row's ids are 32 bits, the snapshot's 64: one that precedes the snapshot's xmin (modulo 2^32; 0, frozen and
+     * bootstrap ids always do) had ended before it was taken - seen; any other is placed in the snapshot's epoch and
      * asked of pg_visible_in_snapshot.
      */
-    private static final String INSERTED_SINCE = """
-            count(*) FILTER (WHERE r.xmin::text::bigint >= 3
-              AND (r.xmin::text::bigint - s.xm8 % 4294967296 + 4294967296) % 4294967296 < 2147483648
-              AND NOT pg_visible_in_snapshot((s.xm8 + (r.xmin::text::bigint - s.xm8 % 4294967296 + 4294967296)
-                                              % 4294967296)::text::xid8, s.snap))""";
+    private static final String UNSEEN = """
+            (r.%1$s::text::bigint >= 3
+             AND (r.%1$s::text::bigint - s.xm8 %% 4294967296 + 4294967296) %% 4294967296 < 2147483648
+             AND NOT pg_visible_in_snapshot((s.xm8 + (r.%1$s::text::bigint - s.xm8 %% 4294967296 + 4294967296)
+                                             %% 4294967296)::text::xid8, s.snap))""";
+    /** The columns of a table's primary key, else of its replica identity index; none for a table without. */
+    private static final String KEY = """
+            SELECT a.attname FROM pg_index i
+            JOIN LATERAL unnest(i.indkey::int2[]) WITH ORDINALITY AS k(attnum, ord) ON true
+            JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum
+            WHERE i.indexrelid = (SELECT indexrelid FROM pg_index WHERE indrelid = to_regclass(?)
+                                  AND (indisprimary OR (indisreplident AND indisvalid))
+                                  ORDER BY indisprimary DESC LIMIT 1)
+            ORDER BY k.ord""";
     private static final String SINCE = "(SELECT ?::pg_snapshot AS snap, pg_snapshot_xmin(?::pg_snapshot)::text::bigint"
             + " AS xm8) s";
     /** pg_partition_tree has no rows for a table that is not partitioned: then the table stands for itself. */
@@ -86,20 +97,12 @@ public final class RowCountsService {
             c.setTransactionIsolation(Connection.TRANSACTION_REPEATABLE_READ);
             try (Statement st = c.createStatement()) {
                 if (request.snapshot() != null) {
-                    // First statement of the transaction; the held exporter can go once imported.
-                    try {
-                        st.execute("SET TRANSACTION SNAPSHOT " + Sql.literal(request.snapshot()));
-                    } catch (SQLException e) {
-                        throw ApiException.notFound("snapshot_not_found", "snapshot " + request.snapshot() + " is not "
-                                + "held on this agent (counted already, released or expired): take another");
-                    } finally {
-                        snapshots.release(request.snapshot());
-                    }
+                    use(st, request.snapshot(), request.release());
                 }
                 st.execute("SET LOCAL row_security = off");
                 List<RowCounts.TableCount> out = new ArrayList<>();
                 for (TableRef t : tables) {
-                    out.add(count(c, t, request.since()));
+                    out.add(count(c, t, request.since(), request.keys()));
                 }
                 return new RowCounts.Counts(out);
             } finally {
@@ -111,20 +114,46 @@ public final class RowCountsService {
     }
 
     /** Rows null when the table does not exist; a partitioned table counts its partitions, an ordinary one itself. */
-    private static RowCounts.TableCount count(Connection c, TableRef t, String since) throws SQLException {
+    /** Imports a held snapshot: the first statement of the transaction. Its exporter may go once imported. */
+    private void use(Statement st, String snapshot, boolean release) throws SQLException {
+        try {
+            st.execute("SET TRANSACTION SNAPSHOT " + Sql.literal(snapshot));
+        } catch (SQLException e) {
+            snapshots.release(snapshot);
+            throw ApiException.notFound("snapshot_not_found", "snapshot " + snapshot + " is not held on this agent "
+                    + "(released or expired): take another");
+        }
+        if (release) {
+            snapshots.release(snapshot);
+        }
+    }
+
+    private static RowCounts.TableCount count(Connection c, TableRef t, String since, boolean keys)
+            throws SQLException {
         String kind;
         try (PreparedStatement ps = c.prepareStatement(KIND)) {
             ps.setString(1, t.quoted());
             try (ResultSet rs = ps.executeQuery()) {
                 if (!rs.next()) {
-                    return new RowCounts.TableCount(t.schema(), t.name(), null, null);
+                    return new RowCounts.TableCount(t.schema(), t.name(), null, null, null, null);
                 }
                 kind = rs.getString(1);
             }
         }
         String from = " FROM " + ("p".equals(kind) ? "" : "ONLY ") + t.quoted() + " r";
-        String sql = since == null ? "SELECT count(*), NULL::bigint" + from
-                : "SELECT count(*), " + INSERTED_SINCE + from + ", " + SINCE;
+        List<String> key = keys ? key(c, t) : List.of();
+        String sql;
+        if (since == null) {
+            sql = "SELECT count(*), NULL::bigint, NULL::text, NULL::text" + from;
+        } else {
+            String inserted = UNSEEN.formatted("xmin");
+            String touched = "(r.xmax::text::bigint <> 0 AND " + UNSEEN.formatted("xmax") + ")";
+            String keyJson = "jsonb_build_object(" + key.stream().map(k -> Sql.literal(k) + ", r." + Sql.ident(k))
+                    .collect(java.util.stream.Collectors.joining(", ")) + ")";
+            sql = "SELECT count(*), count(*) FILTER (WHERE " + inserted + "), "
+                    + (key.isEmpty() ? "NULL::text, NULL::text" : keyList(keyJson, inserted) + ", "
+                    + keyList(keyJson, touched)) + from + ", " + SINCE;
+        }
         try (PreparedStatement ps = c.prepareStatement(sql)) {
             if (since != null) {
                 ps.setString(1, since);
@@ -132,7 +161,8 @@ public final class RowCountsService {
             }
             try (ResultSet rs = ps.executeQuery()) {
                 rs.next();
-                return new RowCounts.TableCount(t.schema(), t.name(), rs.getLong(1), (Long) rs.getObject(2));
+                return new RowCounts.TableCount(t.schema(), t.name(), rs.getLong(1), (Long) rs.getObject(2),
+                        jsonList(rs.getString(3)), jsonList(rs.getString(4)));
             }
         } catch (SQLException e) {
             if ("42501".equals(e.getSQLState())) {
@@ -143,6 +173,89 @@ public final class RowCountsService {
                         + "(unless FORCE ROW LEVEL SECURITY)", List.of(t.quoted()));
             }
             throw e;
+        }
+    }
+
+    /** The keys of the rows matching {@code where}, as a JSON array; null when more than the lookup accepts. */
+    private static String keyList(String keyJson, String where) {
+        return "CASE WHEN count(*) FILTER (WHERE " + where + ") <= " + LookupRequest.MAX_KEYS + " THEN coalesce(jsonb_agg("
+                + keyJson + ") FILTER (WHERE " + where + "), '[]')::text END";
+    }
+
+    private static List<JsonNode> jsonList(String json) throws SQLException {
+        if (json == null) {
+            return null;
+        }
+        try {
+            List<JsonNode> out = new ArrayList<>();
+            JsonBody.MAPPER.readTree(json).forEach(out::add);
+            return out;
+        } catch (java.io.IOException e) {
+            throw new SQLException("unreadable key list", e);
+        }
+    }
+
+    private static List<String> key(Connection c, TableRef t) throws SQLException {
+        List<String> out = new ArrayList<>();
+        try (PreparedStatement ps = c.prepareStatement(KEY)) {
+            ps.setString(1, t.quoted());
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    out.add(rs.getString(1));
+                }
+            }
+        }
+        return out;
+    }
+
+    /** Which of the given keys each table holds, in a held snapshot (index lookups). */
+    public RowCounts.Lookups lookup(MigrationId migration, LookupRequest request) {
+        try (Connection c = Steps.open(connector, request.database(), TIMEOUT, true)) {
+            c.setAutoCommit(false);
+            c.setTransactionIsolation(Connection.TRANSACTION_REPEATABLE_READ);
+            try (Statement st = c.createStatement()) {
+                use(st, request.snapshot(), request.release());
+                st.execute("SET LOCAL row_security = off");
+                List<RowCounts.TableLookup> out = new ArrayList<>();
+                for (LookupRequest.TableKeys t : request.tables()) {
+                    out.add(lookup(c, new TableRef(t.schema(), t.name()), t.keys()));
+                }
+                return new RowCounts.Lookups(out);
+            } finally {
+                c.rollback();
+            }
+        } catch (SQLException e) {
+            throw connector.translate(e);
+        }
+    }
+
+    private static RowCounts.TableLookup lookup(Connection c, TableRef t, List<JsonNode> keys) throws SQLException {
+        List<String> key = key(c, t);
+        if (keys.isEmpty() || key.isEmpty()) {
+            return new RowCounts.TableLookup(t.schema(), t.name(), List.of());
+        }
+        String on = key.stream().map(k -> "r." + Sql.ident(k) + " = k." + Sql.ident(k))
+                .collect(java.util.stream.Collectors.joining(" AND "));
+        String keyJson = "jsonb_build_object(" + key.stream().map(k -> Sql.literal(k) + ", r." + Sql.ident(k))
+                .collect(java.util.stream.Collectors.joining(", ")) + ")";
+        // The table's own row type gives each key its column's type; only the key columns are filled.
+        String only;
+        try (PreparedStatement ps = c.prepareStatement(KIND)) {
+            ps.setString(1, t.quoted());
+            try (ResultSet rs = ps.executeQuery()) {
+                only = rs.next() && "p".equals(rs.getString(1)) ? "" : "ONLY ";
+            }
+        }
+        String sql = "SELECT coalesce(jsonb_agg(" + keyJson + "), '[]')::text FROM jsonb_populate_recordset(NULL::"
+                + t.quoted() + ", ?::jsonb) k JOIN " + only + t.quoted() + " r ON " + on;
+        try (PreparedStatement ps = c.prepareStatement(sql)) {
+            ps.setString(1, JsonBody.MAPPER.writeValueAsString(keys));
+            try (ResultSet rs = ps.executeQuery()) {
+                rs.next();
+                return new RowCounts.TableLookup(t.schema(), t.name(), jsonList(rs.getString(1)));
+            }
+        } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+            throw new IllegalStateException(e);
         }
     }
 

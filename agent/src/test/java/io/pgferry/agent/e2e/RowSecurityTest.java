@@ -293,14 +293,31 @@ class RowSecurityTest {
                     + ITEMS + " WHERE id <= 3; UPDATE " + ITEMS + " SET price = 2 WHERE id = 10");
             JsonNode s2 = MigrationFlow.ok(source.post(path("blind", "row-counts/snapshot"), Map.of("database",
                     "blind")));
-            long c1 = MigrationFlow.ok(source.post(path("blind", "row-counts"), Map.of("database", "blind", "tables",
-                    List.of(items), "snapshot", s1.get("snapshot").asText()))).at("/tables/0/rows").asLong();
+            String since = s1.get("visible").asText();
+            JsonNode first = MigrationFlow.ok(source.post(path("blind", "row-counts"), Map.of("database", "blind",
+                    "tables", List.of(items), "snapshot", s1.get("snapshot").asText(), "since", since, "keys", true,
+                    "release", false))).at("/tables/0");
             JsonNode c2 = MigrationFlow.ok(source.post(path("blind", "row-counts"), Map.of("database", "blind",
-                    "tables", List.of(items), "snapshot", s2.get("snapshot").asText(), "since",
-                    s1.get("visible").asText()))).at("/tables/0");
+                    "tables", List.of(items), "snapshot", s2.get("snapshot").asText(), "since", since, "keys", true,
+                    "release", false))).at("/tables/0");
+            long c1 = first.get("rows").asLong();
             assertEquals(500, c1);
             assertEquals(c1 + 1 + 7 - 3, c2.get("rows").asLong(), c2.toString());
             assertEquals(1 + 7 + 1, c2.get("inserted_since").asLong(), c2.toString());
+            assertEquals(List.of(10, 2001, 2002, 2003, 2004, 2005, 2006, 2007, 3000), ids(c2.get("new_keys")));
+            // The rows S1 saw deleted, updated (or locked) by transactions it did not see.
+            assertEquals(List.of(1, 2, 3, 10), ids(first.get("touched_keys")));
+            // Of those, S2 still holds the updated one; S1 held the updated one's key too.
+            JsonNode inS2 = MigrationFlow.ok(source.post(path("blind", "row-counts/lookup"), Map.of("database",
+                    "blind", "snapshot", s2.get("snapshot").asText(), "tables", List.of(Map.of("schema",
+                            items.get("schema"), "name", items.get("name"), "keys", first.get("touched_keys"))))));
+            assertEquals(List.of(10), ids(inS2.at("/tables/0/found")));
+            JsonNode inS1 = MigrationFlow.ok(source.post(path("blind", "row-counts/lookup"), Map.of("database",
+                    "blind", "snapshot", s1.get("snapshot").asText(), "tables", List.of(Map.of("schema",
+                            items.get("schema"), "name", items.get("name"), "keys", c2.get("new_keys"))))));
+            assertEquals(List.of(10), ids(inS1.at("/tables/0/found")));
+            assertEquals(404, source.post(path("blind", "row-counts"), Map.of("database", "blind", "snapshot",
+                    s1.get("snapshot").asText())).status(), "released by the lookup");
         }
         MigrationFlow.ok(target.post(path("blind", "cleanup"), Map.of("database", "blind")));
         MigrationFlow.ok(source.post(path("blind", "cleanup"), Map.of("database", "blind")));
@@ -393,6 +410,13 @@ class RowSecurityTest {
         Map<String, Long> out = new LinkedHashMap<>();
         counts.get("tables").forEach(t -> out.put(new io.pgferry.agent.migration.TableRef(t.get("schema").asText(),
                 t.get("name").asText()).quoted(), t.get("rows").isNull() ? null : t.get("rows").asLong()));
+        return out;
+    }
+
+    private static List<Integer> ids(JsonNode keys) {
+        List<Integer> out = new ArrayList<>();
+        keys.forEach(k -> out.add(k.get("id").asInt()));
+        out.sort(null);
         return out;
     }
 

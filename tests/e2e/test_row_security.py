@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import threading
 import time
@@ -27,7 +28,7 @@ from pathlib import Path
 import pytest
 
 from conftest import CACHE, REPO, Stack, timing, _down
-from test_cutover import FENCED, WRITES, pgbench_figures, pgbouncer
+from test_cutover import FENCED, WRITES, pgbouncer
 
 SCHEMA = '"Sëc q"'
 ITEMS = f'{SCHEMA}."It€ms"'
@@ -60,11 +61,12 @@ UPDATE {FORCED} SET note = 'mine' WHERE id = :rid % 300 + 1;
 DELETE FROM {FORCED} WHERE id = (SELECT min(id) FROM {FORCED} WHERE id > 1000);
 END;
 """
-PGBENCH_SECONDS = int(os.environ.get("PGFERRY_RLS_PGBENCH_SECONDS", "150"))
+# 14 -> 18 runs by default; PGFERRY_E2E_RLS_SOURCES=14,17 adds 17 -> 18 (its agent steps run in the JUnit suite).
+SOURCES = [int(m) for m in os.environ.get("PGFERRY_E2E_RLS_SOURCES", "14").split(",")]
 POLICIES = "SELECT count(*) FROM pg_policy WHERE polname LIKE 'pgferry%'"
 
 
-@pytest.fixture(params=[14, 17], ids=lambda m: f"{m}to18")
+@pytest.fixture(params=SOURCES, ids=lambda m: f"{m}to18")
 def rls_stack(request: pytest.FixtureRequest):
     """A fresh <major> -> 18 stack with basic.sql and the RLS fixture on the source, the application's roles on the
     target, PostgreSQL's logging collector on the target (the server log names a conflict's table), and a PgBouncer
@@ -111,21 +113,38 @@ def rls_stack(request: pytest.FixtureRequest):
             shutil.rmtree(st.dir, ignore_errors=True)
 
 
-def start_pgbench(st: Stack, seconds: int) -> subprocess.Popen:
-    (st.dir / "orders.pgbench").write_text(WRITES)
-    (st.dir / "rls.pgbench").write_text(RLS_WRITES)
-    b = st.bouncer
-    bench = Path(st.info["target"]["bin_dir"]) / "pgbench"
-    out = open(st.dir / "pgbench.out", "wb")
-    proc = subprocess.Popen([str(bench), "-h", b["host"], "-p", str(b["port"]), "-U", "postgres", "-n", "-c", "4",
-                             "-j", "2", "-T", str(seconds), "-R", "40", "-P", "10", "-l",
-                             f"--log-prefix={st.dir / 'pgbench_log'}", "-f", str(st.dir / "orders.pgbench"),
-                             "-f", str(st.dir / "rls.pgbench"), "app"],
-                            stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, cwd=st.dir,
-                            env={**os.environ, "PGPASSFILE": b["pgpass_file"]})
-    out.close()
-    st.children.append(proc)
-    return proc
+class BenchLoop(threading.Thread):
+    """pgbench through PgBouncer, 4 clients at 40 transactions/s over the orders and the RLS tables, run after run
+    (20 s each, so each reports its own failed transactions) until stopped: writes go on however long the playbooks
+    take on a busy machine."""
+
+    def __init__(self, st: Stack):
+        super().__init__(daemon=True)
+        self.st, self.runs, self._halt = st, [], threading.Event()
+        (st.dir / "orders.pgbench").write_text(WRITES)
+        (st.dir / "rls.pgbench").write_text(RLS_WRITES)
+
+    def run(self) -> None:
+        b = self.st.bouncer
+        bench = Path(self.st.info["target"]["bin_dir"]) / "pgbench"
+        while not self._halt.is_set():
+            proc = subprocess.Popen([str(bench), "-h", b["host"], "-p", str(b["port"]), "-U", "postgres", "-n",
+                                     "-c", "4", "-j", "2", "-T", "20", "-R", "40", "-f",
+                                     str(self.st.dir / "orders.pgbench"), "-f", str(self.st.dir / "rls.pgbench"), "app"],
+                                    stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                                    stdin=subprocess.DEVNULL, env={**os.environ, "PGPASSFILE": b["pgpass_file"]})
+            self.st.children.append(proc)
+            out, _ = proc.communicate()
+            self.runs.append((proc.returncode, out))
+
+    def stop(self) -> dict:
+        self._halt.set()
+        self.join(60)
+        failed = sum(int(m) for _, out in self.runs for m in re.findall(r"number of failed transactions: (\d+)", out))
+        processed = sum(int(m) for _, out in self.runs
+                        for m in re.findall(r"number of transactions actually processed: (\d+)", out))
+        bad = [out for rc, out in self.runs if rc != 0 or "aborted" in out]
+        return dict(failed=failed, processed=processed, runs=len(self.runs), bad=bad)
 
 
 class PauseWatch(threading.Thread):
@@ -160,7 +179,8 @@ class PauseWatch(threading.Thread):
 def test_rls_tables_move_complete_and_a_short_target_is_never_switched_to(rls_stack: Stack,
                                                                          request: pytest.FixtureRequest):
     st = rls_stack
-    bench = start_pgbench(st, PGBENCH_SECONDS)
+    bench = BenchLoop(st)
+    bench.start()
 
     # migrate.yml: no manual SQL. Preflight warns about both tables (the fix is configured), the copy reads them
     # through temporary policies, the rows are proven equal, the policies go.
@@ -190,12 +210,12 @@ def test_rls_tables_move_complete_and_a_short_target_is_never_switched_to(rls_st
     assert run.wait(400) == 0, run.output[-5000:]
     timing(request, "cutover (ready check with row counts)", time.monotonic() - t)
     assert "pause_ms=" in run.output, run.output[-3000:]
-    assert bench.poll() is None, "pgbench must still write after the cutover: raise PGFERRY_RLS_PGBENCH_SECONDS"
     assert st.scalar("target", "SELECT count(*) FROM pg_subscription") == "0"
 
-    assert bench.wait(PGBENCH_SECONDS + 120) == 0, (st.dir / "pgbench.out").read_text()[-3000:]
-    figures = pgbench_figures(st, (0, time.time()))
-    assert figures["failed"] == 0 and not figures["aborted"], figures["text"][-3000:]
+    time.sleep(5)  # writes after the cutover, on the target and carried back by the reverse stream
+    figures = bench.stop()
+    assert figures["failed"] == 0 and not figures["bad"], figures
+    assert figures["processed"] > 500 and figures["runs"] >= 3, figures
     # The reverse stream keeps the old source current, the FORCE table's writes included.
     cmp = st.compare(wait=60)
     assert cmp.returncode == 0, cmp.stdout + cmp.stderr
@@ -213,10 +233,10 @@ def short_target_is_refused_before_the_pause(st: Stack) -> None:
         watch.stop()
     assert rc != 0, run.output[-5000:]
     assert "rows_differ" in run.output and "It€ms" in run.output, run.output[-5000:]
-    assert "source 500" in run.output.replace('"', "") or "difference -10" in run.output, run.output[-5000:]
+    assert "10 rows missing on the target" in " ".join(run.output.split()), run.output[-5000:]
     assert watch.polls > 20, "PgBouncer's admin console was watched throughout"
     assert watch.paused == 0, "PgBouncer was never paused"
-    assert "Pause, fence, catch up" not in [line for line in run.output.splitlines() if line.startswith("TASK")], \
+    assert not [line for line in run.output.splitlines() if line.startswith("TASK") and "Pause, fence" in line], \
         "the paused steps never ran"
     assert st.scalar("source", FENCED) == "0", "the source was never fenced"
     assert st.scalar("target", "SELECT count(*) FROM pg_subscription") == "1", "the forward stream goes on"

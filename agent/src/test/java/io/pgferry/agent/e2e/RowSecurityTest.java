@@ -325,6 +325,54 @@ class RowSecurityTest {
 
     @Test
     @Order(6)
+    void aLeftoverRowFilterIsUndone() throws Exception {
+        exec(src, "postgres", "CREATE DATABASE filtered");
+        exec(src, "filtered", "CREATE TABLE t (id int PRIMARY KEY, v int); INSERT INTO t SELECT g, g FROM "
+                + "generate_series(1, 100) g; CREATE PUBLICATION pgferry_filt FOR TABLE t WHERE (id <= 10)");
+        MigrationFlow filtered = new MigrationFlow("filt", "filtered", src, source, target, PASSWORD, Map.of());
+        filtered.run();
+        assertEquals("t", one(src, "filtered", "SELECT bool_and(prqual IS NULL) FROM pg_publication_rel"));
+        assertEquals("100", one(dst, "filtered", "SELECT count(*) FROM t"));
+        MigrationFlow.ok(target.post(path("filt", "cleanup"), Map.of("database", "filtered")));
+        MigrationFlow.ok(source.post(path("filt", "cleanup"), Map.of("database", "filtered")));
+    }
+
+    @Test
+    @Order(7)
+    void aTableCreatedAfterThePublicationIsDrift() throws Exception {
+        exec(src, DB, "CREATE TABLE " + Q_SCHEMA + ".late (id int PRIMARY KEY); INSERT INTO " + Q_SCHEMA
+                + ".late VALUES (1)");
+        Answer drift = source.post(path(M, "ready-check"), Map.of("database", DB, "side", "source"));
+        assertEquals(422, drift.status(), drift.body().toString());
+        assertEquals("schema_drift", drift.at("/code").asText());
+        assertTrue(texts(drift.at("/objects")).contains("table " + Q_SCHEMA + ".late (added)"),
+                drift.body().toString());
+        exec(src, DB, "DROP TABLE " + Q_SCHEMA + ".late");
+        MigrationFlow.ok(source.post(path(M, "ready-check"), Map.of("database", DB, "side", "source")));
+    }
+
+    @Test
+    @Order(8)
+    void aTriggerOnTheTargetDroppingRowsIsCounted() throws Exception {
+        exec(dst, DB, "CREATE FUNCTION public.drop_even() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+                + "IF NEW.id % 2 = 0 THEN RETURN NULL; END IF; RETURN NEW; END $$; CREATE TRIGGER drop_even BEFORE "
+                + "INSERT ON " + PLAIN + " FOR EACH ROW EXECUTE FUNCTION public.drop_even(); ALTER TABLE " + PLAIN
+                + " ENABLE ALWAYS TRIGGER drop_even");
+        exec(src, DB, "INSERT INTO " + PLAIN + " SELECT generate_series(101, 110)");
+        JsonNode mark = MigrationFlow.ok(source.post(path(M, "row-counts/snapshot"), Map.of("database", DB,
+                "wait_for_subscriber", true)));
+        Map<String, Long> t = byTable(MigrationFlow.ok(target.post(path(M, "row-counts"), Map.of("database", DB))));
+        Map<String, Long> s = byTable(MigrationFlow.ok(source.post(path(M, "row-counts"), Map.of("database", DB,
+                "snapshot", mark.get("snapshot").asText()))));
+        assertEquals(110L, s.get(PLAIN));
+        assertEquals(105L, t.get(PLAIN), "the trigger dropped the even rows on the target");
+        exec(dst, DB, "DROP TRIGGER drop_even ON " + PLAIN + "; INSERT INTO " + PLAIN
+                + " SELECT generate_series(102, 110, 2)");
+        compare(M);
+    }
+
+    @Test
+    @Order(9)
     void aRowRemovedOnTheTargetShowsAsConflictsWithItsTable() throws Exception {
         exec(dst, DB, "DELETE FROM " + ITEMS + " WHERE id IN (10, 11)");
         exec(src, DB, "UPDATE " + ITEMS + " SET price = price + 1 WHERE id = 10; DELETE FROM " + ITEMS
@@ -353,7 +401,7 @@ class RowSecurityTest {
     }
 
     @Test
-    @Order(7)
+    @Order(10)
     void theReverseStreamWritesAForcedTableOwnedByARoleSubjectToIt() throws Exception {
         // The forward stream goes first, as in a cutover; then the reverse one, old source subscribing to the target.
         MigrationFlow.ok(target.post(path(M, "stop-replication"), Map.of("database", DB)));
@@ -375,7 +423,7 @@ class RowSecurityTest {
     }
 
     @Test
-    @Order(8)
+    @Order(11)
     void cleanupRemovesTheCopyPoliciesAndOrphansListsThemUntilThen() throws Exception {
         MigrationFlow.ok(source.put(path(M, "replication-role"), Map.of("database", DB, "password", PASSWORD)));
         JsonNode orphans = MigrationFlow.ok(source.get("/v1/orphans"));

@@ -70,6 +70,7 @@ def measure(source, target, path, source_db, target_db, keys, timeout):
         body['tables'] = [_table(k) for k in keys]
     s1 = source.post(path('row-counts/snapshot'), body)
     held = [(source, s1['snapshot'])]
+    done = False
     try:
         tables = [_table(_key(c)) for c in s1['changes']]
         t = target.post(path('row-counts/snapshot'), dict(database=target_db, tables=tables))
@@ -123,10 +124,13 @@ def measure(source, target, path, source_db, target_db, keys, timeout):
                 e['window_keys'], e['window_on_target'] = len(window[k]), len(on_t.get(k, set()))
                 over = _stable_over(e)
                 e['status'] = 'short' if over < 0 else 'long' if over > 0 else 'equal'
+        done = True
         return entries, dict((_key(c), c) for c in s1['changes'])
     finally:
-        for client, snapshot in held:
-            client.delete(path('row-counts/snapshot') + '?snapshot=' + snapshot)
+        # After a failure the module has already answered: the agents let the snapshots go at hold_seconds.
+        if done:
+            for client, snapshot in held:
+                client.delete(path('row-counts/snapshot') + '?snapshot=' + snapshot)
 
 
 def _stable_over(e):

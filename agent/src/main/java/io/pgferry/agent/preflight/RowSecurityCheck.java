@@ -36,6 +36,7 @@ final class RowSecurityCheck {
         List<RowSecurity.Table> secured = RowSecurity.read(c, copyRole, name, tables);
         out.fact("row_security_tables", secured.size());
         apply(secured);
+        countable(secured);
         List<String> throughPolicy = secured.stream().filter(t -> t.access() == RowSecurity.Access.COPY_POLICY)
                 .map(t -> t.table().quoted()).toList();
         if (!throughPolicy.isEmpty()) {
@@ -107,6 +108,26 @@ final class RowSecurityCheck {
                     + "replication_role step creates on each a temporary policy " + Sql.ident(name) + " (FOR SELECT "
                     + "TO " + Sql.ident(name) + " USING (true)) and the sync_status step removes it once every "
                     + "table's rows are proven; cleanup removes any left", "nothing to do");
+        }
+    }
+
+    /**
+     * The row comparison counts with row_security = off as the agent's role: where row security applies to that role
+     * (not superuser nor BYPASSRLS, and not the owner - or the owner of a FORCE table), a count is an error.
+     */
+    private void countable(List<RowSecurity.Table> secured) throws SQLException {
+        if (secured.isEmpty() || RowSecurity.agentBypasses(c)) {
+            return;
+        }
+        List<String> subject = secured.stream().filter(t -> !t.agentOwns() || t.forced())
+                .map(RowSecurity.Table::describe).toList();
+        if (!subject.isEmpty()) {
+            out.warning("rows_not_countable", subject, "row-level security applies to the agent's own role on these "
+                    + "tables, so it cannot count their rows: the row comparison of sync_status and ready_check would "
+                    + "stop there (rows_not_countable) rather than trust a short count",
+                    "run the agent as a superuser or a BYPASSRLS role, or as the tables' owner (without FORCE ROW "
+                    + "LEVEL SECURITY); or turn the comparison off (pgferry_sync_row_counts, pgferry_cutover_row_counts: "
+                    + "the copy is then not proven)");
         }
     }
 

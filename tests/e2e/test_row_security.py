@@ -5,10 +5,10 @@ A stack per source version (14 -> 18 and 17 -> 18, an agent beside each cluster)
 and pgbench writing THROUGH PgBouncer the whole time - into the tables under row-level security too. The fixture is the
 issue's: a table with ENABLE ROW LEVEL SECURITY whose policies name only the application's roles (app_ro
 `FOR SELECT USING (price < 100)`, app_rw `USING (true)`), and one with FORCE ROW LEVEL SECURITY owned by app_rw, in a
-schema whose name needs quoting. `playbooks/migrate.yml` moves them with no manual SQL (temporary copy policies, proven
-by row counts, then removed); on 14 -> 18 rows are then removed on the target behind pgferry's back: `cutover.yml`
+schema whose name needs quoting. `pgferry.migrate.migrate` moves them with no manual SQL (temporary copy policies, proven
+by row counts, then removed); on 14 -> 18 rows are then removed on the target behind pgferry's back: `cutover`
 refuses before PgBouncer ever pauses (watched on its admin console), naming the table; an UPDATE of such a row on the
-source becomes a PostgreSQL 18 conflict that `status.yml` shows, with the table; once repaired, the cutover goes
+source becomes a PostgreSQL 18 conflict that `pgferry.migrate.status` shows, with the table; once repaired, the cutover goes
 through with 0 failed client transactions and both sides equal.
 
 Roles are not moved by pgferry yet (the privileges work): app_ro and app_rw are created on the target here, as an
@@ -71,12 +71,6 @@ def rls_stack(request: pytest.FixtureRequest):
     """A fresh <major> -> 18 stack with basic.sql and the RLS fixture on the source, the application's roles on the
     target, PostgreSQL's logging collector on the target (the server log names a conflict's table), and a PgBouncer
     in front of the source."""
-    link = CACHE / "playbook-collections" / "ansible_collections" / "pgferry" / "migrate"
-    link.parent.mkdir(parents=True, exist_ok=True)
-    if not link.is_symlink() or link.resolve() != (REPO / "ansible").resolve():
-        tmp = link.with_name(f".migrate-{uuid.uuid4().hex}")
-        tmp.symlink_to(REPO / "ansible")
-        os.replace(tmp, link)
     name = f"rls-{uuid.uuid4().hex[:8]}"
     st = Stack(name, CACHE / "stacks" / name, {})
     st.source_major = request.param
@@ -185,7 +179,7 @@ def test_rls_tables_move_complete_and_a_short_target_is_never_switched_to(rls_st
     # migrate.yml: no manual SQL. Preflight warns about both tables (the fix is configured), the copy reads them
     # through temporary policies, the rows are proven equal, the policies go.
     t = time.monotonic()
-    run = st.start_playbook("playbooks/migrate.yml")
+    run = st.start_playbook("pgferry.migrate.migrate")
     assert run.wait(400) == 0, run.output[-5000:]
     timing(request, "migrate under pgbench, RLS tables", time.monotonic() - t)
     assert "row_security_hides_rows" in run.output, run.output[-5000:]
@@ -206,7 +200,7 @@ def test_rls_tables_move_complete_and_a_short_target_is_never_switched_to(rls_st
                           "SELECT pg_stat_reset_subscription_stats(oid) FROM pg_subscription")
 
     t = time.monotonic()
-    run = st.start_playbook("playbooks/cutover.yml")
+    run = st.start_playbook("pgferry.migrate.cutover")
     assert run.wait(400) == 0, run.output[-5000:]
     timing(request, "cutover (ready check with row counts)", time.monotonic() - t)
     assert "pause_ms=" in run.output, run.output[-3000:]
@@ -227,7 +221,7 @@ def short_target_is_refused_before_the_pause(st: Stack) -> None:
     watch = PauseWatch(st)
     watch.start()
     try:
-        run = st.start_playbook("playbooks/cutover.yml")
+        run = st.start_playbook("pgferry.migrate.cutover")
         rc = run.wait(400)
     finally:
         watch.stop()
@@ -248,7 +242,7 @@ def conflicts_are_shown_by_status_with_their_table(st: Stack) -> None:
     while time.monotonic() < deadline and st.scalar(
             "target", "SELECT coalesce(sum(confl_update_missing), 0) FROM pg_stat_subscription_stats") == "0":
         time.sleep(0.5)
-    run = st.start_playbook("playbooks/status.yml")
+    run = st.start_playbook("pgferry.migrate.status")
     assert run.wait(120) == 0, run.output[-3000:]
     assert "DIVERGED" in run.output and "confl_update_missing" in run.output, run.output[-3000:]
     assert 'It€ms\\" (update_missing)' in run.output or "It€ms\" (update_missing)" in run.output, run.output[-3000:]

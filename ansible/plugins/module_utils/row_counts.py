@@ -26,6 +26,8 @@ import time
 
 from concurrent.futures import ThreadPoolExecutor
 
+from ansible_collections.pgferry.migrate.plugins.module_utils.agent_client import _connection_options
+
 # pg_stat_all_tables lags the commits it counts: a backend flushes its counters at most once a second, and one that
 # falls idle right after a commit only after 10 s (PostgreSQL 15+; 14 sends them every 0.5 s while busy).
 SETTLE_SECONDS = 11
@@ -202,30 +204,30 @@ def describe(differing):
 # ---------------------------------------------------------------- the source agent of a target-side module
 
 def source_argument_spec():
-    """The source agent of sync_status, which otherwise talks to the target only."""
+    """The source agent of sync_status, which otherwise talks to the target only: one dict, as O(agent)."""
     return dict(
-        source_agent_url=dict(type='str'),
-        source_agent_token=dict(type='str', no_log=True),
-        source_ca_path=dict(type='path'),
-        source_validate_certs=dict(type='bool', default=True),
+        source_agent=dict(type='dict', options=_connection_options()),
         source_database=dict(type='str'),
     )
 
 
 class _SourceView:
-    """The module as AgentClient sees it, with the source_* options in place of the agent_* ones."""
+    """The module as AgentClient sees it, with O(source_agent) in place of O(agent); its token defaults to the
+    module's own agent's."""
 
     def __init__(self, module):
         self._module = module
         p = module.params
-        self.params = dict(p, agent_url=p['source_agent_url'],
-                           agent_token=p.get('source_agent_token') or p.get('agent_token'),
-                           ca_path=p.get('source_ca_path'), validate_certs=p.get('source_validate_certs', True))
+        own = p.get('agent') or {}
+        src = dict(p.get('source_agent') or {})
+        self.params = dict(p, agent=src, agent_url=None, ca_path=None,
+                           agent_token=src.get('token') or own.get('token') or p.get('agent_token'),
+                           validate_certs=True if src.get('validate_certs') is None else src['validate_certs'])
 
     def __getattr__(self, name):
         return getattr(self._module, name)
 
 
 def source_client(module, client_class):
-    """A client_class (AgentClient) for the source agent named by the source_* options."""
+    """A client_class (AgentClient) for the source agent named by O(source_agent)."""
     return client_class(_SourceView(module))

@@ -16,7 +16,7 @@ description:
   - With O(wait=true), polls every O(poll_interval) seconds until the subscription is in sync, that is every table is
     ready (C(srsubstate = r)) and the apply lag is at most O(max_lag_seconds), and fails after O(wait_timeout) seconds
     with the tables that are not ready yet and their states.
-  - Once every table is ready, with O(source_agent_url) given and O(row_counts=true), the copy proves itself - every
+  - Once every table is ready, with O(source_agent) given and O(row_counts=true), the copy proves itself - every
     table's rows are counted on the source and on the target at one point and compared (the source's own inserts and
     deletes between the two snapshots bound any difference; docs/design.md, "The copy proves itself"). A table that
     holds fewer or more rows than the source fails the module with the table named, so RV(synced) is never true for
@@ -52,25 +52,30 @@ options:
       - A lag the agent cannot measure (no message received yet) does not count as in sync.
     type: float
     default: 10.0
-  source_agent_url:
+  source_agent:
     description:
-      - Base URL of the source's agent, which counts the source's rows. Without it the rows are not compared.
-    type: str
-  source_agent_token:
-    description: Bearer token of the source's agent. Defaults to O(agent_token).
-    type: str
-  source_ca_path:
-    description: PEM file with the CA certificate(s) of the source's agent.
-    type: path
-  source_validate_certs:
-    description: Whether to verify the source agent's TLS certificate.
-    type: bool
-    default: true
+      - The source's agent, which counts the source's rows (keys as O(agent) - C(url), C(token), defaulting to the
+        target agent's, C(ca_path), C(validate_certs)). Without it the rows are not compared.
+    type: dict
+    suboptions:
+      url:
+        description: Base URL of the source's agent.
+        type: str
+        required: true
+      token:
+        description: Its bearer token.
+        type: str
+      ca_path:
+        description: PEM file with the CA certificate(s) of that agent.
+        type: path
+      validate_certs:
+        description: Whether to verify its TLS certificate (default true).
+        type: bool
   source_database:
     description: The database on the source. Defaults to O(database).
     type: str
   row_counts:
-    description: Compare every table's rows on both sides once the copy is done (needs O(source_agent_url)).
+    description: Compare every table's rows on both sides once the copy is done (needs O(source_agent)).
     type: bool
     default: true
   row_counts_timeout:
@@ -163,7 +168,7 @@ row_counts:
     - The comparison of the rows (C(proven), C(tables) - each with C(source_rows), C(target_rows), C(status) equal,
       within_changes, differ or missing, and the source's C(inserts) and C(deletes) between the two snapshots -,
       C(differing), C(attempts), C(seconds)).
-  returned: when the copy is done and O(source_agent_url) is given
+  returned: when the copy is done and O(source_agent) is given
   type: dict
 waited_seconds:
   description: Seconds spent polling.
@@ -246,7 +251,7 @@ def main():
         result = dict(changed=False, queries=[], synced=synced, subscription=status.get('subscription') or {},
                       tables=status.get('tables') or [], ready=status.get('ready'), total=status.get('total'),
                       percent=status.get('percent'), history=history, waited_seconds=elapsed)
-        if synced and p['row_counts'] and p['source_agent_url']:
+        if synced and p['row_counts'] and p['source_agent']:
             source = source_client(module, AgentClient)
             proof = prove(source, client, lambda step: migration_path(module, step),
                           p['source_database'] or p['database'], p['database'], timeout=p['row_counts_timeout'])

@@ -15,6 +15,10 @@ description:
   - On a source agent, the answer has the role, the publication and the replication slot (with its lag).
     On a target agent, it has the database, tables expected and present, the subscription, post-data expected
     and present, and the phase.
+  - The subscription's error and conflict counters come with it (C(subscription.counters); PostgreSQL 15+). On
+    PostgreSQL 18 any non-zero conflict counter (C(subscription.conflicts)) means the target diverged from the source -
+    RV(diverged) is true and RV(conflicts) names the counters and, when the agent may read the server log, the tables
+    (C(subscription.conflict_tables)).
   - Reads only; never changes anything.
 author:
   - pgferry maintainers (@pgferry)
@@ -62,6 +66,15 @@ status:
   sample:
     {"database": {"exists": true}, "tables": {"expected": 2, "present": 2},
      "subscription": {"exists": true, "enabled": true}, "post_data": {"expected": 3, "present": 3}, "phase": "streaming"}
+diverged:
+  description: Whether the subscription on this server counted conflicts (PostgreSQL 18) - the target diverged.
+  returned: success
+  type: bool
+conflicts:
+  description: The non-zero conflict counters (C(counters)), the C(tables) the server log names, or why they are unknown.
+  returned: success
+  type: dict
+  sample: {"counters": {"confl_update_missing": 1}, "tables": ["\"public\".\"items\" (update_missing)"], "tables_unknown": null}
 '''
 
 from ansible.module_utils.basic import AnsibleModule
@@ -81,7 +94,12 @@ def main():
     p = module.params
     client = AgentClient(module)
     status = client.get(migration_path(module, 'status', dict(database=p['database'])))
-    module.exit_json(changed=False, queries=[], status=mask_value(status or {}))
+    status = mask_value(status or {})
+    sub = status.get('subscription') or {}
+    conflicts = sub.get('conflicts') or {}
+    module.exit_json(changed=False, queries=[], status=status, diverged=bool(conflicts),
+                     conflicts=dict(counters=conflicts, tables=sub.get('conflict_tables') or [],
+                                    tables_unknown=sub.get('conflict_tables_unknown')))
 
 
 if __name__ == '__main__':

@@ -12,7 +12,8 @@ short_description: Report what pgferry left on a server
 version_added: 0.1.0
 description:
   - Calls C(GET /v1/orphans) - slots named C(pgferry_*) (an inactive one has no subscriber and retains WAL),
-    publications, subscriptions and fences in every database, and roles named C(pgferry_*).
+    publications, subscriptions, fences and temporary copy policies (row-level security) in every database, and roles
+    named C(pgferry_*).
   - Read-only.
 author:
   - pgferry maintainers (@pgferry)
@@ -64,6 +65,13 @@ fenced:
   returned: always
   type: list
   elements: str
+policies:
+  description:
+    - Copy policies named pgferry_* (C(database), C(table), C(name)) - while one stands, the migration's role reads every
+      row of that table; the sync_status step removes them once the copy is proven, cleanup otherwise.
+  returned: always
+  type: list
+  elements: dict
 orphans:
   description: Number of inactive slots.
   returned: always

@@ -79,6 +79,18 @@ options:
     description: Source side. Accept that large objects are left behind (a warning instead of an error).
     type: bool
     default: false
+  row_security:
+    description:
+      - Source side. How the replication_role step will let the initial copy read tables whose row-level security would
+        hide rows from it (M(pgferry.migrate.replication_role)); such tables it cannot cover are errors.
+      - Defaults to V(policy) on the agent.
+    type: str
+    choices: [policy, bypassrls, none]
+  subscription_user:
+    description:
+      - Source side. The role the subscription will log in as, when not C(pgferry_<migration_id>); the copy reads the
+        tables as that role.
+    type: str
   allow_older_target:
     description: Target side. Accept a target older than the source (a warning instead of an error).
     type: bool
@@ -260,6 +272,9 @@ def request_body(p):
                                           for t in p['replica_identity_index']]
     if source or p['skip_large_objects']:
         body['skip_large_objects'] = p['skip_large_objects']
+    for key in ('row_security', 'subscription_user'):
+        if p[key]:
+            body[key] = p[key]
     if not source or p['allow_older_target']:
         body['allow_older_target'] = p['allow_older_target']
     body['privileges'] = p['privileges']
@@ -283,6 +298,8 @@ def main():
         replica_identity_index=dict(type='list', elements='dict', default=[],
                                     options=dict(_TABLE, index=dict(type='str', required=True))),
         skip_large_objects=dict(type='bool', default=False),
+        row_security=dict(type='str', choices=['policy', 'bypassrls', 'none']),
+        subscription_user=dict(type='str'),
         allow_older_target=dict(type='bool', default=False),
         source_major=dict(type='int'),
         source_size_bytes=dict(type='int'),

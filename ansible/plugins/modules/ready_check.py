@@ -14,8 +14,13 @@ description:
   - Calls C(POST /v1/migrations/{m}/ready-check) on the source (O(agent_url)) - no schema drift since the schema archive
     (fingerprint), slot lag under O(max_lag_bytes) - then on the target (O(target_agent_url)) - every table ready, apply
     lag under O(max_lag_seconds) while bytes are pending, every sequence of the source present.
-  - Schema drift and missing sequences fail at once (their objects listed); lag and tables still copying are retried
-    every O(poll_interval) seconds until O(wait_timeout).
+  - Schema drift, missing sequences and (PostgreSQL 18 targets) conflicts the subscription counted - changes it could
+    not apply as the source made them, a divergence - fail at once (their objects listed); lag and tables still
+    copying are retried every O(poll_interval) seconds until O(wait_timeout).
+  - Then, with O(row_counts=true), every table's rows are counted on both sides at one point and compared (the
+    source's own inserts and deletes between the two snapshots bound any difference; docs/design.md, section The copy
+    proves itself) - a table the target holds fewer or more rows of fails the check, naming it, before any client is
+    paused. It costs about two full scans of the largest table, one per side at once, outside the pause.
 author:
   - pgferry maintainers (@pgferry)
 extends_documentation_fragment:
@@ -42,6 +47,14 @@ options:
     description: Seconds between two tries.
     type: float
     default: 2
+  row_counts:
+    description: Compare every table's rows on both sides (see the description).
+    type: bool
+    default: true
+  row_counts_timeout:
+    description: Seconds the comparison may take (it measures again while a difference might be writes in flight).
+    type: int
+    default: 180
 '''
 
 EXAMPLES = r'''
@@ -67,6 +80,12 @@ target:
   description: The target's answer (lag_seconds, tables).
   returned: success
   type: dict
+row_counts:
+  description:
+    - The comparison of the rows (C(proven), C(tables) with C(source_rows), C(target_rows), C(status) and the source's
+      C(inserts) and C(deletes) between the snapshots, C(differing), C(attempts), C(seconds)).
+  returned: with O(row_counts=true), once the other checks passed
+  type: dict
 tries:
   description: How many times the check ran.
   returned: always
@@ -84,6 +103,7 @@ from ansible_collections.pgferry.migrate.plugins.module_utils.agent_client impor
     peer_argument_spec,
     peer_client,
 )
+from ansible_collections.pgferry.migrate.plugins.module_utils.row_counts import describe as describe_rows, prove, quoted
 
 RETRY = ('lag_too_high', 'tables_not_ready', 'subscription_not_streaming')
 
@@ -94,7 +114,8 @@ def main():
     argument_spec.update(migration_argument_spec())
     argument_spec.update(target_database=dict(type='str'), max_lag_bytes=dict(type='int', default=16777216),
                          max_lag_seconds=dict(type='float', default=30), wait_timeout=dict(type='int', default=300),
-                         poll_interval=dict(type='float', default=2))
+                         poll_interval=dict(type='float', default=2), row_counts=dict(type='bool', default=True),
+                         row_counts_timeout=dict(type='int', default=180))
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
     p = module.params
     source, target = AgentClient(module), peer_client(module)
@@ -113,7 +134,19 @@ def main():
             status, dst = target.post(path, body, accept_status=(200, 422))
             problem = dst if status == 422 else None
             if problem is None:
-                module.exit_json(changed=False, queries=[], source=src, target=dst, tries=tries)
+                result = dict(changed=False, queries=[], source=src, target=dst, tries=tries)
+                if p['row_counts']:
+                    proof = prove(source, target, lambda step: migration_path(module, step), p['database'],
+                                  p['target_database'] or p['database'], timeout=p['row_counts_timeout'])
+                    result['row_counts'] = proof
+                    if not proof['proven']:
+                        module.fail_json(msg='not ready for cutover [rows_differ]: the target does not hold the '
+                                             'source\'s rows: %s. Nothing was paused or fenced; find why (rows '
+                                             'changed on the target, a table filtered or truncated), copy those '
+                                             'tables again, then rerun' % describe_rows(proof['differing']),
+                                         code='rows_differ', objects=[quoted(t['schema'], t['name']) for t in proof['differing']],
+                                         **dict((k, v) for k, v in result.items() if k != 'changed'))
+                module.exit_json(**result)
         code = problem.get('code')
         if code not in RETRY or time.monotonic() - started >= p['wait_timeout']:
             module.fail_json(msg='not ready for cutover [%s]: %s' % (code, problem.get('detail')), code=code,

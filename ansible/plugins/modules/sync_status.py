@@ -16,6 +16,11 @@ description:
   - With O(wait=true), polls every O(poll_interval) seconds until the subscription is in sync, that is every table is
     ready (C(srsubstate = r)) and the apply lag is at most O(max_lag_seconds), and fails after O(wait_timeout) seconds
     with the tables that are not ready yet and their states.
+  - Once every table is ready, with O(source_agent) given and O(row_counts=true), the copy proves itself - every
+    table's rows are counted on the source and on the target at one point and compared (the source's own inserts and
+    deletes between the two snapshots bound any difference; docs/design.md, "The copy proves itself"). A table that
+    holds fewer or more rows than the source fails the module with the table named, so RV(synced) is never true for
+    a short copy.
   - Ansible shows a module's output only once it returns, so progress cannot be shown live. Each poll is recorded in
     RV(history) (elapsed seconds, tables ready, percent, lag); register the result to see how the copy went, or run
     the module with O(wait=false) in an C(until) loop to watch it poll by poll.
@@ -47,6 +52,36 @@ options:
       - A lag the agent cannot measure (no message received yet) does not count as in sync.
     type: float
     default: 10.0
+  source_agent:
+    description:
+      - The source's agent, which counts the source's rows (keys as O(agent) - C(url), C(token), defaulting to the
+        target agent's, C(ca_path), C(validate_certs)). Without it the rows are not compared.
+    type: dict
+    suboptions:
+      url:
+        description: Base URL of the source's agent.
+        type: str
+        required: true
+      token:
+        description: Its bearer token.
+        type: str
+      ca_path:
+        description: PEM file with the CA certificate(s) of that agent.
+        type: path
+      validate_certs:
+        description: Whether to verify its TLS certificate (default true).
+        type: bool
+  source_database:
+    description: The database on the source. Defaults to O(database).
+    type: str
+  row_counts:
+    description: Compare every table's rows on both sides once the copy is done (needs O(source_agent)).
+    type: bool
+    default: true
+  row_counts_timeout:
+    description: Seconds the comparison may take (it measures again while a difference might be writes in flight).
+    type: int
+    default: 180
 attributes:
   check_mode:
     support: full
@@ -128,6 +163,13 @@ history:
   type: list
   elements: dict
   sample: [{"elapsed_seconds": 0.0, "ready": 0, "total": 2, "percent": 12.5, "lag_seconds": null}]
+row_counts:
+  description:
+    - The comparison of the rows (C(proven), C(tables) - each with C(source_rows), C(target_rows), C(status) equal,
+      within_changes, differ or missing, and the source's C(inserts) and C(deletes) between the two snapshots -,
+      C(differing), C(attempts), C(seconds)).
+  returned: when the copy is done and O(source_agent) is given
+  type: dict
 waited_seconds:
   description: Seconds spent polling.
   returned: always
@@ -143,6 +185,12 @@ from ansible_collections.pgferry.migrate.plugins.module_utils.agent_client impor
     agent_argument_spec,
     migration_argument_spec,
     migration_path,
+)
+from ansible_collections.pgferry.migrate.plugins.module_utils.row_counts import (
+    describe as describe_rows,
+    prove,
+    source_argument_spec,
+    source_client,
 )
 
 HISTORY_HEAD = 10
@@ -180,7 +228,10 @@ def main():
         wait_timeout=dict(type='int', default=3600),
         poll_interval=dict(type='float', default=5.0),
         max_lag_seconds=dict(type='float', default=10.0),
+        row_counts=dict(type='bool', default=True),
+        row_counts_timeout=dict(type='int', default=180),
     )
+    argument_spec.update(source_argument_spec())
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
     p = module.params
     client = AgentClient(module)
@@ -200,6 +251,18 @@ def main():
         result = dict(changed=False, queries=[], synced=synced, subscription=status.get('subscription') or {},
                       tables=status.get('tables') or [], ready=status.get('ready'), total=status.get('total'),
                       percent=status.get('percent'), history=history, waited_seconds=elapsed)
+        if synced and p['row_counts'] and p['source_agent']:
+            source = source_client(module, AgentClient)
+            proof = prove(source, client, lambda step: migration_path(module, step),
+                          p['source_database'] or p['database'], p['database'], timeout=p['row_counts_timeout'])
+            result['row_counts'] = proof
+            if not proof['proven']:
+                result['synced'] = False
+                module.fail_json(msg='subscription pgferry_%s: every table is ready, but the copy is not complete - '
+                                     'the rows differ: %s. The migration stops here: find why (row-level security, '
+                                     'rows changed on the target, a table truncated or filtered), fix it, and copy '
+                                     'those tables again' % (p['migration_id'], describe_rows(proof['differing'])),
+                                 **result)
         if not p['wait'] or synced:
             module.exit_json(**result)
         if not result['subscription'].get('exists'):

@@ -43,6 +43,8 @@ import io.pgferry.agent.orphans.OrphansService;
 import io.pgferry.agent.readycheck.ReadyCheckController;
 import io.pgferry.agent.readycheck.ReadyCheckService;
 import io.pgferry.agent.reversereplication.ReverseReplicationController;
+import io.pgferry.agent.rowcounts.RowCountsController;
+import io.pgferry.agent.rowcounts.RowCountsService;
 import io.pgferry.agent.reversereplication.ReverseReplicationService;
 import io.pgferry.agent.sequences.SequencesController;
 import io.pgferry.agent.sequences.SequencesService;
@@ -90,6 +92,7 @@ final class Features {
                 new ReverseReplicationController(new ReverseReplicationService(connector,
                         new ReplicationRoleService(connector), config.stateDir())),
                 new VerifyController(new VerifyService(connector, config.stateDir())),
+                new RowCountsController(new RowCountsService(connector, config.stateDir())),
                 new CleanupController(new CleanupService(connector, config.stateDir())),
                 new OrphansController(new OrphansService(connector))
         );

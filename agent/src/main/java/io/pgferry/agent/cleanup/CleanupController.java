@@ -23,7 +23,8 @@ public final class CleanupController implements RouteGroup {
     /**
      * {@code POST /v1/migrations/{m}/cleanup}: drops, where present, subscriptions {@code pgferry_<m>} and
      * {@code pgferry_<m>_reverse} (detached from their slot when the publisher cannot be reached), the publications
-     * and slots of those names (ending a walsender that still holds one), the fence, role {@code pgferry_<m>}
+     * and slots of those names (ending a walsender that still holds one), the fence, the copy policies {@code
+     * pgferry_<m>} (row-level security), role {@code pgferry_<m>}
      * ({@code DROP OWNED BY}, {@code DROP ROLE}) and {@code state_dir/{m}/}. {@code keep_reverse} keeps the reverse
      * stream, its role and the state files. Safe to rerun.
      * <ul>

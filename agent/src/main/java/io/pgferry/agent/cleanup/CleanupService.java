@@ -7,7 +7,9 @@ import io.pgferry.agent.migration.MigrationId;
 import io.pgferry.agent.migration.Plan;
 import io.pgferry.agent.migration.Sessions;
 import io.pgferry.agent.migration.StepResult;
+import io.pgferry.agent.migration.TableRef;
 import io.pgferry.agent.postgres.PgConnector;
+import io.pgferry.agent.replicationrole.RowSecurity;
 import io.pgferry.agent.sql.Sql;
 import io.pgferry.agent.stopreplication.Subscriptions;
 import java.io.IOException;
@@ -28,8 +30,8 @@ import java.util.stream.Stream;
  * Removes everything a migration made on this server, whether it finished, failed or was abandoned, in an order
  * that never blocks on the other side: subscriptions (their slots dropped through them, or detached when the
  * publisher is gone), publications, leftover slots (a walsender still holding one is ended first), the fence, the
- * replication role, and the migration's files in the state directory. Each object is looked up first, so a rerun
- * does nothing.
+ * copy policies (row-level security), the replication role, and the migration's files in the state directory.
+ * Each object is looked up first, so a rerun does nothing.
  */
 public final class CleanupService {
     private static final Duration TIMEOUT = Duration.ofMinutes(2);
@@ -74,6 +76,13 @@ public final class CleanupService {
             plan = new Plan();
             if (FenceService.fenced(c, db)) {
                 plan.add("ALTER DATABASE " + Sql.ident(db) + " RESET default_transaction_read_only");
+            }
+            run(plan, c, request.check(), queries);
+            changed |= !plan.isEmpty();
+            // The copy's temporary policies (row-level security), whether or not the copy finished.
+            plan = new Plan();
+            for (TableRef t : RowSecurity.copyPolicies(c, migration.objectName())) {
+                plan.add("DROP POLICY " + Sql.ident(migration.objectName()) + " ON " + t.quoted());
             }
             run(plan, c, request.check(), queries);
             changed |= !plan.isEmpty();

@@ -22,11 +22,11 @@ final class MigrationLocks {
             HandlerType.PATCH);
     /**
      * POSTs that take no lock: the job steps (their POST returns at once and the runner serializes them itself) and
-     * the checks and waits that only read (preflight, ready-check, catch-up, verify), which may take long and must
-     * not block each other.
+     * the checks and waits that only read (preflight, ready-check, catch-up, verify, row-counts), which may take long
+     * and must not block each other.
      */
     private static final Set<String> UNLOCKED_POSTS = Set.of("schema-apply", "post-data", "preflight", "ready-check",
-            "catch-up", "verify");
+            "catch-up", "verify", "row-counts");
     private static final String HELD = MigrationLocks.class.getName();
 
     /** migration id to "METHOD path" of the request that holds it. */

@@ -19,11 +19,12 @@ public final class OrphansController implements RouteGroup {
 
     /**
      * {@code GET /v1/orphans}: slots named {@code pgferry_*} (with {@code orphan}: inactive, no subscriber, and the
-     * WAL each retains), publications, subscriptions and fenced databases in every database that allows
-     * connections, and roles named {@code pgferry_*}. Read-only.
+     * WAL each retains), publications, subscriptions, fenced databases and copy policies {@code pgferry_*} in every
+     * database that allows connections, and roles named {@code pgferry_*}. Read-only.
      * <ul>
      *   <li>200: {@code {slots: [{name, database, active, orphan, retained_bytes}], publications: [{database,
-     *       name}], subscriptions: [...], roles: [...], fenced: [...], unreadable: [...], orphans: n}}</li>
+     *       name}], subscriptions: [...], roles: [...], fenced: [...], policies: [{database, table, name}],
+     *       unreadable: [...], orphans: n}}</li>
      *   <li>401 {@code unauthorized}: missing or wrong bearer token</li>
      *   <li>502 {@code postgres_error}, 503 {@code postgres_unavailable}, 500 {@code internal_error}</li>
      * </ul>

@@ -14,12 +14,16 @@ import java.util.List;
 
 /**
  * What pgferry made on this server and may have left behind: slots named {@code pgferry_*} (an inactive one has
- * no subscriber and holds WAL without limit), publications, subscriptions and fences in every database, and roles
- * named {@code pgferry_*}.
+ * no subscriber and holds WAL without limit), publications, subscriptions, fences and copy policies (row-level
+ * security) in every database, and roles named {@code pgferry_*}.
  */
 public final class OrphansService {
     private static final Duration TIMEOUT = Duration.ofSeconds(30);
     private static final String PREFIX = "pgferry\\_%";
+    private static final String POLICIES = "SELECT '\"' || replace(n.nspname, '\"', '\"\"') || '\".\"' "
+            + "|| replace(c.relname, '\"', '\"\"') || '\"', p.polname FROM pg_policy p "
+            + "JOIN pg_class c ON c.oid = p.polrelid JOIN pg_namespace n ON n.oid = c.relnamespace "
+            + "WHERE p.polname LIKE '" + PREFIX + "' ORDER BY 1, 2";
 
     /** @param orphan inactive: no subscriber is connected */
     public record Slot(String name, String database, boolean active, boolean orphan, Long retainedBytes) {
@@ -28,9 +32,13 @@ public final class OrphansService {
     public record Named(String database, String name) {
     }
 
+    /** A copy policy (row-level security) of a migration: while it stands, that role reads every row of the table. */
+    public record Policy(String database, String table, String name) {
+    }
+
     /** @param unreadable databases the agent could not connect to */
     public record Report(List<Slot> slots, List<Named> publications, List<Named> subscriptions, List<String> roles,
-                         List<String> fenced, List<String> unreadable, int orphans) {
+                         List<String> fenced, List<Policy> policies, List<String> unreadable, int orphans) {
     }
 
     private final PgConnector connector;
@@ -70,6 +78,7 @@ public final class OrphansService {
         List<Named> publications = new ArrayList<>();
         List<Named> subscriptions = new ArrayList<>();
         List<String> fenced = new ArrayList<>();
+        List<Policy> policies = new ArrayList<>();
         List<String> unreadable = new ArrayList<>();
         for (String db : databases) {
             try (Connection c = connector.open(db, TIMEOUT, true)) {
@@ -81,12 +90,17 @@ public final class OrphansService {
                 if (FenceService.fenced(c, db)) {
                     fenced.add(db);
                 }
+                try (PreparedStatement ps = c.prepareStatement(POLICIES); ResultSet rs = ps.executeQuery()) {
+                    while (rs.next()) {
+                        policies.add(new Policy(db, rs.getString(1), rs.getString(2)));
+                    }
+                }
             } catch (SQLException | PostgresUnavailableException e) {
                 unreadable.add(db);
             }
         }
         int orphans = (int) slots.stream().filter(Slot::orphan).count();
-        return new Report(slots, publications, subscriptions, roles, fenced, unreadable, orphans);
+        return new Report(slots, publications, subscriptions, roles, fenced, policies, unreadable, orphans);
     }
 
     private static void collect(Connection c, String db, String sql, List<Named> into) throws SQLException {

@@ -6,6 +6,7 @@ import io.pgferry.agent.migration.Scope;
 import io.pgferry.agent.migration.TableRef;
 import io.pgferry.agent.privileges.RoleMap;
 import io.pgferry.agent.roles.SourceRole;
+import io.pgferry.agent.replicationrole.RowSecurityMode;
 import io.pgferry.agent.subscription.SourceConnection;
 import java.util.ArrayList;
 import java.util.List;
@@ -19,6 +20,10 @@ import java.util.Map;
  * @param replicaIdentityFull source: tables without a key that the publication step will set to REPLICA IDENTITY FULL
  * @param replicaIdentityIndex source: tables without a key to be identified by one of their unique indexes
  * @param skipLargeObjects source: large objects are not replicated; true accepts leaving them behind
+ * @param rowSecurity source: how the replication_role step will get the copy past row-level security (policy,
+ *                    bypassrls or none; default policy)
+ * @param subscriptionUser source: the role the subscription will log in as, when not the migration's own
+ *                         {@code pgferry_<m>}; the copy reads the tables as that role
  * @param allowOlderTarget target: accept a target older than the source
  * @param sourceMajor target: the source's major version (from the source preflight's facts)
  * @param sourceSizeBytes target: the source database's size, for the free-disk check
@@ -38,10 +43,10 @@ public record PreflightRequest(String side, String database, List<String> includ
                                List<String> excludeSchemas, List<TableRef> includeTables,
                                List<TableRef> excludeTables, List<TableRef> replicaIdentityFull,
                                List<ReplicaIdentityIndex> replicaIdentityIndex, Boolean skipLargeObjects,
-                               Boolean allowOlderTarget, Integer sourceMajor, Long sourceSizeBytes,
-                               List<String> expectedExtensions, SourceConnection connection,
-                               Boolean replicationRoleExists, Boolean privileges, List<SourceRole> sourceRoles,
-                               Map<String, String> roleMap, List<String> allowRoleRights,
+                               String rowSecurity, String subscriptionUser, Boolean allowOlderTarget,
+                               Integer sourceMajor, Long sourceSizeBytes, List<String> expectedExtensions,
+                               SourceConnection connection, Boolean replicationRoleExists, Boolean privileges,
+                               List<SourceRole> sourceRoles, Map<String, String> roleMap, List<String> allowRoleRights,
                                List<String> allowSharedRoles, List<String> sourceApplyCode) {
     public static final String SOURCE = "source";
     public static final String TARGET = "target";
@@ -68,6 +73,8 @@ public record PreflightRequest(String side, String database, List<String> includ
             addIf(misplaced, replicaIdentityFull != null, "replica_identity_full");
             addIf(misplaced, replicaIdentityIndex != null, "replica_identity_index");
             addIf(misplaced, skipLargeObjects != null, "skip_large_objects");
+            addIf(misplaced, rowSecurity != null, "row_security");
+            addIf(misplaced, subscriptionUser != null, "subscription_user");
         }
         if (!misplaced.isEmpty()) {
             throw new BadRequestException(misplaced.get(0), String.join(", ", misplaced) + " belong to the "
@@ -84,6 +91,10 @@ public record PreflightRequest(String side, String database, List<String> includ
         replicaIdentityFull = replicaIdentityFull == null ? List.of() : List.copyOf(replicaIdentityFull);
         replicaIdentityIndex = replicaIdentityIndex == null ? List.of() : List.copyOf(replicaIdentityIndex);
         skipLargeObjects = skipLargeObjects != null && skipLargeObjects;
+        RowSecurityMode.parse("row_security", rowSecurity);
+        if (subscriptionUser != null) {
+            Names.require("subscription_user", subscriptionUser);
+        }
         allowOlderTarget = allowOlderTarget != null && allowOlderTarget;
         expectedExtensions = Names.requireAll("expected_extensions", expectedExtensions);
         replicationRoleExists = replicationRoleExists == null || replicationRoleExists;
@@ -99,6 +110,10 @@ public record PreflightRequest(String side, String database, List<String> includ
         if (condition) {
             list.add(field);
         }
+    }
+
+    RowSecurityMode rowSecurityMode() {
+        return RowSecurityMode.parse("row_security", rowSecurity);
     }
 
     Scope scope() {

@@ -24,7 +24,7 @@ public final class ReadyCheckController implements RouteGroup {
      * {@code POST /v1/migrations/{m}/ready-check}: with {@code side: source}, compares the scope's schema with the
      * fingerprint taken with the schema archive, reads the slot's lag in bytes and lists the scope's sequences; with
      * {@code side: target}, checks every table of the subscription is ready, the apply lag and that the listed
-     * sequences exist. Read-only.
+     * sequences exist, and (PostgreSQL 18) that the subscription counted no conflict. Read-only.
      * <ul>
      *   <li>200: {@code {side, ready: true, schema_sha256, lag_bytes, lag_seconds, tables, sequences}}</li>
      *   <li>400 {@code invalid_request}: malformed body, bad side or limits, bad migration id</li>
@@ -35,6 +35,9 @@ public final class ReadyCheckController implements RouteGroup {
      *   <li>422 {@code schema_drift}: objects of the scope changed since the archive; {@code objects} lists each</li>
      *   <li>422 {@code lag_too_high}, {@code tables_not_ready}, {@code subscription_not_streaming}: not yet</li>
      *   <li>422 {@code slot_missing}, {@code sequences_missing}: the migration is broken</li>
+     *   <li>422 {@code subscription_conflicts}: (target, PostgreSQL 18) the subscription counted conflicts - changes it
+     *       could not apply as made; {@code objects} names the tables (from the server log, when readable) and the
+     *       counters</li>
      *   <li>502 {@code postgres_error}, 503 {@code postgres_unavailable}, 500 {@code internal_error}</li>
      * </ul>
      */

@@ -10,6 +10,7 @@ import io.pgferry.agent.sequences.SequenceValue;
 import io.pgferry.agent.sequences.SequencesService;
 import io.pgferry.agent.syncstatus.SyncStatus;
 import io.pgferry.agent.syncstatus.SyncStatusService;
+import io.pgferry.agent.syncstatus.SubscriptionStats;
 import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
@@ -91,6 +92,7 @@ public final class ReadyCheckService {
 
     private Ready target(MigrationId migration, ReadyCheckRequest request) {
         SyncStatus status = syncStatus.status(migration, request.database());
+        refuseConflicts(migration, request.database());
         List<String> notReady = status.tables().stream().filter(t -> !t.state().equals("r"))
                 .map(t -> new TableRef(t.schema(), t.name()).quoted() + " (" + t.stateName() + ")").toList();
         if (!status.allReady()) {
@@ -128,5 +130,37 @@ public final class ReadyCheckService {
                     + "target: " + String.join(", ", missing), missing);
         }
         return new Ready("target", true, null, null, lag, status.total(), request.sequences());
+    }
+
+    /**
+     * PostgreSQL 18 counts the changes its subscription could not apply as made (an UPDATE or DELETE of a row the
+     * target lacks, a row already there): any is a divergence, which a cutover would carry onto the target.
+     */
+    private void refuseConflicts(MigrationId migration, String database) {
+        try (Connection c = Steps.open(connector, database, TIMEOUT, true);
+             PreparedStatement ps = c.prepareStatement("SELECT oid FROM pg_subscription WHERE subname = ? AND subdbid = "
+                     + "(SELECT oid FROM pg_database WHERE datname = current_database())")) {
+            ps.setString(1, migration.objectName());
+            long oid;
+            try (ResultSet rs = ps.executeQuery()) {
+                if (!rs.next()) {
+                    return;
+                }
+                oid = rs.getLong(1);
+            }
+            SubscriptionStats stats = SubscriptionStats.read(c, oid, connector.serverVersion(c).major());
+            if (stats.diverged()) {
+                List<String> objects = new ArrayList<>(stats.conflictTables());
+                stats.conflicts().forEach((k, v) -> objects.add(k + "=" + v));
+                throw ApiException.unprocessable("subscription_conflicts", "the subscription met changes it could "
+                        + "not apply as the source made them (" + stats.conflicts() + "): the target has diverged "
+                        + "from the source" + (stats.conflictTables().isEmpty() ? " (" + stats.conflictTablesUnknown()
+                        + ")" : " in " + String.join(", ", stats.conflictTables())) + ". Repair the tables named "
+                        + "(or copy them again), then reset the counters with SELECT "
+                        + "pg_stat_reset_subscription_stats(" + oid + ") on the target", objects);
+            }
+        } catch (SQLException e) {
+            throw connector.translate(e);
+        }
     }
 }

@@ -6,6 +6,7 @@ import io.pgferry.agent.migration.ResolvedScope;
 import io.pgferry.agent.migration.ScopeResolver;
 import io.pgferry.agent.migration.StepResult;
 import io.pgferry.agent.migration.Steps;
+import io.pgferry.agent.migration.TableRef;
 import io.pgferry.agent.postgres.PgConnector;
 import io.pgferry.agent.sql.Sql;
 import java.sql.Connection;
@@ -44,29 +45,40 @@ public final class ReplicationRoleService {
 
     public StepResult<RoleState.Response> apply(MigrationId migration, ReplicationRoleRequest request) {
         String role = migration.objectName();
+        RowSecurityMode mode = request.mode();
+        // The copy's extra access lasts while the copy runs; once the rows are proven it goes.
+        boolean bypass = mode == RowSecurityMode.BYPASSRLS && !request.copied();
         try (Connection c = Steps.open(connector, request.database(), TIMEOUT, false)) {
             ResolvedScope scope = ScopeResolver.resolve(c, request.scope());
             RoleGrants.Wanted wanted = RoleGrants.wanted(c, scope);
             Optional<ExistingRole> existing = read(c, role);
+            if (bypass && !existing.map(ExistingRole::bypassrls).orElse(false)) {
+                CopyAccess.requireMayGrantBypass(c, connector.serverVersion(c));
+            }
             Plan plan = new Plan();
-            planAttributes(plan, role, existing, request.password());
+            planAttributes(plan, role, existing, request.password(), bypass);
             RoleGrants.plan(c, plan, role, existing.map(ExistingRole::oid).orElse(0L), wanted);
+            List<TableRef> policies = CopyAccess.planPolicies(c, plan, role, scope.tableRefs(),
+                    mode == RowSecurityMode.POLICY && !request.copied());
             if (!request.check()) {
                 plan.runInTransaction(c);
             }
-            RoleState state = new RoleState(role, wanted.schemas(), wanted.tables(), wanted.sequences());
+            RoleState state = new RoleState(role, wanted.schemas(), wanted.tables(), wanted.sequences(), mode.value(),
+                    bypass, policies);
             return plan.result(request.check(), new RoleState.Response(state));
         } catch (SQLException e) {
             throw connector.translate(e);
         }
     }
 
-    private static void planAttributes(Plan plan, String role, Optional<ExistingRole> existing, String password) {
+    /** @param bypass the role is to have BYPASSRLS (row_security: bypassrls, while the copy runs) */
+    private static void planAttributes(Plan plan, String role, Optional<ExistingRole> existing, String password,
+                                       boolean bypass) {
         String verifier = PasswordVerifier.newVerifier(password);
         String setPassword = " PASSWORD " + Sql.literal(verifier);
         String maskedPassword = " PASSWORD '" + StepResult.MASK + "'";
         if (existing.isEmpty()) {
-            String create = "CREATE ROLE " + Sql.ident(role) + " WITH LOGIN REPLICATION";
+            String create = "CREATE ROLE " + Sql.ident(role) + " WITH LOGIN REPLICATION" + (bypass ? " BYPASSRLS" : "");
             plan.addSecret(create + setPassword, create + maskedPassword);
             return;
         }
@@ -88,8 +100,8 @@ public final class ReplicationRoleService {
         if (r.createrole()) {
             attributes.add("NOCREATEROLE");
         }
-        if (r.bypassrls()) {
-            attributes.add("NOBYPASSRLS");
+        if (r.bypassrls() != bypass) {
+            attributes.add(bypass ? "BYPASSRLS" : "NOBYPASSRLS");
         }
         if (r.expires()) {
             // An expired password would make the subscription fail to log in at some later, surprising time.

@@ -10,6 +10,7 @@ import io.pgferry.agent.migration.TableRef;
 import io.pgferry.agent.postgres.PgConnector;
 import io.pgferry.agent.replicationrole.ReplicationRoleRequest;
 import io.pgferry.agent.replicationrole.ReplicationRoleService;
+import io.pgferry.agent.replicationrole.RowSecurity;
 import io.pgferry.agent.sql.Sql;
 import io.pgferry.agent.stopreplication.Subscriptions;
 import io.pgferry.agent.subscription.SourceConnection;
@@ -50,13 +51,14 @@ public final class ReverseReplicationService {
         String name = Direction.REVERSE.objectName(migration);
         ManifestScope scope = ManifestScope.read(stateDir, migration);
         return request.side().equals("publisher") ? publisher(migration, name, scope, request)
-                : subscriber(name, request);
+                : subscriber(name, scope, request);
     }
 
     private StepResult<Reverse> publisher(MigrationId migration, String name, ManifestScope scope,
                                           ReverseReplicationRequest request) {
+        // The reverse stream copies nothing (copy_data = false): its role needs no way past row-level security.
         var role = roles.apply(migration, new ReplicationRoleRequest(request.database(), request.password(),
-                scope.schemas(), List.of(), scope.tables(), List.of(), request.check()));
+                scope.schemas(), List.of(), scope.tables(), List.of(), "none", true, request.check()));
         List<String> queries = new ArrayList<>(role.queries());
         try (Connection c = Sessions.writable(connector, request.database(), TIMEOUT)) {
             Plan plan = new Plan();
@@ -83,7 +85,7 @@ public final class ReverseReplicationService {
         }
     }
 
-    private StepResult<Reverse> subscriber(String name, ReverseReplicationRequest request) {
+    private StepResult<Reverse> subscriber(String name, ManifestScope scope, ReverseReplicationRequest request) {
         SourceConnection source = request.connection();
         try (Connection c = Sessions.writable(connector, request.database(), TIMEOUT)) {
             int major = connector.serverVersion(c).major();
@@ -91,7 +93,8 @@ public final class ReverseReplicationService {
             Plan plan = new Plan();
             if (Subscriptions.read(c, name).isEmpty()) {
                 String with = " PUBLICATION " + Sql.ident(name) + " WITH (slot_name = " + Sql.literal(name)
-                        + ", copy_data = false, streaming = on" + (origin == null ? "" : ", origin = none") + ")";
+                        + ", copy_data = false, streaming = on" + (origin == null ? "" : ", origin = none")
+                        + (runAsOwner(c, major, scope) ? ", run_as_owner = true" : "") + ")";
                 String create = "CREATE SUBSCRIPTION " + Sql.ident(name) + " CONNECTION ";
                 plan.addSecret(create + Sql.literal(source.conninfo(false)) + with,
                         create + Sql.literal(source.conninfo(true)) + with);
@@ -104,5 +107,15 @@ public final class ReverseReplicationService {
         } catch (SQLException e) {
             throw connector.translate(e);
         }
+    }
+
+    /**
+     * From PostgreSQL 16 the apply worker writes as each table's owner, and an owner subject to its table's FORCE ROW
+     * LEVEL SECURITY may not be written as: the reverse stream would stop at the first change of such a table. When
+     * the scope has one and the agent's role (the subscription's owner) bypasses row security, the subscription
+     * applies as its owner instead - what every subscription did before 16.
+     */
+    private static boolean runAsOwner(Connection c, int major, ManifestScope scope) throws SQLException {
+        return major >= 16 && !RowSecurity.forcedOnOwner(c, scope.tables()).isEmpty() && RowSecurity.agentBypasses(c);
     }
 }

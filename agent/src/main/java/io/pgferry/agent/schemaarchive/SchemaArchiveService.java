@@ -93,8 +93,12 @@ public final class SchemaArchiveService {
                     return new ArchiveResult(false, queries, ArchiveInfo.of(old.get()));
                 }
                 String sha = ArchiveFiles.sha256(tmp);
+                // pgferry's own copy policies (replicationrole.CopyAccess) are not the application's schema:
+                // restored on the target they would name a role that does not exist there.
                 List<TocEntry> entries = new ManifestBuilder(c).build(list(tools, tmp, TocEntry.PRE_DATA),
-                        list(tools, tmp, TocEntry.POST_DATA));
+                        list(tools, tmp, TocEntry.POST_DATA)).stream()
+                        .filter(e -> !("policy".equals(e.type()) && migration.objectName().equals(e.name())))
+                        .toList();
                 Manifest manifest = new Manifest(Manifest.FORMAT, migration.value(), database,
                         Instant.now().toString(), version.version(), tools.pgDumpVersion(), sha, Files.size(tmp),
                         content, scope.schemas(), scope.excludedTables(), extensions, scope.tableRefs(), entries,

@@ -1,6 +1,8 @@
 package io.pgferry.agent.status;
 
+import com.fasterxml.jackson.annotation.JsonUnwrapped;
 import io.pgferry.agent.migration.TableRef;
+import io.pgferry.agent.syncstatus.SubscriptionStats;
 import java.util.List;
 import java.util.Map;
 
@@ -17,7 +19,8 @@ import java.util.Map;
 public record MigrationStatus(Role role, Publication publication, Slot slot, String currentWalLsn,
                              Database database, Tables tables, Subscription subscription, String phase) {
 
-    public record Role(String name, boolean exists) {
+    /** @param copyPolicies tables of this database carrying the role's temporary copy policy (row-level security) */
+    public record Role(String name, boolean exists, List<TableRef> copyPolicies) {
     }
 
     public record Publication(String name, boolean exists, List<TableRef> tables) {
@@ -38,8 +41,12 @@ public record MigrationStatus(Role role, Publication publication, Slot slot, Str
     public record Tables(int present) {
     }
 
-    /** @param states how many of its tables are in each pg_subscription_rel state, by state name */
+    /**
+     * @param states how many of its tables are in each pg_subscription_rel state, by state name
+     * @param stats its error and conflict counters (written beside the other fields: {@code counters},
+     *              {@code conflicts} - non-zero conflict counters, PostgreSQL 18 - and {@code conflict_tables})
+     */
     public record Subscription(String name, boolean exists, Boolean enabled, Integer total, Integer ready,
-                               Map<String, Integer> states) {
+                               Map<String, Integer> states, @JsonUnwrapped SubscriptionStats stats) {
     }
 }

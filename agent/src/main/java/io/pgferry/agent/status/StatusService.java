@@ -3,6 +3,8 @@ package io.pgferry.agent.status;
 import io.pgferry.agent.migration.MigrationId;
 import io.pgferry.agent.migration.TableRef;
 import io.pgferry.agent.postgres.PgConnector;
+import io.pgferry.agent.replicationrole.RowSecurity;
+import io.pgferry.agent.syncstatus.SubscriptionStats;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
@@ -32,10 +34,10 @@ public final class StatusService {
             JOIN pg_class c ON c.oid = pr.prrelid JOIN pg_namespace n ON n.oid = c.relnamespace
             WHERE p.pubname = ? ORDER BY 1, 2""";
     private static final String SUBSCRIPTION = """
-            SELECT s.subenabled, r.srsubstate, count(r.srrelid)
+            SELECT s.subenabled, r.srsubstate, count(r.srrelid), s.oid
             FROM pg_subscription s LEFT JOIN pg_subscription_rel r ON r.srsubid = s.oid
             WHERE s.subname = ? AND s.subdbid = (SELECT oid FROM pg_database WHERE datname = current_database())
-            GROUP BY 1, 2""";
+            GROUP BY 1, 2, 4""";
     private static final String USER_TABLES = """
             SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
             WHERE c.relkind IN ('r', 'p') AND NOT c.relispartition
@@ -71,16 +73,19 @@ public final class StatusService {
             }
             MigrationStatus.Publication publication = new MigrationStatus.Publication(name, false, List.of());
             MigrationStatus.Subscription subscription = new MigrationStatus.Subscription(name, false, null, null,
-                    null, null);
+                    null, null, null);
             MigrationStatus.Tables tables = null;
+            List<TableRef> copyPolicies = List.of();
             if (databaseExists) {
                 try (Connection c = connector.open(database, TIMEOUT, true)) {
                     publication = publication(c, name);
-                    subscription = subscription(c, name);
+                    subscription = subscription(c, name, connector.serverVersion(c).major());
                     tables = new MigrationStatus.Tables(count(c));
+                    copyPolicies = RowSecurity.copyPolicies(c, name);
                 }
             }
-            return new MigrationStatus(new MigrationStatus.Role(name, roleExists), publication, slot, walLsn,
+            return new MigrationStatus(new MigrationStatus.Role(name, roleExists, copyPolicies), publication, slot,
+                    walLsn,
                     new MigrationStatus.Database(database, databaseExists), tables, subscription,
                     phase(databaseExists, tables, publication, slot, subscription));
         } catch (SQLException e) {
@@ -140,15 +145,18 @@ public final class StatusService {
         return new MigrationStatus.Publication(name, exists, tables);
     }
 
-    private static MigrationStatus.Subscription subscription(Connection c, String name) throws SQLException {
+    private static MigrationStatus.Subscription subscription(Connection c, String name, int major)
+            throws SQLException {
         Boolean enabled = null;
         Map<String, Integer> states = new TreeMap<>();
         int total = 0;
+        long oid = 0;
         try (PreparedStatement st = c.prepareStatement(SUBSCRIPTION)) {
             st.setString(1, name);
             try (ResultSet rs = st.executeQuery()) {
                 while (rs.next()) {
                     enabled = rs.getBoolean(1);
+                    oid = rs.getLong(4);
                     String state = rs.getString(2);
                     if (state != null) {
                         int n = rs.getInt(3);
@@ -159,9 +167,10 @@ public final class StatusService {
             }
         }
         if (enabled == null) {
-            return new MigrationStatus.Subscription(name, false, null, null, null, null);
+            return new MigrationStatus.Subscription(name, false, null, null, null, null, null);
         }
-        return new MigrationStatus.Subscription(name, true, enabled, total, states.getOrDefault("ready", 0), states);
+        return new MigrationStatus.Subscription(name, true, enabled, total, states.getOrDefault("ready", 0), states,
+                SubscriptionStats.read(c, oid, major));
     }
 
     private static String stateName(String state) {

@@ -31,6 +31,8 @@ final class MigrationFlow {
     /** The target's database (the source's name unless consolidating under another). */
     final String targetDatabase;
     final Map<String, String> roleMap;
+    /** Extra fields of the replication-role request (row_security, ...). */
+    final Map<String, Object> role = new LinkedHashMap<>();
 
     MigrationFlow(String migration, String database, PgCluster sourceCluster, AgentHandle source,
                   AgentHandle target, String password, Map<String, Object> scope) {
@@ -79,8 +81,9 @@ final class MigrationFlow {
     /** Runs every step; returns each step's "changed", so a rerun can assert that nothing changed. */
     Map<String, Boolean> run() throws Exception {
         Map<String, Boolean> changed = new LinkedHashMap<>();
-        changed.put("replication-role", ok(source.put(path("replication-role"), scoped("password", password)))
-                .get("changed").asBoolean());
+        Map<String, Object> roleBody = scoped("password", password);
+        roleBody.putAll(role);
+        changed.put("replication-role", ok(source.put(path("replication-role"), roleBody)).get("changed").asBoolean());
         changed.put("schema-archive", ok(source.post(path("schema-archive"), scoped())).get("changed").asBoolean());
         Answer archive = source.get(path("schema-archive"));
         assertEquals(200, archive.status(), "download the archive");

@@ -49,6 +49,11 @@ public final class AgentHandle implements AutoCloseable {
                 user, passwordFile), System.getenv("PATH")), token);
     }
 
+    /** A handle on an agent started with a config of the test's own (another role than the superuser, say). */
+    public static AgentHandle of(Agent agent, String token) {
+        return new AgentHandle(agent, token);
+    }
+
     /** An answer: status and parsed body (null for an empty or non-JSON body). */
     public record Answer(int status, JsonNode body, byte[] raw, HttpResponse<byte[]> response) {
         public JsonNode at(String pointer) {

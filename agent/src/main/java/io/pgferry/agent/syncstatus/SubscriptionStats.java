@@ -1,0 +1,143 @@
+package io.pgferry.agent.syncstatus;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.pgferry.agent.http.JsonBody;
+import java.io.IOException;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.TreeSet;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * A subscription's error and conflict counters ({@code pg_stat_subscription_stats}: errors from PostgreSQL 15, the
+ * {@code confl_*} conflict counters from 18). A conflict counted there is a change the target could not apply as
+ * the source made it - an UPDATE or DELETE of a row the target does not have, a row that exists already: the two
+ * sides have diverged. PostgreSQL names the table only in its server log ({@code conflict detected on relation
+ * "s.t": conflict=update_missing}); when the agent may read the current log file (logging_collector, and superuser
+ * or pg_read_server_files), the tables are taken from there.
+ *
+ * @param counters every counter PostgreSQL has for the subscription (names as in the view), absent before 15
+ * @param conflicts the non-zero {@code confl_*} counters
+ * @param conflictTables the tables the server log names for this subscription's conflicts, with their kinds
+ * @param conflictTablesUnknown why the tables could not be read from the log, when there are conflicts
+ */
+public record SubscriptionStats(Map<String, Long> counters, Map<String, Long> conflicts, List<String> conflictTables,
+                                String conflictTablesUnknown) {
+    private static final String STATS = "SELECT to_jsonb(s)::text FROM pg_stat_subscription_stats s WHERE subid = ?";
+    /** The subscription's tables as the log writes them (schema.name, unquoted) and as pgferry quotes them. */
+    private static final String TABLES = """
+            SELECT n.nspname || '.' || c.relname,
+                   '"' || replace(n.nspname, '"', '""') || '"."' || replace(c.relname, '"', '""') || '"'
+            FROM pg_subscription_rel r JOIN pg_class c ON c.oid = r.srrelid JOIN pg_namespace n ON n.oid = c.relnamespace
+            WHERE r.srsubid = ?""";
+    private static final String LOG = """
+            SELECT f, pg_read_binary_file(f, greatest((pg_stat_file(f)).size - ?, 0), ?)
+            FROM pg_current_logfile() AS f WHERE f IS NOT NULL""";
+    /** How much of the end of the log is read for table names. */
+    private static final long LOG_TAIL_BYTES = 16L * 1024 * 1024;
+    private static final Pattern CONFLICT = Pattern.compile(
+            "conflict detected on relation \"(.+?)\": conflict=([a-z_]+)");
+    private static final Pattern ORIGIN = Pattern.compile("replication origin \"pg_(\\d+)\"");
+    private static final int LOOK_AHEAD_LINES = 6;
+
+    public static final SubscriptionStats NONE = new SubscriptionStats(Map.of(), Map.of(), List.of(), null);
+
+    public boolean diverged() {
+        return !conflicts.isEmpty();
+    }
+
+    /** The counters of subscription {@code subid}; {@link #NONE} before PostgreSQL 15. */
+    public static SubscriptionStats read(Connection c, long subid, int major) throws SQLException {
+        if (major < 15) {
+            return NONE;
+        }
+        Map<String, Long> counters = new TreeMap<>();
+        try (PreparedStatement ps = c.prepareStatement(STATS)) {
+            ps.setLong(1, subid);
+            try (ResultSet rs = ps.executeQuery()) {
+                if (rs.next()) {
+                    JsonNode row = JsonBody.MAPPER.readTree(rs.getString(1));
+                    row.fields().forEachRemaining(e -> {
+                        if (e.getValue().isIntegralNumber() && (e.getKey().endsWith("_count")
+                                || e.getKey().startsWith("confl_"))) {
+                            counters.put(e.getKey(), e.getValue().asLong());
+                        }
+                    });
+                }
+            } catch (IOException e) {
+                throw new SQLException("unreadable pg_stat_subscription_stats row", e);
+            }
+        }
+        Map<String, Long> conflicts = new TreeMap<>();
+        counters.forEach((k, v) -> {
+            if (k.startsWith("confl_") && v > 0) {
+                conflicts.put(k, v);
+            }
+        });
+        if (conflicts.isEmpty()) {
+            return new SubscriptionStats(counters, conflicts, List.of(), null);
+        }
+        List<String> tables = new ArrayList<>();
+        String unknown = conflictTables(c, subid, tables);
+        return new SubscriptionStats(counters, conflicts, tables, unknown);
+    }
+
+    /** Fills {@code into} from the server log; answers why it could not, or null. */
+    private static String conflictTables(Connection c, long subid, List<String> into) {
+        String text;
+        try (PreparedStatement ps = c.prepareStatement(LOG)) {
+            ps.setLong(1, LOG_TAIL_BYTES);
+            ps.setLong(2, LOG_TAIL_BYTES);
+            try (ResultSet rs = ps.executeQuery()) {
+                if (!rs.next()) {
+                    return "the server log is not written by PostgreSQL's logging collector, so the agent cannot "
+                            + "read it: look for \"conflict detected on relation\" in the target's log";
+                }
+                // Bytes: the tail may begin inside a multi-byte character.
+                text = new String(rs.getBytes(2), java.nio.charset.StandardCharsets.UTF_8);
+            }
+        } catch (SQLException e) {
+            return "the agent's role may not read the server log (superuser or pg_read_server_files): look for "
+                    + "\"conflict detected on relation\" in the target's log";
+        }
+        Map<String, String> quoted = new java.util.HashMap<>();
+        try (PreparedStatement ps = c.prepareStatement(TABLES)) {
+            ps.setLong(1, subid);
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    quoted.put(rs.getString(1), rs.getString(2));
+                }
+            }
+        } catch (SQLException e) {
+            return "the subscription's tables could not be read";
+        }
+        Map<String, TreeSet<String>> byTable = new TreeMap<>();
+        String[] lines = text.split("\n");
+        for (int i = 0; i < lines.length; i++) {
+            Matcher m = CONFLICT.matcher(lines[i]);
+            if (!m.find()) {
+                continue;
+            }
+            for (int j = i + 1; j < Math.min(lines.length, i + 1 + LOOK_AHEAD_LINES); j++) {
+                Matcher o = ORIGIN.matcher(lines[j]);
+                if (o.find()) {
+                    if (o.group(1).equals(Long.toString(subid))) {
+                        byTable.computeIfAbsent(quoted.getOrDefault(m.group(1), m.group(1)), k -> new TreeSet<>())
+                                .add(m.group(2));
+                    }
+                    break;
+                }
+            }
+        }
+        byTable.forEach((table, kinds) -> into.add(table + " (" + String.join(", ", kinds) + ")"));
+        return into.isEmpty() ? "the last " + LOG_TAIL_BYTES / (1024 * 1024) + " MiB of the server log name no "
+                + "table for this subscription (rotated away?)" : null;
+    }
+}

@@ -52,10 +52,12 @@ final class Features {
     private Features() {
     }
 
-    static List<RouteGroup> all(AgentConfig config, PgConnector connector, InfoService info) {
-        // One runner for every long step: the agent runs one long operation at a time.
-        JobRunner jobs = new JobRunner();
-        PgProcess tools = new PgProcess(config.postgres(), config.stateDir());
+    /**
+     * @param jobs one runner for every long step: the agent runs one long operation at a time
+     * @param tools the pg_dump and pg_restore runs, stopped with the agent
+     */
+    static List<RouteGroup> all(AgentConfig config, PgConnector connector, InfoService info, JobRunner jobs,
+                                PgProcess tools) {
         return List.of(
                 new JobsController(jobs),
                 new SchemaArchiveController(new SchemaArchiveService(connector, info, tools, config.stateDir()),

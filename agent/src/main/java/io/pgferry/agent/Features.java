@@ -43,6 +43,8 @@ import io.pgferry.agent.sequences.SequencesController;
 import io.pgferry.agent.sequences.SequencesService;
 import io.pgferry.agent.stopreplication.StopReplicationController;
 import io.pgferry.agent.stopreplication.StopReplicationService;
+import io.pgferry.agent.transactions.TransactionsController;
+import io.pgferry.agent.transactions.TransactionsService;
 import io.pgferry.agent.verify.VerifyController;
 import io.pgferry.agent.verify.VerifyService;
 import java.util.List;
@@ -83,7 +85,8 @@ final class Features {
                         new ReplicationRoleService(connector), config.stateDir())),
                 new VerifyController(new VerifyService(connector, config.stateDir())),
                 new CleanupController(new CleanupService(connector, config.stateDir())),
-                new OrphansController(new OrphansService(connector))
+                new OrphansController(new OrphansService(connector)),
+                new TransactionsController(new TransactionsService(connector))
         );
     }
 }

@@ -74,15 +74,17 @@ def entry_pool_mode(entry):
     return keys.get('pool_mode') or None
 
 
-def _admin_failure(where, command, detail, user):
+def _admin_failure(where, command, detail, user, connect_timeout=None):
     """The admin console's failure as its real cause, with the fix."""
     low = detail.lower()
-    if any(s in low for s in ('connection refused', 'could not connect', 'no such file or directory',
-                              'timeout expired', 'could not translate host name', 'network is unreachable',
-                              'no route to host')):
-        return ('cannot reach the %s (%s): is PgBouncer running and listening there? Start it, or set '
-                'pgbouncer.admin_host and admin_port (pgferry_pgbouncer_admin_host/_port) to where it listens'
-                % (where, detail))
+    if any(s in low for s in ('connection refused', 'no such file or directory')):
+        return ('cannot reach the %s (%s): nothing listens there. Start PgBouncer, or set pgbouncer.admin_host and '
+                'admin_port (pgferry_pgbouncer_admin_host/_port) to where it listens' % (where, detail))
+    if 'could not translate host name' in low:
+        return ('cannot reach the %s (%s): fix pgbouncer.admin_host (pgferry_pgbouncer_admin_host)' % (where, detail))
+    if any(s in low for s in ('timeout expired', 'network is unreachable', 'no route to host')):
+        return ('the %s did not answer%s (%s): PgBouncer is hung or overloaded, or the network drops the packets'
+                % (where, ' within %s s' % connect_timeout if connect_timeout else '', detail))
     if 'authentication failed' in low or 'password' in low:
         return ('the %s refused the login of %s (%s); fix pgbouncer.admin_user and admin_password '
                 '(pgferry_pgbouncer_admin_user/_password)' % (where, user, detail))
@@ -200,7 +202,7 @@ class PgBouncer:
         if done.returncode != 0:
             detail = mask_secrets((done.stderr or done.stdout or '').strip(), [o['admin_password']])
             raise PgBouncerError(_admin_failure(self.where, ', '.join(commands), detail or 'exit %d'
-                                                % done.returncode, o['admin_user']))
+                                                % done.returncode, o['admin_user'], o['connect_timeout']))
         results, current = [], []
         for line in done.stdout.split('\n'):  # not splitlines(): it splits on \x1c-\x1e and more
             line = line.rstrip('\r')

@@ -224,7 +224,8 @@ def test_a_database_pgbouncer_lacks_is_named(tmp_path):
 
 
 @pytest.mark.parametrize('stderr, says', [
-    ('psql: error: connection to server at "127.0.0.1", port 1 failed: Connection refused', 'cannot reach'),
+    ('psql: error: connection to server at "127.0.0.1", port 1 failed: Connection refused', 'nothing listens there'),
+    ('psql: error: connection to server at "127.0.0.1", port 1 failed: timeout expired', 'did not answer within 1 s'),
     ('psql: error: FATAL:  password authentication failed for user "admin"', 'refused the login of admin'),
     ('psql: error: FATAL:  admin access needed', 'is not an admin'),
 ])

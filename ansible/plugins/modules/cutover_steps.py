@@ -9,7 +9,7 @@ from __future__ import annotations
 DOCUMENTATION = r'''
 module: cutover_steps
 short_description: The cutover's steps while clients are paused, in one call
-version_added: 0.3.0
+version_added: 0.1.0
 description:
   - With O(pgbouncer), first, before anyone is paused - read how PgBouncer runs the database (version, pool mode,
     clients; M(pgferry.migrate.pgbouncer_info)), and wait, at most O(pgbouncer.transaction_wait) seconds, until no

@@ -9,7 +9,7 @@ from __future__ import annotations
 DOCUMENTATION = r'''
 module: pgbouncer_info
 short_description: How PgBouncer runs a database, and what a cutover will do to its clients
-version_added: 0.3.0
+version_added: 0.1.0
 description:
   - Reads PgBouncer's admin console (C(SHOW VERSION), C(DATABASES), C(CONFIG), C(USERS), C(POOLS), C(SERVERS)) - never
     changes anything - and answers the version, the database's pool mode (a C([users]) entry's, else the database

@@ -24,10 +24,13 @@ from pathlib import Path
 
 import pytest
 
+from clients import Clients
 from conftest import CACHE, REPO, Stack, timing, _down
 
 SOURCE_MAJOR, TARGET_MAJOR = 16, 18
-PGBENCH_SECONDS = int(os.environ.get("PGFERRY_CUTOVER_PGBENCH_SECONDS", "100"))
+# pgbench's -T: an upper bound. The test stops it once the cutover is measured, so a slow (shared, loaded) machine
+# never outlives it and a fast one never waits for it.
+PGBENCH_SECONDS = int(os.environ.get("PGFERRY_CUTOVER_PGBENCH_SECONDS", "3600"))
 # No lock-order deadlock between clients: each transaction locks one customer, then orders of that customer only.
 WRITES = """\\set cid random(1, 1000)
 \\set cents random(1, 100000)
@@ -44,14 +47,58 @@ LEFTOVERS = ("SELECT (SELECT count(*) FROM pg_replication_slots) || ' ' || (SELE
              "(SELECT count(*) FROM pg_roles WHERE rolname LIKE 'pgferry%') || ' ' || (" + FENCED + ")")
 
 
-def pgbouncer(stack: Stack, cmd: str) -> dict:
+def pgbouncer(stack: Stack, cmd: str, *args: str) -> dict:
     import json
     # Without the stack's marker in its environment: Run.kill() ends every process carrying it, and PgBouncer is not
     # the playbook's.
     env = {k: v for k, v in stack.env().items() if k != "PGFERRY_STACK_DIR"}
-    out = subprocess.run([str(REPO / "tools" / "pgbouncer"), cmd, "--name", stack.name], check=True,
+    out = subprocess.run([str(REPO / "tools" / "pgbouncer"), cmd, "--name", stack.name, *args], check=True,
                          capture_output=True, text=True, env=env)
     return json.loads(out.stdout)
+
+
+def bouncer_conninfo(stack: Stack) -> dict:
+    """How a client reaches database app through the stack's PgBouncer (psycopg keywords)."""
+    b = stack.bouncer
+    password = Path(b["pgpass_file"]).read_text().splitlines()[0].split(":", 4)[4]
+    return dict(host=b["host"], port=b["port"], user="postgres", password=password, dbname="app")
+
+
+class LongTransaction:
+    """A client through PgBouncer that opens a transaction and leaves it open (idle in transaction), holding its
+    server connection: what a PAUSE waits for. It only reads, so it blocks no other client's writes."""
+
+    def __init__(self, stack: Stack):
+        import psycopg
+        self.conn = psycopg.connect(**bouncer_conninfo(stack), prepare_threshold=None)
+
+    def __enter__(self):
+        self.conn.execute("SELECT count(*) FROM included.customers")  # BEGIN implied: psycopg is not in autocommit
+        return self
+
+    def __exit__(self, *exc):
+        self.conn.rollback()
+        self.conn.close()
+
+
+def refused_for_a_long_transaction(stack: Stack, clients: Clients) -> dict:
+    """With a transaction left open through PgBouncer, the cutover waits for it (transaction_wait, 3 s here) and
+    stops without pausing anyone or changing anything; the clients' latency meanwhile shows no stall."""
+    ports = (stack.info["source"]["pg_port"], stack.info["target"]["pg_port"])
+    log = Path(stack.bouncer["dir"]) / "pgbouncer.log"
+    pauses = log.read_text(errors="replace").count("PAUSE 'app' command issued")
+    with LongTransaction(stack):
+        began = time.time()
+        run = cutover(stack, "-e", "pgferry_pgbouncer_transaction_wait=3")
+        ended = time.time()
+    out = " ".join(run.output.split())
+    assert run.rc != 0 and "have been open longer than long_transaction=1.0 s" in out, run.output[-4000:]
+    assert "through PgBouncer (user postgres" in out and "nobody was paused and nothing changed" in out, out[-3000:]
+    assert log.read_text(errors="replace").count("PAUSE 'app' command issued") == pauses, "PgBouncer was never paused"
+    assert_back_on_source(stack)
+    figures = clients.figures(*ports, (began, ended))
+    assert figures["failed"] == 0, figures
+    return {"seconds": ended - began, **figures}
 
 
 def through_bouncer(stack: Stack, bouncer: dict, sql: str) -> str:
@@ -101,17 +148,27 @@ def bouncer_pid(stack: Stack) -> int:
 
 
 def watch_fence(stack: Stack, action) -> threading.Event:
-    """Runs action() as soon as the source carries the fence; the event is set once it ran."""
+    """Runs action() as soon as the source carries the fence; the event is set once it ran. One connection polls
+    (a psql per poll takes a second on a loaded machine, and the injection would land steps too late), to database
+    postgres: the fence ends the sessions of database app."""
+    import psycopg
     done = threading.Event()
+    c = stack.info["source"]
+    password = Path(c["pgpass_file"]).read_text().splitlines()[0].split(":", 4)[4]
+    conn = psycopg.connect(host=c["pg_host"], port=c["pg_port"], user="postgres", password=password,
+                           dbname="postgres", autocommit=True)
 
     def watch():
         deadline = time.monotonic() + 120
-        while time.monotonic() < deadline:
-            if stack.psql("source", FENCED, check=False) == [["1"]]:
-                action()
-                done.set()
-                return
-            time.sleep(0.02)
+        try:
+            while time.monotonic() < deadline:
+                if conn.execute(FENCED).fetchone()[0] == 1:
+                    action()
+                    done.set()
+                    return
+                time.sleep(0.01)
+        finally:
+            conn.close()
 
     threading.Thread(target=watch, daemon=True).start()
     return done
@@ -168,23 +225,36 @@ def start_pgbench(stack: Stack, seconds: int = PGBENCH_SECONDS) -> subprocess.Po
     return proc
 
 
+def stop_pgbench(bench: subprocess.Popen) -> None:
+    """Stops a pgbench still running with all its clients (one whose client aborted has it in pgbench.out)."""
+    assert bench.poll() is None, "pgbench still running, none of its clients aborted"
+    bench.send_signal(signal.SIGINT)
+    bench.wait(30)
+
+
 def pgbench_figures(stack: Stack, window: tuple[float, float]) -> dict:
-    """pgbench's own counts, and the largest latency of a transaction that ended within window (epoch seconds):
-    with -R, pgbench measures latency from the scheduled start, so a transaction queued behind the pause counts it."""
+    """From pgbench's per-transaction logs (-l): transactions done and failed, and the largest latency of one that
+    ended within window (epoch seconds) - with -R, pgbench measures latency from the scheduled start, so a transaction
+    queued behind the pause counts it; and whether a client aborted (pgbench.out): an error other than a
+    serialization failure or deadlock ends a pgbench client."""
     text = (stack.dir / "pgbench.out").read_text(errors="replace")
-    failed = re.search(r"number of failed transactions: (\d+)", text)
-    processed = re.search(r"number of transactions actually processed: (\d+)", text)
-    assert failed and processed, f"no pgbench summary:\n{text[-3000:]}"
-    latencies = []
+    latencies, processed, failed = [], 0, 0
     for log in stack.dir.glob("pgbench_log*"):
         for line in log.read_text().splitlines():
-            fields = line.split()  # client, transaction, latency (us), script, epoch s, us, [lag]
-            if len(fields) >= 6 and fields[2].isdigit():
+            fields = line.split()  # client, transaction, latency (us) or "failed", script, epoch s, us, [lag]
+            if len(fields) < 6:
+                continue
+            if fields[2] == "failed":
+                failed += 1
+            elif fields[2].isdigit():
+                processed += 1
                 ended = int(fields[4]) + int(fields[5]) / 1e6
                 if window[0] <= ended <= window[1]:
                     latencies.append(int(fields[2]))
-    return {"failed": int(failed.group(1)), "processed": int(processed.group(1)), "aborted": "aborted" in text,
-            "max_latency_ms": max(latencies) / 1000 if latencies else None, "text": text}
+    summary = re.search(r"number of failed transactions: (\d+)", text)
+    return {"failed": max(failed, int(summary.group(1)) if summary else 0), "processed": processed,
+            "aborted": "aborted" in text, "max_latency_ms": max(latencies) / 1000 if latencies else None,
+            "text": text}
 
 
 def cutover(stack: Stack, *args: str, timeout: float = 240):
@@ -197,6 +267,8 @@ def test_cutover_rollback_cleanup_with_zero_failed_transactions(cut_stack: Stack
     st = cut_stack
     began = time.monotonic()
     bench = start_pgbench(st)
+    clients = Clients(bouncer_conninfo(st)).__enter__()  # and 4 pooled clients that reconnect on errors
+    request.addfinalizer(clients.stop)
 
     t = time.monotonic()
     run = st.start_playbook("pgferry.migrate.migrate")
@@ -230,7 +302,9 @@ def test_cutover_rollback_cleanup_with_zero_failed_transactions(cut_stack: Stack
     finally:
         os.kill(bouncer_pid(st), signal.SIGCONT)
     assert stopped.is_set(), "the fence was never seen"
-    assert run.rc != 0 and "switch failed: PgBouncer admin console" in run.output, run.output[-4000:]
+    said = " ".join(run.output.split())
+    assert run.rc != 0 and "switch failed: the PgBouncer admin console" in said and "did not answer" in said, \
+        run.output[-4000:]
     assert "COULD NOT UNDO" not in run.output, run.output[-4000:]
     assert_back_on_source(st)
     assert bench.poll() is None, "pgbench still writing"
@@ -248,7 +322,14 @@ def test_cutover_rollback_cleanup_with_zero_failed_transactions(cut_stack: Stack
     st.up()  # restarts the dead agent on its port
     assert bench.poll() is None, "pgbench still writing"
 
-    # 3. The real cutover.
+    # 4. A transaction left open through PgBouncer: the cutover waits 3 s for it, then stops before pausing anyone
+    #    (issue #17 item 5: it used to hold every client for pause_timeout, 30 s, and then back off).
+    refused = refused_for_a_long_transaction(st, clients)
+    print(f"\nlong transaction: cutover stopped before any PAUSE, playbook {refused['seconds']:.0f} s, max client latency "
+          f"meanwhile {refused['max_latency_ms']} ms, failed {refused['failed']}")
+    assert bench.poll() is None, "pgbench still writing"
+
+    # 5. The real cutover.
     t, began_epoch = time.monotonic(), time.time()
     run = cutover(st)
     cutover_seconds, ended_epoch = time.monotonic() - t, time.time()
@@ -256,7 +337,7 @@ def test_cutover_rollback_cleanup_with_zero_failed_transactions(cut_stack: Stack
     pause = re.search(r"pause_ms=(\d+)", run.output)
     steps = re.search(r"steps_ms=(\{.*?\})", " ".join(run.output.split()))
     assert pause, run.output[-3000:]
-    assert bench.poll() is None, "pgbench must still be running after the cutover: raise PGFERRY_CUTOVER_PGBENCH_SECONDS"
+    assert bench.poll() is None, "pgbench still writing, none of its clients aborted"
     assert st.scalar("source", FENCED) == "1", "the old source stays fenced"
     assert st.scalar("target", "SELECT count(*) FROM pg_subscription") == "0"
     assert st.scalar("source", "SELECT count(*) FROM pg_subscription WHERE subname = 'pgferry_app_reverse'") == "1"
@@ -271,7 +352,18 @@ def test_cutover_rollback_cleanup_with_zero_failed_transactions(cut_stack: Stack
                                     f"UPDATE included.customers SET name = '{marker}' WHERE id = 2")
     assert st.scalar("target", f"SELECT count(*) FROM included.customers WHERE name = '{marker}'") == "1"
 
-    assert bench.wait(PGBENCH_SECONDS + 60) == 0, (st.dir / "pgbench.out").read_text()[-3000:]
+    ports = (st.info["source"]["pg_port"], st.info["target"]["pg_port"])
+    deadline = time.monotonic() + 30
+    while not clients.working_on(ports[1], ended_epoch) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert clients.working_on(ports[1], ended_epoch), "every pooled client works on the target, never restarted"
+    pooled = clients.figures(*ports, (began_epoch, ended_epoch + 5))
+    print(f"\npool_mode transaction: pause {pause.group(1)} ms, switch gap {pooled['switch_gap_ms']} ms, "
+          f"max client latency {pooled['max_latency_ms']} ms, failed transactions {pooled['failed']}, "
+          f"clients reconnected {pooled['reconnected']}/4 (pooled clients; load {os.getloadavg()[0]:.1f})")
+    assert pooled["failed"] == 0 and pooled["reconnected"] == 0, pooled
+
+    stop_pgbench(bench)
     figures = pgbench_figures(st, (began_epoch, ended_epoch))
     print(f"\ncutover: pause {pause.group(1)} ms, max client latency {figures['max_latency_ms']} ms, "
           f"failed transactions {figures['failed']}, cutover {cutover_seconds:.1f} s, "
@@ -279,7 +371,7 @@ def test_cutover_rollback_cleanup_with_zero_failed_transactions(cut_stack: Stack
           f"steps (ms) {steps.group(1) if steps else '?'}")
     timing(request, f"cutover (pause {pause.group(1)} ms, max latency {figures['max_latency_ms']} ms)", cutover_seconds)
     assert figures["failed"] == 0 and not figures["aborted"], figures["text"][-3000:]
-    assert figures["processed"] > 1000
+    assert figures["processed"] > 1000, figures["processed"]
 
     # Checksum-equal both sides (the reverse stream keeps the old source current), sequences target >= source.
     cmp = st.compare(wait=60)

@@ -61,8 +61,33 @@ options:
         default: 5
       pause_timeout:
         description:
-          - Seconds C(PAUSE) may wait for the transactions running through PgBouncer; past it the pause is taken back
-            (C(RESUME)) and the module fails with nothing else changed.
-        type: int
-        default: 30
+          - Seconds C(PAUSE) may wait for the transactions running through PgBouncer (counted from the moment PgBouncer
+            shows the database paused). Clients queue meanwhile, so this bounds the latency a transaction that slipped
+            past the long-transaction check can add; past it the pause is taken back (C(RESUME)) -
+            M(pgferry.migrate.cutover_steps) then waits for that transaction with nobody paused and tries again.
+          - Not used for the wait in session pooling, where the fence ends the server connections.
+        type: float
+        default: 1.0
+      session_pooling:
+        description:
+          - What the cutover does when the database runs session pooling with clients connected (C(PAUSE) would wait
+            for them to disconnect, which pooled applications never do).
+          - V(disconnect) - pause without waiting and end the server connections at the fence; each client
+            connection gets one error (SQLSTATE 57P01) and its reconnect lands on the target.
+          - V(refuse) - fail before anything changes, saying so.
+        type: str
+        choices: [disconnect, refuse]
+        default: disconnect
+      long_transaction:
+        description:
+          - Seconds after which a client transaction open on the database counts as long - one that would hold
+            C(PAUSE), and every client with it, or that the fence would end.
+        type: float
+        default: 1.0
+      transaction_wait:
+        description:
+          - Seconds M(pgferry.migrate.cutover_steps) waits, before pausing anyone, for long transactions to end; past
+            it the cutover fails with nothing changed, naming them.
+        type: float
+        default: 30.0
 '''

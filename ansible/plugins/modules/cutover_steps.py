@@ -11,7 +11,11 @@ module: cutover_steps
 short_description: The cutover's steps while clients are paused, in one call
 version_added: 0.1.0
 description:
-  - Runs, in this order and stopping at the first failure, what the modules M(pgferry.migrate.switch),
+  - With O(pgbouncer), first, before anyone is paused - read how PgBouncer runs the database (version, pool mode,
+    clients; M(pgferry.migrate.pgbouncer_info)), and wait, at most O(pgbouncer.transaction_wait) seconds, until no
+    client transaction on the database is older than O(pgbouncer.long_transaction) seconds (it would hold C(PAUSE)
+    and every client behind it); past that the module fails with nothing changed, naming the transactions.
+  - Then runs, in this order and stopping at the first failure, what the modules M(pgferry.migrate.switch),
     M(pgferry.migrate.fence), M(pgferry.migrate.catch_up), M(pgferry.migrate.sequences),
     M(pgferry.migrate.reverse_replication) and M(pgferry.migrate.stop_replication) do one by one - with O(pgbouncer),
     C(PAUSE) the clients; fence the side they leave (O(agent_url)); wait until the side they go to
@@ -21,6 +25,13 @@ description:
     the database at the target, C(RELOAD), drop the stream (O(stop_replication)) and C(RESUME).
   - One module call instead of a task per step, so clients wait for the agents' work only, not for Ansible's
     per-task overhead. RV(pause_ms) is how long they waited.
+  - In transaction and statement pooling C(PAUSE) is waited for at most O(pgbouncer.pause_timeout) seconds (a
+    transaction that began after the check may hold it); then it is taken back, that transaction waited for with
+    nobody paused, and C(PAUSE) tried again (three attempts). In session pooling with clients connected, C(PAUSE)
+    cannot complete while they stay, so it is not waited for - new queries and connections queue - and the fence ends
+    the database's server connections - every client connection gets one error (SQLSTATE 57P01) and reconnects into
+    the queue; RV(clients_disconnected) counts them, RV(transactions_interrupted) the transactions rolled back.
+    O(pgbouncer.session_pooling=refuse) refuses that instead.
   - A rollback is the same sequence the other way - O(agent_url) is then the migration's target, O(target_agent_url)
     its source, O(direction=reverse).
   - On a failure before the stream is dropped, everything done is undone before the module fails - the fence lifted,
@@ -117,8 +128,8 @@ queries:
   elements: str
 steps_done:
   description:
-    - The steps that completed - pause, fence, catch_up, sequences, snapshot, reverse_publisher, reverse_subscriber,
-      unfence_target, switch, stop_replication, resume.
+    - The steps that completed - pool_mode, transactions, pause, fence, disconnect (session pooling), catch_up,
+      sequences, snapshot, reverse_publisher, reverse_subscriber, unfence_target, switch, stop_replication, resume.
   returned: always
   type: list
   elements: str
@@ -156,6 +167,25 @@ timings_ms:
   description: Milliseconds per step.
   returned: always
   type: dict
+pgbouncer:
+  description:
+    - How PgBouncer ran the database before the pause - C(version), C(pool_mode) and C(pool_mode_from),
+      C(pool_modes_in_use), C(clients), C(session_clients) - and C(plan), what the cutover does to clients in that mode.
+  returned: with O(pgbouncer)
+  type: dict
+transactions:
+  description: C(waited_ms) for long transactions to end before the pause; C(hidden), client sessions the agent's role
+    may not see (it needs pg_read_all_stats).
+  returned: with O(pgbouncer)
+  type: dict
+clients_disconnected:
+  description: Session pooling - client connections ended at the fence (each saw one error and reconnected).
+  returned: in session pooling with clients
+  type: int
+transactions_interrupted:
+  description: Client transactions that were open when the fence ended their sessions (rolled back).
+  returned: success
+  type: int
 '''
 
 import time
@@ -173,11 +203,15 @@ from ansible_collections.pgferry.migrate.plugins.module_utils.agent_client impor
     peer_client,
 )
 from ansible_collections.pgferry.migrate.plugins.module_utils.pgbouncer import (
+    PauseTimedOut,
     PgBouncer,
     PgBouncerError,
     pgbouncer_argument_spec,
     quote_name,
 )
+
+# PAUSE attempts when a transaction through PgBouncer holds one past pause_timeout (each costs clients that much).
+PAUSE_ATTEMPTS = 3
 
 
 def at_once(*calls):
@@ -185,6 +219,13 @@ def at_once(*calls):
     with ThreadPoolExecutor(max_workers=len(calls)) as pool:
         futures = [pool.submit(call) for call in calls]
         return [f.result() for f in futures]
+
+
+def describe_transaction(t, pooled):
+    """pid 123 through PgBouncer (user app, application web, client 10.0.0.5:4567, idle in transaction for 42 s)"""
+    return 'pid %s %s (user %s, application %s, client %s, %s for %d s)' % (
+        t['pid'], 'through PgBouncer' if pooled else 'not through PgBouncer', t.get('user') or '?',
+        t.get('application') or '-', t.get('client') or '?', t.get('state') or '?', t.get('seconds') or 0)
 
 
 class StepFailed(Exception):
@@ -212,6 +253,8 @@ class Cutover:
         self.target_db = self.p['target_database'] or self.p['database']
         self.target_was_fenced = False
         self.ini_pointed = False
+        self.session = False  # session pooling with clients: PAUSE is not waited for before the fence
+        self.info = None
         self.secrets = [s for s in (self.p['password'], (self.p['connection'] or {}).get('password')) if s]
 
     def step(self, name, call):
@@ -260,6 +303,10 @@ class Cutover:
 
     def run(self):
         p, result = self.p, dict(changed=True)
+        if self.bouncer:
+            # Before anything changes: how PgBouncer runs the database.
+            self.step('pool_mode', self.read_pool_mode)
+            result['pgbouncer'] = self.summary()
         # Before the pause, what does not have to be inside it: the reverse stream's publication and role (nothing
         # flows until the subscription's slot exists), and whether the target carries a fence to lift.
         if p['reverse_replication']:
@@ -267,11 +314,20 @@ class Cutover:
                 database=self.target_db, side='publisher', password=p['password'])))
         self.step_name = 'check_target_fence'
         target_fenced = self.target.get(self.path('fence', dict(database=self.target_db))).get('fenced')
+        if self.bouncer:
+            # Right before the pause: no transaction that would hold it (and every client behind it).
+            result['transactions'] = self.step('transactions', self.wait_for_transactions)
         paused_at = time.monotonic()
         if self.bouncer:
-            self.step('pause', self.bouncer.pause)
+            self.step('pause', self.pause)
         fenced = self.step('fence', lambda: self.source.put(self.path('fence'), dict(database=self.source_db)))
         fence = result['fence'] = fenced.get('fence') or {}
+        result['transactions_interrupted'] = fence.get('interrupted', 0)
+        if self.session:
+            # The fence ended the server connections, so the PAUSE completes: every client was disconnected once and
+            # its next query waits for the RESUME.
+            self.step('disconnect', self.bouncer.pause_end)
+            result['clients_disconnected'] = self.info['session_clients']
         body = dict(database=self.source_db, direction=p['direction'], timeout_seconds=p['catch_up_timeout'])
         if fence.get('lsn'):
             body['lsn'] = fence['lsn']
@@ -296,6 +352,66 @@ class Cutover:
             self.step('resume', lambda: self.bouncer.within(p['resume_timeout'], self.bouncer.resume))
             result['pause_ms'] = int((time.monotonic() - paused_at) * 1000)
         return result
+
+    # ------------------------------------------------------------ PgBouncer, before and at the pause
+
+    def read_pool_mode(self):
+        self.info = self.bouncer.info()
+        self.bouncer.refuse_session(self.info)
+        self.session = PgBouncer.session_path(self.info)
+
+    def summary(self):
+        i = self.info
+        return dict(version=i['version'], pool_mode=i['pool_mode'], pool_mode_from=i['pool_mode_from'],
+                    pool_modes_in_use=i['pool_modes_in_use'], clients=i['clients'],
+                    session_clients=i['session_clients'], plan=self.bouncer.plan(i))
+
+    def wait_for_transactions(self):
+        """Until no client transaction on the database is older than long_transaction, for at most transaction_wait:
+        through PgBouncer such a transaction would hold PAUSE (every client queued behind it), directly the fence
+        would end it. Nobody is paused while this waits; past the wait the cutover stops, nothing changed."""
+        b = self.p['pgbouncer']
+        started = time.monotonic()
+        while True:
+            read = self.source.get(self.path('transactions', dict(database=self.source_db)))
+            long = [t for t in read.get('transactions') or [] if t['seconds'] >= b['long_transaction']]
+            waited = int((time.monotonic() - started) * 1000)
+            if not long:
+                if read.get('hidden'):
+                    self.m.warn('the agent of database %s may not see %d client session(s) of other roles (its role '
+                                'lacks pg_read_all_stats): transactions in them were not waited for'
+                                % (self.source_db, read['hidden']))
+                return dict(waited_ms=waited, hidden=read.get('hidden', 0))
+            if time.monotonic() - started >= b['transaction_wait']:
+                break
+            time.sleep(0.2)
+        pooled = set(self.bouncer.info()['server_pids'])
+        raise StepFailed(
+            '%d transaction(s) on database %s have been open longer than long_transaction=%s s and did not end within '
+            'transaction_wait=%s s, so nobody was paused and nothing changed: %s. Through PgBouncer such a transaction '
+            'holds PAUSE and every client would queue behind it; a direct one would be ended by the fence. Let it '
+            'finish, or end it (SELECT pg_terminate_backend(pid) on the server), then run the cutover again; or raise '
+            'pgbouncer.transaction_wait (pgferry_pgbouncer_transaction_wait)'
+            % (len(long), self.source_db, b['long_transaction'], b['transaction_wait'],
+               '; '.join(describe_transaction(t, t['pid'] in pooled) for t in long)))
+
+    def pause(self):
+        """PAUSE. Session pooling with clients: not waited for (the fence ends the server connections, then the PAUSE
+        completes). Otherwise waited for, pause_timeout at most - a transaction that began after the check may hold
+        it: then it is taken back, the transaction waited for (nobody paused) and PAUSE tried again."""
+        for attempt in range(1, PAUSE_ATTEMPTS + 1):
+            self.bouncer.pause_begin(completes_soon=not self.session)
+            if self.session:
+                return
+            try:
+                return self.bouncer.pause_end()
+            except PauseTimedOut as e:
+                self.bouncer.within(self.p['resume_timeout'], self.bouncer.resume)
+                if attempt == PAUSE_ATTEMPTS:
+                    raise PgBouncerError('%s (taken back, %d attempts)' % (e, attempt))
+                self.read_pool_mode()  # session-pooled clients may have connected since the first read
+                if not self.session:
+                    self.wait_for_transactions()
 
     def sequences(self):
         read = self.source.get(self.path('sequences', dict(database=self.source_db)))
@@ -343,6 +459,7 @@ class Cutover:
         if 'fence' in done or failed == 'fence':
             attempt('fence lifted', lambda: self.source.delete(self.path('fence', dict(database=self.source_db))))
         if self.bouncer and ('pause' in done or failed == 'pause'):
+            self.bouncer.abort_pause()
             if self.ini_pointed:
                 attempt('PgBouncer pointed back at the source', self.switch_back)
             attempt('clients resumed', lambda: self.bouncer.within(self.p['resume_timeout'], self.bouncer.resume))
@@ -360,12 +477,23 @@ def planned(module):
     name = quote_name(p['pgbouncer']['database']) if p['pgbouncer'] else None
     target_db = p['target_database'] or p['database']
     out = []
+    session = False
+    if name:
+        bouncer = PgBouncer(p['pgbouncer'])
+        info = bouncer.info()
+        session = PgBouncer.session_path(info)
+        out.append('-- %s' % bouncer.plan(info))
+        out.append('-- wait (at most %s s) until no transaction on the database is older than %s s'
+                   % (p['pgbouncer']['transaction_wait'], p['pgbouncer']['long_transaction']))
     if p['reverse_replication']:
         out.append('-- reverse stream: role and publication pgferry_%s_reverse on the target' % p['migration_id'])
     if name:
-        out.append('PAUSE %s' % name)
+        out.append('PAUSE %s%s' % (name, ' -- not waited for: the fence ends the server connections' if session
+                                   else ''))
     out.extend(AgentClient(module).put(migration_path(module, 'fence'),
                                        dict(database=p['database'], check=True)).get('queries') or [])
+    if session:
+        out.append('-- PAUSE completes: every client connection of the database was ended once')
     out.append('-- wait until the target has applied everything up to the fence (at most %d s)' % p['catch_up_timeout'])
     out.append('-- setval of every sequence on the target (gap %d)' % p['gap'])
     if p['snapshot']:
@@ -409,7 +537,11 @@ def main():
                              'stream instead')
     p['timeout'] = max(p['timeout'], p['catch_up_timeout'] + 30)
     if module.check_mode:
-        module.exit_json(changed=True, steps_done=[], timings_ms={}, complete=False, queries=planned(module))
+        try:
+            queries = planned(module)
+        except PgBouncerError as e:
+            module.fail_json(msg=str(e), steps_done=[], complete=False)
+        module.exit_json(changed=True, steps_done=[], timings_ms={}, complete=False, queries=queries)
 
     fail_json = module.fail_json
 

@@ -12,9 +12,12 @@ import time
 import pytest
 
 from ansible_collections.pgferry.migrate.plugins.module_utils.pgbouncer import (
+    PauseTimedOut,
     PgBouncer,
     PgBouncerError,
     entry_address,
+    entry_pool_mode,
+    parse_version,
     point_entry,
     quote_name,
 )
@@ -33,7 +36,8 @@ app = not a database key
 def options(tmp_path, **kw):
     o = dict(database='app', ini=str(tmp_path / 'pgbouncer.ini'), source_entry='host=10.0.0.11 port=5432 dbname=app',
              target_entry='host=10.0.0.12 port=6000 dbname=app', admin_host='127.0.0.1', admin_port=1,
-             admin_user='admin', admin_password='s3cret-admin', psql='psql', connect_timeout=1, pause_timeout=1)
+             admin_user='admin', admin_password='s3cret-admin', psql='psql', connect_timeout=1, pause_timeout=1,
+             session_pooling='disconnect', long_transaction=1.0, transaction_wait=30.0)
     o.update(kw)
     return o
 
@@ -114,18 +118,142 @@ def test_a_hung_admin_console_times_out_and_the_password_stays_out_of_argv(tmp_p
     assert 's3cret-admin' not in seen.read_text() and 's3cret-admin' not in str(e.value)
 
 
-def test_a_failing_pause_is_taken_back(tmp_path):
+def test_a_failing_pause_is_taken_back_and_what_held_it_is_named(tmp_path):
     log = tmp_path / 'log'
     psql = tmp_path / 'psql'
-    # PAUSE hangs (a long transaction through PgBouncer); RESUME answers.
+    # PAUSE hangs (a long transaction through PgBouncer); the SHOWs after it see one busy server; RESUME answers.
     psql.write_text('#!/bin/sh\nfor a; do last="$a"; done\necho "$last" >> %s\n'
-                    'case "$last" in PAUSE*) exec sleep 30;; esac\necho RESUME\n' % log)
+                    'case "$last" in PAUSE*) exec sleep 30;; "SHOW SERVERS") printf "\\n-- pgferry: next result --\\n'
+                    'database\\037state\\037remote_pid\\napp\\037active\\0374242\\n"; exit 0;; esac\n'
+                    'echo RESUME\n' % log)
     psql.chmod(0o755)
-    with pytest.raises(PgBouncerError, match='PAUSE was taken back'):
+    with pytest.raises(PauseTimedOut, match='PAUSE was taken back|taken back') as e:
         PgBouncer(options(tmp_path, psql=str(psql))).pause()
-    assert log.read_text().splitlines() == ['PAUSE "app"', 'RESUME "app"']
+    assert 'a transaction through PgBouncer ran longer than pause_timeout' in str(e.value)
+    assert 'PostgreSQL pid 4242' in str(e.value)
+    assert log.read_text().splitlines() == ['PAUSE "app"', 'SHOW SERVERS', 'RESUME "app"']
 
 
 def test_a_missing_psql_names_the_option(tmp_path):
     with pytest.raises(PgBouncerError, match='pgbouncer.psql'):
         PgBouncer(options(tmp_path, psql=str(tmp_path / 'nope'))).admin('SHOW DATABASES', rows=True)
+
+
+def test_versions_and_entry_pool_modes():
+    assert parse_version('PgBouncer 1.18.0') == (1, 18, 0)
+    assert parse_version('PgBouncer 1.21') == (1, 21, 0)
+    assert parse_version('') is None
+    assert entry_pool_mode('host=h dbname=app pool_mode=transaction') == 'transaction'
+    assert entry_pool_mode('host=h dbname=app') is None
+
+
+def fake_console(answers):
+    """A run() standing in for psql: prints, for each -c of the call, the rows given for that command."""
+    import subprocess
+
+    def run(argv, **kwargs):
+        out = []
+        for i, arg in enumerate(argv):
+            if argv[i - 1] != '-c':
+                continue
+            if arg.startswith('\\echo '):
+                out.append(arg[len('\\echo '):])
+                continue
+            rows = answers[arg]
+            if rows:
+                out.append('\x1f'.join(rows[0].keys()))
+                out.extend('\x1f'.join(str(v) for v in r.values()) for r in rows)
+        return subprocess.CompletedProcess(argv, 0, '\n'.join(out) + '\n', '')
+    return run
+
+
+def console(global_mode='session', entry_mode='', pool_mode=None, clients=4, users=()):
+    return {
+        'SHOW VERSION': [dict(version='PgBouncer 1.18.0')],
+        'SHOW DATABASES': [dict(name='app', host='127.0.0.1', port='5432', pool_mode=entry_mode, paused='0')],
+        'SHOW CONFIG': [dict(key='pool_mode', value=global_mode, default='session', changeable='yes')],
+        'SHOW USERS': [dict(name=u, pool_mode=m) for u, m in users],
+        'SHOW POOLS': [dict(database='app', user='postgres', cl_active=str(clients), cl_waiting='0',
+                            pool_mode=pool_mode or entry_mode or global_mode)] if clients else [],
+        'SHOW SERVERS': [dict(database='app', state='active', remote_pid=str(100 + i)) for i in range(clients)],
+    }
+
+
+def test_session_pooling_with_clients_takes_the_disconnect_path_and_says_so(tmp_path):
+    b = PgBouncer(options(tmp_path), run=fake_console(console()))
+    info = b.info()
+    assert (info['version'], info['pool_mode'], info['pool_mode_from']) == ('1.18.0', 'session', 'the global pool_mode')
+    assert info['session_clients'] == 4 and info['server_pids'] == [100, 101, 102, 103]
+    assert PgBouncer.session_path(info)
+    plan = b.plan(info)
+    assert 'each connected client gets ONE error' in plan and '57P01' in plan and 'pool_mode=transaction' in plan
+    b.refuse_session(info)  # disconnect (the default) goes ahead
+    with pytest.raises(PgBouncerError, match='not cutting over, nothing was changed'):
+        PgBouncer(options(tmp_path, session_pooling='refuse'), run=fake_console(console())).refuse_session(info)
+
+
+def test_the_database_entry_beats_the_global_mode(tmp_path):
+    b = PgBouncer(options(tmp_path), run=fake_console(console(global_mode='session', entry_mode='transaction')))
+    info = b.info()
+    assert info['pool_mode'] == 'transaction' and info['pool_mode_from'] == "the database's entry"
+    assert not PgBouncer.session_path(info)
+    assert 'see no error' in b.plan(info)
+
+
+def test_session_pooling_without_clients_pauses_like_transaction_pooling(tmp_path):
+    b = PgBouncer(options(tmp_path), run=fake_console(console(clients=0)))
+    info = b.info()
+    assert not PgBouncer.session_path(info)
+    assert 'session pooling' in b.plan(info)  # still said: clients that connect before the cutover get the error
+
+
+def test_a_users_session_override_is_seen(tmp_path):
+    b = PgBouncer(options(tmp_path), run=fake_console(console(global_mode='transaction', pool_mode='session',
+                                                              users=[('postgres', 'session')])))
+    info = b.info()
+    assert info['pool_mode'] == 'transaction' and info['pool_modes_in_use'] == ['session']
+    assert PgBouncer.session_path(info)
+    assert '[users] entries set session' in b.plan(info)
+
+
+def test_a_database_pgbouncer_lacks_is_named(tmp_path):
+    answers = console()
+    answers['SHOW DATABASES'] = [dict(name='other', host='h', port='5432', pool_mode='', paused='0')]
+    with pytest.raises(PgBouncerError, match='PgBouncer has no database app'):
+        PgBouncer(options(tmp_path), run=fake_console(answers)).info()
+
+
+@pytest.mark.parametrize('stderr, says', [
+    ('psql: error: connection to server at "127.0.0.1", port 1 failed: Connection refused', 'nothing listens there'),
+    ('psql: error: connection to server at "127.0.0.1", port 1 failed: timeout expired', 'did not answer within 1 s'),
+    ('psql: error: FATAL:  password authentication failed for user "admin"', 'refused the login of admin'),
+    ('psql: error: FATAL:  admin access needed', 'is not an admin'),
+])
+def test_admin_failures_name_their_cause(tmp_path, stderr, says):
+    import subprocess
+
+    def run(argv, **kwargs):
+        return subprocess.CompletedProcess(argv, 2, '', stderr)
+    with pytest.raises(PgBouncerError, match=says):
+        PgBouncer(options(tmp_path), run=run).admin('SHOW DATABASES', rows=True)
+
+
+def test_a_pause_not_waited_for_is_seen_in_effect_then_bounded_by_pause_timeout(tmp_path):
+    log = tmp_path / 'log'
+    psql = tmp_path / 'psql'
+    # PAUSE never completes (a busy server connection); SHOW DATABASES already shows the database paused.
+    psql.write_text('#!/bin/sh\nfor a; do last="$a"; done\necho "$last" >> %s\n'
+                    'case "$last" in PAUSE*) exec sleep 30;;\n'
+                    '"SHOW DATABASES") printf "name\\037paused\\napp\\0371\\n";;\n'
+                    '"SHOW SERVERS") printf "\\n-- pgferry: next result --\\n'
+                    'database\\037state\\037remote_pid\\napp\\037active\\0377\\n";;\nesac\n' % log)
+    psql.chmod(0o755)
+    b = PgBouncer(options(tmp_path, psql=str(psql)))
+    t = time.monotonic()
+    b.pause_begin(completes_soon=False)
+    assert time.monotonic() - t < 5
+    with pytest.raises(PauseTimedOut, match='did not complete within pause_timeout=1 s: .*PostgreSQL pid 7'):
+        b.pause_end()
+    assert b._pausing is None
+    b.abort_pause()  # nothing left to stop
+    assert log.read_text().splitlines()[:2] == ['PAUSE "app"', 'SHOW DATABASES']

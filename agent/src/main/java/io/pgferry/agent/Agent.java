@@ -6,7 +6,9 @@ import io.pgferry.agent.health.HealthService;
 import io.pgferry.agent.http.AgentServer;
 import io.pgferry.agent.info.InfoController;
 import io.pgferry.agent.info.InfoService;
+import io.pgferry.agent.jobs.JobRunner;
 import io.pgferry.agent.postgres.PgConnector;
+import io.pgferry.agent.postgres.PgProcess;
 import io.pgferry.agent.postgres.PgTools;
 import io.pgferry.agent.postgres.PgToolsException;
 import io.pgferry.agent.postgres.PgToolsResolver;
@@ -25,9 +27,13 @@ public final class Agent implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(Agent.class);
 
     private final AgentServer server;
+    private final JobRunner jobs;
+    private final PgProcess tools;
 
-    private Agent(AgentServer server) {
+    private Agent(AgentServer server, JobRunner jobs, PgProcess tools) {
         this.server = server;
+        this.jobs = jobs;
+        this.tools = tools;
     }
 
     /**
@@ -39,6 +45,7 @@ public final class Agent implements AutoCloseable {
      */
     public static Agent start(AgentConfig config, String searchPath) throws IOException, PgToolsException {
         StateFiles.directory(config.stateDir());
+        PgProcess.removeLeftoverFiles(config.stateDir());
         PgConnector connector = new PgConnector(config.postgres());
         InfoService info = new InfoService(connector, new PgToolsResolver(config.pgBinDir(), searchPath));
         try (Connection c = connector.open(Duration.ofSeconds(5))) {
@@ -49,11 +56,13 @@ public final class Agent implements AutoCloseable {
         } catch (PostgresUnavailableException | SQLException e) {
             LOG.warn("PostgreSQL at {} is not reachable yet; starting anyway", connector.target());
         }
+        JobRunner jobs = new JobRunner();
+        PgProcess tools = new PgProcess(config.postgres(), config.stateDir());
         AgentServer server = AgentServer.start(config, new HealthController(new HealthService(connector)),
-                new InfoController(info), Features.all(config, connector, info));
+                new InfoController(info), Features.all(config, connector, info, jobs, tools));
         LOG.info("pgferry-agent {} listening on {}://{}:{}", AgentVersion.get(),
                 config.tls().isPresent() ? "https" : "http", config.listenAddress(), server.port());
-        return new Agent(server);
+        return new Agent(server, jobs, tools);
     }
 
     public int port() {
@@ -65,8 +74,15 @@ public final class Agent implements AutoCloseable {
         return server.routes();
     }
 
+    /**
+     * Stops the tools first (pg_restore and pg_dump with every process under them, their sessions ended), then lets
+     * the running job unwind and remove its temporary files, then the HTTP server: nothing the agent started
+     * outlives it (docs/agent.md, "Stopping").
+     */
     @Override
     public void close() {
+        tools.close();
+        jobs.close();
         server.stop();
     }
 }

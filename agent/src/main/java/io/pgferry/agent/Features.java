@@ -50,6 +50,8 @@ import io.pgferry.agent.sequences.SequencesController;
 import io.pgferry.agent.sequences.SequencesService;
 import io.pgferry.agent.stopreplication.StopReplicationController;
 import io.pgferry.agent.stopreplication.StopReplicationService;
+import io.pgferry.agent.transactions.TransactionsController;
+import io.pgferry.agent.transactions.TransactionsService;
 import io.pgferry.agent.verify.VerifyController;
 import io.pgferry.agent.verify.VerifyService;
 import java.util.List;
@@ -60,10 +62,12 @@ final class Features {
     private Features() {
     }
 
-    static List<RouteGroup> all(AgentConfig config, PgConnector connector, InfoService info) {
-        // One runner for every long step: the agent runs one long operation at a time.
-        JobRunner jobs = new JobRunner();
-        PgProcess tools = new PgProcess(config.postgres(), config.stateDir());
+    /**
+     * @param jobs one runner for every long step: the agent runs one long operation at a time
+     * @param tools the pg_dump and pg_restore runs, stopped with the agent
+     */
+    static List<RouteGroup> all(AgentConfig config, PgConnector connector, InfoService info, JobRunner jobs,
+                                PgProcess tools) {
         Optional<ArchiveKey> archiveKey = config.archiveKey().map(ArchiveKey::of);
         return List.of(
                 new JobsController(jobs),
@@ -94,7 +98,8 @@ final class Features {
                 new VerifyController(new VerifyService(connector, config.stateDir())),
                 new RowCountsController(new RowCountsService(connector, config.stateDir())),
                 new CleanupController(new CleanupService(connector, config.stateDir())),
-                new OrphansController(new OrphansService(connector))
+                new OrphansController(new OrphansService(connector)),
+                new TransactionsController(new TransactionsService(connector))
         );
     }
 }

@@ -36,7 +36,7 @@ public final class FenceService {
                              AND 'default_transaction_read_only=on' = ANY (s.setconfig))""";
     /** Client sessions of the database other than the agent's own; walsenders and workers are not clients. */
     private static final String SESSIONS = """
-            SELECT pid, coalesce(usename, ''), coalesce(application_name, ''), backend_start
+            SELECT pid, coalesce(usename, ''), coalesce(application_name, ''), xact_start IS NOT NULL
             FROM pg_stat_activity
             WHERE datname = ? AND pid <> pg_backend_pid() AND backend_type = 'client backend'
               AND coalesce(application_name, '') <> 'pgferry-agent'
@@ -66,7 +66,7 @@ public final class FenceService {
                             + "the fence");
                 }
                 return plan.result(true, new FenceState.Response(new FenceState(db, fenced,
-                        files.fencedAt(db).orElse(null), List.of(), null)));
+                        files.fencedAt(db).orElse(null), List.of(), 0, null)));
             }
             plan.runEach(c);
             // Sessions begun after the setting are read-only already; those begun before must go. On a rerun the
@@ -75,13 +75,13 @@ public final class FenceService {
             if (!fenced || files.fencedAt(db).isEmpty()) {
                 files.record(db, fencedAt);
             }
-            List<String> terminated = request.terminate() ? terminate(c, db, "<", fencedAt) : List.of();
-            if (!terminated.isEmpty()) {
-                plan.add("SELECT pg_terminate_backend(pid) -- " + terminated.size() + " session(s) begun before "
-                        + "the fence");
+            Ended ended = request.terminate() ? terminate(c, db, "<", fencedAt) : Ended.NONE;
+            if (!ended.sessions().isEmpty()) {
+                plan.add("SELECT pg_terminate_backend(pid) -- " + ended.sessions().size() + " session(s) begun "
+                        + "before the fence");
             }
-            return plan.result(false, new FenceState.Response(new FenceState(db, true, fencedAt, terminated,
-                    lsn(c))));
+            return plan.result(false, new FenceState.Response(new FenceState(db, true, fencedAt, ended.sessions(),
+                    ended.inTransaction(), lsn(c))));
         } catch (SQLException e) {
             throw connector.translate(e);
         }
@@ -101,18 +101,18 @@ public final class FenceService {
             }
             if (check) {
                 return plan.result(true, new FenceState.Response(new FenceState(db, fenced,
-                        files.fencedAt(db).orElse(null), List.of(), null)));
+                        files.fencedAt(db).orElse(null), List.of(), 0, null)));
             }
             plan.runEach(c);
             Optional<String> since = files.fencedAt(db);
-            List<String> terminated = fenced && since.isPresent() ? terminate(c, db, ">=", since.get()) : List.of();
-            if (!terminated.isEmpty()) {
-                plan.add("SELECT pg_terminate_backend(pid) -- " + terminated.size() + " read-only session(s) "
+            Ended ended = fenced && since.isPresent() ? terminate(c, db, ">=", since.get()) : Ended.NONE;
+            if (!ended.sessions().isEmpty()) {
+                plan.add("SELECT pg_terminate_backend(pid) -- " + ended.sessions().size() + " read-only session(s) "
                         + "begun during the fence");
             }
             files.remove(db);
-            return plan.result(false, new FenceState.Response(new FenceState(db, false, null, terminated,
-                    null)));
+            return plan.result(false, new FenceState.Response(new FenceState(db, false, null, ended.sessions(),
+                    ended.inTransaction(), null)));
         } catch (SQLException e) {
             throw connector.translate(e);
         }
@@ -121,7 +121,7 @@ public final class FenceService {
     public FenceState status(MigrationId migration, String db) {
         try (Connection c = Sessions.writable(connector, db, TIMEOUT)) {
             return new FenceState(db, fenced(c, db), new FenceFiles(stateDir, migration).fencedAt(db).orElse(null),
-                    List.of(), lsn(c));
+                    List.of(), 0, lsn(c));
         } catch (SQLException e) {
             throw connector.translate(e);
         }
@@ -138,8 +138,14 @@ public final class FenceService {
         }
     }
 
-    private static List<String> terminate(Connection c, String db, String op, String bound) throws SQLException {
+    /** Sessions a call ended, and how many of them were inside a transaction (rolled back by the end). */
+    private record Ended(List<String> sessions, int inTransaction) {
+        static final Ended NONE = new Ended(List.of(), 0);
+    }
+
+    private static Ended terminate(Connection c, String db, String op, String bound) throws SQLException {
         List<String> done = new ArrayList<>();
+        int inTransaction = 0;
         try (PreparedStatement ps = c.prepareStatement(SESSIONS.formatted(op))) {
             ps.setString(1, db);
             ps.setString(2, bound);
@@ -147,7 +153,7 @@ public final class FenceService {
             List<Object[]> sessions = new ArrayList<>();
             try (ResultSet rs = ps.executeQuery()) {
                 while (rs.next()) {
-                    sessions.add(new Object[] {rs.getInt(1), rs.getString(2), rs.getString(3)});
+                    sessions.add(new Object[] {rs.getInt(1), rs.getString(2), rs.getString(3), rs.getBoolean(4)});
                 }
             }
             for (Object[] s : sessions) {
@@ -156,12 +162,13 @@ public final class FenceService {
                     try (ResultSet rs = t.executeQuery()) {
                         if (rs.next() && rs.getBoolean(1)) {
                             done.add("pid " + s[0] + " user " + s[1] + " application " + s[2]);
+                            inTransaction += (Boolean) s[3] ? 1 : 0;
                         }
                     }
                 }
             }
         }
-        return done;
+        return new Ended(done, inTransaction);
     }
 
     private static String now(Connection c) throws SQLException {

@@ -9,9 +9,12 @@ import java.util.List;
  * @param fenced the database carries {@code default_transaction_read_only = on}
  * @param fencedAt when this agent fenced it (from its state file), null when it did not
  * @param terminated client sessions ended by this call (pid, user, application)
+ * @param interrupted how many of them were inside a transaction, which the end rolled back (the transactions the
+ *                    fence failed; a session-pooled PgBouncer client's connection is one of these sessions)
  * @param lsn pg_current_wal_lsn() after the fence and the terminations: everything committed before is below it
  */
-public record FenceState(String database, boolean fenced, String fencedAt, List<String> terminated, String lsn) {
+public record FenceState(String database, boolean fenced, String fencedAt, List<String> terminated,
+                         int interrupted, String lsn) {
     public record Response(FenceState fence) {
     }
 }

@@ -27,8 +27,18 @@ public final class JobRunner implements AutoCloseable {
         t.setDaemon(true);
         return t;
     });
+    /** The job the current thread runs: its tools name their sessions after it (postgres.PgProcess). */
+    private static final ThreadLocal<String> CURRENT = new ThreadLocal<>();
+    /** How long a shutdown waits for the running job to unwind (its tools stopped, its temporary files removed). */
+    private static final int CLOSE_WAIT_SECONDS = 30;
+
     private final Map<String, Job> jobs = new LinkedHashMap<>();
     private Job running;
+
+    /** The id of the job running on this thread, if any. */
+    public static Optional<String> currentJob() {
+        return Optional.ofNullable(CURRENT.get());
+    }
 
     /** The id of a step's job: derived, so a retry of the same step finds its job. */
     public static String jobId(String step, MigrationId migration) {
@@ -81,6 +91,7 @@ public final class JobRunner implements AutoCloseable {
     }
 
     private static void execute(Job job, JobWork work) {
+        CURRENT.set(job.id());
         try {
             job.succeed(work.run(job));
             LOG.info("job {} succeeded", job.id());
@@ -96,6 +107,8 @@ public final class JobRunner implements AutoCloseable {
             if (e instanceof Error err) {
                 throw err;
             }
+        } finally {
+            CURRENT.remove();
         }
     }
 
@@ -108,8 +121,19 @@ public final class JobRunner implements AutoCloseable {
         }
     }
 
+    /**
+     * Interrupts the running job and waits for it to unwind: its tools are stopped (PgProcess) and its finally blocks
+     * remove their temporary files before the JVM exits.
+     */
     @Override
     public void close() {
         executor.shutdownNow();
+        try {
+            if (!executor.awaitTermination(CLOSE_WAIT_SECONDS, java.util.concurrent.TimeUnit.SECONDS)) {
+                LOG.warn("the running job did not stop within {} s", CLOSE_WAIT_SECONDS);
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
     }
 }

@@ -134,11 +134,14 @@ class CutoverStepsTest {
     @Order(2)
     void fenceStopsWritesEndsOldSessionsAndARerunSeesIt() throws Exception {
         exec(src, DB, "INSERT INTO included.notes (body) VALUES ('before the fence')");
-        try (Connection before = src.connect(DB)) {
+        try (Connection before = src.connect(DB); Connection midTransaction = src.connect(DB)) {
+            midTransaction.setAutoCommit(false);
+            exec(midTransaction, "INSERT INTO included.notes (body) VALUES ('rolled back by the fence')");
             JsonNode fenced = MigrationFlow.ok(source.put(path("fence"), Map.of("database", DB)));
             assertTrue(fenced.get("changed").asBoolean());
             assertTrue(fenced.at("/fence/fenced").asBoolean());
-            assertTrue(fenced.at("/fence/terminated").size() >= 1, "the older session is ended: " + fenced);
+            assertTrue(fenced.at("/fence/terminated").size() >= 2, "the older sessions are ended: " + fenced);
+            assertEquals(1, fenced.at("/fence/interrupted").asInt(), "one was inside a transaction: " + fenced);
             fenceLsn = fenced.at("/fence/lsn").asText();
             SQLException gone = assertThrows(SQLException.class, () -> exec(before, "SELECT 1"));
             assertTrue(gone.getSQLState().startsWith("57") || gone.getSQLState().startsWith("08"),

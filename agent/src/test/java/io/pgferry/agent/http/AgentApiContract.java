@@ -170,6 +170,43 @@ abstract class AgentApiContract {
         assertTrue(probe.version().version().startsWith(cluster.major() + "."));
     }
 
+    /** What a cutover reads before PAUSE: a client idle in a transaction is listed with its age; the agent is not. */
+    @Test
+    void transactionsListsTheOpenOnesOldestFirst() throws Exception {
+        try (java.sql.Connection idle = cluster.connect("postgres");
+             java.sql.Connection running = cluster.connect("postgres")) {
+            idle.setAutoCommit(false);
+            int pid;
+            try (var st = idle.createStatement(); var rs = st.executeQuery("SELECT pg_backend_pid()")) {
+                rs.next();
+                pid = rs.getInt(1);
+            }
+            Thread.sleep(300);
+            try (var st = running.createStatement()) {
+                st.execute("SELECT 1");  // autocommit: no transaction left open
+            }
+            HttpResponse<String> r = get("/v1/migrations/m1/transactions?database=postgres", "Bearer " + token);
+            assertEquals(200, r.statusCode(), r.body());
+            JsonNode body = JSON.readTree(r.body());
+            assertEquals("postgres", body.get("database").asText());
+            assertEquals(0, body.get("hidden").asInt(), "a superuser sees every session");
+            JsonNode open = body.get("transactions");
+            assertEquals(1, open.size(), r.body());
+            JsonNode t = open.get(0);
+            assertEquals(pid, t.get("pid").asInt());
+            assertEquals("idle in transaction", t.get("state").asText());
+            assertEquals(cluster.superuser(), t.get("user").asText());
+            assertTrue(t.get("seconds").asDouble() >= 0.3, r.body());
+            assertTrue(t.get("client").asText().startsWith("127.0.0.1:"), r.body());
+            idle.rollback();
+        }
+        HttpResponse<String> none = get("/v1/migrations/m1/transactions?database=postgres", "Bearer " + token);
+        assertEquals(0, JSON.readTree(none.body()).get("transactions").size(), none.body());
+        assertProblem(get("/v1/migrations/m1/transactions?database=nope", "Bearer " + token), 404,
+                "database_not_found");
+        assertProblem(get("/v1/migrations/m1/transactions", "Bearer " + token), 400, "invalid_request");
+    }
+
     private static HttpResponse<String> get(String path, String authorization) throws Exception {
         HttpRequest.Builder req = HttpRequest.newBuilder(base.resolve(path)).timeout(Duration.ofSeconds(10)).GET();
         if (authorization != null) {

@@ -41,6 +41,12 @@ public final class AgentFixture {
     /** A config for the cluster, loaded through the real loader from a real YAML file. */
     public static AgentConfig configFor(PgCluster cluster, Path dir, Path tokenFile, int port)
             throws IOException, ConfigException {
+        return configFor(cluster, dir, tokenFile, port, cluster.superuser(), cluster.superuserPasswordFile());
+    }
+
+    /** The same, connecting as another role (a managed service's admin role, say). */
+    public static AgentConfig configFor(PgCluster cluster, Path dir, Path tokenFile, int port, String user,
+                                        Path passwordFile) throws IOException, ConfigException {
         Path yaml = dir.resolve("agent.yaml");
         Files.writeString(yaml, """
                 listen_address: 127.0.0.1
@@ -53,8 +59,8 @@ public final class AgentFixture {
                   password_file: %s
                 pg_bin_dir: %s
                 state_dir: %s
-                """.formatted(port, tokenFile, cluster.host(), cluster.port(), cluster.superuser(),
-                cluster.superuserPasswordFile(), cluster.binDir(), dir.resolve("state")));
+                """.formatted(port, tokenFile, cluster.host(), cluster.port(), user, passwordFile, cluster.binDir(),
+                dir.resolve("state")));
         return ConfigLoader.load(yaml, Map.of(), List.of());
     }
 }

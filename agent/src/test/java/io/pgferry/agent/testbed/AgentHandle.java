@@ -39,6 +39,15 @@ public final class AgentHandle implements AutoCloseable {
                 System.getenv("PATH")), token);
     }
 
+    /** An agent connecting as user with the password in passwordFile (not the superuser). */
+    public static AgentHandle start(PgCluster cluster, Path dir, String user, Path passwordFile) throws Exception {
+        Files.createDirectories(dir);
+        String token = AgentFixture.newToken();
+        Path tokenFile = AgentFixture.secretFile(dir, "token", token);
+        return new AgentHandle(Agent.start(AgentFixture.configFor(cluster, dir, tokenFile, AgentFixture.freePort(),
+                user, passwordFile), System.getenv("PATH")), token);
+    }
+
     /** An answer: status and parsed body (null for an empty or non-JSON body). */
     public record Answer(int status, JsonNode body, byte[] raw, HttpResponse<byte[]> response) {
         public JsonNode at(String pointer) {

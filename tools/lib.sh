@@ -1,11 +1,6 @@
-# Shared by the scripts in tools/: paths and the collection as ansible-playbook finds it.
+# Shared by the scripts in tools/: paths as ansible-playbook finds them. The collection pgferry.migrate (roles and
+# playbooks included) is found through collections/ansible_collections/pgferry/migrate, a committed link to ansible/,
+# so a clean checkout runs `ansible-playbook pgferry.migrate.<playbook>` with no setup step.
 export PGFERRY_CACHE="${PGFERRY_CACHE:-$PWD/.cache}"
 export ANSIBLE_CONFIG="$PWD/ansible.cfg"
-export ANSIBLE_COLLECTIONS_PATH="$PWD/.cache/playbook-collections"
-export ANSIBLE_ROLES_PATH="$PWD/roles"
-
-# ansible-playbook resolves pgferry.migrate.* through a link to the source in ansible/, so edits apply at once.
-collection_link() {
-  mkdir -p "$ANSIBLE_COLLECTIONS_PATH/ansible_collections/pgferry"
-  ln -sfn "$PWD/ansible" "$ANSIBLE_COLLECTIONS_PATH/ansible_collections/pgferry/migrate"
-}
+export ANSIBLE_COLLECTIONS_PATH="$PWD/collections"

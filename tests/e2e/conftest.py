@@ -1,5 +1,5 @@
 """Fixtures of the end-to-end tests: a real stack (tools/stack: two PostgreSQL clusters, an agent beside each), a
-database `app` on its source to migrate, and real ansible-playbook runs of playbooks/migrate.yml against it.
+database `app` on its source to migrate, and real ansible-playbook runs of pgferry.migrate.migrate against it.
 
 Every stack gets a unique name and is always torn down (`tools/stack down`), pass or fail; its directory under
 .cache/stacks/ (agent logs, playbook logs) is removed when the test passed and kept for a post-mortem otherwise.
@@ -39,13 +39,6 @@ def _down(name: str) -> None:
 @pytest.fixture
 def stack(request: pytest.FixtureRequest):
     """A fresh stack, unique name, with database app on the source: fixtures/basic.sql plus included.big."""
-    # ansible-playbook resolves pgferry.migrate.* through this link (tools/lib.sh, collection_link).
-    link = CACHE / "playbook-collections" / "ansible_collections" / "pgferry" / "migrate"
-    link.parent.mkdir(parents=True, exist_ok=True)
-    if not link.is_symlink() or link.resolve() != (REPO / "ansible").resolve():
-        tmp = link.with_name(f".migrate-{uuid.uuid4().hex}")
-        tmp.symlink_to(REPO / "ansible")
-        os.replace(tmp, link)
     name = f"e2eres-{uuid.uuid4().hex[:8]}"
     sdir = CACHE / "stacks" / name
     st = Stack(name, sdir, {})

@@ -133,8 +133,7 @@ class Stack:
             "PGFERRY_CACHE": str(CACHE),
             "PGFERRY_STACK_DIR": str(self.dir),
             "ANSIBLE_CONFIG": str(REPO / "ansible.cfg"),
-            "ANSIBLE_COLLECTIONS_PATH": str(CACHE / "playbook-collections"),
-            "ANSIBLE_ROLES_PATH": str(REPO / "roles"),
+            "ANSIBLE_COLLECTIONS_PATH": str(REPO / "collections"),
             "ANSIBLE_NOCOLOR": "1",
             "ANSIBLE_FORCE_COLOR": "0",
             "ANSIBLE_LOCAL_TEMP": str(self.dir / "ansible-tmp"),
@@ -143,7 +142,7 @@ class Stack:
         })
         return env
 
-    def start_playbook(self, playbook: str = "playbooks/migrate.yml", *args: str) -> Run:
+    def start_playbook(self, playbook: str = "pgferry.migrate.migrate", *args: str) -> Run:
         log = self.dir / f"playbook-{len(self.runs) + 1}.log"
         with open(log, "wb") as out:
             proc = subprocess.Popen([str(VENV_BIN / "ansible-playbook"), playbook, *args], cwd=REPO, env=self.env(),
@@ -154,7 +153,7 @@ class Stack:
         return run
 
     def playbook(self, *args: str, timeout: float = 300) -> Run:
-        run = self.start_playbook("playbooks/migrate.yml", *args)
+        run = self.start_playbook("pgferry.migrate.migrate", *args)
         run.wait(timeout)
         return run
 

@@ -2,11 +2,11 @@
 
 One stack (PostgreSQL 16 source, 18 target, an agent beside each), a PgBouncer in front of the source
 (tools/pgbouncer), and pgbench writing THROUGH PgBouncer the whole time (4 clients, inserts, updates and deletes on
-the migrated tables) across `playbooks/migrate.yml`, a cutover in check mode, three that fail on purpose (PgBouncer's
+the migrated tables) across `pgferry.migrate.migrate`, a cutover in check mode, three that fail on purpose (PgBouncer's
 ini unwritable, PgBouncer not answering at the switch, the target agent killed after the fence) and one that
 succeeds. pgbench must report 0 failed transactions (no retries). Then writes after the cutover land on the target,
-`playbooks/rollback.yml` - through a switch tasks file of the user's kind - brings clients back to the old source with
-every write made on the target, `playbooks/cleanup.yml` leaves no pgferry slot, publication, subscription or role on
+`pgferry.migrate.rollback` - through a switch tasks file of the user's kind - brings clients back to the old source with
+every write made on the target, `pgferry.migrate.cleanup` leaves no pgferry slot, publication, subscription or role on
 either side, and the switch module goes check mode, pause, rerun unchanged, resume.
 
 Real clusters, agents, PgBouncer and ansible-playbook processes; nothing is mocked.
@@ -67,12 +67,6 @@ def through_bouncer(stack: Stack, bouncer: dict, sql: str) -> str:
 @pytest.fixture
 def cut_stack(request: pytest.FixtureRequest):
     """A fresh 16 -> 18 stack with fixtures/basic.sql on the source and a PgBouncer in front of it."""
-    link = CACHE / "playbook-collections" / "ansible_collections" / "pgferry" / "migrate"
-    link.parent.mkdir(parents=True, exist_ok=True)
-    if not link.is_symlink() or link.resolve() != (REPO / "ansible").resolve():
-        tmp = link.with_name(f".migrate-{uuid.uuid4().hex}")
-        tmp.symlink_to(REPO / "ansible")
-        os.replace(tmp, link)
     name = f"cut-{uuid.uuid4().hex[:8]}"
     st = Stack(name, CACHE / "stacks" / name, {})
     try:
@@ -194,7 +188,7 @@ def pgbench_figures(stack: Stack, window: tuple[float, float]) -> dict:
 
 
 def cutover(stack: Stack, *args: str, timeout: float = 240):
-    run = stack.start_playbook("playbooks/cutover.yml", *args)
+    run = stack.start_playbook("pgferry.migrate.cutover", *args)
     run.wait(timeout)
     return run
 
@@ -205,7 +199,7 @@ def test_cutover_rollback_cleanup_with_zero_failed_transactions(cut_stack: Stack
     bench = start_pgbench(st)
 
     t = time.monotonic()
-    run = st.start_playbook("playbooks/migrate.yml")
+    run = st.start_playbook("pgferry.migrate.migrate")
     assert run.wait(300) == 0, run.output[-4000:]
     timing(request, "migrate (pgbench writing through PgBouncer)", time.monotonic() - t)
 
@@ -246,7 +240,7 @@ def test_cutover_rollback_cleanup_with_zero_failed_transactions(cut_stack: Stack
     #    fence is lifted, clients resume on the source; a rerun finishes the cutover.
     with TargetLock(st, "included.customers"):
         killed = watch_fence(st, lambda: (os.kill(st.agent_pid("target"), signal.SIGKILL)))
-        run = st.start_playbook("playbooks/cutover.yml")
+        run = st.start_playbook("pgferry.migrate.cutover")
         assert killed.wait(120), "the fence was never seen"
     assert run.wait(240) != 0 and "cutover failed at" in run.output, run.output[-4000:]
     assert "fence lifted" in run.output, run.output[-4000:]
@@ -300,12 +294,12 @@ def test_cutover_rollback_cleanup_with_zero_failed_transactions(cut_stack: Stack
     through_bouncer(st, st.bouncer, f"UPDATE included.customers SET name = '{on_target}' WHERE id = 3")
     # Through the user's own switch tasks this time (pgferry_cutover_switch=tasks): the role calls them to pause,
     # to point clients at the old source and to resume, in that order.
-    run = st.start_playbook("playbooks/rollback.yml", "-e", "pgferry_cutover_switch=tasks",
+    run = st.start_playbook("pgferry.migrate.rollback", "-e", "pgferry_cutover_switch=tasks",
                             "-e", f"pgferry_cutover_switch_tasks={REPO / 'tests' / 'e2e' / 'files' / 'switch_hook.yml'}")
     assert run.wait(240) == 0, run.output[-5000:]
     calls = [line.split(" ", 1)[1].strip() for line in (st.dir / "switch-hook.calls").read_text().splitlines()]
     assert calls == ["pause", "switch source", "resume"], calls
-    run = st.start_playbook("playbooks/rollback.yml", "-e", "pgferry_cutover_switch=tasks",
+    run = st.start_playbook("pgferry.migrate.rollback", "-e", "pgferry_cutover_switch=tasks",
                             "-e", f"pgferry_cutover_switch_tasks={REPO / 'tests' / 'e2e' / 'files' / 'switch_hook.yml'}")
     assert run.wait(240) == 0 and "already done earlier" in run.output, run.output[-3000:]
     assert run.recap()["changed"] == 0, run.output[-3000:]
@@ -316,11 +310,11 @@ def test_cutover_rollback_cleanup_with_zero_failed_transactions(cut_stack: Stack
     assert st.scalar("source", f"SELECT count(*) FROM included.customers WHERE name = '{back}'") == "1"
 
     # Cleanup: nothing of pgferry left on either side; a rerun changes nothing.
-    run = st.start_playbook("playbooks/cleanup.yml")
+    run = st.start_playbook("pgferry.migrate.cleanup")
     assert run.wait(240) == 0, run.output[-5000:]
     for side in ("source", "target"):
         assert st.scalar(side, LEFTOVERS) == "0 0 0 0 0", side
-    run = st.start_playbook("playbooks/cleanup.yml")
+    run = st.start_playbook("pgferry.migrate.cleanup")
     assert run.wait(240) == 0 and run.recap()["changed"] == 0, run.output[-3000:]
 
     # The switch module on its own: check mode, pause, rerun unchanged, resume, rerun unchanged.
@@ -333,11 +327,11 @@ def test_controller_killed_inside_the_pause_then_a_rerun_finishes(cut_stack: Sta
     to undo anything): clients stay queued, no transaction fails, and rerunning the cutover finishes it."""
     st = cut_stack
     bench = start_pgbench(st, seconds=45)
-    run = st.start_playbook("playbooks/migrate.yml")
+    run = st.start_playbook("pgferry.migrate.migrate")
     assert run.wait(300) == 0, run.output[-4000:]
 
     with TargetLock(st, "included.customers"):  # holds the catch-up, so the kill lands inside the pause
-        run = st.start_playbook("playbooks/cutover.yml")
+        run = st.start_playbook("pgferry.migrate.cutover")
         killed = watch_fence(st, run.kill)
         assert killed.wait(120), "the fence was never seen"
     assert st.scalar("source", FENCED) == "1", "the dead run's fence stands"

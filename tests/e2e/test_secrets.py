@@ -1,4 +1,4 @@
-"""Secrets stay secret during a whole migration: `ansible-playbook -vvv playbooks/migrate.yml` on a fresh stack while
+"""Secrets stay secret during a whole migration: `ansible-playbook -vvv pgferry.migrate.migrate` on a fresh stack while
 a sampler reads every process's command line (/proc/*/cmdline, every 50 ms) and both clusters' pg_stat_activity;
 then the replication password, both admin passwords and the agent token must appear in none of: the sampled command
 lines and queries, both agents' logs, both PostgreSQL server logs (with log_statement = all, so every statement that
@@ -77,7 +77,7 @@ def test_no_secret_in_argv_logs_activity_or_verbose_output(stack: Stack, request
     sampler = Sampler(stack)
     sampler.start()
     started = time.monotonic()
-    run = stack.start_playbook("playbooks/migrate.yml", "-vvv")
+    run = stack.start_playbook("pgferry.migrate.migrate", "-vvv")
     rc = run.wait(600)
     sampler.stop()
     timing(request, "migrate.yml -vvv", time.monotonic() - started)

@@ -11,12 +11,34 @@ class ModuleDocFragment:
 
     DOCUMENTATION = r'''
 options:
+  agent:
+    description:
+      - The agent to call, as one dict. The roles pass the one the P(pgferry.migrate.agent_connection#filter) filter
+        builds from the inventory host's C(pgferry_agent_url), C(pgferry_agent_token), C(pgferry_agent_ca_path) and
+        C(pgferry_agent_validate_certs).
+      - Either this or O(agent_url) is required. Its keys take precedence over O(agent_url), O(agent_token),
+        O(ca_path) and O(validate_certs).
+    type: dict
+    suboptions:
+      url:
+        description: Base URL of the agent.
+        type: str
+        required: true
+      token:
+        description: Bearer token of the agent; falls back to O(agent_token), then E(PGFERRY_AGENT_TOKEN). Never logged.
+        type: str
+      ca_path:
+        description: PEM file with the CA certificate(s) that signed the agent's certificate.
+        type: path
+      validate_certs:
+        description: Whether to verify the agent's TLS certificate (default V(true)).
+        type: bool
   agent_url:
     description:
       - Base URL of the pgferry agent, for example V(https://db1.example.com:8443).
       - Set it for all agent modules at once with C(module_defaults) and the C(group/pgferry.migrate.agent) action group.
+      - Either this or O(agent) is required.
     type: str
-    required: true
   agent_token:
     description:
       - Bearer token the agent expects in the C(Authorization) header.

@@ -11,12 +11,31 @@ class ModuleDocFragment:
 
     DOCUMENTATION = r'''
 options:
+  target_agent:
+    description:
+      - The other side's agent as one dict (same keys as O(agent)); either this or O(target_agent_url) is required.
+      - Its token defaults to the first agent's.
+    type: dict
+    suboptions:
+      url:
+        description: Base URL of the agent.
+        type: str
+        required: true
+      token:
+        description: Bearer token of the agent. Never logged.
+        type: str
+      ca_path:
+        description: PEM file with the CA certificate(s) of that agent.
+        type: path
+      validate_certs:
+        description: Whether to verify that agent's TLS certificate (default V(true)).
+        type: bool
   target_agent_url:
     description:
       - Base URL of the other side's agent (the target of the migration; for a rollback, the side the values come from
         is O(agent_url)).
+      - Either this or O(target_agent) is required.
     type: str
-    required: true
   target_agent_token:
     description:
       - Bearer token of that agent. Defaults to O(agent_token).

@@ -39,15 +39,56 @@ _SECRET_PATTERNS = (
 )
 
 
-def agent_argument_spec():
-    """Options every agent module takes; documented in the pgferry.migrate.agent doc fragment."""
+def _connection_options():
+    """The sub-options of O(agent) and O(target_agent): one dict per side, so a role writes one line per task."""
     return dict(
-        agent_url=dict(type='str', required=True),
+        url=dict(type='str', required=True),
+        token=dict(type='str', no_log=True),
+        ca_path=dict(type='path'),
+        validate_certs=dict(type='bool'),
+    )
+
+
+def agent_argument_spec():
+    """Options every agent module takes; documented in the pgferry.migrate.agent doc fragment.
+
+    The agent is named either by O(agent) (a dict, what the roles pass) or by O(agent_url) and its siblings.
+    """
+    return dict(
+        agent=dict(type='dict', options=_connection_options()),
+        agent_url=dict(type='str'),
         agent_token=dict(type='str', no_log=True, fallback=(env_fallback, [TOKEN_ENV])),
         validate_certs=dict(type='bool', default=True),
         ca_path=dict(type='path'),
         timeout=dict(type='int', default=30),
     )
+
+
+def connection(params, prefix=''):
+    """(url, token, ca_path, validate_certs) of one side: O(<prefix>agent) first, else the flat options.
+
+    prefix is '' for the module's own agent and 'target_' for the peer of a two-sided module; the peer's token and
+    certificate settings default to the first agent's.
+    """
+    own = params.get('agent') or {}
+    given = params.get(prefix + 'agent') or {}
+    if prefix:
+        url = given.get('url') or params.get('target_agent_url')
+        token = given.get('token') or params.get('target_agent_token') or own.get('token') or params.get('agent_token')
+        ca_path = given.get('ca_path') or params.get('target_ca_path')
+        validate = given.get('validate_certs')
+        if validate is None:
+            validate = params.get('target_validate_certs')
+    else:
+        url = given.get('url') or params.get('agent_url')
+        token = given.get('token') or params.get('agent_token')
+        ca_path = given.get('ca_path') or params.get('ca_path')
+        validate = given.get('validate_certs')
+        if validate is None:
+            validate = params.get('validate_certs')
+    if not token:
+        token = os.environ.get(TOKEN_ENV)
+    return url, token, ca_path, True if validate is None else bool(validate)
 
 
 def mask_secrets(text, secrets=()):
@@ -90,14 +131,16 @@ def _safe_url(url):
 class AgentClient:
     """Calls one agent; every failure ends the module through fail_json with a message that says what broke."""
 
-    def __init__(self, module):
+    def __init__(self, module, side=''):
+        """side: '' for the module's agent, 'target_' for the other agent of a two-sided module."""
         self.module = module
         params = module.params
-        self.base_url = params['agent_url'].rstrip('/')
-        self.token = params.get('agent_token')
-        self.validate_certs = params.get('validate_certs', True)
-        self.ca_path = params.get('ca_path')
+        url, self.token, self.ca_path, self.validate_certs = connection(params, side)
         self.timeout = params.get('timeout') or 30
+        if not url:
+            module.fail_json(msg='name the agent: set %sagent (a dict with url, token, ca_path, validate_certs) or '
+                                 '%sagent_url' % (side, side))
+        self.base_url = url.rstrip('/')
         if not re.match(r'^https?://', self.base_url):
             self.fail('agent_url must start with http:// or https://, got %s' % _safe_url(self.base_url))
 
@@ -429,27 +472,14 @@ def step_result(answer, secrets=(), **extra):
 def peer_argument_spec():
     """The second agent of the modules that compare or carry values between both sides (doc fragment peer)."""
     return dict(
-        target_agent_url=dict(type='str', required=True),
+        target_agent=dict(type='dict', options=_connection_options()),
+        target_agent_url=dict(type='str'),
         target_agent_token=dict(type='str', no_log=True),
         target_ca_path=dict(type='path'),
         target_validate_certs=dict(type='bool', default=True),
     )
 
 
-class _PeerView:
-    """The module as AgentClient sees it, with the target_* options in place of the agent_* ones."""
-
-    def __init__(self, module):
-        self._module = module
-        p = module.params
-        self.params = dict(p, agent_url=p['target_agent_url'],
-                           agent_token=p.get('target_agent_token') or p.get('agent_token'),
-                           ca_path=p.get('target_ca_path'), validate_certs=p.get('target_validate_certs', True))
-
-    def __getattr__(self, name):
-        return getattr(self._module, name)
-
-
 def peer_client(module):
     """An AgentClient for the target agent of a two-sided module."""
-    return AgentClient(_PeerView(module))
+    return AgentClient(module, side='target_')

@@ -13,6 +13,7 @@ from ansible_collections.pgferry.migrate.plugins.module_utils.agent_client impor
     MASK,
     AgentClient,
     agent_argument_spec,
+    connection,
     mask_queries,
 )
 
@@ -159,8 +160,23 @@ def test_argument_spec_keeps_token_secret():
     spec = agent_argument_spec()
     assert spec['agent_token']['no_log'] is True
     assert spec['agent_token']['fallback'][1] == ['PGFERRY_AGENT_TOKEN']
-    assert spec['agent_url']['required'] is True
+    assert spec['agent']['options']['token']['no_log'] is True
+    assert spec['agent']['options']['url']['required'] is True
     assert spec['validate_certs']['default'] is True and spec['timeout']['default'] == 30
+
+
+def test_connection_from_the_agent_dict_or_the_flat_options(monkeypatch):
+    monkeypatch.delenv('PGFERRY_AGENT_TOKEN', raising=False)
+    flat = dict(agent=None, agent_url='https://a:1', agent_token='t1', ca_path='/ca', validate_certs=False)
+    assert connection(flat) == ('https://a:1', 't1', '/ca', False)
+    both = dict(flat, agent=dict(url='https://b:2', token='t2', ca_path=None, validate_certs=None))
+    assert connection(both) == ('https://b:2', 't2', '/ca', False)
+    # the peer of a two-sided module: its own dict, its token defaulting to the first agent's
+    peer = dict(both, target_agent=dict(url='https://c:3', token=None, ca_path=None, validate_certs=None),
+                target_agent_url=None, target_agent_token=None, target_ca_path=None, target_validate_certs=True)
+    assert connection(peer, 'target_') == ('https://c:3', 't2', None, True)
+    monkeypatch.setenv('PGFERRY_AGENT_TOKEN', 'from-env')
+    assert connection(dict(agent=dict(url='https://d:4')))[1] == 'from-env'
 
 
 def test_mask_queries():

@@ -1,0 +1,36 @@
+# -*- coding: utf-8 -*-
+# Copyright: pgferry contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""agent_connection: an inventory host's pgferry_agent_* variables as the modules' `agent` dict."""
+
+from __future__ import annotations
+
+from ansible.errors import AnsibleFilterError
+
+# inventory variable -> key of the modules' agent / target_agent option
+_KEYS = (
+    ('pgferry_agent_url', 'url'),
+    ('pgferry_agent_token', 'token'),
+    ('pgferry_agent_ca_path', 'ca_path'),
+    ('pgferry_agent_validate_certs', 'validate_certs'),
+)
+
+
+def agent_connection(host_vars):
+    """Only the variables the host sets: a module then applies its own defaults to the rest."""
+    try:
+        found = dict((key, host_vars[var]) for var, key in _KEYS if var in host_vars)
+    except TypeError as e:
+        raise AnsibleFilterError('agent_connection expects a host\'s variables, e.g. hostvars[pgferry_source_host]: %s'
+                                 % e)
+    if not found.get('url'):
+        raise AnsibleFilterError('the host has no pgferry_agent_url: set it in the inventory for every source and '
+                                 'target host (the URL of the pgferry agent beside its PostgreSQL)')
+    return found
+
+
+class FilterModule:
+
+    def filters(self):
+        return {'agent_connection': agent_connection}

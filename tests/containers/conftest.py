@@ -50,21 +50,10 @@ def pytest_runtest_makereport(item, call):
     setattr(item, f"rep_{report.when}", report)
 
 
-def _collection_link() -> None:
-    """ansible-playbook resolves pgferry.migrate.* through this link (tools/lib.sh, collection_link)."""
-    link = CACHE / "playbook-collections" / "ansible_collections" / "pgferry" / "migrate"
-    link.parent.mkdir(parents=True, exist_ok=True)
-    if not link.is_symlink() or link.resolve() != (REPO / "ansible").resolve():
-        tmp = link.with_name(f".migrate-{uuid.uuid4().hex}")
-        tmp.symlink_to(REPO / "ansible")
-        os.replace(tmp, link)
-
-
 @pytest.fixture
 def make_hosts(request: pytest.FixtureRequest):
     """make_hosts(layout, source_major, target_major) -> Hosts, removed after the test."""
     made: list[Hosts] = []
-    _collection_link()
 
     def make(layout: str = "lifecycle", source_major: int = 16, target_major: int = 18) -> Hosts:
         name = f"{layout[:4]}{uuid.uuid4().hex[:6]}"

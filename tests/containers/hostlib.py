@@ -156,8 +156,7 @@ class Hosts:
         env.update({
             "PGFERRY_CACHE": str(CACHE), "PGFERRY_HOSTS_DIR": str(self.dir),
             "ANSIBLE_CONFIG": str(REPO / "ansible.cfg"),
-            "ANSIBLE_COLLECTIONS_PATH": str(CACHE / "playbook-collections"),
-            "ANSIBLE_ROLES_PATH": str(REPO / "roles"),
+            "ANSIBLE_COLLECTIONS_PATH": str(REPO / "collections"),
             "ANSIBLE_PIPELINING": "1", "ANSIBLE_NOCOLOR": "1", "ANSIBLE_FORCE_COLOR": "0",
             "ANSIBLE_LOCAL_TEMP": str(self.dir / "ansible-tmp"),
             # one SSH connection per host, kept for the run (short path: sockets have a 107-byte limit)
@@ -182,7 +181,7 @@ class Hosts:
         return run
 
     def install_agents(self) -> Run:
-        run = self.playbook("playbooks/agent.yml")
+        run = self.playbook("pgferry.migrate.agent")
         assert run.rc == 0, run.output[-4000:]
         return run
 

@@ -37,7 +37,7 @@ def cutover_with_link_cut_in_the_pause(hosts: Hosts, request) -> None:
     everything (fence lifted, PgBouncer resumed on the source); the link comes back, a rerun cuts over."""
     cut = when(lambda: fenced(hosts), lambda: hosts.disconnect("src", "repl"), interval=0.05)
     t = time.monotonic()
-    run = hosts.playbook("playbooks/cutover.yml")
+    run = hosts.playbook("pgferry.migrate.cutover")
     failed_s = time.monotonic() - t
     assert cut.is_set(), "the fence was never seen"
     hosts.reconnect("src", "repl")
@@ -50,7 +50,7 @@ def cutover_with_link_cut_in_the_pause(hosts: Hosts, request) -> None:
             f"cutover failed after {failed_s:.0f}s and undid itself ({failure_reason(run.output)}); "
             f"clients back on the source, unfenced")
     t = time.monotonic()
-    run = hosts.playbook("playbooks/cutover.yml")
+    run = hosts.playbook("pgferry.migrate.cutover")
     assert run.rc == 0, run.output[-5000:]
     timing(request, "cutover rerun after the link came back", time.monotonic() - t)
     assert hosts.server_behind_bouncer() == "dst"
@@ -61,7 +61,7 @@ def test_target_loses_source_inside_the_cutover_pause(make_hosts, request: pytes
     hosts = make_hosts("lifecycle", 16, 18)
     hosts.load()
     hosts.install_agents()
-    run = hosts.playbook("playbooks/migrate.yml")
+    run = hosts.playbook("pgferry.migrate.migrate")
     assert run.rc == 0, run.output[-5000:]
     bench = hosts.start_pgbench(120, tag="pause")
     time.sleep(3)
@@ -85,13 +85,13 @@ def test_fault_matrix(make_hosts, request: pytest.FixtureRequest):
     cut = when(lambda: copying(hosts), lambda: (hosts.disconnect("src", "repl"), time.sleep(FAULT_SECONDS),
                                                 hosts.reconnect("src", "repl"), healed.set()))
     t = time.monotonic()
-    run = hosts.playbook("playbooks/migrate.yml")
+    run = hosts.playbook("pgferry.migrate.migrate")
     first_s = time.monotonic() - t
     assert cut.is_set() and healed.wait(60), "the copy was never seen in progress"
     if run.rc != 0:
         outcome("target loses source during the initial copy",
                 f"migrate failed after {first_s:.0f}s: {run.output[-600:]!r}")
-        run = hosts.playbook("playbooks/migrate.yml")
+        run = hosts.playbook("pgferry.migrate.migrate")
         assert run.rc == 0, run.output[-5000:]
         outcome("target loses source during the initial copy", "rerun converged")
     else:
@@ -101,7 +101,7 @@ def test_fault_matrix(make_hosts, request: pytest.FixtureRequest):
     hosts.await_equal(timeout=180)
     assert hosts.scalar("src", "SELECT count(*) FROM pg_replication_slots") == "1", "one slot, no tablesync leftover"
     assert hosts.scalar("dst", "SELECT count(*) FROM pg_subscription") == "1"
-    run = hosts.playbook("playbooks/migrate.yml")
+    run = hosts.playbook("pgferry.migrate.migrate")
     assert run.rc == 0 and run.recap()["localhost"]["changed"] == 0, run.output[-3000:]
 
     # 2. During streaming, with clients writing: the stream stalls, resumes, catches up.
@@ -123,7 +123,7 @@ def test_fault_matrix(make_hosts, request: pytest.FixtureRequest):
     # 3. The agents' host (the target's agent) vanishes inside the cutover pause.
     gone = when(lambda: fenced(hosts), lambda: hosts.pause("agents"), interval=0.05)
     t = time.monotonic()
-    run = hosts.start_playbook("playbooks/cutover.yml")
+    run = hosts.start_playbook("pgferry.migrate.cutover")
     threading.Thread(target=lambda: (gone.wait(180), time.sleep(60), hosts.unpause("agents")), daemon=True).start()
     run.wait(400)
     hosts.unpause("agents")
@@ -139,14 +139,14 @@ def test_fault_matrix(make_hosts, request: pytest.FixtureRequest):
     lost = when(lambda: fenced(hosts), lambda: (hosts.disconnect("dst", "app"), time.sleep(10),
                                                 hosts.reconnect("dst", "app")), interval=0.05)
     t = time.monotonic()
-    run = hosts.playbook("playbooks/cutover.yml")
+    run = hosts.playbook("pgferry.migrate.cutover")
     assert lost.wait(60)
     side = hosts.server_behind_bouncer()
     outcome("PgBouncer loses the target at the switch",
             f"cutover rc={run.rc} after {time.monotonic() - t:.0f}s; clients on {side}"
             + ("" if run.rc == 0 else f" ({failure_reason(run.output)})"))
     if run.rc != 0:
-        run = hosts.playbook("playbooks/cutover.yml")
+        run = hosts.playbook("pgferry.migrate.cutover")
         assert run.rc == 0, run.output[-5000:]
         outcome("PgBouncer loses the target at the switch", "rerun cut over")
     assert hosts.server_behind_bouncer() == "dst"

@@ -30,19 +30,19 @@ def test_managed_service_without_superuser(make_hosts, request: pytest.FixtureRe
 
     t = time.monotonic()
     hosts.install_agents()
-    timing(request, "playbooks/agent.yml (two agents on the adjacent host)", time.monotonic() - t)
-    run = hosts.playbook("playbooks/info.yml")
+    timing(request, "pgferry.migrate.agent (two agents on the adjacent host)", time.monotonic() - t)
+    run = hosts.playbook("pgferry.migrate.info")
     assert run.rc == 0, run.output[-3000:]
 
     t = time.monotonic()
-    run = hosts.playbook("playbooks/migrate.yml")
+    run = hosts.playbook("pgferry.migrate.migrate")
     assert run.rc == 0, run.output[-5000:]
     timing(request, "migrate.yml as dbadmin", time.monotonic() - t)
     hosts.await_equal()
     assert hosts.scalar("dst", "SELECT tableowner FROM pg_tables WHERE tablename = 'orders'") == "dbadmin"
     # A rerun: every step reads the state and keeps it; without superuser the replication role's password and the
     # subscription's connection cannot be read, so those two are set again (docs/security.md).
-    run = hosts.playbook("playbooks/migrate.yml")
+    run = hosts.playbook("pgferry.migrate.migrate")
     assert run.rc == 0, run.output[-5000:]
     assert hosts.scalar("src", "SELECT count(*) FROM pg_replication_slots") == "1"
     assert hosts.scalar("dst", "SELECT count(*) FROM pg_subscription") == "1"
@@ -50,7 +50,7 @@ def test_managed_service_without_superuser(make_hosts, request: pytest.FixtureRe
     bench = hosts.start_pgbench(60, tag="cutover")
     time.sleep(3)
     t = time.monotonic()
-    run = hosts.playbook("playbooks/cutover.yml")
+    run = hosts.playbook("pgferry.migrate.cutover")
     assert run.rc == 0, run.output[-5000:]
     pause = re.search(r"pause_ms=(\d+)", run.output)
     timing(request, f"cutover.yml as dbadmin (pause {pause.group(1) if pause else '?'} ms)", time.monotonic() - t)
@@ -63,12 +63,12 @@ def test_managed_service_without_superuser(make_hosts, request: pytest.FixtureRe
     hosts.assert_nothing_lost("dst", cut)
     hosts.await_equal()
 
-    run = hosts.playbook("playbooks/rollback.yml")
+    run = hosts.playbook("pgferry.migrate.rollback")
     assert run.rc == 0, run.output[-5000:]
     assert hosts.server_behind_bouncer() == "src"
     hosts.assert_nothing_lost("src", cut)
 
-    run = hosts.playbook("playbooks/cleanup.yml")
+    run = hosts.playbook("pgferry.migrate.cleanup")
     assert run.rc == 0, run.output[-5000:]
     for host in ("src", "dst"):
         assert hosts.scalar(host, LEFTOVERS) == "0 0 0 0 0", host

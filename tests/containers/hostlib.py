@@ -166,7 +166,8 @@ class Hosts:
         return env
 
     def start_playbook(self, playbook: str, *args: str, inventory: str = "inventories/containers") -> Run:
-        log = self.dir / f"playbook-{len(self.runs) + 1}-{Path(playbook).stem}.log"
+        short = playbook.rsplit("/", 1)[-1].removesuffix(".yml").split(".")[-1]  # pgferry.migrate.agent: agent
+        log = self.dir / f"playbook-{len(self.runs) + 1}-{short}.log"
         with open(log, "wb") as out:
             proc = subprocess.Popen([str(VENV_BIN / "ansible-playbook"), "-i", inventory, playbook, *args], cwd=REPO,
                                     env=self.env(), stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
@@ -181,7 +182,7 @@ class Hosts:
         return run
 
     def install_agents(self) -> Run:
-        run = self.playbook("pgferry.migrate.agent")
+        run = self.playbook("pgferry.migrate.agent", timeout=900)
         assert run.rc == 0, run.output[-4000:]
         return run
 

@@ -289,5 +289,14 @@ def copying(hosts: Hosts) -> bool:
     return bool(rows) and int(rows[0][0]) > 0
 
 
-def fenced(hosts: Hosts) -> bool:
-    return hosts.psql("src", FENCED, check=False) == [["1"]]
+def fenced(hosts: Hosts, host: str = "src") -> bool:
+    return hosts.psql(host, FENCED, check=False) == [["1"]]
+
+
+def writing_when_fenced(hosts: Hosts, bench, host: str = "src") -> list[bool]:
+    """Whether pgbench was still writing when host was fenced: filled in (one value) once the fence is seen. How long
+    the rest of the cutover takes depends on the machine's load, so this, not pgbench outlasting it, is what a test
+    needs to know that clients were queued at the switch."""
+    seen: list[bool] = []
+    when(lambda: fenced(hosts, host), lambda: seen.append(bench.poll() is None), interval=0.05)
+    return seen

@@ -15,7 +15,7 @@ import time
 
 import pytest
 
-from hostlib import FENCED, LEFTOVERS, Hosts, timing
+from hostlib import FENCED, LEFTOVERS, Hosts, timing, writing_when_fenced
 
 
 def overhead_ms(hosts: Hosts, host: str) -> float:
@@ -60,17 +60,18 @@ def test_migrate_cutover_rollback_cleanup_over_ssh(make_hosts, request: pytest.F
     hosts.await_equal()
 
     # Cutover while pgbench writes through PgBouncer.
-    bench = hosts.start_pgbench(60, tag="cutover")
+    bench = hosts.start_pgbench(90, tag="cutover")
+    writing = writing_when_fenced(hosts, bench)
     time.sleep(3)
     t = time.monotonic()
     run = hosts.playbook("pgferry.migrate.cutover")
     cutover_s = time.monotonic() - t
     assert run.rc == 0, run.output[-5000:]
     pause = re.search(r"pause_ms=(\d+)", run.output)
-    assert bench.poll() is None, "pgbench must outlast the cutover"
+    assert writing == [True], "pgbench was writing when the source was fenced"
     assert hosts.scalar("src", FENCED) == "1", "the old source stays fenced"
     assert hosts.server_behind_bouncer() == "dst"
-    assert bench.wait(120) == 0, hosts.pgbench_figures("cutover")["text"][-3000:]
+    assert bench.wait(150) == 0, hosts.pgbench_figures("cutover")["text"][-3000:]
     cut = hosts.pgbench_figures("cutover")
     assert cut["failed"] == 0 and cut["aborted_clients"] == 0, cut["text"][-3000:]
     rows = hosts.assert_nothing_lost("dst", cut)
@@ -78,7 +79,8 @@ def test_migrate_cutover_rollback_cleanup_over_ssh(make_hosts, request: pytest.F
     timing(request, f"cutover.yml over SSH (pause {pause.group(1) if pause else '?'} ms)", cutover_s)
 
     # Rollback while pgbench writes: clients back on src with every write made on dst.
-    bench = hosts.start_pgbench(45, tag="rollback")
+    bench = hosts.start_pgbench(90, tag="rollback")
+    writing = writing_when_fenced(hosts, bench, "dst")
     time.sleep(3)
     t = time.monotonic()
     run = hosts.playbook("pgferry.migrate.rollback")
@@ -86,7 +88,8 @@ def test_migrate_cutover_rollback_cleanup_over_ssh(make_hosts, request: pytest.F
     timing(request, "rollback.yml over SSH", time.monotonic() - t)
     assert hosts.server_behind_bouncer() == "src"
     assert hosts.scalar("src", FENCED) == "0" and hosts.scalar("dst", FENCED) == "1"
-    assert bench.wait(120) == 0, hosts.pgbench_figures("rollback")["text"][-3000:]
+    assert writing == [True], "pgbench was writing when the target was fenced"
+    assert bench.wait(150) == 0, hosts.pgbench_figures("rollback")["text"][-3000:]
     back = hosts.pgbench_figures("rollback")
     assert back["failed"] == 0 and back["aborted_clients"] == 0, back["text"][-3000:]
     total = hosts.assert_nothing_lost("src", cut, back)

@@ -263,7 +263,7 @@ class Hosts:
         docker("unpause", self.container(host), check=False)
 
 
-def when(probe, action, timeout: float = 180, interval: float = 0.1) -> threading.Event:
+def when(probe, action, timeout: float = 900, interval: float = 0.1) -> threading.Event:
     """Runs action() in a thread as soon as probe() is true; the event is set once it ran."""
     done = threading.Event()
 

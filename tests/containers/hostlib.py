@@ -136,7 +136,7 @@ class Hosts:
     def checksums(self, host: str) -> list[list[str]]:
         """Per table: name, row count and an order-free checksum, computed by the server itself."""
         tables = [r[0] for r in self.psql(host, TABLES)]
-        return self.psql(host, " UNION ALL ".join(
+        return self.psql(host, timeout=900, sql=" UNION ALL ".join(
             f"SELECT '{t}', count(*), coalesce(md5(string_agg(h, '' ORDER BY h)), '-') "
             f"FROM (SELECT md5(x::text) AS h FROM {t} x) s" for t in tables) + " ORDER BY 1")
 

@@ -177,7 +177,13 @@ public final class CleanupService {
         if (!exists(c, "SELECT 1 FROM pg_roles WHERE rolname = ?", role)) {
             return false;
         }
-        Plan plan = new Plan().add("DROP OWNED BY " + Sql.ident(role)).add("DROP ROLE " + Sql.ident(role));
+        Plan plan = new Plan();
+        // DROP OWNED BY needs the role's privileges. A superuser has them; a managed service's admin role (CREATEROLE,
+        // not superuser) made the role and may grant it to itself - the membership goes with DROP ROLE.
+        if (!exists(c, "SELECT 1 WHERE pg_has_role(current_user, ?, 'USAGE')", role)) {
+            plan.add("GRANT " + Sql.ident(role) + " TO CURRENT_USER");
+        }
+        plan.add("DROP OWNED BY " + Sql.ident(role)).add("DROP ROLE " + Sql.ident(role));
         if (check) {
             queries.addAll(plan.shown());
             return true;

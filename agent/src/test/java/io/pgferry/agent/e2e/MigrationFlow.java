@@ -112,7 +112,7 @@ final class MigrationFlow {
                 .get("changed").asBoolean());
 
         changed.put("publication", ok(source.put(path("publication"), scoped())).get("changed").asBoolean());
-        Map<String, Object> connection = Map.of("host", sourceCluster.host(), "port", sourceCluster.port(),
+        Map<String, Object> connection = Map.of("host", sourceCluster.peerHost(), "port", sourceCluster.peerPort(),
                 "dbname", database, "user", "pgferry_" + migration, "password", password);
         changed.put("subscription", ok(target.put(path("subscription"), onTarget("connection", connection)))
                 .get("changed").asBoolean());

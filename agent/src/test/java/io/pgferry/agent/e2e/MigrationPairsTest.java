@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 
 import io.pgferry.agent.testbed.AgentHandle;
+import io.pgferry.agent.testbed.ContainerBed;
 import io.pgferry.agent.testbed.PgBedTool;
 import io.pgferry.agent.testbed.PgCluster;
 import java.nio.file.Files;
@@ -42,8 +43,10 @@ class MigrationPairsTest {
     @MethodSource("pairs")
     void migratesAndRerunsUnchanged(int sourceMajor, int targetMajor, @TempDir Path dir) throws Exception {
         String suffix = UUID.randomUUID().toString().substring(0, 8);
-        PgCluster src = PgCluster.create("e2e-src-" + suffix, sourceMajor);
-        PgCluster dst = PgCluster.create("e2e-dst-" + suffix, targetMajor);
+        // Containers when the container test bed is on (the target's server then reaches the source's by name over
+        // a Docker network), pgbed clusters on loopback otherwise.
+        PgCluster src = ContainerBed.server("e2e-src-" + suffix, sourceMajor);
+        PgCluster dst = ContainerBed.server("e2e-dst-" + suffix, targetMajor);
         try (AgentHandle source = AgentHandle.start(src, dir.resolve("source"));
              AgentHandle target = AgentHandle.start(dst, dir.resolve("target"))) {
             Checksums.execute(src, "postgres", "CREATE DATABASE app");

@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.pgferry.agent.testbed.AgentHandle;
+import io.pgferry.agent.testbed.ContainerBed;
 import io.pgferry.agent.testbed.PgBedTool;
 import io.pgferry.agent.testbed.PgCluster;
 import java.nio.file.Files;
@@ -50,8 +51,8 @@ class RichSchemaMigrationTest {
     @Test
     void movesEveryRowAndObjectUnderWrites(@TempDir Path dir) throws Exception {
         String suffix = UUID.randomUUID().toString().substring(0, 8);
-        PgCluster src = PgCluster.create("rich-src-" + suffix, 14);
-        PgCluster dst = PgCluster.create("rich-dst-" + suffix, 18);
+        PgCluster src = ContainerBed.server("rich-src-" + suffix, 14);
+        PgCluster dst = ContainerBed.server("rich-dst-" + suffix, 18);
         AtomicBoolean writing = new AtomicBoolean(true);
         AtomicLong writes = new AtomicLong();
         Thread writer = null;

@@ -42,9 +42,14 @@ public final class AgentHandle implements AutoCloseable {
     /** An agent that logs in as {@code user} (password in a 0600 file): a managed service's admin role. */
     public static AgentHandle startAs(PgCluster cluster, Path dir, String user, String password) throws Exception {
         Files.createDirectories(dir);
+        return start(cluster, dir, user, AgentFixture.secretFile(dir, "pg.password", password));
+    }
+
+    /** An agent connecting as user with the password in passwordFile (not the superuser). */
+    public static AgentHandle start(PgCluster cluster, Path dir, String user, Path passwordFile) throws Exception {
+        Files.createDirectories(dir);
         String token = AgentFixture.newToken();
         Path tokenFile = AgentFixture.secretFile(dir, "token", token);
-        Path passwordFile = AgentFixture.secretFile(dir, "pg.password", password);
         return new AgentHandle(Agent.start(AgentFixture.configFor(cluster, dir, tokenFile, AgentFixture.freePort(),
                 user, passwordFile), System.getenv("PATH")), token);
     }

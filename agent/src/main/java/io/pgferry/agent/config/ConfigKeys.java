@@ -19,16 +19,20 @@ public final class ConfigKeys {
     /** HTTPS: a PEM certificate chain and its PEM private key; both or neither. */
     public static final String TLS_CERT_FILE = "tls_cert_file";
     public static final String TLS_KEY_FILE = "tls_key_file";
+    /** Caps of the initial copy on this instance: parallel table copies, and connections it may open in all. */
+    public static final String COPY_MAX_JOBS = "copy_max_jobs";
+    public static final String COPY_MAX_CONNECTIONS = "copy_max_connections";
     /** Environment only: a password has no place in a file that gets copied around or on argv. */
     public static final String PG_PASSWORD = "postgres.password";
 
     public static final List<String> TOP_LEVEL = List.of(
             LISTEN_ADDRESS, LISTEN_PORT, TOKEN_FILE, "postgres", PG_BIN_DIR, STATE_DIR, LOG_FORMAT, TLS_CERT_FILE,
-            TLS_KEY_FILE);
+            TLS_KEY_FILE, COPY_MAX_JOBS, COPY_MAX_CONNECTIONS);
     public static final List<String> POSTGRES = List.of("host", "port", "user", "password_file", "database");
     public static final List<String> FROM_ENV = List.of(
             LISTEN_ADDRESS, LISTEN_PORT, TOKEN_FILE, PG_HOST, PG_PORT, PG_USER, PG_PASSWORD, PG_PASSWORD_FILE,
-            PG_DATABASE, PG_BIN_DIR, STATE_DIR, LOG_FORMAT, TLS_CERT_FILE, TLS_KEY_FILE);
+            PG_DATABASE, PG_BIN_DIR, STATE_DIR, LOG_FORMAT, TLS_CERT_FILE, TLS_KEY_FILE, COPY_MAX_JOBS,
+            COPY_MAX_CONNECTIONS);
 
     private ConfigKeys() {
     }

@@ -58,7 +58,7 @@ public final class SchemaApplyService {
     public ApplyResult check(MigrationId migration, ApplyRequest request) {
         TargetArchive archive = TargetArchive.load(stateDir, migration);
         String database = DatabaseCheck.require(connector, request.database());
-        Plan plan = plan(database, archive.manifest());
+        Plan plan = keys(plan(database, archive.manifest()), request);
         return result(true, plan.preData(), plan.keys(), plan.preDataNeeded(), plan.keysPresent());
     }
 
@@ -70,10 +70,16 @@ public final class SchemaApplyService {
         TargetArchive archive = TargetArchive.load(stateDir, migration);
         String database = DatabaseCheck.require(connector, request.database());
         plan(database, archive.manifest());
-        return jobs.submit(STEP, migration, request, progress -> apply(migration, database, progress));
+        return jobs.submit(STEP, migration, request, progress -> apply(migration, database, request, progress));
     }
 
-    private ApplyResult apply(MigrationId migration, String database, ProgressSink progress) throws IOException {
+    /** Without keys when the request leaves them to the copy. */
+    private static Plan keys(Plan plan, ApplyRequest request) {
+        return request.keys() ? plan : new Plan(plan.preData(), List.of(), plan.keysPresent());
+    }
+
+    private ApplyResult apply(MigrationId migration, String database, ApplyRequest request, ProgressSink progress)
+            throws IOException {
         TargetArchive archive = TargetArchive.load(stateDir, migration);
         Manifest manifest = archive.manifest();
         progress.report(0, 3, "checking the target's catalogs");
@@ -85,6 +91,7 @@ public final class SchemaApplyService {
             restore.run(database, TocEntry.PRE_DATA, preData, ONE_TRANSACTION);
             plan = plan(database, manifest);
         }
+        plan = keys(plan, request);
         if (!plan.keys().isEmpty()) {
             progress.report(2, 3, "restoring " + plan.keys().size() + " primary keys and replica identities");
             restore.run(database, TocEntry.POST_DATA, plan.keys(), ONE_TRANSACTION);

@@ -104,7 +104,17 @@ public final class CopyService implements SyncStatusService.OwnCopies {
         limit(request);
         TargetArchive.load(stateDir, migration);
         DatabaseCheck.require(connector, request.database());
-        return jobs.submit(STEP, migration, request, progress -> run(migration, request, progress));
+        // Shown by GET copy from now on, not only once the job's thread picks it up.
+        LiveCopy copy = new LiveCopy(request.database());
+        boolean mine = live.putIfAbsent(migration.value(), copy) == null;
+        try {
+            return jobs.submit(STEP, migration, request, progress -> run(migration, request, progress));
+        } catch (RuntimeException e) {
+            if (mine) {
+                live.remove(migration.value(), copy);
+            }
+            throw e;
+        }
     }
 
     /** Check mode: what a run would do now, read from both sides; changes nothing. */
@@ -155,6 +165,12 @@ public final class CopyService implements SyncStatusService.OwnCopies {
         return new CopyView(state.status(), false, null, p, state.tables(), List.of());
     }
 
+    /** Whether a copy of the migration into the database started and did not finish (its rows are its own). */
+    public boolean started(MigrationId migration, String database) {
+        return CopyState.load(stateDir, migration).filter(s -> s.database().equals(database))
+                .filter(s -> !s.status().equals(CopyState.DONE)).isPresent();
+    }
+
     /** The own copy's tables for sync-status, while there is no subscription yet (pending, copying, ...). */
     @Override
     public Optional<SyncStatusService.CopyTables> tables(MigrationId migration, String database) {
@@ -201,8 +217,7 @@ public final class CopyService implements SyncStatusService.OwnCopies {
         Manifest manifest = archive.manifest();
         String database = request.database();
         String name = migration.objectName();
-        LiveCopy copy = new LiveCopy(database);
-        live.put(migration.value(), copy);
+        LiveCopy copy = live.computeIfAbsent(migration.value(), k -> new LiveCopy(database));
         try (Connection target = connector.open(database, TIMEOUT, false)) {
             Optional<CopyState> state = CopyState.load(stateDir, migration);
             if (exists(target, SUBSCRIPTION, name)) {

@@ -19,10 +19,10 @@ import org.postgresql.util.PSQLException;
 /**
  * One of the copy's parallel streams: a source session and a target session, kept for the whole copy, taking
  * pieces off the shared queue. Each source transaction imports the slot's snapshot; the rows go from COPY TO STDOUT
- * straight into COPY FROM STDIN through a fixed buffer, never to disk and never a whole table in memory. Small
+ * straight into COPY FROM STDIN through a fixed buffer, never to disk and never a whole table in memory. Tiny
  * tables go back to back in one transaction on each side (no slot, snapshot or connection of their own), committed
- * every {@link #BATCH_PIECES} tables, {@link #BATCH_BYTES} bytes or {@link #BATCH_MILLIS} ms: a commit is the
- * point where a table counts as copied and its indexes may be built.
+ * every {@link #BATCH_PIECES} tables, {@link #BATCH_BYTES} bytes or {@link #BATCH_MILLIS} ms; any other piece is
+ * committed on its own: a commit is the point where a table counts as copied and its indexes may be built.
  *
  * <p>Tiny tables ({@link CopyPiece#tiny()}) skip COPY: its three round trips per table (one on the source, two on
  * the target) are most of the cost of a one-row table. A batch of them is read with one multi-statement query
@@ -117,7 +117,8 @@ final class CopyWorker implements Runnable {
             } else {
                 piece.unit().copying();
                 batch.add(stream(out, in, piece));
-                batchBytes += piece.bytes();
+                // A piece worth a COPY is worth a commit: its table's indexes can start as soon as it is in.
+                batchBytes = BATCH_BYTES;
             }
             if (batch.size() >= BATCH_PIECES || batchBytes >= BATCH_BYTES
                     || System.currentTimeMillis() - started >= BATCH_MILLIS) {

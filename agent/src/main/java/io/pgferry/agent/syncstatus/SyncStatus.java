@@ -7,10 +7,10 @@ import java.util.List;
  *
  * @param percent tables ready out of all, 0-100, rounded down so 100 means every table is ready
  * @param allReady every table is ready: the copy is over and changes stream
- * @param copy pgferry's own copy (the copy step), while it runs or once it ran; absent with native table sync
+ * @param ownCopy pgferry's own copy (the copy step), while it runs or once it ran; absent with native table sync
  */
 public record SyncStatus(ApplyWorker subscription, List<TableSync> tables, int ready, int total, int percent,
-                         boolean allReady, OwnCopy copy) {
+                         boolean allReady, OwnCopy ownCopy) {
 
     /**
      * The copy step's state: before its subscription exists, its tables are listed here with the codes of table

@@ -53,7 +53,7 @@ final class KillableAgent implements AgentApi, AutoCloseable {
                 "io.pgferry.agent.cli.Main", "serve", "--config", dir.resolve("agent.yaml").toString());
         process = new ProcessBuilder(cmd).redirectErrorStream(true)
                 .redirectOutput(ProcessBuilder.Redirect.appendTo(dir.resolve("agent.log").toFile())).start();
-        long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+        long deadline = System.nanoTime() + Duration.ofSeconds(180).toNanos();
         while (System.nanoTime() < deadline) {
             if (!process.isAlive()) {
                 throw new IllegalStateException("the agent exited: " + log());
@@ -68,7 +68,7 @@ final class KillableAgent implements AgentApi, AutoCloseable {
             }
             Thread.sleep(200);
         }
-        throw new IllegalStateException("the agent did not start within 60 s: " + log());
+        throw new IllegalStateException("the agent did not start within 180 s: " + log());
     }
 
     /** SIGKILL: no shutdown hook, no cleanup, the way a crash or the OOM killer ends it. */

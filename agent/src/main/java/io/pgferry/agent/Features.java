@@ -69,7 +69,7 @@ final class Features {
                 new SchemaApplyController(new SchemaApplyService(connector, info, tools, jobs, config.stateDir()),
                         jobs, config.stateDir()),
                 new PostDataController(new PostDataService(connector, info, tools, jobs, config.stateDir()), jobs),
-                new PreflightController(new PreflightService(connector)),
+                new PreflightController(new PreflightService(connector, copy::started)),
                 new ReplicationRoleController(new ReplicationRoleService(connector)),
                 new PublicationController(new PublicationService(connector)),
                 new DatabaseController(new DatabaseService(connector)),

@@ -166,14 +166,17 @@ class Stack:
 
 class CopyWatch(threading.Thread):
     """Polls the target's catalogs: when the initial copy was first seen in progress and when every table was first
-    seen ready. In progress means the subscription exists, some table is not ready and some table's data is being
-    copied (srsubstate 'd'): the rows are moving, not merely registered by a CREATE SUBSCRIPTION whose answer may
-    still be on its way back to the playbook."""
+    seen ready. In progress means rows are moving: with native table sync, the subscription exists, some table is not
+    ready and some table's data is being copied (srsubstate 'd'), not merely registered by a CREATE SUBSCRIPTION whose
+    answer may still be on its way back to the playbook; with pgferry's own copy (the copy step), there is no
+    subscription yet and a COPY into database app runs on the target."""
 
     IN_PROGRESS = (f"SELECT (SELECT count(*) FROM pg_subscription WHERE subname = '{MIGRATION}'), "
                    f"(SELECT count(*) FROM pg_subscription_rel WHERE srsubstate <> 'r'), "
                    f"(SELECT count(*) FROM pg_subscription_rel), "
-                   f"(SELECT count(*) FROM pg_subscription_rel WHERE srsubstate = 'd')")
+                   f"(SELECT count(*) FROM pg_subscription_rel WHERE srsubstate = 'd'), "
+                   f"(SELECT count(*) FROM pg_stat_progress_copy p JOIN pg_database d ON d.oid = p.datid "
+                   f"WHERE d.datname = 'app' AND p.command = 'COPY FROM')")
 
     def __init__(self, stack: Stack, interval: float = 0.1):
         super().__init__(daemon=True)
@@ -185,8 +188,8 @@ class CopyWatch(threading.Thread):
         self._halt = threading.Event()
 
     def state(self) -> tuple[int, ...] | None:
-        """(subscriptions, tables not ready, tables, tables copying) on the target; None while database app is not
-        there."""
+        """(subscriptions, tables not ready, tables, tables copying, COPYs into app) on the target; None while
+        database app is not there."""
         rows = self.stack.psql("target", self.IN_PROGRESS, check=False)
         return tuple(int(x) for x in rows[0]) if rows else None
 
@@ -194,7 +197,9 @@ class CopyWatch(threading.Thread):
         while not self._halt.is_set():
             s = self.state()
             now = time.monotonic()
-            if s and s[0] == 1 and s[1] > 0 and s[3] > 0 and not self.copying.is_set():
+            native = s and s[0] == 1 and s[1] > 0 and s[3] > 0
+            own = s and s[0] == 0 and s[4] > 0
+            if (native or own) and not self.copying.is_set():
                 self.first_copying = now
                 self.copying.set()
             if s and s[0] == 1 and s[2] > 0 and s[1] == 0 and self.copying.is_set():

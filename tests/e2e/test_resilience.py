@@ -1,5 +1,6 @@
-"""Resilience of a migration: killing the playbook, and separately the target agent, during the initial copy, then
-rerunning: it converges, with exactly one publication, one subscription and one slot.
+"""Resilience of a migration: killing the playbook (native table sync), and separately the target agent (pgferry's own
+copy, under writes), during the initial copy, then rerunning: it converges, with exactly one publication, one
+subscription and one slot, and every table equal.
 
 Real clusters, real agents, real ansible-playbook processes (see conftest.py); nothing is mocked. The copy is made
 to last a few seconds by included.big (PGFERRY_E2E_BIG_ROWS rows); the tests watch the target's catalogs
@@ -90,14 +91,14 @@ def pid_alive(pid: int) -> bool:
 
 
 def assert_copy_in_progress(stack: Stack, watch: CopyWatch, what: str) -> None:
-    """Right after the kill, some table is still not ready: the copy was in progress when the kill landed (it
-    goes on in PostgreSQL, which nothing here touched)."""
+    """Right after the kill, the copy is not over: some table is not ready yet (native table sync goes on in
+    PostgreSQL, which nothing here touched), or the own copy's subscription does not exist yet."""
     state = watch.state()
-    assert state is not None and state[0] == 1 and state[1] > 0, \
+    assert state is not None and (state[0] == 0 or state[1] > 0), \
         f"the initial copy was over when {what} was killed: {state} (subscriptions, not ready, tables, copying)"
 
 
-def assert_converged(stack: Stack, request: pytest.FixtureRequest) -> None:
+def assert_converged(stack: Stack, request: pytest.FixtureRequest, *args: str) -> None:
     """Exactly one publication, slot and subscription; every table ready; equal rows; a further run changes
     nothing."""
     assert stack.psql("source", "SELECT pubname FROM pg_publication ORDER BY 1") == [[MIGRATION]]
@@ -124,21 +125,25 @@ def assert_converged(stack: Stack, request: pytest.FixtureRequest) -> None:
     assert "included.big" in cmp.stdout and "excluded." not in cmp.stdout, cmp.stdout
 
     started = time.monotonic()
-    again = stack.playbook(timeout=300)
+    again = stack.playbook(*args, timeout=300)
     timing(request, "third run (idempotence)", time.monotonic() - started)
     assert again.rc == 0, again.output[-3000:]
     assert again.recap() == {**again.recap(), "changed": 0, "failed": 0, "unreachable": 0}, \
         f"a run on a converged migration changed something:\n{again.output[-4000:]}"
 
 
+NATIVE = ("-e", "pgferry_copy_method=native")
+OWN = ("-e", "pgferry_copy_method=pgferry")
+
+
 def test_kill_playbook_during_copy_then_rerun(stack: Stack, request: pytest.FixtureRequest) -> None:
-    """SIGKILL of the whole ansible-playbook process group while the initial copy runs, with writes on the
+    """SIGKILL of the whole ansible-playbook process group while native table sync copies, with writes on the
     source all along; the rerun converges."""
     load = start_write_load(stack)
     watch = CopyWatch(stack)
     watch.start()
     try:
-        first = stack.start_playbook()
+        first = stack.start_playbook("pgferry.migrate.migrate", *NATIVE)
         wait_for_copy(watch, first)
         timing(request, "playbook start -> copy seen in progress", watch.first_copying - first.started)
         first.kill()
@@ -149,7 +154,7 @@ def test_kill_playbook_during_copy_then_rerun(stack: Stack, request: pytest.Fixt
         max_id_at_kill = int(stack.scalar("source", "SELECT max(id) FROM included.big"))
 
         started = time.monotonic()
-        rerun = stack.playbook(timeout=300)
+        rerun = stack.playbook(*NATIVE, timeout=300)
         timing(request, "rerun to completion", time.monotonic() - started)
         assert rerun.rc == 0, rerun.output[-4000:]
         assert rerun.recap()["failed"] == 0
@@ -166,12 +171,15 @@ def test_kill_playbook_during_copy_then_rerun(stack: Stack, request: pytest.Fixt
 
 
 def test_kill_target_agent_during_copy_then_rerun(stack: Stack, request: pytest.FixtureRequest) -> None:
-    """SIGKILL of the target agent's JVM while the initial copy runs: the playbook in flight fails with a
-    connection error; with the agent restarted (tools/stack up), the rerun converges."""
+    """SIGKILL of the target agent's JVM while pgferry's own copy runs, with writes on the source all along: the
+    snapshot dies with the agent's replication connection, the playbook in flight fails with a connection error;
+    with the agent restarted (tools/stack up), the rerun drops the old slot, empties what the killed copy wrote and
+    copies again under a new slot, and every table ends equal."""
+    load = start_write_load(stack)
     watch = CopyWatch(stack)
     watch.start()
     try:
-        first = stack.start_playbook()
+        first = stack.start_playbook("pgferry.migrate.migrate", *OWN)
         wait_for_copy(watch, first)
         timing(request, "playbook start -> copy seen in progress", watch.first_copying - first.started)
         pid = stack.agent_pid("target")
@@ -202,13 +210,15 @@ def test_kill_target_agent_during_copy_then_rerun(stack: Stack, request: pytest.
         assert stack.info["target"]["agent_url"] == agent
 
         started = time.monotonic()
-        rerun = stack.playbook(timeout=300)
+        rerun = stack.playbook(*OWN, timeout=300)
         timing(request, "rerun to completion", time.monotonic() - started)
         assert rerun.rc == 0, rerun.output[-4000:]
         assert rerun.recap()["failed"] == 0
+        assert "recopied:" in rerun.output, f"the rerun did not copy again:\n{rerun.output[-4000:]}"
         assert watch.ready.wait(30), "the rerun succeeded but not every table is ready"
         timing(request, "initial copy (seen in progress -> all ready)", watch.copy_seconds)
     finally:
         watch.stop()
 
-    assert_converged(stack, request)
+    stop_write_load(stack, load)
+    assert_converged(stack, request, *OWN)

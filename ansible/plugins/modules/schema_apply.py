@@ -38,6 +38,12 @@ options:
     description:
       - Path of the archive's manifest. Defaults to O(src) with C(.manifest.json) appended.
     type: path
+  keys:
+    description:
+      - Restore primary keys and replica-identity indexes with the schema, before the initial copy (what native
+        table sync needs). V(false) leaves them to M(pgferry.migrate.copy), which builds them after each table's rows.
+    type: bool
+    default: true
 notes:
   - In check mode nothing is uploaded; the agent is asked what it would apply (with C(check=true)) only when its
     copy of the archive is already the same as O(src).
@@ -96,7 +102,8 @@ def main():
     argument_spec = agent_argument_spec()
     argument_spec.update(migration_argument_spec(job=True))
     argument_spec.update(privileges_argument_spec(switch=True))
-    argument_spec.update(src=dict(type='path', required=True), manifest=dict(type='path'))
+    argument_spec.update(src=dict(type='path', required=True), manifest=dict(type='path'),
+                         keys=dict(type='bool', default=True))
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
     p = module.params
     src = p['src']
@@ -126,6 +133,8 @@ def main():
             client.upload(manifest_path, manifest, manifest_sha, content_type='application/json')
 
     body = dict(database=p['database'], privileges=p['privileges'], role_map=p['role_map'])
+    if not p['keys']:
+        body['keys'] = False  # only then: an older agent rejects unknown fields
     if module.check_mode:
         body['check'] = True  # only then: the agent rejects unknown fields
     outcome = client.run_job(migration_path(module, 'schema-apply'), body,

@@ -1,6 +1,8 @@
 package io.pgferry.agent;
 
 import io.pgferry.agent.config.AgentConfig;
+import io.pgferry.agent.copy.CopyController;
+import io.pgferry.agent.copy.CopyService;
 import io.pgferry.agent.database.DatabaseController;
 import io.pgferry.agent.database.DatabaseService;
 import io.pgferry.agent.http.RouteGroup;
@@ -69,6 +71,10 @@ final class Features {
     static List<RouteGroup> all(AgentConfig config, PgConnector connector, InfoService info, JobRunner jobs,
                                 PgProcess tools) {
         Optional<ArchiveKey> archiveKey = config.archiveKey().map(ArchiveKey::of);
+        SubscriptionService subscriptions = new SubscriptionService(connector);
+        CopyService copy = new CopyService(connector, info, tools, jobs, config.stateDir(), config.copy(),
+                subscriptions);
+        SyncStatusService syncStatus = new SyncStatusService(connector, copy);
         return List.of(
                 new JobsController(jobs),
                 new SchemaArchiveController(new SchemaArchiveService(connector, info, tools, config.stateDir(),
@@ -77,18 +83,18 @@ final class Features {
                 new SchemaApplyController(new SchemaApplyService(connector, info, tools, jobs, config.stateDir()),
                         jobs, config.stateDir(), archiveKey),
                 new PostDataController(new PostDataService(connector, info, tools, jobs, config.stateDir()), jobs),
-                new PreflightController(new PreflightService(connector)),
+                new PreflightController(new PreflightService(connector, copy::started)),
                 new ReplicationRoleController(new ReplicationRoleService(connector)),
                 new PublicationController(new PublicationService(connector)),
                 new DatabaseController(new DatabaseService(connector)),
                 new RolesController(new RolesService(connector, config.stateDir())),
                 new PrivilegesController(new PrivilegesService(connector, config.stateDir())),
-                new SubscriptionController(new SubscriptionService(connector)),
-                new SyncStatusController(new SyncStatusService(connector)),
+                new SubscriptionController(subscriptions),
+                new CopyController(copy, jobs),
+                new SyncStatusController(syncStatus),
                 new StatusController(new StatusService(connector)),
                 // Cutover, rollback and cleanup (docs/design.md, "Cutover").
-                new ReadyCheckController(new ReadyCheckService(connector, new SyncStatusService(connector),
-                        config.stateDir())),
+                new ReadyCheckController(new ReadyCheckService(connector, syncStatus, config.stateDir())),
                 new FenceController(new FenceService(connector, config.stateDir())),
                 new CatchUpController(new CatchUpService(connector)),
                 new SequencesController(new SequencesService(connector, config.stateDir())),

@@ -11,9 +11,10 @@ import java.util.Optional;
  * @param tls empty means plain HTTP (loopback only, unless {@code allowPlainHttp})
  * @param archiveKey signs and authenticates schema archives; empty means this agent neither makes nor accepts them
  * @param allowPlainHttp the operator's word that plain HTTP beyond loopback crosses only a trusted network
+ * @param copy caps of the initial copy on this instance
  */
 public record AgentConfig(String listenAddress, int listenPort, Path tokenFile, Secret token,
                           PostgresConfig postgres, Optional<Path> pgBinDir, Path stateDir, LogFormat logFormat,
                           Optional<TlsConfig> tls, Optional<Path> archiveKeyFile, Optional<Secret> archiveKey,
-                          boolean allowPlainHttp) {
+                          boolean allowPlainHttp, CopyLimits copy) {
 }

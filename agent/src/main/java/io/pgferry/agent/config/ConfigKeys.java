@@ -26,17 +26,20 @@ public final class ConfigKeys {
     public static final String ARCHIVE_KEY_FILE = "archive_key_file";
     /** Plain HTTP on an address beyond loopback: refused unless this says the network is trusted. */
     public static final String ALLOW_PLAIN_HTTP = "allow_plain_http";
+    /** Caps of the initial copy on this instance: parallel table copies, and connections it may open in all. */
+    public static final String COPY_MAX_JOBS = "copy_max_jobs";
+    public static final String COPY_MAX_CONNECTIONS = "copy_max_connections";
     /** Environment only: a password has no place in a file that gets copied around or on argv. */
     public static final String PG_PASSWORD = "postgres.password";
 
     public static final List<String> TOP_LEVEL = List.of(
             LISTEN_ADDRESS, LISTEN_PORT, TOKEN_FILE, "postgres", PG_BIN_DIR, STATE_DIR, LOG_FORMAT, TLS_CERT_FILE,
-            TLS_KEY_FILE, ARCHIVE_KEY_FILE, ALLOW_PLAIN_HTTP);
+            TLS_KEY_FILE, ARCHIVE_KEY_FILE, ALLOW_PLAIN_HTTP, COPY_MAX_JOBS, COPY_MAX_CONNECTIONS);
     public static final List<String> POSTGRES = List.of("host", "port", "user", "password_file", "database");
     public static final List<String> FROM_ENV = List.of(
             LISTEN_ADDRESS, LISTEN_PORT, TOKEN_FILE, PG_HOST, PG_PORT, PG_USER, PG_PASSWORD, PG_PASSWORD_FILE,
             PG_DATABASE, PG_BIN_DIR, STATE_DIR, LOG_FORMAT, TLS_CERT_FILE, TLS_KEY_FILE, ARCHIVE_KEY_FILE,
-            ALLOW_PLAIN_HTTP);
+            ALLOW_PLAIN_HTTP, COPY_MAX_JOBS, COPY_MAX_CONNECTIONS);
 
     private ConfigKeys() {
     }

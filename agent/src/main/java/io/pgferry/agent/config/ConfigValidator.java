@@ -56,11 +56,12 @@ final class ConfigValidator {
         Optional<TlsConfig> tls = tls();
         boolean allowPlainHttp = bool(ConfigKeys.ALLOW_PLAIN_HTTP, false);
         requireTlsBeyondLoopback(listenAddress, tls.isPresent(), allowPlainHttp);
+        CopyLimits copy = copyLimits();
         if (!errors.isEmpty()) {
             throw new ConfigException(errors);
         }
         return new AgentConfig(listenAddress, listenPort, tokenFile.orElseThrow(), token.orElseThrow(), postgres,
-                pgBinDir, stateDir.orElseThrow(), logFormat, tls, archiveKeyFile, archiveKey, allowPlainHttp);
+                pgBinDir, stateDir.orElseThrow(), logFormat, tls, archiveKeyFile, archiveKey, allowPlainHttp, copy);
     }
 
     /** A guessable secret is refused like a missing one: the agent must not start with it. */
@@ -189,6 +190,36 @@ final class ConfigValidator {
             errors.add(ConfigKeys.TLS_CERT_FILE + "/" + ConfigKeys.TLS_KEY_FILE + ": " + e.getMessage());
             return Optional.empty();
         }
+    }
+
+    private CopyLimits copyLimits() {
+        int jobs = count(ConfigKeys.COPY_MAX_JOBS, CopyLimits.DEFAULT.maxJobs(), CopyLimits.MAX);
+        int connections = count(ConfigKeys.COPY_MAX_CONNECTIONS, CopyLimits.DEFAULT.maxConnections(),
+                CopyLimits.MAX * 3);
+        if (connections < CopyLimits.connectionsFor(1, 1)) {
+            errors.add(ConfigKeys.COPY_MAX_CONNECTIONS + ": " + connections + " " + from(settings.get(
+                    ConfigKeys.COPY_MAX_CONNECTIONS)) + " is too few: one table copy with one index build needs "
+                    + CopyLimits.connectionsFor(1, 1) + "; set at least that");
+        }
+        return new CopyLimits(jobs, connections);
+    }
+
+    private int count(String key, int fallback, int max) {
+        Setting s = settings.get(key);
+        if (s == null) {
+            return fallback;
+        }
+        try {
+            int n = Integer.parseInt(s.value().trim());
+            if (n >= 1 && n <= max) {
+                return n;
+            }
+        } catch (NumberFormatException e) {
+            // reported below
+        }
+        errors.add(key + ": \"" + s.value() + "\" " + from(s) + " is not a whole number from 1 to " + max
+                + "; set one or remove it to use the default " + fallback);
+        return fallback;
     }
 
     private LogFormat logFormat() {

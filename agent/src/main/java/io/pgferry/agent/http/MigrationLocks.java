@@ -25,8 +25,8 @@ final class MigrationLocks {
      * the checks and waits that only read (preflight, ready-check, catch-up, verify, row-counts), which may take long
      * and must not block each other.
      */
-    private static final Set<String> UNLOCKED_POSTS = Set.of("schema-apply", "post-data", "preflight", "ready-check",
-            "catch-up", "verify", "row-counts");
+    private static final Set<String> UNLOCKED_POSTS = Set.of("schema-apply", "post-data", "copy", "preflight",
+            "ready-check", "catch-up", "verify", "row-counts");
     private static final String HELD = MigrationLocks.class.getName();
 
     /** migration id to "METHOD path" of the request that holds it. */

@@ -44,8 +44,9 @@ public final class ScopeResolver {
             }
         }
         Set<String> unknown = new TreeSet<>();
+        Set<String> known = new HashSet<>(all);
         for (String s : concat(scope.includeSchemas(), scope.excludeSchemas())) {
-            if (!all.contains(s)) {
+            if (!known.contains(s)) {
                 unknown.add("schema " + s);
             }
         }
@@ -65,8 +66,9 @@ public final class ScopeResolver {
                 }
             }
         }
+        Set<String> excludedSchemas = new HashSet<>(scope.excludeSchemas());
         for (TableRef t : concat(scope.includeTables(), scope.excludeTables())) {
-            if (!present.contains(t) && !scope.excludeSchemas().contains(t.schema())) {
+            if (!present.contains(t) && !excludedSchemas.contains(t.schema())) {
                 unknown.add("table " + t.quoted());
             }
         }
@@ -76,9 +78,10 @@ public final class ScopeResolver {
                     unknown) + "; correct the names (they are case-sensitive) or remove them", List.copyOf(unknown));
         }
         List<TableRef> excluded = new ArrayList<>();
+        Set<TableRef> exclude = new HashSet<>(scope.excludeTables());
+        Set<TableRef> include = new HashSet<>(scope.includeTables());
         tables.removeIf(t -> {
-            boolean out = scope.excludeTables().contains(t.table())
-                    || (!scope.includeTables().isEmpty() && !scope.includeTables().contains(t.table()));
+            boolean out = exclude.contains(t.table()) || (!include.isEmpty() && !include.contains(t.table()));
             if (out) {
                 excluded.add(t.table());
             }

@@ -20,9 +20,16 @@ public final class PreflightService {
     private static final Set<String> LOCAL_HOSTS = Set.of("127.0.0.1", "::1", "localhost");
 
     private final PgConnector connector;
+    private final java.util.function.BiPredicate<MigrationId, String> copyStarted;
 
     public PreflightService(PgConnector connector) {
+        this(connector, (migration, database) -> false);
+    }
+
+    /** @param copyStarted whether a copy of the migration into the database started and did not finish */
+    public PreflightService(PgConnector connector, java.util.function.BiPredicate<MigrationId, String> copyStarted) {
         this.connector = connector;
+        this.copyStarted = copyStarted;
     }
 
     public PreflightResult run(MigrationId migration, PreflightRequest request) {
@@ -45,7 +52,8 @@ public final class PreflightService {
                     ServerVersion version = begin(c, out);
                     String read = exists ? request.database() : connector.config().database() + " (the target "
                             + "database does not exist yet)";
-                    new TargetChecks(c, name, request, out, exists, local(), read).run(version);
+                    new TargetChecks(c, name, request, out, exists, local(), read)
+                            .copyStarted(copyStarted.test(migration, request.database())).run(version);
                 }
             }
         } catch (SQLException e) {

@@ -66,6 +66,7 @@ final class SourceChecks {
         settings();
         List<Relation> relations = ReplicatedRelations.read(c, tables);
         unlogged(relations);
+        lockSlots(relations.size());
         replicaIdentity(relations);
         materializedViews(scope.schemas());
         largeObjects();
@@ -76,7 +77,8 @@ final class SourceChecks {
         new SourcePrivilegeChecks(c, request, out).run(major, scope);
     }
 
-    private void checkOptIns(List<TableRef> tables) {
+    private void checkOptIns(List<TableRef> scope) {
+        Set<TableRef> tables = new java.util.HashSet<>(scope);
         List<String> stray = new ArrayList<>();
         for (TableRef t : request.replicaIdentityFull()) {
             if (!tables.contains(t)) {
@@ -143,6 +145,30 @@ final class SourceChecks {
                     : ": the initial copy will run fewer tables at once"),
                     "raise max_wal_senders to at least " + (sendersUsed + needed) + " (ALTER SYSTEM SET "
                     + "max_wal_senders = " + (sendersUsed + needed) + "; restart)");
+        }
+    }
+
+    /**
+     * pg_dump locks every table it dumps in one transaction, and the schema goes into the target in one: with
+     * thousands of tables (partitions above all), the shared lock table ({@code max_locks_per_transaction} per
+     * connection slot) runs out and both fail with "out of shared memory".
+     */
+    private void lockSlots(int relations) throws SQLException {
+        Map<String, String> s = Catalog.settings(c, "max_locks_per_transaction", "max_connections",
+                "max_prepared_transactions");
+        int perSlot = Catalog.intSetting(s, "max_locks_per_transaction");
+        int slots = Catalog.intSetting(s, "max_connections") + Catalog.intSetting(s, "max_prepared_transactions");
+        long capacity = (long) perSlot * slots;
+        out.fact("relations_in_scope", relations);
+        if (capacity > 0 && relations > capacity / 2) {
+            long needed = ((2L * relations / Math.max(1, slots)) / 64 + 1) * 64;
+            out.add("too_few_lock_slots", relations > capacity * 9 / 10, List.of("max_locks_per_transaction="
+                    + perSlot), relations + " tables and partitions are in scope and pg_dump locks each of them in "
+                    + "one transaction (the schema apply creates them on the target in one too), while the lock table "
+                    + "holds " + capacity + " locks (max_locks_per_transaction " + perSlot + " x " + slots
+                    + " connection slots), shared with every session: past it they fail with \"out of shared "
+                    + "memory\"", "ALTER SYSTEM SET max_locks_per_transaction = " + needed + " on the source and the "
+                    + "target, then restart both (it only sizes shared memory)");
         }
     }
 
@@ -334,7 +360,8 @@ final class SourceChecks {
                 }
             }
         }
-        List<String> extra = members.stream().filter(t -> !tables.contains(t)).map(TableRef::quoted).toList();
+        Set<TableRef> inScope = new java.util.HashSet<>(tables);
+        List<String> extra = members.stream().filter(t -> !inScope.contains(t)).map(TableRef::quoted).toList();
         List<String> absent = tables.stream().filter(t -> !members.contains(t)).map(TableRef::quoted).toList();
         if (!extra.isEmpty() || !absent.isEmpty()) {
             List<String> objects = new ArrayList<>();

@@ -41,6 +41,8 @@ final class TargetChecks {
     private final boolean databaseExists;
     private final boolean localServer;
     private final String databaseRead;
+    /** A copy of this migration (the copy step) started into this database and did not finish. */
+    private boolean copyStarted;
 
     TargetChecks(Connection c, String name, PreflightRequest request, Findings out, boolean databaseExists,
                  boolean localServer, String databaseRead) {
@@ -51,6 +53,12 @@ final class TargetChecks {
         this.databaseExists = databaseExists;
         this.localServer = localServer;
         this.databaseRead = databaseRead;
+    }
+
+    /** Rows in the scope's tables are that copy's own, to be emptied and copied again: a warning, not an error. */
+    TargetChecks copyStarted(boolean started) {
+        copyStarted = started;
+        return this;
     }
 
     void run(ServerVersion version) throws SQLException {
@@ -243,6 +251,10 @@ final class TargetChecks {
             }
         }
         List<TableRef> candidates = new ArrayList<>();
+        Set<String> includeSchemas = new HashSet<>(scope.includeSchemas());
+        Set<String> excludeSchemas = new HashSet<>(scope.excludeSchemas());
+        Set<TableRef> includeTables = new HashSet<>(scope.includeTables());
+        Set<TableRef> excludeTables = new HashSet<>(scope.excludeTables());
         try (PreparedStatement st = c.prepareStatement("""
                 SELECT n.nspname, c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
                 WHERE c.relkind IN ('r', 'p') AND NOT c.relispartition
@@ -254,10 +266,10 @@ final class TargetChecks {
              ResultSet rs = st.executeQuery()) {
             while (rs.next()) {
                 TableRef t = new TableRef(rs.getString(1), rs.getString(2));
-                boolean inScope = (scope.includeSchemas().isEmpty() || scope.includeSchemas().contains(t.schema()))
-                        && !scope.excludeSchemas().contains(t.schema())
-                        && (scope.includeTables().isEmpty() || scope.includeTables().contains(t))
-                        && !scope.excludeTables().contains(t);
+                boolean inScope = (includeSchemas.isEmpty() || includeSchemas.contains(t.schema()))
+                        && !excludeSchemas.contains(t.schema())
+                        && (includeTables.isEmpty() || includeTables.contains(t))
+                        && !excludeTables.contains(t);
                 if (inScope && !ours.contains(t)) {
                     candidates.add(t);
                 }
@@ -265,19 +277,12 @@ final class TargetChecks {
         }
         List<String> nonEmpty = new ArrayList<>();
         List<String> unreadable = new ArrayList<>();
-        for (TableRef t : candidates) {
-            try (Statement st = c.createStatement();
-                 ResultSet rs = st.executeQuery("SELECT EXISTS (SELECT 1 FROM " + t.quoted() + ")")) {
-                rs.next();
-                if (rs.getBoolean(1)) {
-                    nonEmpty.add(t.quoted());
-                }
-            } catch (SQLException e) {
-                if (!"42501".equals(e.getSQLState())) {
-                    throw e;
-                }
-                unreadable.add(t.quoted());
-            }
+        withRows(candidates, nonEmpty, unreadable);
+        if (!nonEmpty.isEmpty() && copyStarted) {
+            out.warning("target_tables_not_empty", nonEmpty, "these tables hold rows an interrupted copy of this "
+                    + "migration wrote (the copy step's state says it started and did not finish)", "nothing to do: "
+                    + "the copy step drops its old slot, empties these tables and copies them again under a new one");
+            nonEmpty = List.of();
         }
         if (!nonEmpty.isEmpty()) {
             out.error("target_tables_not_empty", nonEmpty, "these tables on the target already hold rows and are "
@@ -290,6 +295,44 @@ final class TargetChecks {
             out.warning("target_tables_not_empty", unreadable, "the agent's role may not read these tables, so "
                     + "whether they are empty was not checked", "run the agent as a role that can read them, or "
                     + "check by hand that they are empty");
+        }
+    }
+
+    /** Which candidates hold a row, a chunk of tables per query; a chunk with an unreadable table, one by one. */
+    private void withRows(List<TableRef> candidates, List<String> nonEmpty, List<String> unreadable)
+            throws SQLException {
+        int chunk = 500;
+        for (int from = 0; from < candidates.size(); from += chunk) {
+            List<TableRef> part = candidates.subList(from, Math.min(candidates.size(), from + chunk));
+            StringBuilder sql = new StringBuilder();
+            for (int i = 0; i < part.size(); i++) {
+                sql.append(i == 0 ? "" : " UNION ALL ").append("SELECT ").append(i)
+                        .append(" WHERE EXISTS (SELECT 1 FROM ").append(part.get(i).quoted()).append(")");
+            }
+            try (Statement st = c.createStatement(); ResultSet rs = st.executeQuery(sql.toString())) {
+                while (rs.next()) {
+                    nonEmpty.add(part.get(rs.getInt(1)).quoted());
+                }
+                continue;
+            } catch (SQLException e) {
+                if (!"42501".equals(e.getSQLState())) {
+                    throw e;
+                }
+            }
+            for (TableRef t : part) {
+                try (Statement st = c.createStatement();
+                     ResultSet rs = st.executeQuery("SELECT EXISTS (SELECT 1 FROM " + t.quoted() + ")")) {
+                    rs.next();
+                    if (rs.getBoolean(1)) {
+                        nonEmpty.add(t.quoted());
+                    }
+                } catch (SQLException e) {
+                    if (!"42501".equals(e.getSQLState())) {
+                        throw e;
+                    }
+                    unreadable.add(t.quoted());
+                }
+            }
         }
     }
 

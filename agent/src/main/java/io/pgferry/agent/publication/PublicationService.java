@@ -40,7 +40,8 @@ public final class PublicationService {
                         + "nothing to publish; check include_schemas and include_tables", List.of());
             }
             Set<TableRef> full = new TreeSet<>(request.replicaIdentityFull());
-            List<String> stray = full.stream().filter(t -> !tables.contains(t)).map(TableRef::quoted).toList();
+            Set<TableRef> inScope = new java.util.HashSet<>(tables);
+            List<String> stray = full.stream().filter(t -> !inScope.contains(t)).map(TableRef::quoted).toList();
             if (!stray.isEmpty()) {
                 throw ApiException.unprocessable("unknown_objects", "replica_identity_full names tables that are "
                         + "not in scope: " + String.join(", ", stray) + "; list only tables the scope selects", stray);
@@ -127,9 +128,10 @@ public final class PublicationService {
         String publication = "ALTER PUBLICATION " + Sql.ident(name);
         List<TableRef> drop = new ArrayList<>();
         List<TableRef> add = new ArrayList<>();
+        Set<TableRef> wanted = new java.util.HashSet<>(tables);
         existing.members().forEach((table, narrowed) -> {
             // A row filter or column list would publish part of the table: re-add it whole.
-            if (!tables.contains(table) || narrowed) {
+            if (!wanted.contains(table) || narrowed) {
                 drop.add(table);
             }
         });

@@ -110,16 +110,14 @@ public final class ReadyCheckService {
                     + request.maxLagSeconds() + " s); wait and retry", List.of(migration.objectName()));
         }
         List<String> missing = new ArrayList<>();
+        // One query for every sequence: a scope of thousands of tables has as many.
         try (Connection c = Steps.open(connector, request.database(), TIMEOUT, true);
-             PreparedStatement ps = c.prepareStatement("SELECT EXISTS (SELECT 1 FROM pg_sequence "
-                     + "WHERE seqrelid = to_regclass(?))")) {
-            for (TableRef s : request.sequences()) {
-                ps.setString(1, s.quoted());
-                try (ResultSet rs = ps.executeQuery()) {
-                    rs.next();
-                    if (!rs.getBoolean(1)) {
-                        missing.add(s.quoted());
-                    }
+             PreparedStatement ps = c.prepareStatement("SELECT q FROM unnest(?::text[]) WITH ORDINALITY AS u(q, ord) "
+                     + "WHERE NOT EXISTS (SELECT 1 FROM pg_sequence WHERE seqrelid = to_regclass(q)) ORDER BY ord")) {
+            ps.setArray(1, c.createArrayOf("text", request.sequences().stream().map(TableRef::quoted).toArray()));
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    missing.add(rs.getString(1));
                 }
             }
         } catch (SQLException e) {

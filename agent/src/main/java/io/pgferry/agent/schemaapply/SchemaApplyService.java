@@ -66,7 +66,7 @@ public final class SchemaApplyService {
     public ApplyResult check(MigrationId migration, ApplyRequest request) {
         TargetArchive archive = TargetArchive.load(stateDir, migration);
         String database = DatabaseCheck.require(connector, request.database());
-        Plan plan = plan(database, archive.manifest());
+        Plan plan = keys(plan(database, archive.manifest()), request);
         if (plan.preDataNeeded() && request.privileges()) {
             requireRoles(database, archive.manifest(), request);
         }
@@ -87,6 +87,11 @@ public final class SchemaApplyService {
         return jobs.submit(STEP, migration, request, progress -> apply(migration, database, request, progress));
     }
 
+    /** Without keys when the request leaves them to the copy. */
+    private static Plan keys(Plan plan, ApplyRequest request) {
+        return request.keys() ? plan : new Plan(plan.preData(), List.of(), plan.keysPresent());
+    }
+
     private ApplyResult apply(MigrationId migration, String database, ApplyRequest request, ProgressSink progress)
             throws IOException {
         TargetArchive archive = TargetArchive.load(stateDir, migration);
@@ -102,6 +107,7 @@ public final class SchemaApplyService {
             privileges = preData(database, restore.script(TocEntry.PRE_DATA, preData), manifest, request);
             plan = plan(database, manifest);
         }
+        plan = keys(plan, request);
         if (!plan.keys().isEmpty()) {
             progress.report(2, 3, "restoring " + plan.keys().size() + " primary keys and replica identities");
             restore.run(database, TocEntry.POST_DATA, plan.keys(), ONE_TRANSACTION);

@@ -30,6 +30,8 @@ import java.util.Set;
  */
 public final class SequencesService {
     private static final Duration TIMEOUT = Duration.ofSeconds(60);
+    /** Sequences per statement when reading or setting thousands of them. */
+    private static final int CHUNK = 500;
     /** Sequences of the schemas, with the column owning each (serial: 'a', identity: 'i'). */
     private static final String SEQUENCES = """
             SELECT n.nspname, c.relname, s.seqincrement, tn.nspname, t.relname, a.attname
@@ -82,18 +84,38 @@ public final class SequencesService {
                 }
             }
         }
-        List<SequenceValue> valued = new ArrayList<>();
-        try (Statement st = c.createStatement()) {
-            for (SequenceValue s : out) {
-                try (ResultSet rs = st.executeQuery("SELECT last_value, is_called FROM "
-                        + Sql.qualified(s.schema(), s.name()))) {
-                    rs.next();
-                    valued.add(new SequenceValue(s.schema(), s.name(), rs.getLong(1), rs.getBoolean(2), s.increment(),
-                            s.ownedBy()));
-                }
-            }
+        List<SequenceValue> valued = new ArrayList<>(out.size());
+        List<long[]> values = positions(c, out.stream().map(q -> Sql.qualified(q.schema(), q.name())).toList());
+        for (int i = 0; i < out.size(); i++) {
+            SequenceValue s = out.get(i);
+            valued.add(new SequenceValue(s.schema(), s.name(), values.get(i)[0], values.get(i)[1] == 1, s.increment(),
+                    s.ownedBy()));
         }
         return valued;
+    }
+
+    /**
+     * {@code {last_value, is_called}} of each sequence (quoted names), a chunk of sequences per query: a sequence's
+     * position is read from the sequence itself, one relation each, and thousands of tables have as many.
+     */
+    static List<long[]> positions(Connection c, List<String> sequences) throws SQLException {
+        List<long[]> out = new ArrayList<>(sequences.size());
+        for (int from = 0; from < sequences.size(); from += CHUNK) {
+            List<String> chunk = sequences.subList(from, Math.min(sequences.size(), from + CHUNK));
+            StringBuilder sql = new StringBuilder();
+            for (int i = 0; i < chunk.size(); i++) {
+                sql.append(i == 0 ? "" : " UNION ALL ").append("SELECT ").append(i)
+                        .append(", last_value, is_called FROM ").append(chunk.get(i));
+            }
+            long[][] rows = new long[chunk.size()][];
+            try (Statement st = c.createStatement(); ResultSet rs = st.executeQuery(sql.toString())) {
+                while (rs.next()) {
+                    rows[rs.getInt(1)] = new long[] {rs.getLong(2), rs.getBoolean(3) ? 1 : 0};
+                }
+            }
+            out.addAll(List.of(rows));
+        }
+        return out;
     }
 
     /**
@@ -105,26 +127,22 @@ public final class SequencesService {
         // Writable even when fenced: at rollback the old source is fenced until clients come back.
         try (Connection c = Sessions.writable(connector, request.database(), TIMEOUT)) {
             Map<String, long[]> here = new LinkedHashMap<>();
+            List<String> names = request.sequences().stream().map(q -> Sql.qualified(q.schema(), q.name())).toList();
             List<String> missing = new ArrayList<>();
-            try (Statement st = c.createStatement()) {
-                for (SequenceValue s : request.sequences()) {
-                    String q = Sql.qualified(s.schema(), s.name());
-                    try (PreparedStatement ps = c.prepareStatement("SELECT to_regclass(?) IS NOT NULL AND "
-                            + "EXISTS (SELECT 1 FROM pg_sequence WHERE seqrelid = to_regclass(?))")) {
-                        ps.setString(1, q);
-                        ps.setString(2, q);
-                        try (ResultSet rs = ps.executeQuery()) {
-                            rs.next();
-                            if (!rs.getBoolean(1)) {
-                                missing.add(q);
-                                continue;
-                            }
+            List<String> present = new ArrayList<>();
+            List<Long> increments = new ArrayList<>();
+            try (PreparedStatement ps = c.prepareStatement("""
+                    SELECT q.name, s.seqincrement FROM unnest(?::text[]) WITH ORDINALITY AS q(name, ord)
+                    LEFT JOIN pg_sequence s ON s.seqrelid = to_regclass(q.name) ORDER BY q.ord""")) {
+                ps.setArray(1, c.createArrayOf("text", names.toArray()));
+                try (ResultSet rs = ps.executeQuery()) {
+                    while (rs.next()) {
+                        if (rs.getObject(2) == null) {
+                            missing.add(rs.getString(1));
+                        } else {
+                            present.add(rs.getString(1));
+                            increments.add(rs.getLong(2));
                         }
-                    }
-                    try (ResultSet rs = st.executeQuery("SELECT s.last_value, s.is_called, p.seqincrement FROM " + q
-                            + " s, pg_sequence p WHERE p.seqrelid = " + Sql.literal(q) + "::regclass")) {
-                        rs.next();
-                        here.put(q, new long[] {rs.getLong(1), rs.getBoolean(2) ? 1 : 0, rs.getLong(3)});
                     }
                 }
             }
@@ -133,7 +151,12 @@ public final class SequencesService {
                         + request.database() + ": " + String.join(", ", missing) + "; apply the schema first",
                         missing);
             }
+            List<long[]> positions = positions(c, present);
+            for (int i = 0; i < present.size(); i++) {
+                here.put(present.get(i), new long[] {positions.get(i)[0], positions.get(i)[1], increments.get(i)});
+            }
             Plan plan = new Plan();
+            List<String> setvals = new ArrayList<>();
             List<SequenceValue> result = new ArrayList<>();
             List<String> unchanged = new ArrayList<>();
             for (SequenceValue s : request.sequences()) {
@@ -150,8 +173,12 @@ public final class SequencesService {
                 }
                 boolean called = request.gap() == 0 && s.isCalled();
                 long value = request.gap() == 0 ? s.lastValue() : wanted;
-                plan.add("SELECT setval(" + Sql.literal(q) + ", " + value + ", " + called + ")");
+                setvals.add("setval(" + Sql.literal(q) + ", " + value + ", " + called + ")");
                 result.add(new SequenceValue(s.schema(), s.name(), value, called, inc, null));
+            }
+            // One statement per chunk of sequences: one round trip each, not one per sequence.
+            for (int from = 0; from < setvals.size(); from += CHUNK) {
+                plan.add("SELECT " + String.join(", ", setvals.subList(from, Math.min(setvals.size(), from + CHUNK))));
             }
             if (!request.check()) {
                 plan.runInTransaction(c);

@@ -13,9 +13,11 @@ import java.util.Locale;
  * @param streaming {@code on} (default), {@code off}, or {@code parallel} (target 16+); true and false are
  *                  accepted for on and off
  * @param enabled default true
+ * @param createSlot default true: the subscription creates its slot; false takes the slot the copy step made (with
+ *                   the snapshot the tables were copied in), which must exist; only used when it is created
  */
 public record SubscriptionRequest(String database, SourceConnection connection, Boolean copyData, Boolean binary,
-                                  String streaming, Boolean enabled, Boolean check) {
+                                  String streaming, Boolean enabled, Boolean check, Boolean createSlot) {
     public SubscriptionRequest {
         Names.require("database", database);
         if (connection == null) {
@@ -27,6 +29,7 @@ public record SubscriptionRequest(String database, SourceConnection connection, 
         streaming = streaming(streaming);
         enabled = enabled == null || enabled;
         check = check != null && check;
+        createSlot = createSlot == null || createSlot;
     }
 
     private static String streaming(String value) {
@@ -43,6 +46,6 @@ public record SubscriptionRequest(String database, SourceConnection connection, 
     public String toString() {
         return "SubscriptionRequest[database=" + database + ", connection=" + connection + ", copy_data=" + copyData
                 + ", binary=" + binary + ", streaming=" + streaming + ", enabled=" + enabled + ", check=" + check
-                + "]";
+                + ", create_slot=" + createSlot + "]";
     }
 }

@@ -38,6 +38,7 @@ public final class SubscriptionService {
             Plan plan = new Plan();
             if (existing.isEmpty()) {
                 String with = " PUBLICATION " + Sql.ident(name) + " WITH (slot_name = " + Sql.literal(name)
+                        + (request.createSlot() ? "" : ", create_slot = false")
                         + ", copy_data = " + request.copyData() + ", binary = " + request.binary()
                         + ", streaming = " + Sql.literal(request.streaming()) + ", enabled = " + request.enabled()
                         + ")";

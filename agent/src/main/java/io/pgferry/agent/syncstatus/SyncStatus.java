@@ -7,9 +7,21 @@ import java.util.List;
  *
  * @param percent tables ready out of all, 0-100, rounded down so 100 means every table is ready
  * @param allReady every table is ready: the copy is over and changes stream
+ * @param ownCopy pgferry's own copy (the copy step), while it runs or once it ran; absent with native table sync
  */
 public record SyncStatus(ApplyWorker subscription, List<TableSync> tables, int ready, int total, int percent,
-                         boolean allReady) {
+                         boolean allReady, OwnCopy ownCopy) {
+
+    /**
+     * The copy step's state: before its subscription exists, its tables are listed here with the codes of table
+     * sync, {@code i} pending, {@code d} copying, {@code f} rows committed, {@code s} keys and indexes built; once the
+     * subscription exists they are {@code r} like any other.
+     *
+     * @param status {@code copying}, {@code copied}, {@code done} or {@code failed} (the copy's state file)
+     */
+    public record OwnCopy(String status, boolean running, String phase, Long bytesTotal, Long bytesDone,
+                          Double etaSeconds) {
+    }
 
     /**
      * The subscription and its apply worker; the worker's fields are absent while it is not running.
@@ -31,7 +43,7 @@ public record SyncStatus(ApplyWorker subscription, List<TableSync> tables, int r
                             Long bytesTotal, Long tuplesProcessed) {
     }
 
-    static String stateName(String state) {
+    public static String stateName(String state) {
         return switch (state) {
             case "i" -> "initialize";
             case "d" -> "data_copy";

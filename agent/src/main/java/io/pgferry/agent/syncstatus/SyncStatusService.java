@@ -12,9 +12,21 @@ import java.time.Duration;
 import java.time.OffsetDateTime;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 
-/** Reads the subscription's progress from pg_subscription_rel, pg_stat_progress_copy and pg_stat_subscription. */
+/**
+ * Reads the subscription's progress from pg_subscription_rel, pg_stat_progress_copy and pg_stat_subscription; before
+ * the subscription of pgferry's own copy exists, that copy's tables.
+ */
 public final class SyncStatusService {
+    /** pgferry's own copy of a migration, as sync-status shows it (implemented by the copy step). */
+    public interface OwnCopies {
+        Optional<CopyTables> tables(MigrationId migration, String database);
+    }
+
+    public record CopyTables(SyncStatus.OwnCopy copy, List<SyncStatus.TableSync> tables) {
+    }
+
     private static final Duration TIMEOUT = Duration.ofSeconds(30);
     private static final String SUBSCRIPTION = """
             SELECT oid, subenabled FROM pg_subscription
@@ -35,9 +47,15 @@ public final class SyncStatusService {
             LIMIT 1""";
 
     private final PgConnector connector;
+    private final OwnCopies copies;
 
     public SyncStatusService(PgConnector connector) {
+        this(connector, (migration, database) -> Optional.empty());
+    }
+
+    public SyncStatusService(PgConnector connector, OwnCopies copies) {
         this.connector = connector;
+        this.copies = copies;
     }
 
     public SyncStatus status(MigrationId migration, String database) {
@@ -49,6 +67,10 @@ public final class SyncStatusService {
                 st.setString(1, name);
                 try (ResultSet rs = st.executeQuery()) {
                     if (!rs.next()) {
+                        Optional<CopyTables> own = copies.tables(migration, database);
+                        if (own.isPresent()) {
+                            return copying(name, own.get());
+                        }
                         throw ApiException.notFound("subscription_not_found", "database " + database + " has no "
                                 + "subscription " + name + "; create it with PUT /v1/migrations/" + migration
                                 + "/subscription");
@@ -62,10 +84,17 @@ public final class SyncStatusService {
             int total = tables.size();
             int percent = total == 0 ? 0 : ready * 100 / total;
             SyncStatus.ApplyWorker worker = worker(c, oid, name, enabled, connector.serverVersion(c).major());
-            return new SyncStatus(worker, tables, ready, total, percent, total > 0 && ready == total);
+            return new SyncStatus(worker, tables, ready, total, percent, total > 0 && ready == total,
+                    copies.tables(migration, database).map(CopyTables::copy).orElse(null));
         } catch (SQLException e) {
             throw connector.translate(e);
         }
+    }
+
+    /** The own copy before its subscription: no table is ready (r) until the subscription streams. */
+    private static SyncStatus copying(String name, CopyTables own) {
+        SyncStatus.ApplyWorker worker = new SyncStatus.ApplyWorker(name, false, false, null, null, null, null, null);
+        return new SyncStatus(worker, own.tables(), 0, own.tables().size(), 0, false, own.copy());
     }
 
     private static List<SyncStatus.TableSync> tables(Connection c, long oid) throws SQLException {

@@ -9,7 +9,7 @@ from __future__ import annotations
 DOCUMENTATION = r'''
 module: copy
 short_description: pgferry's own initial copy under the slot's snapshot, then the subscription on that slot
-version_added: 0.2.0
+version_added: 0.1.0
 description:
   - Calls the target agent's C(POST /v1/migrations/{m}/copy) and follows the job until it ends.
   - The target agent creates replication slot C(pgferry_<migration_id>) on the source with an exported snapshot, copies

@@ -7,6 +7,8 @@ import io.pgferry.agent.http.RouteGroup;
 import io.pgferry.agent.info.InfoService;
 import io.pgferry.agent.jobs.JobRunner;
 import io.pgferry.agent.jobs.JobsController;
+import io.pgferry.agent.largeobjects.LargeObjectsController;
+import io.pgferry.agent.largeobjects.LargeObjectsService;
 import io.pgferry.agent.postdata.PostDataController;
 import io.pgferry.agent.postdata.PostDataService;
 import io.pgferry.agent.postgres.PgConnector;
@@ -81,6 +83,7 @@ final class Features {
                         new ReplicationRoleService(connector), config.stateDir())),
                 new VerifyController(new VerifyService(connector, config.stateDir())),
                 new CleanupController(new CleanupService(connector, config.stateDir())),
+                new LargeObjectsController(new LargeObjectsService(connector, config.stateDir())),
                 new OrphansController(new OrphansService(connector))
         );
     }

@@ -8,6 +8,8 @@ import io.pgferry.agent.info.InfoService;
 import io.pgferry.agent.jobs.JobRunner;
 import io.pgferry.agent.jobs.JobsController;
 import io.pgferry.agent.largeobjects.LargeObjectsController;
+import io.pgferry.agent.leftbehind.LeftBehindController;
+import io.pgferry.agent.leftbehind.LeftBehindService;
 import io.pgferry.agent.largeobjects.LargeObjectsService;
 import io.pgferry.agent.postdata.PostDataController;
 import io.pgferry.agent.postdata.PostDataService;
@@ -84,6 +86,7 @@ final class Features {
                 new VerifyController(new VerifyService(connector, config.stateDir())),
                 new CleanupController(new CleanupService(connector, config.stateDir())),
                 new LargeObjectsController(new LargeObjectsService(connector, config.stateDir())),
+                new LeftBehindController(new LeftBehindService(connector, config.stateDir())),
                 new OrphansController(new OrphansService(connector))
         );
     }

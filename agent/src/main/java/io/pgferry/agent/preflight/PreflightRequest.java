@@ -4,6 +4,7 @@ import io.pgferry.agent.http.BadRequestException;
 import io.pgferry.agent.migration.Names;
 import io.pgferry.agent.migration.Scope;
 import io.pgferry.agent.migration.TableRef;
+import io.pgferry.agent.migration.UnloggedTables;
 import io.pgferry.agent.subscription.SourceConnection;
 import java.util.ArrayList;
 import java.util.List;
@@ -15,7 +16,9 @@ import java.util.List;
  * @param side {@code source} or {@code target}
  * @param replicaIdentityFull source: tables without a key that the publication step will set to REPLICA IDENTITY FULL
  * @param replicaIdentityIndex source: tables without a key to be identified by one of their unique indexes
- * @param skipLargeObjects source: large objects are not replicated; true accepts leaving them behind
+ * @param skipLargeObjects source: true leaves large objects behind (by default the large_objects step moves them)
+ * @param unloggedTables source: {@code refuse} (default) or {@code empty} ({@link UnloggedTables})
+ * @param refreshMaterializedViews source: whether the cutover will refresh materialized views (for the report)
  * @param allowOlderTarget target: accept a target older than the source
  * @param sourceMajor target: the source's major version (from the source preflight's facts)
  * @param sourceSizeBytes target: the source database's size, for the free-disk check
@@ -30,7 +33,8 @@ public record PreflightRequest(String side, String database, List<String> includ
                                List<ReplicaIdentityIndex> replicaIdentityIndex, Boolean skipLargeObjects,
                                Boolean allowOlderTarget, Integer sourceMajor, Long sourceSizeBytes,
                                List<String> expectedExtensions, SourceConnection connection,
-                               Boolean replicationRoleExists) {
+                               Boolean replicationRoleExists, String unloggedTables,
+                               Boolean refreshMaterializedViews) {
     public static final String SOURCE = "source";
     public static final String TARGET = "target";
 
@@ -51,6 +55,8 @@ public record PreflightRequest(String side, String database, List<String> includ
             addIf(misplaced, replicaIdentityFull != null, "replica_identity_full");
             addIf(misplaced, replicaIdentityIndex != null, "replica_identity_index");
             addIf(misplaced, skipLargeObjects != null, "skip_large_objects");
+            addIf(misplaced, unloggedTables != null, "unlogged_tables");
+            addIf(misplaced, refreshMaterializedViews != null, "refresh_materialized_views");
         }
         if (!misplaced.isEmpty()) {
             throw new BadRequestException(misplaced.get(0), String.join(", ", misplaced) + " belong to the "
@@ -67,6 +73,8 @@ public record PreflightRequest(String side, String database, List<String> includ
         replicaIdentityFull = replicaIdentityFull == null ? List.of() : List.copyOf(replicaIdentityFull);
         replicaIdentityIndex = replicaIdentityIndex == null ? List.of() : List.copyOf(replicaIdentityIndex);
         skipLargeObjects = skipLargeObjects != null && skipLargeObjects;
+        unloggedTables = UnloggedTables.require(unloggedTables);
+        refreshMaterializedViews = refreshMaterializedViews != null && refreshMaterializedViews;
         allowOlderTarget = allowOlderTarget != null && allowOlderTarget;
         expectedExtensions = Names.requireAll("expected_extensions", expectedExtensions);
         replicationRoleExists = replicationRoleExists == null || replicationRoleExists;

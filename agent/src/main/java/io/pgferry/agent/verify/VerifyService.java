@@ -46,8 +46,10 @@ public final class VerifyService {
     /**
      * @param range the key range checked, when only part of the table was
      * @param checksum {@code missing} when the table does not exist here
+     * @param unlogged true for an unlogged table (its rows do not replicate: moved empty, not to be compared)
      */
-    public record TableSum(String schema, String name, long rows, String checksum, VerifyRequest.KeyRange range) {
+    public record TableSum(String schema, String name, long rows, String checksum, VerifyRequest.KeyRange range,
+                           Boolean unlogged) {
     }
 
     public record Result(List<TableSum> tables, List<SequenceValue> sequences) {
@@ -103,13 +105,15 @@ public final class VerifyService {
 
     private static TableSum sum(Connection c, TableRef t, VerifyRequest.KeyRange given, long sampleRows)
             throws SQLException {
-        try (PreparedStatement ps = c.prepareStatement("SELECT to_regclass(?) IS NOT NULL")) {
+        Boolean unlogged;
+        try (PreparedStatement ps = c.prepareStatement("SELECT relpersistence = 'u' FROM pg_class "
+                + "WHERE oid = to_regclass(?)")) {
             ps.setString(1, t.quoted());
             try (ResultSet rs = ps.executeQuery()) {
-                rs.next();
-                if (!rs.getBoolean(1)) {
-                    return new TableSum(t.schema(), t.name(), 0, "missing", null);
+                if (!rs.next()) {
+                    return new TableSum(t.schema(), t.name(), 0, "missing", null, null);
                 }
+                unlogged = rs.getBoolean(1) ? true : null;
             }
         }
         VerifyRequest.KeyRange range = given;
@@ -141,7 +145,7 @@ public final class VerifyService {
             }
             try (ResultSet rs = ps.executeQuery()) {
                 rs.next();
-                return new TableSum(t.schema(), t.name(), rs.getLong(1), rs.getString(2), range);
+                return new TableSum(t.schema(), t.name(), rs.getLong(1), rs.getString(2), range, unlogged);
             }
         }
     }

@@ -10,6 +10,8 @@ import io.pgferry.agent.jobs.JobsController;
 import io.pgferry.agent.largeobjects.LargeObjectsController;
 import io.pgferry.agent.leftbehind.LeftBehindController;
 import io.pgferry.agent.leftbehind.LeftBehindService;
+import io.pgferry.agent.materializedviews.MaterializedViewsController;
+import io.pgferry.agent.materializedviews.MaterializedViewsService;
 import io.pgferry.agent.largeobjects.LargeObjectsService;
 import io.pgferry.agent.postdata.PostDataController;
 import io.pgferry.agent.postdata.PostDataService;
@@ -87,6 +89,7 @@ final class Features {
                 new CleanupController(new CleanupService(connector, config.stateDir())),
                 new LargeObjectsController(new LargeObjectsService(connector, config.stateDir())),
                 new LeftBehindController(new LeftBehindService(connector, config.stateDir())),
+                new MaterializedViewsController(new MaterializedViewsService(connector, jobs, config.stateDir()), jobs),
                 new OrphansController(new OrphansService(connector))
         );
     }

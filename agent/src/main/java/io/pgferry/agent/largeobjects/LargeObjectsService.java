@@ -92,7 +92,7 @@ public final class LargeObjectsService {
                 new LoState(stateDir, migration).join(request.database());
                 LoStream.Writer[] writer = new LoStream.Writer[1];
                 long[] objects = new long[1];
-                List<Long> missing = LoCatalog.read(c, request.oids(), request.data(), found -> {
+                List<Long> missing = LoCatalog.read(c, request.oids(), request.data(), false, found -> {
                     if (writer[0] == null) {
                         writer[0] = new LoStream.Writer(out.get());
                     }
@@ -209,7 +209,7 @@ public final class LargeObjectsService {
     private static Map<String, String> digests(Connection c, List<Long> oids) throws SQLException, IOException {
         Map<String, String> out = new LinkedHashMap<>();
         for (int from = 0; from < oids.size(); from += 1000) {
-            LoCatalog.read(c, oids.subList(from, Math.min(oids.size(), from + 1000)), true, found -> {
+            LoCatalog.read(c, oids.subList(from, Math.min(oids.size(), from + 1000)), true, true, found -> {
                 MessageDigest md = md5();
                 md.update((found.owner() + "\n" + found.effectiveAcl() + "\n" + (found.comment() == null ? "-"
                         : "+" + found.comment()) + "\n").getBytes(StandardCharsets.UTF_8));

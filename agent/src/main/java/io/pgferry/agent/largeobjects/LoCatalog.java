@@ -59,22 +59,25 @@ final class LoCatalog {
                               'privilege', e.privilege_type, 'grantable', e.is_grantable)
                             ORDER BY e.grantee, e.privilege_type)::text
                        FROM pg_catalog.aclexplode(m.lomacl) e), '[]') END,
-                   (SELECT pg_catalog.string_agg(a.item, ',' ORDER BY a.item)
+                   CASE WHEN ? THEN (SELECT pg_catalog.string_agg(a.item, ',' ORDER BY a.item)
                       FROM (SELECT CASE WHEN e.grantee = 0 THEN '' ELSE
                                      pg_catalog.quote_ident(pg_catalog.pg_get_userbyid(e.grantee)) END || ':'
                                    || e.privilege_type || ':' || e.is_grantable AS item
                               FROM pg_catalog.aclexplode(coalesce(m.lomacl, pg_catalog.acldefault('L', m.lomowner)))
-                                   e) a),
-                   pg_catalog.obj_description(m.oid, 'pg_largeobject'),
+                                   e) a) END,
+                   d.description,
                    CASE WHEN ? THEN pg_catalog.lo_get(m.oid, 0, %d) END
               FROM unnest(?::bigint[]) WITH ORDINALITY AS u(o, n)
               JOIN pg_catalog.pg_largeobject_metadata m ON m.oid = u.o::oid
+              LEFT JOIN pg_catalog.pg_description d ON d.objoid = m.oid
+                   AND d.classoid = 'pg_catalog.pg_largeobject'::regclass AND d.objsubid = 0
              ORDER BY u.n""".formatted(FIRST + 1);
 
     /**
      * One large object's metadata and the first piece of its content.
      *
-     * @param effectiveAcl the ACL's entries (the default's when none was granted), without grantors, as text
+     * @param effectiveAcl the ACL's entries (the default's when none was granted), without grantors, as text; only
+     *                     read for a digest
      * @param first null when the content was not asked for; longer than {@link #FIRST} when more follows
      */
     record Found(long oid, String owner, List<LoHeader.AclItem> acl, String effectiveAcl, String comment,
@@ -147,14 +150,15 @@ final class LoCatalog {
      *
      * @return the oids that do not exist here
      */
-    static List<Long> read(Connection c, List<Long> oids, boolean content, Sink sink)
+    static List<Long> read(Connection c, List<Long> oids, boolean content, boolean digest, Sink sink)
             throws SQLException, IOException {
         Set<Long> missing = new LinkedHashSet<>(oids);
         try (PreparedStatement ps = c.prepareStatement(OBJECTS)) {
             ps.setFetchSize(32);
-            ps.setBoolean(1, content);
+            ps.setBoolean(1, digest);
+            ps.setBoolean(2, content);
             Array array = c.createArrayOf("bigint", oids.toArray());
-            ps.setArray(2, array);
+            ps.setArray(3, array);
             try (ResultSet rs = ps.executeQuery()) {
                 while (rs.next()) {
                     long oid = rs.getLong(1);

@@ -11,16 +11,18 @@ import java.sql.SQLException;
 import java.sql.Statement;
 import java.util.ArrayList;
 import java.util.HashSet;
-import java.util.HexFormat;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
+import java.util.stream.Collectors;
 
 /**
  * Makes this side's large objects what a stream from the other side says, in the caller's one transaction: each
  * object sent is written afresh with its oid (an existing one unlinked first), owner, ACL and comment; each unlink
- * removes one. Small objects go in groups - one catalog read and one round trip of statements per group - so a
- * thousand changed objects cost a handful of round trips, not thousands. Problems (roles missing here, objects this
+ * removes one. Small objects go in groups, set-based - a catalog read, one unlink and one create per owner for the
+ * whole group - so a thousand changed objects cost a handful of statements, not thousands. Problems (roles missing here, objects this
  * side never received from pgferry) are collected over the whole stream and refused together, before the commit.
  */
 final class LoImport {
@@ -124,19 +126,25 @@ final class LoImport {
         }
     }
 
+    /**
+     * One group, set-based: the existing ones unlinked in one statement, the new contents created in one statement
+     * per owner (as that owner: no ALTER per object), ACLs granted per distinct ACL to all its objects at once,
+     * comments one by one (few objects have one).
+     */
     private void flush() throws SQLException {
         if (group.isEmpty()) {
             return;
         }
         Set<Long> existing = existing(group.stream().map(p -> p.header().oid()).toList());
         knowRoles(group.stream().map(Pending::header).toList());
-        List<String> sql = new ArrayList<>();
+        List<Long> unlink = new ArrayList<>();
+        Map<String, List<Pending>> byOwner = new LinkedHashMap<>();
         for (Pending p : group) {
             long oid = p.header().oid();
             boolean exists = existing.contains(oid);
             if (p.header().isUnlink()) {
                 if (exists && allowed(oid)) {
-                    sql.add(statement("SELECT pg_catalog.lo_unlink(" + oid + ")"));
+                    unlink.add(oid);
                     unlinked++;
                 }
                 continue;
@@ -145,23 +153,93 @@ final class LoImport {
                 continue;
             }
             if (exists) {
-                sql.add(statement("SELECT pg_catalog.lo_unlink(" + oid + ")"));
+                unlink.add(oid);
                 replaced++;
             }
-            sql.add(statement("SELECT pg_catalog.lo_from_bytea(" + oid + ", pg_catalog.decode('"
-                    + HexFormat.of().formatHex(p.content()) + "', 'hex'))", "SELECT pg_catalog.lo_from_bytea(" + oid
-                    + ", " + (p.header().hasData() ? "<" + p.content().length + " bytes>" : "<its content>") + ")"));
-            metadata(p.header(), sql);
+            byOwner.computeIfAbsent(p.header().owner(), o -> new ArrayList<>()).add(p);
             copied++;
             bytes += p.content().length;
         }
-        group.clear();
-        groupBytes = 0;
-        if (write && !sql.isEmpty() && !blocked()) {
-            try (Statement st = c.createStatement()) {
-                st.execute(String.join(";\n", sql));
+        boolean go = write && !blocked();
+        if (!unlink.isEmpty()) {
+            execute(go, "SELECT count(pg_catalog.lo_unlink(o::oid)) FROM unnest(?::bigint[]) AS o",
+                    "SELECT pg_catalog.lo_unlink(o::oid) FROM unnest('" + array(unlink) + "'::bigint[]) AS o",
+                    unlink.toArray(), null);
+        }
+        List<String> ddl = new ArrayList<>();
+        for (Map.Entry<String, List<Pending>> e : byOwner.entrySet()) {
+            List<Pending> objects = e.getValue();
+            List<Long> oids = objects.stream().map(p -> p.header().oid()).toList();
+            boolean other = !e.getKey().equals(me);
+            if (other) {
+                // Created as their owner: PostgreSQL records the creating role as a large object's owner.
+                execute(go, "SET ROLE " + Sql.ident(e.getKey()), null, null, null);
+            }
+            long size = objects.stream().mapToLong(p -> p.content().length).sum();
+            boolean data = objects.get(0).header().hasData();
+            execute(go, "SELECT count(pg_catalog.lo_from_bytea(t.o::oid, t.d)) FROM unnest(?::bigint[], ?::bytea[]) "
+                    + "AS t(o, d)", "SELECT pg_catalog.lo_from_bytea(t.o::oid, t.d) FROM unnest('" + array(oids)
+                    + "'::bigint[], <" + (data ? size + " bytes of content" : "their contents") + ">) AS t(o, d)",
+                    oids.toArray(), objects.stream().map(Pending::content).toArray(byte[][]::new));
+            if (other) {
+                execute(go, "RESET ROLE", null, null, null);
             }
         }
+        acls(byOwner, ddl);
+        for (List<Pending> objects : byOwner.values()) {
+            for (Pending p : objects) {
+                if (p.header().comment() != null) {
+                    ddl.add(statement("COMMENT ON LARGE OBJECT " + p.header().oid() + " IS "
+                            + Sql.literal(p.header().comment())));
+                }
+            }
+        }
+        if (go && !ddl.isEmpty()) {
+            try (Statement st = c.createStatement()) {
+                st.execute(String.join(";\n", ddl));
+            }
+        }
+        group.clear();
+        groupBytes = 0;
+    }
+
+    /** The ACLs as granted on the other side: per distinct (owner, ACL), one REVOKE and one GRANT per entry. */
+    private void acls(Map<String, List<Pending>> byOwner, List<String> ddl) {
+        Map<List<Object>, List<Long>> byAcl = new LinkedHashMap<>();
+        byOwner.forEach((owner, objects) -> objects.stream().filter(p -> p.header().acl() != null).forEach(p ->
+                byAcl.computeIfAbsent(List.of(owner, p.header().acl()), k -> new ArrayList<>()).add(p.header().oid())));
+        byAcl.forEach((key, oids) -> {
+            String objects = "LARGE OBJECT " + oids.stream().map(String::valueOf).collect(Collectors.joining(", "));
+            ddl.add(statement("REVOKE ALL ON " + objects + " FROM " + Sql.ident((String) key.get(0))));
+            @SuppressWarnings("unchecked")
+            List<LoHeader.AclItem> acl = (List<LoHeader.AclItem>) key.get(1);
+            for (LoHeader.AclItem a : acl) {
+                ddl.add(statement("GRANT " + a.privilege() + " ON " + objects + " TO "
+                        + (a.grantee() == null ? "PUBLIC" : Sql.ident(a.grantee()))
+                        + (a.grantable() ? " WITH GRANT OPTION" : "")));
+            }
+        });
+    }
+
+    private void execute(boolean go, String sql, String shownAs, Object[] oids, byte[][] contents)
+            throws SQLException {
+        statement(sql, shownAs == null ? sql : shownAs);
+        if (!go) {
+            return;
+        }
+        try (PreparedStatement ps = c.prepareStatement(sql)) {
+            if (oids != null) {
+                ps.setArray(1, c.createArrayOf("bigint", oids));
+            }
+            if (contents != null) {
+                ps.setArray(2, c.createArrayOf("bytea", contents));
+            }
+            ps.execute();
+        }
+    }
+
+    private static String array(List<Long> oids) {
+        return oids.stream().map(String::valueOf).collect(Collectors.joining(",", "{", "}"));
     }
 
     /** An object larger than a group: written on its own, piece by piece as the stream brings it. */

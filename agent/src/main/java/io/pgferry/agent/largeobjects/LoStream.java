@@ -3,6 +3,8 @@ package io.pgferry.agent.largeobjects;
 import io.pgferry.agent.http.ApiException;
 import io.pgferry.agent.http.BadRequestException;
 import io.pgferry.agent.http.JsonBody;
+import java.io.BufferedInputStream;
+import java.io.BufferedOutputStream;
 import java.io.DataInputStream;
 import java.io.DataOutputStream;
 import java.io.EOFException;
@@ -34,7 +36,8 @@ final class LoStream {
         private final DataOutputStream out;
 
         Writer(OutputStream out) throws IOException {
-            this.out = new DataOutputStream(out);
+            // Buffered: a frame is several small writes, each a synchronized call into the servlet's stream otherwise.
+            this.out = new DataOutputStream(new BufferedOutputStream(out, 64 * 1024));
             this.out.write(MAGIC);
         }
 
@@ -65,7 +68,7 @@ final class LoStream {
         private final DataInputStream in;
 
         Reader(InputStream in) throws IOException {
-            this.in = new DataInputStream(in);
+            this.in = new DataInputStream(new BufferedInputStream(in, 64 * 1024));
             byte[] magic = this.in.readNBytes(MAGIC.length);
             if (!Arrays.equals(magic, MAGIC)) {
                 throw new BadRequestException("body", "the body is not a large-object stream: send what POST "

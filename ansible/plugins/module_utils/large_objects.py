@@ -89,7 +89,8 @@ def sync(sender, receiver, path, sender_db, receiver_db, check=False, batch_size
             xids.append(done['xid'])
         queries.extend(answer.get('queries') or [])
     if not check and (todo or 'mark' not in sent or 'mark' not in received):
-        _both(lambda: receiver.put(path('large-objects/mark'), dict(database=receiver_db,
-                                                                     xmin=received['next_mark'], xids=xids)),
-              lambda: sender.put(path('large-objects/mark'), dict(database=sender_db, xmin=sent['next_mark'])))
+        receiver_mark = dict(database=receiver_db, xmin=received['next_mark'], xids=xids)
+        sender_mark = dict(database=sender_db, xmin=sent['next_mark'])
+        _both(lambda: receiver.put(path('large-objects/mark'), receiver_mark),
+              lambda: sender.put(path('large-objects/mark'), sender_mark))
     return dict(changed=bool(totals['copied'] or totals['unlinked']), queries=queries, large_objects=totals)

@@ -31,7 +31,7 @@ description:
     reachable from it.
   - With O(large_objects), the large objects logical replication does not carry are synced as
     M(pgferry.migrate.large_objects) does - once before C(PAUSE) (most of the work, outside the pause), and again right
-    after the fence, beside the catch-up, for those created, changed or removed since (final: the fenced side takes no
+    after the fence, beside the catch-up, for those created, changed or removed since (final - the fenced side takes no
     more writes).
   - In check mode nothing changes; RV(queries) lists the steps in order - the fence's and the stream drop's SQL as the
     agents would run them, a comment for the steps that depend on earlier ones having run.

@@ -88,9 +88,9 @@ def main():
     argument_spec.update(migration_argument_spec())
     argument_spec.update(target_database=dict(type='str'), batch_size=dict(type='int', default=500),
                          adopt_existing=dict(type='bool', default=False))
-    argument_spec['timeout']['default'] = 3600
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
     p = module.params
+    p['timeout'] = max(p['timeout'], 3600)  # a batch's import answers once its transaction committed
     if not 1 <= p['batch_size'] <= 50000:
         module.fail_json(msg='batch_size must be 1 to 50000, got %d' % p['batch_size'])
     result = sync(AgentClient(module), peer_client(module), lambda step, query=None: migration_path(module, step, query),

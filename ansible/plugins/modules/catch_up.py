@@ -9,7 +9,7 @@ from __future__ import annotations
 DOCUMENTATION = r'''
 module: catch_up
 short_description: Wait until the subscriber has applied everything up to a WAL position
-version_added: 0.2.0
+version_added: 0.1.0
 description:
   - Calls C(POST /v1/migrations/{m}/catch-up) on the publishing side, which polls its slot's C(confirmed_flush_lsn)
     until it reaches O(lsn) (default - every commit made so far).

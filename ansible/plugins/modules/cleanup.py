@@ -9,7 +9,7 @@ from __future__ import annotations
 DOCUMENTATION = r'''
 module: cleanup
 short_description: Remove every object and file a migration made on one server
-version_added: 0.2.0
+version_added: 0.1.0
 description:
   - Calls C(POST /v1/migrations/{m}/cleanup) - drops the subscriptions, publications and slots C(pgferry_<m>) and
     C(pgferry_<m>_reverse), lifts the fence, drops role C(pgferry_<m>) and removes the migration's state files.

@@ -9,7 +9,7 @@ from __future__ import annotations
 DOCUMENTATION = r'''
 module: cutover_steps
 short_description: The cutover's steps while clients are paused, in one call
-version_added: 0.3.0
+version_added: 0.1.0
 description:
   - Runs, in this order and stopping at the first failure, what the modules M(pgferry.migrate.switch),
     M(pgferry.migrate.fence), M(pgferry.migrate.catch_up), M(pgferry.migrate.sequences),

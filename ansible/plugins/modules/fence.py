@@ -9,7 +9,7 @@ from __future__ import annotations
 DOCUMENTATION = r'''
 module: fence
 short_description: Fence a database against writes, or lift the fence
-version_added: 0.2.0
+version_added: 0.1.0
 description:
   - With O(state=present), calls C(PUT /v1/migrations/{m}/fence) - C(ALTER DATABASE .. SET default_transaction_read_only = on)
     and ends the database's client sessions begun before it; returns the WAL position after it (RV(fence.lsn)).

@@ -9,7 +9,7 @@ from __future__ import annotations
 DOCUMENTATION = r'''
 module: large_objects
 short_description: Copy the large objects logical replication does not carry, from one side to the other
-version_added: 0.4.0
+version_added: 0.1.0
 description:
   - Scans both sides at once (C(GET /v1/migrations/{m}/large-objects)), then sends every large object that is new to
     the receiving side (O(target_agent_url)) or changed on either side since the last sync, with its oid, owner, ACL

@@ -9,7 +9,7 @@ from __future__ import annotations
 DOCUMENTATION = r'''
 module: left_behind
 short_description: List what a migration does not move
-version_added: 0.4.0
+version_added: 0.1.0
 description:
   - Calls C(GET /v1/migrations/{m}/left-behind) on the source - for the scope of the migration's schema archive, the
     same checks as the preflight - and returns one warning per kind of object the migration does not move, naming the

@@ -9,7 +9,7 @@ from __future__ import annotations
 DOCUMENTATION = r'''
 module: materialized_views
 short_description: Refresh the migration's materialized views on the side clients go to
-version_added: 0.4.0
+version_added: 0.1.0
 description:
   - Reads the materialized views of the migration's schemas on O(agent_url) (C(GET /v1/migrations/{m}/materialized-views))
     and has O(target_agent_url) refresh, in a job, every one of them the first side holds populated - views read by

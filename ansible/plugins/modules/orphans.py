@@ -9,7 +9,7 @@ from __future__ import annotations
 DOCUMENTATION = r'''
 module: orphans
 short_description: Report what pgferry left on a server
-version_added: 0.2.0
+version_added: 0.1.0
 description:
   - Calls C(GET /v1/orphans) - slots named C(pgferry_*) (an inactive one has no subscriber and retains WAL),
     publications, subscriptions and fences in every database, and roles named C(pgferry_*).

@@ -9,7 +9,7 @@ from __future__ import annotations
 DOCUMENTATION = r'''
 module: ready_check
 short_description: Check that a migration can be cut over, waiting for the lag to come down
-version_added: 0.2.0
+version_added: 0.1.0
 description:
   - Calls C(POST /v1/migrations/{m}/ready-check) on the source (O(agent_url)) - no schema drift since the schema archive
     (fingerprint), slot lag under O(max_lag_bytes) - then on the target (O(target_agent_url)) - every table ready, apply

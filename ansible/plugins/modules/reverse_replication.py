@@ -9,7 +9,7 @@ from __future__ import annotations
 DOCUMENTATION = r'''
 module: reverse_replication
 short_description: Replicate from the new primary back to the old source after cutover
-version_added: 0.2.0
+version_added: 0.1.0
 description:
   - Calls C(PUT /v1/migrations/{m}/reverse-replication).
   - With O(side=publisher) (the new primary), creates or corrects role C(pgferry_<m>) with O(password) and creates

@@ -9,7 +9,7 @@ from __future__ import annotations
 DOCUMENTATION = r'''
 module: sequences
 short_description: Copy every sequence of the migration's scope from one side to the other
-version_added: 0.2.0
+version_added: 0.1.0
 description:
   - Reads C(GET /v1/migrations/{m}/sequences) on O(agent_url) (serial, identity and standalone sequences - last_value
     and is_called) and sends them to C(PUT /v1/migrations/{m}/sequences) on O(target_agent_url), which calls

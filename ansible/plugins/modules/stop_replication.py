@@ -9,7 +9,7 @@ from __future__ import annotations
 DOCUMENTATION = r'''
 module: stop_replication
 short_description: Drop the migration's subscription, and with it its slot on the publisher
-version_added: 0.2.0
+version_added: 0.1.0
 description:
   - Calls C(POST /v1/migrations/{m}/stop-replication) on the subscriber - C(ALTER SUBSCRIPTION .. DISABLE) and
     C(DROP SUBSCRIPTION), which drops the slot on the publisher.

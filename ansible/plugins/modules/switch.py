@@ -9,7 +9,7 @@ from __future__ import annotations
 DOCUMENTATION = r'''
 module: switch
 short_description: Pause, point and resume the clients of one PgBouncer database
-version_added: 0.3.0
+version_added: 0.1.0
 description:
   - The cutover's switch step through PgBouncer, one action at a time (M(pgferry.migrate.cutover_steps) does the
     whole paused sequence in one call; this module serves the rescue path, a rollback by hand and the user's own

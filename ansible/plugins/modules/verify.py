@@ -9,7 +9,7 @@ from __future__ import annotations
 DOCUMENTATION = r'''
 module: verify
 short_description: Compare every table's row count and checksum, and the sequences, on both sides
-version_added: 0.2.0
+version_added: 0.1.0
 description:
   - Calls C(POST /v1/migrations/{m}/verify) on the source (O(agent_url)) and then on the target (O(target_agent_url)),
     each reading all tables in one snapshot, and compares - rows and checksum per table, and every target sequence at or

@@ -22,3 +22,16 @@ def test_a_host_without_an_agent_url_is_named_as_the_problem():
         agent_connection(dict(pgferry_agent_token='x'))
     with pytest.raises(AnsibleFilterError, match='host'):
         agent_connection(None)
+
+
+def test_tokens_of_a_fleet_from_one_mapping_or_its_yaml_text():
+    fleet = "db1: tok-one\ndefault: tok-any\n"
+    assert agent_connection(dict(inventory_hostname='db1', pgferry_agent_url='https://db1:1',
+                                 pgferry_agent_tokens=fleet))['token'] == 'tok-one'
+    assert agent_connection(dict(inventory_hostname='db9', pgferry_agent_url='https://db9:1',
+                                 pgferry_agent_tokens=fleet))['token'] == 'tok-any'
+    # a host's own token wins over the fleet's
+    assert agent_connection(dict(inventory_hostname='db1', pgferry_agent_url='https://db1:1', pgferry_agent_token='own',
+                                 pgferry_agent_tokens={'db1': 'tok-one'}))['token'] == 'own'
+    with pytest.raises(AnsibleFilterError, match='host: token'):
+        agent_connection(dict(inventory_hostname='db1', pgferry_agent_url='https://db1:1', pgferry_agent_tokens='[1, 2]'))

@@ -8,7 +8,8 @@ re-owned, commented and unlinked through PgBouncer while the initial copy and th
 sync inside the pause has work. After the cutover the target holds exactly the source's large objects (oids, owners,
 ACLs, comments, contents), pgbench reports 0 failed transactions, the unlogged table exists on the target without its
 rows (verify does not compare it), the materialized view was refreshed before the pause, and both playbooks end with
-the report of what they did not move.
+the report of what they did not move. A rerun of the migrate playbook's large_objects step after the cutover refuses
+(the source is fenced) and leaves the target's newer large objects alone.
 
 Real clusters, agents, PgBouncer and ansible-playbook processes; nothing is mocked.
 """
@@ -234,3 +235,11 @@ def test_large_objects_unlogged_and_views_moved_with_zero_failed_transactions(lo
     figures = pgbench_figures(st, (began, ended))
     assert figures["failed"] == 0 and not figures["aborted"], figures["text"][-3000:]
     assert figures["processed"] > 500
+
+    # Clients now write large objects on the target; a rerun of the migrate playbook's step (the source is fenced)
+    # stops and copies nothing - the bulk copy from the source would remove them.
+    written_after = st.scalar("target", "SELECT lo_from_bytea(0, convert_to('written after the cutover', 'UTF8'))")
+    run = st.start_playbook("pgferry.migrate.migrate", *options, "--tags", "large_objects")
+    assert run.wait(120) != 0, run.output[-3000:]
+    assert "is fenced: the migration was cut over" in " ".join(run.output.split()), run.output[-3000:]
+    assert st.scalar("target", f"SELECT count(*) FROM pg_largeobject_metadata WHERE oid = {written_after}") == "1"

@@ -48,22 +48,28 @@ def plan(sent, received):
     return copy, unlink
 
 
+def needs_digests(sent, received):
+    """Whether the scans must be repeated with each object's digest before plan() can decide.
+
+    Only objects on both sides can differ unseen, and only without a mark on each side to tell what changed since;
+    the first (bulk) copy into an empty target reads no content twice.
+    """
+    if 'mark' in sent and 'mark' in received:
+        return False
+    return not set(sent.get('oids') or []).isdisjoint(received.get('oids') or [])
+
+
 def sync(sender, receiver, path, sender_db, receiver_db, check=False, batch_size=500, adopt=False):
     """Brings the receiver's large objects in line with the sender's; returns the step's result.
 
     sender, receiver: AgentClient; path(step, query=None): the migration's path of a step.
     """
-    def scan(client, db, digests=None):
-        query = dict(database=db)
-        if digests:
-            query['digests'] = digests
-        return client.get(path('large-objects', query))
+    def scan(client, db, digests):
+        return client.get(path('large-objects', dict(database=db, digests=digests)))
 
-    sent, received = _both(lambda: scan(sender, sender_db), lambda: scan(receiver, receiver_db))
-    if not ('mark' in sent and 'mark' in received):
-        # Digests of both sides are needed; a side with a mark did not send them unasked.
-        sent, received = _both(lambda: sent if 'digests' in sent else scan(sender, sender_db, 'true'),
-                               lambda: received if 'digests' in received else scan(receiver, receiver_db, 'true'))
+    sent, received = _both(lambda: scan(sender, sender_db, 'false'), lambda: scan(receiver, receiver_db, 'false'))
+    if needs_digests(sent, received):
+        sent, received = _both(lambda: scan(sender, sender_db, 'true'), lambda: scan(receiver, receiver_db, 'true'))
     copy, unlink = plan(sent, received)
     todo = copy + unlink
     totals = dict(objects=sent.get('objects', 0), copied=0, replaced=0, unlinked=0, bytes=0, batches=0,

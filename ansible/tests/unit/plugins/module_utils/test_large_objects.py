@@ -1,11 +1,12 @@
 # -*- coding: utf-8 -*-
-"""What a large-object sync sends, from the two sides' scans (module_utils/large_objects.plan). The scans themselves,
+"""What a large-object sync sends, from the two sides' scans (module_utils/large_objects.plan), and when the scans
+must be repeated with digests (needs_digests). The scans themselves,
 the streams and the marks run against real agents and clusters: agent/.../largeobjects/LargeObjectsTest.java and
 tests/e2e/test_left_behind.py."""
 
 from __future__ import annotations
 
-from ansible_collections.pgferry.migrate.plugins.module_utils.large_objects import plan
+from ansible_collections.pgferry.migrate.plugins.module_utils.large_objects import needs_digests, plan
 
 MARK = {'xmin': '100', 'xids': []}
 
@@ -35,3 +36,12 @@ def test_without_a_mark_on_either_side_digests_decide():
 def test_nothing_to_do_when_both_sides_agree():
     side = dict(oids=[1, 2], mark=MARK, changed=[], comments={'1': 'x'})
     assert plan(side, dict(side)) == ([], [])
+
+
+def test_digests_only_for_objects_on_both_sides_without_both_marks():
+    assert not needs_digests(dict(oids=[1, 2]), dict(oids=[])), 'a first copy into an empty target reads no content'
+    assert not needs_digests(dict(oids=[1, 2]), dict(oids=[3])), 'disjoint sides: copies and unlinks need no digests'
+    assert needs_digests(dict(oids=[1, 2]), dict(oids=[2, 3]))
+    assert needs_digests(dict(oids=[1, 2], mark=MARK), dict(oids=[2]))
+    assert needs_digests(dict(oids=[1, 2]), dict(oids=[2], mark=MARK))
+    assert not needs_digests(dict(oids=[1, 2], mark=MARK), dict(oids=[2], mark=MARK)), 'marks tell what changed'

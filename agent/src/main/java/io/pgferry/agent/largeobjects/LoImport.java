@@ -30,6 +30,10 @@ final class LoImport {
     static final int GROUP_OBJECTS = 256;
     /** The statements answered as {@code queries}; a bulk copy would otherwise answer millions. */
     static final int SHOWN = 200;
+    /** The conflicting oids kept to answer ({@code objects}); a foreign database may hold millions. */
+    static final int CONFLICTS_KEPT = 100;
+    /** Those of them named in the message. */
+    private static final int CONFLICTS_NAMED = 20;
 
     private record Pending(LoHeader header, byte[] content) {
     }
@@ -43,6 +47,7 @@ final class LoImport {
     private final Set<String> roles = new HashSet<>();
     private final Set<String> missingRoles = new TreeSet<>();
     private final List<String> conflicts = new ArrayList<>();
+    private long conflictCount;
     private final List<String> shown = new ArrayList<>();
     private long statements;
     long copied;
@@ -94,11 +99,11 @@ final class LoImport {
 
     /** Refuses what was found, before anything is committed. */
     void refuseProblems() {
-        if (!conflicts.isEmpty()) {
+        if (conflictCount > 0) {
             throw ApiException.unprocessable("large_objects_conflict", "this database holds large objects that "
                     + "pgferry did not copy here and would replace or remove to match the other side: "
-                    + String.join(", ", conflicts.subList(0, Math.min(20, conflicts.size())))
-                    + (conflicts.size() > 20 ? " and " + (conflicts.size() - 20) + " more" : "")
+                    + String.join(", ", conflicts.subList(0, Math.min(CONFLICTS_NAMED, conflicts.size())))
+                    + (conflictCount > CONFLICTS_NAMED ? " and " + (conflictCount - CONFLICTS_NAMED) + " more" : "")
                     + "; nothing was changed. Remove them if they are not needed, or migrate into another database; "
                     + "if they are pgferry's own copies (this agent's state directory was lost), run the step with "
                     + "adopt_existing", conflicts);
@@ -332,7 +337,9 @@ final class LoImport {
     /** Replacing or removing what this side holds is only for a side that took part in pgferry's syncs. */
     private boolean allowed(long oid, boolean exists) {
         if (exists && !member) {
-            conflicts.add(Long.toString(oid));
+            if (conflictCount++ < CONFLICTS_KEPT) {
+                conflicts.add(Long.toString(oid));
+            }
             return false;
         }
         return true;
@@ -350,7 +357,7 @@ final class LoImport {
     }
 
     private boolean blocked() {
-        return !conflicts.isEmpty() || !missingRoles.isEmpty();
+        return conflictCount > 0 || !missingRoles.isEmpty();
     }
 
     private Set<Long> existing(List<Long> oids) throws SQLException {

@@ -218,6 +218,20 @@ class AgentClient:
         status, resp, where = self._send('PUT', path, data, headers)
         return self._parse(resp.read(), where, status)
 
+    def open_stream(self, method, path, data=None, accept='application/octet-stream'):
+        """Send a JSON request and return the open response, for a body to be read piece by piece (close it)."""
+        body = json.dumps(data) if data is not None else None
+        headers = {'Accept': '%s, application/problem+json' % accept}
+        if body is not None:
+            headers['Content-Type'] = 'application/json'
+        dummy, resp, dummy = self._send(method, path, body, headers)
+        return resp
+
+    def put_stream(self, path, stream, content_type='application/octet-stream'):
+        """PUT a body read from a file-like object (sent chunked, never held whole) and return the parsed answer."""
+        status, resp, where = self._send('PUT', path, stream, {'Content-Type': content_type})
+        return self._parse(resp.read(), where, status)
+
     def remote_sha256(self, path):
         """The X-Pgferry-Sha256 the agent sends for GET path without reading the body; None on 404."""
         status, resp, dummy = self._send('GET', path, None, {'Accept': 'application/octet-stream, application/json'},

@@ -40,6 +40,10 @@ description:
     Once the stream is dropped the cutover is complete; a failing C(RESUME) is retried for O(resume_timeout) seconds.
   - Runs on the PgBouncer host when O(pgbouncer) is given (its ini file is edited there); both agents must be
     reachable from it.
+  - With O(large_objects), the large objects logical replication does not carry are synced as
+    M(pgferry.migrate.large_objects) does - once before C(PAUSE) (most of the work, outside the pause), and again right
+    after the fence, beside the catch-up, for those created, changed or removed since (final - the fenced side takes no
+    more writes).
   - In check mode nothing changes; RV(queries) lists the steps in order - the fence's and the stream drop's SQL as the
     agents would run them, a comment for the steps that depend on earlier ones having run.
 author:
@@ -76,6 +80,11 @@ options:
     default: 900
   reverse_replication:
     description: Set up the reverse stream (only with O(direction=forward)); needs O(password) and O(connection).
+    type: bool
+    default: false
+  large_objects:
+    description:
+      - Sync large objects from the side clients leave to the side they go to, before the pause and after the fence.
     type: bool
     default: false
   stop_replication:
@@ -128,8 +137,9 @@ queries:
   elements: str
 steps_done:
   description:
-    - The steps that completed - pool_mode, transactions, pause, fence, disconnect (session pooling), catch_up,
-      sequences, snapshot, reverse_publisher, reverse_subscriber, unfence_target, switch, stop_replication, resume.
+    - The steps that completed - pool_mode, large_objects_before_pause, transactions, pause, fence, disconnect
+      (session pooling), catch_up, sequences, large_objects, snapshot, reverse_publisher, reverse_subscriber,
+      unfence_target, switch, stop_replication, resume.
   returned: always
   type: list
   elements: str
@@ -158,6 +168,10 @@ fence:
 snapshots:
   description: C(source) and C(target) snapshot ids, for the O(pgferry.migrate.verify#module:snapshot) options.
   returned: when O(snapshot)
+  type: dict
+large_objects:
+  description: What the sync inside the pause did (as M(pgferry.migrate.large_objects) returns it).
+  returned: with O(large_objects)
   type: dict
 pause_ms:
   description: Milliseconds from C(PAUSE) to the end of C(RESUME) - how long clients waited.
@@ -202,6 +216,7 @@ from ansible_collections.pgferry.migrate.plugins.module_utils.agent_client impor
     peer_argument_spec,
     peer_client,
 )
+from ansible_collections.pgferry.migrate.plugins.module_utils.large_objects import sync as sync_large_objects
 from ansible_collections.pgferry.migrate.plugins.module_utils.pgbouncer import (
     PauseTimedOut,
     PgBouncer,
@@ -256,6 +271,7 @@ class Cutover:
         self.session = False  # session pooling with clients: PAUSE is not waited for before the fence
         self.info = None
         self.secrets = [s for s in (self.p['password'], (self.p['connection'] or {}).get('password')) if s]
+        self.large_objects_answer = None
 
     def step(self, name, call):
         self.step_name = name
@@ -314,6 +330,8 @@ class Cutover:
                 database=self.target_db, side='publisher', password=p['password'])))
         self.step_name = 'check_target_fence'
         target_fenced = self.target.get(self.path('fence', dict(database=self.target_db))).get('fenced')
+        if p['large_objects']:
+            self.step('large_objects_before_pause', self.large_objects)
         if self.bouncer:
             # Right before the pause: no transaction that would hold it (and every client behind it).
             result['transactions'] = self.step('transactions', self.wait_for_transactions)
@@ -334,8 +352,9 @@ class Cutover:
         # Sequences are final once the source is fenced (nextval is refused in a read-only transaction), so they are
         # copied while the target catches up.
         caught = self.together(('catch_up', lambda: self.source.post(self.path('catch-up'), body)),
-                               ('sequences', self.sequences))[0]
+                               ('sequences', self.sequences_then_large_objects))[0]
         result['catch_up'] = dict((k, v) for k, v in caught.items() if k != 'queries')
+        self.record_large_objects(result)
         if p['snapshot']:
             result['snapshots'] = self.step('snapshot', self.snapshots)
         if p['reverse_replication']:
@@ -418,6 +437,30 @@ class Cutover:
         body = dict(database=self.target_db, sequences=read['sequences'], gap=self.p['gap'])
         return self.target.put(self.path('sequences'), body)
 
+    def large_objects(self):
+        """Large objects created, changed or removed on the side clients leave since the last sync."""
+        return sync_large_objects(self.source, self.target, self.path, self.source_db, self.target_db)
+
+    def sequences_then_large_objects(self):
+        """One lane on the target's agent (one change per migration at a time there): the sequences, then the large
+        objects written since the sync before the pause - final, like the sequences, once the source is fenced."""
+        answer = self.sequences()
+        if self.p['large_objects']:
+            t = time.monotonic()
+            try:
+                self.large_objects_answer = self.large_objects()
+            except StepFailed as e:
+                raise StepFailed('large objects after the fence: %s' % e.msg)
+            self.timings['large_objects'] = int((time.monotonic() - t) * 1000)
+        return answer
+
+    def record_large_objects(self, result):
+        if self.large_objects_answer is not None:
+            self.timings['sequences'] -= self.timings['large_objects']
+            self.queries.extend(self.large_objects_answer.get('queries') or [])
+            self.done.append('large_objects')
+            result['large_objects'] = self.large_objects_answer['large_objects']
+
     def snapshots(self):
         """Both sides at once (two agents, and the snapshot call takes no migration lock)."""
         def take(client, db):
@@ -487,6 +530,8 @@ def planned(module):
                    % (p['pgbouncer']['transaction_wait'], p['pgbouncer']['long_transaction']))
     if p['reverse_replication']:
         out.append('-- reverse stream: role and publication pgferry_%s_reverse on the target' % p['migration_id'])
+    if p['large_objects']:
+        out.append('-- large objects new, changed or removed since the last sync, copied to the target')
     if name:
         out.append('PAUSE %s%s' % (name, ' -- not waited for: the fence ends the server connections' if session
                                    else ''))
@@ -496,6 +541,8 @@ def planned(module):
         out.append('-- PAUSE completes: every client connection of the database was ended once')
     out.append('-- wait until the target has applied everything up to the fence (at most %d s)' % p['catch_up_timeout'])
     out.append('-- setval of every sequence on the target (gap %d)' % p['gap'])
+    if p['large_objects']:
+        out.append('-- large objects written since the sync before the pause, copied to the target')
     if p['snapshot']:
         out.append('-- a REPEATABLE READ snapshot exported and held on each side')
     if p['reverse_replication']:
@@ -522,6 +569,7 @@ def main():
         catch_up_timeout=dict(type='int', default=60), gap=dict(type='int', default=0),
         snapshot=dict(type='bool', default=False), snapshot_hold_seconds=dict(type='int', default=900),
         reverse_replication=dict(type='bool', default=False), stop_replication=dict(type='bool', default=False),
+        large_objects=dict(type='bool', default=False),
         resume_timeout=dict(type='int', default=30), password=dict(type='str', no_log=True),
         connection=dict(type='dict', options=dict(
             host=dict(type='str', required=True), port=dict(type='int', default=5432),

@@ -76,7 +76,20 @@ options:
         type: str
         required: true
   skip_large_objects:
-    description: Source side. Accept that large objects are left behind (a warning instead of an error).
+    description:
+      - Source side. Leave large objects behind (by default the M(pgferry.migrate.large_objects) step moves them); the
+        C(large_objects_present) warning says which way it goes.
+    type: bool
+    default: false
+  unlogged_tables:
+    description:
+      - Source side. V(refuse) - unlogged tables in scope are an error; V(empty) - they move without their rows (a
+        warning names them).
+    type: str
+    choices: [refuse, empty]
+    default: refuse
+  refresh_materialized_views:
+    description: Source side. Whether the cutover will refresh materialized views (said in their warning).
     type: bool
     default: false
   row_security:
@@ -275,6 +288,10 @@ def request_body(p):
     for key in ('row_security', 'subscription_user'):
         if p[key]:
             body[key] = p[key]
+    if source or p['unlogged_tables'] != 'refuse':
+        body['unlogged_tables'] = p['unlogged_tables']
+    if source or p['refresh_materialized_views']:
+        body['refresh_materialized_views'] = p['refresh_materialized_views']
     if not source or p['allow_older_target']:
         body['allow_older_target'] = p['allow_older_target']
     body['privileges'] = p['privileges']
@@ -300,6 +317,8 @@ def main():
         skip_large_objects=dict(type='bool', default=False),
         row_security=dict(type='str', choices=['policy', 'bypassrls', 'none']),
         subscription_user=dict(type='str'),
+        unlogged_tables=dict(type='str', choices=['refuse', 'empty'], default='refuse'),
+        refresh_materialized_views=dict(type='bool', default=False),
         allow_older_target=dict(type='bool', default=False),
         source_major=dict(type='int'),
         source_size_bytes=dict(type='int'),

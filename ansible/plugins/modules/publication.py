@@ -47,6 +47,13 @@ options:
         description: Name of the table.
         type: str
         required: true
+  unlogged_tables:
+    description:
+      - Unlogged tables in scope write no WAL, so their rows cannot replicate. V(refuse) fails on them; V(empty) leaves
+        them out of the publication - the schema steps create them on the target without their rows.
+    type: str
+    choices: [refuse, empty]
+    default: refuse
 '''
 
 EXAMPLES = r'''
@@ -110,6 +117,7 @@ def main():
         replica_identity_full=dict(type='list', elements='dict', default=[],
                                    options=dict(schema=dict(type='str', required=True),
                                                 name=dict(type='str', required=True))),
+        unlogged_tables=dict(type='str', choices=['refuse', 'empty'], default='refuse'),
     )
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
     p = module.params
@@ -128,6 +136,8 @@ def main():
                 replica_identity_full=[dict(schema=t['schema'], name=t['name']) for t in p['replica_identity_full']])
     if module.check_mode:
         body['check'] = True  # only then: the agent rejects unknown fields
+    if p['unlogged_tables'] != 'refuse':
+        body['unlogged_tables'] = p['unlogged_tables']
     body.update(scope_body(p))
     answer = client.put(migration_path(module, 'publication'), body)
     module.exit_json(**step_result(answer))

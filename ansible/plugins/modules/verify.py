@@ -77,6 +77,13 @@ differing:
   returned: always
   type: list
   elements: str
+not_compared:
+  description:
+    - Unlogged tables of the sending side, as schema.name - their rows do not replicate, so they moved empty
+      (C(unlogged_tables) V(empty)) and are not compared; their C(equal) is null.
+  returned: always
+  type: list
+  elements: str
 sequences_behind:
   description: Sequences whose target position is behind the source's.
   returned: always
@@ -127,14 +134,17 @@ def main():
                                               tables=[dict(schema=t['schema'], name=t['name']) for t in src['tables']],
                                               ranges=ranges, snapshot=p['target_snapshot']))
     theirs = dict(((t['schema'], t['name']), t) for t in dst['tables'])
-    tables, differing = [], []
+    tables, differing, not_compared = [], [], []
     for t in src['tables']:
         o = theirs.get((t['schema'], t['name']), {})
         equal = t['rows'] == o.get('rows') and t['checksum'] == o.get('checksum')
+        if t.get('unlogged') and o.get('checksum') != 'missing':
+            equal = None
+            not_compared.append('%s.%s' % (t['schema'], t['name']))
         tables.append(dict(schema=t['schema'], name=t['name'], source_rows=t['rows'], target_rows=o.get('rows'),
                            source_checksum=t['checksum'], target_checksum=o.get('checksum'),
                            range=t.get('range'), equal=equal))
-        if not equal:
+        if equal is False:
             differing.append('%s.%s' % (t['schema'], t['name']))
     target_seq = dict(((s['schema'], s['name']), s) for s in dst.get('sequences', []))
     behind = []
@@ -150,8 +160,8 @@ def main():
             database=p['target_database'] or p['database'], source=theirs, role_map=p['role_map'], check=True))
         state = compared.get('privileges') or {}
         privileges = list(state.get('differences') or []) + ['missing: %s' % m for m in state.get('missing') or []]
-    result = dict(changed=False, queries=[], tables=tables, differing=differing, sequences_behind=behind,
-                  privileges_differing=privileges)
+    result = dict(changed=False, queries=[], tables=tables, differing=differing, not_compared=not_compared,
+                  sequences_behind=behind, privileges_differing=privileges)
     if p['fail_on_difference'] and (differing or behind or privileges):
         msg = 'the two sides differ: tables %s, sequences behind %s, privileges %s' % (
             differing or 'none', behind or 'none', privileges or 'none')

@@ -9,6 +9,12 @@ import io.pgferry.agent.http.RouteGroup;
 import io.pgferry.agent.info.InfoService;
 import io.pgferry.agent.jobs.JobRunner;
 import io.pgferry.agent.jobs.JobsController;
+import io.pgferry.agent.largeobjects.LargeObjectsController;
+import io.pgferry.agent.leftbehind.LeftBehindController;
+import io.pgferry.agent.leftbehind.LeftBehindService;
+import io.pgferry.agent.materializedviews.MaterializedViewsController;
+import io.pgferry.agent.materializedviews.MaterializedViewsService;
+import io.pgferry.agent.largeobjects.LargeObjectsService;
 import io.pgferry.agent.postdata.PostDataController;
 import io.pgferry.agent.postdata.PostDataService;
 import io.pgferry.agent.postgres.PgConnector;
@@ -104,6 +110,9 @@ final class Features {
                 new VerifyController(new VerifyService(connector, config.stateDir())),
                 new RowCountsController(new RowCountsService(connector, config.stateDir())),
                 new CleanupController(new CleanupService(connector, config.stateDir())),
+                new LargeObjectsController(new LargeObjectsService(connector, config.stateDir())),
+                new LeftBehindController(new LeftBehindService(connector, config.stateDir())),
+                new MaterializedViewsController(new MaterializedViewsService(connector, jobs, config.stateDir()), jobs),
                 new OrphansController(new OrphansService(connector)),
                 new TransactionsController(new TransactionsService(connector))
         );

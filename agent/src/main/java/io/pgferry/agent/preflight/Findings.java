@@ -23,6 +23,10 @@ final class Findings {
         findings.add(new Finding(code, error ? Finding.ERROR : Finding.WARNING, objects, message, fix));
     }
 
+    void add(Finding finding) {
+        findings.add(finding);
+    }
+
     void fact(String key, Object value) {
         facts.put(key, value);
     }

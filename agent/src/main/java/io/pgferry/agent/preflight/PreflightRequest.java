@@ -7,6 +7,7 @@ import io.pgferry.agent.migration.TableRef;
 import io.pgferry.agent.privileges.RoleMap;
 import io.pgferry.agent.roles.SourceRole;
 import io.pgferry.agent.replicationrole.RowSecurityMode;
+import io.pgferry.agent.migration.UnloggedTables;
 import io.pgferry.agent.subscription.SourceConnection;
 import java.util.ArrayList;
 import java.util.List;
@@ -19,11 +20,13 @@ import java.util.Map;
  * @param side {@code source} or {@code target}
  * @param replicaIdentityFull source: tables without a key that the publication step will set to REPLICA IDENTITY FULL
  * @param replicaIdentityIndex source: tables without a key to be identified by one of their unique indexes
- * @param skipLargeObjects source: large objects are not replicated; true accepts leaving them behind
  * @param rowSecurity source: how the replication_role step will get the copy past row-level security (policy,
  *                    bypassrls or none; default policy)
  * @param subscriptionUser source: the role the subscription will log in as, when not the migration's own
  *                         {@code pgferry_<m>}; the copy reads the tables as that role
+ * @param skipLargeObjects source: true leaves large objects behind (by default the large_objects step moves them)
+ * @param unloggedTables source: {@code refuse} (default) or {@code empty} ({@link UnloggedTables})
+ * @param refreshMaterializedViews source: whether the cutover will refresh materialized views (for the report)
  * @param allowOlderTarget target: accept a target older than the source
  * @param sourceMajor target: the source's major version (from the source preflight's facts)
  * @param sourceSizeBytes target: the source database's size, for the free-disk check
@@ -47,7 +50,8 @@ public record PreflightRequest(String side, String database, List<String> includ
                                Integer sourceMajor, Long sourceSizeBytes, List<String> expectedExtensions,
                                SourceConnection connection, Boolean replicationRoleExists, Boolean privileges,
                                List<SourceRole> sourceRoles, Map<String, String> roleMap, List<String> allowRoleRights,
-                               List<String> allowSharedRoles, List<String> sourceApplyCode) {
+                               List<String> allowSharedRoles, List<String> sourceApplyCode, String unloggedTables,
+                               Boolean refreshMaterializedViews) {
     public static final String SOURCE = "source";
     public static final String TARGET = "target";
 
@@ -75,6 +79,8 @@ public record PreflightRequest(String side, String database, List<String> includ
             addIf(misplaced, skipLargeObjects != null, "skip_large_objects");
             addIf(misplaced, rowSecurity != null, "row_security");
             addIf(misplaced, subscriptionUser != null, "subscription_user");
+            addIf(misplaced, unloggedTables != null, "unlogged_tables");
+            addIf(misplaced, refreshMaterializedViews != null, "refresh_materialized_views");
         }
         if (!misplaced.isEmpty()) {
             throw new BadRequestException(misplaced.get(0), String.join(", ", misplaced) + " belong to the "
@@ -95,6 +101,8 @@ public record PreflightRequest(String side, String database, List<String> includ
         if (subscriptionUser != null) {
             Names.require("subscription_user", subscriptionUser);
         }
+        unloggedTables = UnloggedTables.require(unloggedTables);
+        refreshMaterializedViews = refreshMaterializedViews != null && refreshMaterializedViews;
         allowOlderTarget = allowOlderTarget != null && allowOlderTarget;
         expectedExtensions = Names.requireAll("expected_extensions", expectedExtensions);
         replicationRoleExists = replicationRoleExists == null || replicationRoleExists;

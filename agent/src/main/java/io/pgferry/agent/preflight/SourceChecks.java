@@ -6,6 +6,7 @@ import io.pgferry.agent.migration.ReplicatedRelations.Relation;
 import io.pgferry.agent.migration.ResolvedScope;
 import io.pgferry.agent.migration.ScopeResolver;
 import io.pgferry.agent.migration.TableRef;
+import io.pgferry.agent.migration.UnloggedTables;
 import io.pgferry.agent.postgres.ServerVersion;
 import io.pgferry.agent.sql.Sql;
 import java.sql.Connection;
@@ -61,20 +62,24 @@ final class SourceChecks {
         }
         ResolvedScope scope = ScopeResolver.resolve(c, request.scope());
         List<TableRef> tables = scope.tableRefs();
+        // Unlogged tables moved empty are not published: only the others must replicate.
+        List<TableRef> empty = UnloggedTables.movedEmpty(request.unloggedTables(), scope.tables());
+        List<TableRef> published = tables.stream().filter(t -> !empty.contains(t)).toList();
         checkOptIns(tables);
         facts(tables);
         settings();
-        List<Relation> relations = ReplicatedRelations.read(c, tables);
+        List<Relation> relations = ReplicatedRelations.read(c, published);
         unlogged(relations);
         lockSlots(relations.size());
         replicaIdentity(relations);
-        materializedViews(scope.schemas());
         largeObjects();
         readable(tables);
         new RowSecurityCheck(c, name, request, out, major).run(tables);
-        publication(tables);
+        publication(published);
         slot();
         new SourcePrivilegeChecks(c, request, out).run(major, scope);
+        LeftBehindChecks.read(c, scope.schemas(), tables, new LeftBehindChecks.Options(request.unloggedTables(),
+                request.refreshMaterializedViews())).forEach(out::add);
     }
 
     private void checkOptIns(List<TableRef> scope) {
@@ -172,14 +177,27 @@ final class SourceChecks {
         }
     }
 
-    /** The publication step refuses unlogged tables: they write no WAL, so nothing could carry their rows. */
+    /**
+     * The publication step refuses unlogged tables it would publish: they write no WAL, so nothing could carry their
+     * rows. With unlogged_tables: empty, unlogged tables are not published (LeftBehindChecks reports them); an
+     * unlogged partition of a logged root still would be, through its root.
+     */
     private void unlogged(List<Relation> relations) {
-        List<String> unlogged = relations.stream().filter(Relation::unlogged).map(Relation::describe).toList();
-        if (!unlogged.isEmpty()) {
-            out.error("unlogged_tables", unlogged, "unlogged tables write no WAL, so logical replication cannot "
+        List<String> tables = relations.stream().filter(r -> r.unlogged() && r.root().equals(r.table()))
+                .map(Relation::describe).toList();
+        List<String> partitions = relations.stream().filter(r -> r.unlogged() && !r.root().equals(r.table()))
+                .map(Relation::describe).toList();
+        if (!tables.isEmpty()) {
+            out.error("unlogged_tables", tables, "unlogged tables write no WAL, so logical replication cannot "
                     + "carry their rows; the publication step refuses them", "make them logged (ALTER TABLE .. "
-                    + "SET LOGGED; rewrites the table) or leave them out with exclude_tables (their definition "
-                    + "is then not moved either; recreate and refill them on the target yourself)");
+                    + "SET LOGGED; rewrites the table); or set unlogged_tables: empty to create them on the target "
+                    + "without their rows; or leave them out with exclude_tables (their definition is then not "
+                    + "moved either)");
+        }
+        if (!partitions.isEmpty()) {
+            out.error("unlogged_tables", partitions, "these partitions are unlogged: their root is published, so "
+                    + "the initial copy would carry their rows but no later change", "make them logged (ALTER "
+                    + "TABLE .. SET LOGGED), or leave their root out with exclude_tables");
         }
     }
 
@@ -266,32 +284,40 @@ final class SourceChecks {
         }
     }
 
-    private void materializedViews(List<String> schemas) throws SQLException {
-        List<String> views = Catalog.strings(c, """
-                SELECT '"' || replace(n.nspname, '"', '""') || '"."' || replace(c.relname, '"', '""') || '"'
-                FROM pg_class c
-                JOIN pg_namespace n ON n.oid = c.relnamespace
-                WHERE c.relkind = 'm' AND n.nspname = ANY (?) ORDER BY 1""", (Object) schemas.toArray(String[]::new));
-        if (!views.isEmpty()) {
-            out.warning("materialized_views", views, "materialized views are not replicated: their definitions "
-                    + "move with the schema, and the post-data step refreshes on the target those populated on "
-                    + "the source (REFRESH MATERIALIZED VIEW), once the tables are copied; later changes on the "
-                    + "source do not reach them", "refresh them on the target after the cutover as you do on the "
-                    + "source (or exclude their schema if they are not wanted)");
-        }
-    }
-
+    /**
+     * Logical replication does not carry large objects: the large_objects step copies them after the initial copy and
+     * the cutover brings those written since in line, unless the operator leaves them behind.
+     */
     private void largeObjects() throws SQLException {
         long count = Catalog.count(c, "SELECT count(*) FROM pg_largeobject_metadata");
-        if (count > 0) {
-            out.add("large_objects_present", !request.skipLargeObjects(), List.of(count + " large objects"),
-                    "the database holds " + count + " large objects (pg_largeobject), which logical replication "
-                    + "does not carry" + (request.skipLargeObjects() ? "; as asked (skip_large_objects) they are "
-                    + "left behind" : ""), request.skipLargeObjects() ? "copy them yourself if they are needed "
-                    + "(pg_dump --large-objects, or lo_export/lo_import)" : "move them another way (pg_dump "
-                    + "--large-objects after the cutover) and set skip_large_objects, or store the data in bytea "
-                    + "columns instead");
+        if (count == 0) {
+            return;
         }
+        long bytes = Catalog.count(c, "SELECT pg_relation_size('pg_catalog.pg_largeobject')");
+        boolean readable = Catalog.count(c, "SELECT count(*) WHERE has_table_privilege("
+                + "'pg_catalog.pg_largeobject', 'SELECT')") > 0;
+        List<String> objects = List.of(count + " large objects");
+        String what = count + " large objects (pg_largeobject takes " + bytes / (1024 * 1024) + " MiB)";
+        if (request.skipLargeObjects()) {
+            out.warning("large_objects_present", objects, "the database holds " + what + ", which logical "
+                    + "replication does not carry; as asked (skip_large_objects) pgferry leaves them behind: the "
+                    + "target will not have them", "copy them yourself after the cutover if they are needed: "
+                    + "pg_dump --data-only --blobs (-b; PostgreSQL 16 and later also call it --large-objects) of "
+                    + "the source, restored into the target; or lo_export/lo_import; or let pgferry move them "
+                    + "(drop skip_large_objects)");
+            return;
+        }
+        out.warning("large_objects_present", objects, "the database holds " + what + ", which logical "
+                + "replication does not carry: the large_objects step copies them (oids, owners, ACLs, comments) "
+                + "after the initial copy, and the cutover copies those created, changed or removed since, once "
+                + "before the pause and once after the fence; "
+                + (readable ? "inside the pause it finds them by reading the transaction ids of pg_largeobject's "
+                + "rows, which takes time in proportion to pg_largeobject's size"
+                : "the agent's role may not read pg_largeobject, so changes are found by comparing every object's "
+                + "content on both sides, inside the pause too, which takes time in proportion to their total "
+                + "size"), readable ? "nothing to do; to leave them behind instead, set skip_large_objects"
+                : "run the agent as a role that may read pg_largeobject (a superuser, or a member of "
+                + "pg_read_all_data) to keep the pause short; or set skip_large_objects to leave them behind");
     }
 
     private void readable(List<TableRef> tables) throws SQLException {

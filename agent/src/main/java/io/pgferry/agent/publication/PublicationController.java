@@ -37,7 +37,8 @@ public final class PublicationController implements RouteGroup {
      *       schemas</li>
      *   <li>422 {@code table_without_replica_identity}: tables in scope have no primary key or replica identity;
      *       nothing was changed</li>
-     *   <li>422 {@code unlogged_tables}: unlogged tables in scope; nothing was changed</li>
+     *   <li>422 {@code unlogged_tables}: unlogged tables in scope (with {@code unlogged_tables: empty}, only unlogged
+     *       partitions, whose root would be published); nothing was changed</li>
      *   <li>422 {@code unknown_objects}: the scope or replica_identity_full names tables that do not exist or are
      *       not in scope</li>
      *   <li>422 {@code no_tables_in_scope}: the scope selects no table</li>

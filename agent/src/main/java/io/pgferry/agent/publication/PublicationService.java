@@ -4,10 +4,12 @@ import io.pgferry.agent.http.ApiException;
 import io.pgferry.agent.migration.MigrationId;
 import io.pgferry.agent.migration.Plan;
 import io.pgferry.agent.migration.ReplicatedRelations;
+import io.pgferry.agent.migration.ResolvedScope;
 import io.pgferry.agent.migration.ScopeResolver;
 import io.pgferry.agent.migration.StepResult;
 import io.pgferry.agent.migration.Steps;
 import io.pgferry.agent.migration.TableRef;
+import io.pgferry.agent.migration.UnloggedTables;
 import io.pgferry.agent.postgres.PgConnector;
 import io.pgferry.agent.sql.Sql;
 import java.sql.Connection;
@@ -34,7 +36,9 @@ public final class PublicationService {
         String name = migration.objectName();
         try (Connection c = Steps.open(connector, request.database(), TIMEOUT, false)) {
             int major = connector.serverVersion(c).major();
-            List<TableRef> tables = ScopeResolver.resolve(c, request.scope()).tableRefs();
+            ResolvedScope scope = ScopeResolver.resolve(c, request.scope());
+            List<TableRef> empty = UnloggedTables.movedEmpty(request.unloggedTables(), scope.tables());
+            List<TableRef> tables = scope.tableRefs().stream().filter(t -> !empty.contains(t)).toList();
             if (tables.isEmpty()) {
                 throw ApiException.unprocessable("no_tables_in_scope", "the scope selects no tables, so there is "
                         + "nothing to publish; check include_schemas and include_tables", List.of());

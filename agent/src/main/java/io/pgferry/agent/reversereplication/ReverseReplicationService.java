@@ -7,6 +7,7 @@ import io.pgferry.agent.migration.Plan;
 import io.pgferry.agent.migration.Sessions;
 import io.pgferry.agent.migration.StepResult;
 import io.pgferry.agent.migration.TableRef;
+import io.pgferry.agent.migration.UnloggedTables;
 import io.pgferry.agent.postgres.PgConnector;
 import io.pgferry.agent.replicationrole.ReplicationRoleRequest;
 import io.pgferry.agent.replicationrole.ReplicationRoleService;
@@ -69,8 +70,10 @@ public final class ReverseReplicationService {
                     exists = rs.next();
                 }
             }
+            // Unlogged tables (moved empty) cannot be published, here no more than on the source.
+            List<TableRef> tables = UnloggedTables.logged(c, scope.tables());
             if (!exists) {
-                plan.add("CREATE PUBLICATION " + Sql.ident(name) + " FOR TABLE " + scope.tables().stream()
+                plan.add("CREATE PUBLICATION " + Sql.ident(name) + " FOR TABLE " + tables.stream()
                         .map(TableRef::quoted).collect(Collectors.joining(", "))
                         + " WITH (publish_via_partition_root = true)");
             }
@@ -79,7 +82,7 @@ public final class ReverseReplicationService {
             }
             queries.addAll(plan.shown());
             return new StepResult<>(role.changed() || !plan.isEmpty(), request.check(), queries,
-                    new Reverse("publisher", name, scope.tables(), null, null));
+                    new Reverse("publisher", name, tables, null, null));
         } catch (SQLException e) {
             throw connector.translate(e);
         }

@@ -48,8 +48,10 @@ public final class VerifyService {
     /**
      * @param range the key range checked, when only part of the table was
      * @param checksum {@code missing} when the table does not exist here
+     * @param unlogged true for an unlogged table (its rows do not replicate: moved empty, not to be compared)
      */
-    public record TableSum(String schema, String name, long rows, String checksum, VerifyRequest.KeyRange range) {
+    public record TableSum(String schema, String name, long rows, String checksum, VerifyRequest.KeyRange range,
+                           Boolean unlogged) {
     }
 
     public record Result(List<TableSum> tables, List<SequenceValue> sequences) {
@@ -114,12 +116,15 @@ public final class VerifyService {
      */
     private static List<TableSum> sums(Connection c, List<TableRef> tables) throws SQLException {
         boolean[] exists = new boolean[tables.size()];
-        try (PreparedStatement ps = c.prepareStatement("SELECT ord, to_regclass(q) IS NOT NULL "
-                + "FROM unnest(?::text[]) WITH ORDINALITY AS u(q, ord)")) {
+        Boolean[] unlogged = new Boolean[tables.size()];
+        try (PreparedStatement ps = c.prepareStatement("SELECT ord, cl.oid IS NOT NULL, cl.relpersistence = 'u' "
+                + "FROM unnest(?::text[]) WITH ORDINALITY AS u(q, ord) "
+                + "LEFT JOIN pg_class cl ON cl.oid = to_regclass(q)")) {
             ps.setArray(1, c.createArrayOf("text", tables.stream().map(TableRef::quoted).toArray()));
             try (ResultSet rs = ps.executeQuery()) {
                 while (rs.next()) {
                     exists[rs.getInt(1) - 1] = rs.getBoolean(2);
+                    unlogged[rs.getInt(1) - 1] = rs.getBoolean(3) ? true : null;
                 }
             }
         }
@@ -130,7 +135,7 @@ public final class VerifyService {
             if (exists[i]) {
                 present.add(i);
             } else {
-                out[i] = new TableSum(t.schema(), t.name(), 0, "missing", null);
+                out[i] = new TableSum(t.schema(), t.name(), 0, "missing", null, null);
             }
         }
         for (int from = 0; from < present.size(); from += CHUNK) {
@@ -144,7 +149,8 @@ public final class VerifyService {
             try (Statement st = c.createStatement(); ResultSet rs = st.executeQuery(sql.toString())) {
                 while (rs.next()) {
                     TableRef t = tables.get(rs.getInt(1));
-                    out[rs.getInt(1)] = new TableSum(t.schema(), t.name(), rs.getLong(2), rs.getString(3), null);
+                    out[rs.getInt(1)] = new TableSum(t.schema(), t.name(), rs.getLong(2), rs.getString(3), null,
+                            unlogged[rs.getInt(1)]);
                 }
             }
         }
@@ -153,13 +159,15 @@ public final class VerifyService {
 
     private static TableSum sum(Connection c, TableRef t, VerifyRequest.KeyRange given, long sampleRows)
             throws SQLException {
-        try (PreparedStatement ps = c.prepareStatement("SELECT to_regclass(?) IS NOT NULL")) {
+        Boolean unlogged;
+        try (PreparedStatement ps = c.prepareStatement("SELECT relpersistence = 'u' FROM pg_class "
+                + "WHERE oid = to_regclass(?)")) {
             ps.setString(1, t.quoted());
             try (ResultSet rs = ps.executeQuery()) {
-                rs.next();
-                if (!rs.getBoolean(1)) {
-                    return new TableSum(t.schema(), t.name(), 0, "missing", null);
+                if (!rs.next()) {
+                    return new TableSum(t.schema(), t.name(), 0, "missing", null, null);
                 }
+                unlogged = rs.getBoolean(1) ? true : null;
             }
         }
         VerifyRequest.KeyRange range = given;
@@ -191,7 +199,7 @@ public final class VerifyService {
             }
             try (ResultSet rs = ps.executeQuery()) {
                 rs.next();
-                return new TableSum(t.schema(), t.name(), rs.getLong(1), rs.getString(2), range);
+                return new TableSum(t.schema(), t.name(), rs.getLong(1), rs.getString(2), range, unlogged);
             }
         }
     }

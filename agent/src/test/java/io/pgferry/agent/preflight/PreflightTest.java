@@ -186,7 +186,7 @@ class PreflightTest {
             assertFinding(plain, "table_without_replica_identity", "error", "\"public\".\"indexed\"");
             assertFinding(plain, "unlogged_tables", "error", "\"public\".\"scratch\"");
             assertFinding(plain, "materialized_views", "warning", "\"public\".\"mv\"");
-            assertFinding(plain, "large_objects_present", "error", "1 large objects");
+            assertFinding(plain, "large_objects_present", "warning", "1 large objects");
             assertFinding(plain, "tables_not_readable", "warning", "\"public\".\"keyed\"");
             assertFinding(plain, "publication_conflict", "error", "\"pgferry_messy\"");
             assertFinding(plain, "slot_conflict", "error", "pgferry_messy");
@@ -224,6 +224,48 @@ class PreflightTest {
         assertTrue(differs.get("ok").asBoolean(), differs.toString());
         assertFinding(differs, "publication_conflict", "warning", "add \"public\".\"b\"");
         assertFinding(differs, "publication_conflict", "warning", "drop \"public\".\"c\"");
+    }
+
+    @Test
+    @Order(3)
+    void whatIsNotMovedIsNamed() throws Exception {
+        sql(a14, "postgres", "CREATE DATABASE behind");
+        sql(a14, "behind", """
+                CREATE EXTENSION postgres_fdw;
+                CREATE SERVER remote FOREIGN DATA WRAPPER postgres_fdw OPTIONS (dbname 'elsewhere');
+                CREATE TABLE public.t (id int PRIMARY KEY);
+                CREATE UNLOGGED TABLE public."Scratch ü" (a int);
+                CREATE FOREIGN TABLE public.remote_t (id int) SERVER remote;
+                CREATE MATERIALIZED VIEW public.mv AS SELECT count(*) FROM public.t;
+                CREATE FUNCTION public.noop() RETURNS event_trigger LANGUAGE plpgsql AS $$BEGIN END$$;
+                CREATE EVENT TRIGGER audit_ddl ON ddl_command_end EXECUTE FUNCTION public.noop();
+                CREATE PUBLICATION app_pub FOR TABLE public.t;
+                CREATE SUBSCRIPTION app_sub CONNECTION 'dbname=nowhere' PUBLICATION p WITH (connect = false);
+                """);
+        sql(a14, "behind", "SELECT pg_create_logical_replication_slot('cdc', 'test_decoding')");
+        try {
+            JsonNode refused = preflight(agentA, "behind", source("behind"));
+            assertFinding(refused, "unlogged_tables", "error", "\"public\".\"Scratch ü\"");
+            assertFinding(refused, "materialized_views", "warning", "\"public\".\"mv\"");
+
+            Map<String, Object> asked = source("behind");
+            asked.put("unlogged_tables", "empty");
+            asked.put("refresh_materialized_views", true);
+            JsonNode told = preflight(agentA, "behind", asked);
+            assertTrue(told.get("ok").asBoolean(), "the key-less unlogged table is not published: " + told);
+            assertFinding(told, "unlogged_tables", "warning", "\"public\".\"Scratch ü\"");
+            assertTrue(finding(told, "materialized_views").get("message").asText().contains("refreshes them"));
+            assertFinding(told, "foreign_tables", "warning", "\"public\".\"remote_t\" (server remote)");
+            assertFinding(told, "event_triggers", "warning", "audit_ddl (ddl_command_end)");
+            assertFinding(told, "publications", "warning", "app_pub");
+            assertFinding(told, "subscriptions", "warning", "app_sub");
+            assertFinding(told, "replication_slots", "warning", "cdc (test_decoding)");
+        } finally {
+            sql(a14, "behind", "SELECT pg_drop_replication_slot('cdc')");
+            sql(a14, "behind", "ALTER SUBSCRIPTION app_sub DISABLE");
+            sql(a14, "behind", "ALTER SUBSCRIPTION app_sub SET (slot_name = NONE)");
+            sql(a14, "behind", "DROP SUBSCRIPTION app_sub");
+        }
     }
 
     @Test

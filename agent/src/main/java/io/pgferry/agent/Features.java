@@ -7,6 +7,8 @@ import io.pgferry.agent.http.RouteGroup;
 import io.pgferry.agent.info.InfoService;
 import io.pgferry.agent.jobs.JobRunner;
 import io.pgferry.agent.jobs.JobsController;
+import io.pgferry.agent.lifecycle.LifecycleController;
+import io.pgferry.agent.lifecycle.LifecycleService;
 import io.pgferry.agent.postdata.PostDataController;
 import io.pgferry.agent.postdata.PostDataService;
 import io.pgferry.agent.postgres.PgConnector;
@@ -65,11 +67,12 @@ final class Features {
                 new PostDataController(new PostDataService(connector, info, tools, jobs, config.stateDir()), jobs),
                 new PreflightController(new PreflightService(connector)),
                 new ReplicationRoleController(new ReplicationRoleService(connector)),
-                new PublicationController(new PublicationService(connector)),
+                new PublicationController(new PublicationService(connector, config.stateDir())),
                 new DatabaseController(new DatabaseService(connector)),
                 new SubscriptionController(new SubscriptionService(connector)),
                 new SyncStatusController(new SyncStatusService(connector)),
                 new StatusController(new StatusService(connector)),
+                new LifecycleController(new LifecycleService(connector, config.stateDir())),
                 // Cutover, rollback and cleanup (docs/design.md, "Cutover").
                 new ReadyCheckController(new ReadyCheckService(connector, new SyncStatusService(connector),
                         config.stateDir())),

@@ -22,7 +22,8 @@ import java.util.List;
  * @param expectedExtensions target: extensions the source database has (from its preflight facts or manifest)
  * @param connection target: how the target server reaches the source, as the subscription will
  * @param replicationRoleExists target: whether the replication role exists on the source yet (the source
- *                              preflight's facts); when false a failed login is a warning, not an error
+ *                              preflight's facts); when false a failed login is a warning, not an error; when
+ *                              absent (the source's preflight did not answer) it is unknown, and a warning too
  */
 public record PreflightRequest(String side, String database, List<String> includeSchemas,
                                List<String> excludeSchemas, List<TableRef> includeTables,
@@ -69,7 +70,7 @@ public record PreflightRequest(String side, String database, List<String> includ
         skipLargeObjects = skipLargeObjects != null && skipLargeObjects;
         allowOlderTarget = allowOlderTarget != null && allowOlderTarget;
         expectedExtensions = Names.requireAll("expected_extensions", expectedExtensions);
-        replicationRoleExists = replicationRoleExists == null || replicationRoleExists;
+        // null: unknown (the source's preflight failed or did not run): a failed login is then no error of its own.
     }
 
     private static void addIf(List<String> list, boolean condition, String field) {

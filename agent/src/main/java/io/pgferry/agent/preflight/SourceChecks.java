@@ -201,10 +201,8 @@ final class SourceChecks {
         }
         if (!willUseIndex.isEmpty()) {
             out.warning("table_without_replica_identity", willUseIndex, "these tables have no primary key; as "
-                    + "asked (replica_identity_index), they must be set to ALTER TABLE .. REPLICA IDENTITY USING "
-                    + "INDEX before the publication step", "run the ALTER TABLE .. REPLICA IDENTITY USING INDEX "
-                    + "shown in objects on the source (the publication step then accepts the table), or add a "
-                    + "primary key");
+                    + "asked (replica_identity_index), the publication step sets REPLICA IDENTITY USING INDEX on "
+                    + "them (cleanup puts back what they had)", "nothing to do; add a primary key when you can");
         }
     }
 
@@ -260,10 +258,15 @@ final class SourceChecks {
                     "the database holds " + count + " large objects (pg_largeobject), which logical replication "
                     + "does not carry" + (request.skipLargeObjects() ? "; as asked (skip_large_objects) they are "
                     + "left behind" : ""), request.skipLargeObjects() ? "copy them yourself if they are needed "
-                    + "(pg_dump --large-objects, or lo_export/lo_import)" : "move them another way (pg_dump "
-                    + "--large-objects after the cutover) and set skip_large_objects, or store the data in bytea "
-                    + "columns instead");
+                    + "(" + largeObjectDump() + ", or lo_export/lo_import)" : "move them another way ("
+                    + largeObjectDump() + " after the cutover) and set skip_large_objects, or store the data in "
+                    + "bytea columns instead");
         }
+    }
+
+    /** -b is pg_dump's large-object option in every version; its long name changed in 16 (--blobs before). */
+    private String largeObjectDump() {
+        return "pg_dump -b (" + (major >= 16 ? "--large-objects" : "--blobs") + ")";
     }
 
     private void readable(List<TableRef> tables) throws SQLException {
@@ -277,7 +280,7 @@ final class SourceChecks {
         List<String> unreadable = new ArrayList<>();
         try (PreparedStatement st = c.prepareStatement("""
                 SELECT r.nsp, r.rel FROM unnest(?::text[], ?::text[]) AS r(nsp, rel)
-                WHERE NOT has_schema_privilege(?, quote_ident(r.nsp), 'USAGE')
+                WHERE NOT has_schema_privilege(?, (SELECT oid FROM pg_namespace WHERE nspname = r.nsp), 'USAGE')
                    OR NOT has_table_privilege(?, format('%I.%I', r.nsp, r.rel), 'SELECT')
                 ORDER BY 1, 2""")) {
             st.setArray(1, c.createArrayOf("text", tables.stream().map(TableRef::schema).toArray()));

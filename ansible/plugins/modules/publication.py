@@ -47,6 +47,27 @@ options:
         description: Name of the table.
         type: str
         required: true
+  replica_identity_index:
+    description:
+      - Tables without a primary key to publish anyway, identified by one of their unique indexes (on NOT NULL
+        columns), after C(ALTER TABLE ... REPLICA IDENTITY USING INDEX ...).
+      - The agent records what each table had before; cleanup puts it back.
+    type: list
+    elements: dict
+    default: []
+    suboptions:
+      schema:
+        description: Schema of the table.
+        type: str
+        required: true
+      name:
+        description: Name of the table.
+        type: str
+        required: true
+      index:
+        description: Name of the unique index, in the table's schema.
+        type: str
+        required: true
 '''
 
 EXAMPLES = r'''
@@ -110,6 +131,10 @@ def main():
         replica_identity_full=dict(type='list', elements='dict', default=[],
                                    options=dict(schema=dict(type='str', required=True),
                                                 name=dict(type='str', required=True))),
+        replica_identity_index=dict(type='list', elements='dict', default=[],
+                                    options=dict(schema=dict(type='str', required=True),
+                                                 name=dict(type='str', required=True),
+                                                 index=dict(type='str', required=True))),
     )
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
     p = module.params
@@ -125,7 +150,9 @@ def main():
         module.exit_json(**step_result(answer))
 
     body = dict(database=p['database'], publish_via_partition_root=True,
-                replica_identity_full=[dict(schema=t['schema'], name=t['name']) for t in p['replica_identity_full']])
+                replica_identity_full=[dict(schema=t['schema'], name=t['name']) for t in p['replica_identity_full']],
+                replica_identity_index=[dict(schema=t['schema'], name=t['name'], index=t['index'])
+                                        for t in p['replica_identity_index']])
     if module.check_mode:
         body['check'] = True  # only then: the agent rejects unknown fields
     body.update(scope_body(p))

@@ -43,10 +43,25 @@ options:
     default: 5.0
   max_lag_seconds:
     description:
-      - Largest apply lag, in seconds, that counts as in sync.
+      - Largest apply lag, in seconds, that counts as in sync - while bytes are pending (O(source_agent)); an idle
+        stream's seconds only grow between the source's keepalives, so with nothing pending it is in sync whatever they
+        say.
       - A lag the agent cannot measure (no message received yet) does not count as in sync.
     type: float
     default: 10.0
+  source_agent:
+    description:
+      - The source's agent (a dict like O(agent)); its slot says how many bytes the target has not confirmed yet
+        (RV(lag_bytes)). Without it the lag is the apply worker's seconds only.
+    type: dict
+    suboptions:
+      url: {type: str, required: true, description: URL of the source's agent.}
+      token: {type: str, description: Its token; defaults to O(agent)'s.}
+      ca_path: {type: path, description: CA file for its TLS certificate.}
+      validate_certs: {type: bool, description: Whether to validate its certificate.}
+  source_database:
+    description: Database on the source. Defaults to O(database).
+    type: str
 attributes:
   check_mode:
     support: full
@@ -122,6 +137,10 @@ percent:
   returned: always
   type: float
   sample: 100.0
+lag_bytes:
+  description: WAL the target has not confirmed (the source's slot), with O(source_agent); null without.
+  returned: always
+  type: int
 history:
   description: One entry per poll, oldest first (at most the first 10 and the last 490 when there were more).
   returned: always
@@ -149,15 +168,35 @@ HISTORY_HEAD = 10
 HISTORY_MAX = 500
 
 
-def is_synced(status, max_lag):
+def is_synced(status, max_lag, lag_bytes=None):
+    """Every table ready, and nothing pending - or, while bytes are pending, the apply lag within max_lag."""
     sub = status.get('subscription') or {}
     tables = status.get('tables') or []
     if not sub.get('exists') or not tables:
         return False
     if any(t.get('state') != 'r' for t in tables):
         return False
+    if lag_bytes == 0:
+        return True
     lag = sub.get('lag_seconds')
     return lag is not None and lag <= max_lag
+
+
+def source_lag_bytes(module, client, database):
+    """The source slot's unconfirmed bytes, or None when it cannot be read (the poll goes on without it)."""
+    saved = module.fail_json
+
+    def raise_instead(msg, **kwargs):
+        raise RuntimeError(msg)
+
+    module.fail_json = raise_instead
+    try:
+        facts = client.get(migration_path(module, 'lifecycle', dict(database=database))) or {}
+    except RuntimeError:
+        return None
+    finally:
+        module.fail_json = saved
+    return ((facts.get('forward') or {}).get('slot') or {}).get('lag_bytes')
 
 
 def describe(status):
@@ -180,26 +219,36 @@ def main():
         wait_timeout=dict(type='int', default=3600),
         poll_interval=dict(type='float', default=5.0),
         max_lag_seconds=dict(type='float', default=10.0),
+        source_agent=dict(type='dict', options=dict(url=dict(type='str', required=True),
+                                                    token=dict(type='str', no_log=True), ca_path=dict(type='path'),
+                                                    validate_certs=dict(type='bool'))),
+        source_database=dict(type='str'),
     )
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
     p = module.params
     client = AgentClient(module)
     path = migration_path(module, 'sync-status', dict(database=p['database']))
+    source = None
+    if p['source_agent']:
+        # The peer client reads target_agent: the source's agent is this module's other side.
+        p['target_agent'] = dict(p['source_agent'])
+        source = AgentClient(module, side='target_')
 
     history = []
     started = time.monotonic()
     while True:
         status = client.get(path) or {}
+        lag_bytes = source_lag_bytes(module, source, p['source_database'] or p['database']) if source else None
         elapsed = round(time.monotonic() - started, 1)
         history.append(dict(elapsed_seconds=elapsed, ready=status.get('ready'), total=status.get('total'),
-                            percent=status.get('percent'),
+                            percent=status.get('percent'), lag_bytes=lag_bytes,
                             lag_seconds=(status.get('subscription') or {}).get('lag_seconds')))
         if len(history) > HISTORY_MAX:
             del history[HISTORY_HEAD]
-        synced = is_synced(status, p['max_lag_seconds'])
+        synced = is_synced(status, p['max_lag_seconds'], lag_bytes)
         result = dict(changed=False, queries=[], synced=synced, subscription=status.get('subscription') or {},
                       tables=status.get('tables') or [], ready=status.get('ready'), total=status.get('total'),
-                      percent=status.get('percent'), history=history, waited_seconds=elapsed)
+                      percent=status.get('percent'), lag_bytes=lag_bytes, history=history, waited_seconds=elapsed)
         if not p['wait'] or synced:
             module.exit_json(**result)
         if not result['subscription'].get('exists'):

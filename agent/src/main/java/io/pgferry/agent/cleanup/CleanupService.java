@@ -26,7 +26,9 @@ import java.sql.SQLException;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Comparator;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
 import java.util.stream.Collectors;
@@ -102,8 +104,11 @@ public final class CleanupService {
             changed |= !plan.isEmpty();
             if (!request.keepReverse()) {
                 // After the publications: none of them needs the identity any more.
-                List<ReplicaIdentityChanges.Change> restore = new ArrayList<>(recorded);
-                restore.addAll(request.restoreReplicaIdentity());
+                // This side's own record first; the other side's for the tables it does not name.
+                Map<TableRef, ReplicaIdentityChanges.Change> byTable = new LinkedHashMap<>();
+                recorded.forEach(ch -> byTable.putIfAbsent(ch.table(), ch));
+                request.restoreReplicaIdentity().forEach(ch -> byTable.putIfAbsent(ch.table(), ch));
+                List<ReplicaIdentityChanges.Change> restore = List.copyOf(byTable.values());
                 plan = ReplicaIdentityChanges.restorePlan(c, restore, remaining);
                 run(plan, c, request.check(), queries);
                 changed |= !plan.isEmpty();

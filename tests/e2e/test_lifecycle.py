@@ -64,7 +64,7 @@ def _refused_unchanged(st, name: str, *args: str, expect: str) -> None:
 def _scenario(st) -> None:
     # #9.5: check mode of a new migration lists what it would do and makes nothing.
     before = snapshot(st)
-    run = playbook(st, "migrate", "--check")
+    run = playbook(st, "migrate", "--check", "-v")
     assert run.rc == 0, run.output[-5000:]
     for expected in ("CREATE PUBLICATION", "REPLICA IDENTITY FULL", "-- pg_dump --schema-only", "CREATE DATABASE",
                      '-- CREATE SUBSCRIPTION "pgferry_app"'):

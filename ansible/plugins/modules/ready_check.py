@@ -16,7 +16,7 @@ description:
     lag under O(max_lag_seconds) while bytes are pending, every sequence of the source present.
   - The scope options are the scope as the user defines it (a rule - every schema but X - or lists); the source resolves
     it again, and a schema or table it selects now that the schema archive did not move (created since) is drift
-    (C(scope_drift)): a cutover would leave it behind.
+    (C(scope_drift)) - a cutover would leave it behind.
   - Schema drift and missing sequences fail at once (their objects listed); lag and tables still copying are retried
     every O(poll_interval) seconds until O(wait_timeout).
 author:

@@ -284,11 +284,12 @@ class Invariants:
 
 
 def refused(run: Run) -> bool:
-    return run.rc != 0 and re.search(r"pgferry\.migrate\.\w+ refused: migration \w+ is in phase", run.output) is not None
+    return run.rc != 0 and re.search(r"pgferry\.migrate\.\w+ refused: migration \w+ is in phase",
+                                     " ".join(run.output.split())) is not None
 
 
 def phase_of(run: Run) -> str | None:
-    m = re.findall(r"migration \w+: phase (\w+) -", run.output)
+    m = re.findall(r"migration \w+: phase (\w+) -", " ".join(run.output.split()))
     return m[-1] if m else None
 
 

@@ -33,7 +33,7 @@ options:
     type: bool
     default: false
   keep_state:
-    description: Keep the agent's state directory of the migration (a later call without it removes it).
+    description: Keep the agent's state directory of the migration and the fence (a later call without it removes both).
     type: bool
     default: false
   restore_replica_identity:

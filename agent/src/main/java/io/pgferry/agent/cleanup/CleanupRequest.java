@@ -15,7 +15,8 @@ import java.util.List;
  *                    copy, so a new migration can start over. Only for a target whose clients never wrote to it:
  *                    the lifecycle (module lifecycle, {@code pgferry_cleanup_abandon}) decides that
  * @param keepState default false: keep the state directory (cleanup of the other side still needs its record of
- *                  replica identities); a second call without it removes it
+ *                  replica identities) and the fence (a side clients left stays fenced until the other side is
+ *                  cleaned); a second call without it removes both
  * @param restoreReplicaIdentity replica identity changes the other side recorded, to put back here too (the schema
  *                               archive carried them to this side)
  */

@@ -96,8 +96,10 @@ public final class CleanupService {
                 changed |= dropSlot(c, name, request.check(), queries, remaining);
             }
             plan = new Plan();
-            // The reverse stream kept applies into a fenced old source: the fence stays with it.
-            if (FenceService.fenced(c, db) && !(request.keepReverse() && feedsReverse)) {
+            // The reverse stream kept applies into a fenced old source: the fence stays with it. With keep_state the
+            // other side is cleaned next and this one's last call lifts it: a side clients left stays fenced until
+            // nothing of the migration is left on the other.
+            if (FenceService.fenced(c, db) && !(request.keepReverse() && feedsReverse) && !request.keepState()) {
                 plan.add("ALTER DATABASE " + Sql.ident(db) + " RESET default_transaction_read_only");
             }
             run(plan, c, request.check(), queries);

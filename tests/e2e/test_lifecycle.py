@@ -19,6 +19,7 @@ sides, PgBouncer), and the invariants (tests/e2e/lifecycle_harness.py) after eve
 from __future__ import annotations
 
 import subprocess
+import time
 
 import pytest
 
@@ -83,6 +84,16 @@ def _scenario(st) -> None:
     assert run.rc == 0, run.output[-5000:]
     assert run.recap()["changed"] == 0, run.output[-5000:]
     assert st.scalar("target", "SELECT relreplident FROM pg_class WHERE relname = 'Counters'") == "i"
+
+    # #9.9: on an idle stream the wait is over as soon as nothing is pending - the apply lag in seconds only grows
+    # between keepalives (the demo's last wait, max lag 1 s, stalled for minutes).
+    started = time.monotonic()
+    run = playbook(st, "status", "-e", "pgferry_status_wait=true", "-e", "pgferry_sync_max_lag_seconds=0.2",
+                   "-e", "pgferry_sync_timeout=60", "-e", "pgferry_sync_poll_interval=1", "-v")
+    assert run.rc == 0 and phase_of(run) == "streaming", run.output[-4000:]
+    assert "'lag_bytes': 0" in run.output or '"lag_bytes": 0' in run.output or "lag_bytes: 0" in run.output, \
+        run.output[-4000:]
+    print(f"status waiting on an idle stream: {time.monotonic() - started:.0f} s")
 
     # #17.2: status with one side down shows the other, and names the one that did not answer.
     pgbed("stop", "--name", st.info["target"]["cluster"])

@@ -110,6 +110,10 @@ def derive(source, target, bouncer=None):
         total, ready = forward_sub.get('tables') or 0, forward_sub.get('ready') or 0
         if total == 0 or ready < total:
             return phase('copying', '%d of %d tables ready' % (ready, total))
+        if forward_sub.get('enabled') is False:
+            # A copy of pgferry's own may fill the tables before it enables a subscription made without copy_data.
+            return phase('copying', 'the subscription is disabled (%d of %d tables ready); migrate enables it'
+                         % (ready, total))
         return phase('streaming', '%d of %d tables ready' % (ready, total))
     if reverse_sub.get('exists'):
         if t_fenced:

@@ -19,18 +19,18 @@ from ansible_collections.pgferry.migrate.plugins.module_utils.lifecycle import (
 
 
 def side(fenced=False, role=False, fpub=False, fslot=None, fsub=None, rpub=False, rslot=None, rsub=None,
-         archive=False, identities=()):
+         archive=False, identities=(), fsub_enabled=True):
     def slot(status):
         return dict(exists=status is not None, wal_status=status, active=status is not None)
 
-    def sub(tables):
+    def sub(tables, enabled=True):
         if tables is None:
             return dict(exists=False, tables=0, ready=0)
         total, ready = tables
-        return dict(exists=True, enabled=True, tables=total, ready=ready)
+        return dict(exists=True, enabled=enabled, tables=total, ready=ready)
 
     return dict(database='app', database_exists=True, role=role, fenced=fenced,
-                forward=dict(name='pgferry_app', publication=fpub, slot=slot(fslot), subscription=sub(fsub)),
+                forward=dict(name='pgferry_app', publication=fpub, slot=slot(fslot), subscription=sub(fsub, fsub_enabled)),
                 reverse=dict(name='pgferry_app_reverse', publication=rpub, slot=slot(rslot), subscription=sub(rsub)),
                 user_tables=3, wal=dict(max_slot_wal_keep_size_bytes=-1),
                 state=dict(archive=archive, replica_identity_changes=list(identities)))
@@ -49,6 +49,7 @@ ROLLED_BACK = (side(role=True, fpub=True, archive=True), side(fenced=True, role=
     (side(role=True, fpub=True, fslot='reserved'), side(fsub=(3, 1)), None, 'copying'),
     (side(role=True, fpub=True, fslot='reserved'), side(fsub=(0, 0)), None, 'copying'),
     (side(role=True, fpub=True, fslot='reserved'), side(), None, 'copying'),  # slot, no subscription (own copy)
+    (side(role=True, fpub=True, fslot='reserved'), side(fsub=(3, 3), fsub_enabled=False), None, 'copying'),
     (STREAMING[0], STREAMING[1], dict(points='source', paused=False), 'streaming'),
     (side(role=True, fpub=True, fslot='lost'), side(fsub=(3, 3)), None, 'stream_lost'),
     (side(role=True, fpub=True), side(fsub=(3, 3)), None, 'stream_lost'),  # slot gone

@@ -119,7 +119,7 @@ def _scenario(st) -> None:
     _refused_unchanged(st, "cleanup", expect="-e pgferry_cleanup_abandon=app")
     run = playbook(st, "cleanup", "-e", "pgferry_cleanup_abandon=app")
     assert run.rc == 0 and "abandoned migration app (it was in phase streaming)" in flat(run), run.output[-4000:]
-    assert "the target's copy is emptied" in flat(run).replace("''", "'")
+    assert "the copy on the target is emptied (6 tables)" in flat(run), run.output[-3000:]
     assert st.scalar("target", "SELECT count(*) FROM included.customers") == "0"
     assert inv.check() == []
     run = playbook(st, "migrate")

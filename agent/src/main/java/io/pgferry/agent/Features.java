@@ -17,6 +17,8 @@ import io.pgferry.agent.preflight.PreflightController;
 import io.pgferry.agent.preflight.PreflightService;
 import io.pgferry.agent.publication.PublicationController;
 import io.pgferry.agent.publication.PublicationService;
+import io.pgferry.agent.replicaidentity.ReplicaIdentityController;
+import io.pgferry.agent.replicaidentity.ReplicaIdentityService;
 import io.pgferry.agent.replicationrole.ReplicationRoleController;
 import io.pgferry.agent.replicationrole.ReplicationRoleService;
 import io.pgferry.agent.schemaapply.SchemaApplyController;
@@ -69,6 +71,7 @@ final class Features {
                 new ReplicationRoleController(new ReplicationRoleService(connector)),
                 new PublicationController(new PublicationService(connector, config.stateDir())),
                 new DatabaseController(new DatabaseService(connector)),
+                new ReplicaIdentityController(new ReplicaIdentityService(connector, config.stateDir())),
                 new SubscriptionController(new SubscriptionService(connector)),
                 new SyncStatusController(new SyncStatusService(connector)),
                 new StatusController(new StatusService(connector)),

@@ -9,6 +9,7 @@ import io.pgferry.agent.migration.ReplicatedRelations;
 import io.pgferry.agent.migration.ScopeResolver;
 import io.pgferry.agent.migration.StepResult;
 import io.pgferry.agent.migration.Steps;
+import io.pgferry.agent.migration.TableIdentity;
 import io.pgferry.agent.migration.TableRef;
 import io.pgferry.agent.postgres.PgConnector;
 import io.pgferry.agent.sql.Sql;
@@ -99,7 +100,7 @@ public final class PublicationService {
             }
             boolean exists = existing.isPresent() || !request.check();
             return plan.result(request.check(), new PublicationState.Response(new PublicationState(name, exists,
-                    tables, request.publishViaPartitionRoot(), List.copyOf(full))));
+                    tables, request.publishViaPartitionRoot(), List.copyOf(full), identities(c, relations, changes))));
         } catch (SQLException e) {
             throw connector.translate(e);
         }
@@ -118,10 +119,33 @@ public final class PublicationService {
                 plan.runInTransaction(c);
             }
             return plan.result(check, new PublicationState.Response(
-                    new PublicationState(name, check && !plan.isEmpty(), List.of(), null, null)));
+                    new PublicationState(name, check && !plan.isEmpty(), List.of(), null, null, null)));
         } catch (SQLException e) {
             throw connector.translate(e);
         }
+    }
+
+    /**
+     * The full and index identities of the scope's relations as this step leaves them (those it set, in check mode
+     * those it would set): the target's replica_identity step sets the same.
+     */
+    private static List<TableIdentity> identities(Connection c, List<ReplicatedRelations.Relation> relations,
+                                                  List<ReplicaIdentityChanges.Change> changes) throws SQLException {
+        Map<TableRef, String> set = new LinkedHashMap<>();
+        changes.forEach(ch -> set.put(ch.table(), ch.set()));
+        List<TableIdentity> out = new ArrayList<>();
+        for (ReplicatedRelations.Relation r : relations) {
+            String identity = set.get(r.table());
+            if (identity == null) {
+                identity = ReplicaIdentityChanges.current(c, r.table())
+                        .filter(id -> id.kind() == 'f' || (id.kind() == 'i' && id.index() != null))
+                        .map(Identity::toString).orElse(null);
+            }
+            if (identity != null) {
+                out.add(new TableIdentity(r.table().schema(), r.table().name(), identity));
+            }
+        }
+        return out;
     }
 
     /**

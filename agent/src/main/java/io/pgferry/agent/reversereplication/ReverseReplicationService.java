@@ -1,18 +1,15 @@
 package io.pgferry.agent.reversereplication;
 
-import io.pgferry.agent.http.ApiException;
 import io.pgferry.agent.migration.Direction;
 import io.pgferry.agent.migration.ManifestScope;
 import io.pgferry.agent.migration.MigrationId;
 import io.pgferry.agent.migration.Plan;
 import io.pgferry.agent.migration.ReplicaIdentityChanges;
-import io.pgferry.agent.migration.ReplicaIdentityChanges.Identity;
-import io.pgferry.agent.migration.ReplicatedRelations;
 import io.pgferry.agent.migration.Sessions;
 import io.pgferry.agent.migration.StepResult;
-import io.pgferry.agent.migration.TableIdentity;
 import io.pgferry.agent.migration.TableRef;
 import io.pgferry.agent.postgres.PgConnector;
+import io.pgferry.agent.replicaidentity.ReplicaIdentityService;
 import io.pgferry.agent.replicationrole.ReplicationRoleRequest;
 import io.pgferry.agent.replicationrole.ReplicationRoleService;
 import io.pgferry.agent.sql.Sql;
@@ -25,10 +22,7 @@ import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
-import java.util.Map;
-import java.util.Optional;
 import java.util.stream.Collectors;
 
 /**
@@ -66,8 +60,10 @@ public final class ReverseReplicationService {
         try (Connection c = Sessions.writable(connector, request.database(), TIMEOUT)) {
             Plan plan = new Plan();
             // First, as it may refuse: nothing is made before.
-            List<ReplicaIdentityChanges.Change> changes = identities(c, scope.tables(),
-                    request.replicaIdentities(), plan);
+            // Once published here, a table whose UPDATEs and DELETEs cannot be identified would break them on the
+            // new primary: the source's identities are set, a table left without one is refused.
+            List<ReplicaIdentityChanges.Change> changes = ReplicaIdentityService.plan(c, scope.tables(),
+                    request.replicaIdentities(), plan, true);
             var role = roles.apply(migration, new ReplicationRoleRequest(request.database(), request.password(),
                     scope.schemas(), List.of(), scope.tables(), List.of(), request.check()));
             List<String> queries = new ArrayList<>(role.queries());
@@ -93,40 +89,6 @@ public final class ReverseReplicationService {
         } catch (SQLException e) {
             throw connector.translate(e);
         }
-    }
-
-    /**
-     * Once published here, a table whose UPDATEs and DELETEs cannot be identified makes PostgreSQL reject them: the
-     * application would break on its new primary right after the cutover. The source's identities (full, or an
-     * index of the same name) are set where the target lacks them, each recorded for cleanup; a table that still has
-     * none is refused before anything changes.
-     */
-    private static List<ReplicaIdentityChanges.Change> identities(Connection c, List<TableRef> tables,
-                                                                   List<TableIdentity> wanted, Plan plan)
-            throws SQLException {
-        Map<TableRef, Identity> bySource = new HashMap<>();
-        wanted.forEach(t -> bySource.put(t.table(), Identity.parse(t.identity())));
-        List<ReplicaIdentityChanges.Change> changes = new ArrayList<>();
-        List<String> missing = new ArrayList<>();
-        for (ReplicatedRelations.Relation r : ReplicatedRelations.read(c, tables)) {
-            Identity source = bySource.get(r.table());
-            Optional<Identity> now = ReplicaIdentityChanges.current(c, r.table());
-            if (source != null && now.isPresent() && !now.get().equals(source) && r.kind() != 'f') {
-                plan.add("ALTER TABLE " + r.table().quoted() + " REPLICA IDENTITY " + source.clause());
-                changes.add(new ReplicaIdentityChanges.Change(r.table().schema(), r.table().name(),
-                        now.get().toString(), source.toString()));
-            } else if (source == null && r.kind() == 'r' && !r.hasReplicaIdentity()) {
-                missing.add(r.describe());
-            }
-        }
-        if (!missing.isEmpty()) {
-            throw ApiException.unprocessable("table_without_replica_identity", "these tables have no primary key or "
-                    + "replica identity on the target, so once the reverse stream publishes them PostgreSQL would "
-                    + "reject UPDATE and DELETE there: " + String.join(", ", missing) + "; give them the source's "
-                    + "replica identity (the cutover passes the source's ready check answer as replica_identities) or "
-                    + "a primary key", missing);
-        }
-        return changes;
     }
 
     private StepResult<Reverse> subscriber(String name, ReverseReplicationRequest request) {

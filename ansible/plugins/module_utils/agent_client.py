@@ -508,3 +508,21 @@ def peer_argument_spec():
 def peer_client(module):
     """An AgentClient for the target agent of a two-sided module."""
     return AgentClient(module, side='target_')
+
+
+# What a step in check mode cannot find because an earlier step of the same run only reported what it would do.
+NOT_YET = ('database_not_found', 'archive_not_found', 'subscription_not_found', 'schema_not_applied',
+           'target_tables_missing')
+
+
+def check_mode_step(module, client, method, path, body, would):
+    """Check mode of a step: the agent's own answer (its SQL) when it can give one; when what the step works on does
+    not exist yet (an earlier step of this run made nothing, in check mode), the step is reported as a change with the
+    comment `would` instead of failing. Exits the module either way."""
+    status, answer = client.request(method, path, data=body, accept_status=(200, 201, 202, 404, 422))
+    answer = answer if isinstance(answer, dict) else {}
+    if status in (404, 422):
+        if answer.get('code') in NOT_YET:
+            module.exit_json(changed=True, queries=['-- ' + would], pending=answer.get('code'))
+        client._fail_http('%s %s' % (method, path), status, json.dumps(answer).encode(), None)
+    module.exit_json(**step_result(answer))

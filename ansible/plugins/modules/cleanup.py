@@ -21,9 +21,33 @@ extends_documentation_fragment:
   - pgferry.migrate.migration
 options:
   keep_reverse:
-    description: Keep the reverse stream, its role and the state files.
+    description: Keep the reverse stream, its role, the fence of the side it feeds, the replica identities and the state
+      files.
     type: bool
     default: false
+  empty_tables:
+    description:
+      - After the subscriptions are dropped, C(TRUNCATE) the migration's tables in this database - an abandoned
+        target's copy, so a new migration can start over. Refused on the migration's source. The cleanup role sets it
+        only when the lifecycle says the target never served clients (M(pgferry.migrate.lifecycle)).
+    type: bool
+    default: false
+  keep_state:
+    description: Keep the agent's state directory of the migration and the fence (a later call without it removes both).
+    type: bool
+    default: false
+  restore_replica_identity:
+    description:
+      - Replica identity changes the other side recorded (its cleanup answers them as RV(replica_identity_changes)), to
+        put back here too - the schema archive carried them to this side.
+    type: list
+    elements: dict
+    default: []
+    suboptions:
+      schema: {type: str, required: true, description: Schema of the table.}
+      name: {type: str, required: true, description: Name of the table.}
+      original: {type: str, required: true, description: "What the table had: default, nothing, full or index <name>."}
+      set: {type: str, required: true, description: What pgferry set.}
 '''
 
 EXAMPLES = r'''
@@ -45,6 +69,16 @@ remaining:
   returned: always
   type: list
   elements: str
+replica_identity_changes:
+  description: The replica identity changes this side had recorded (before this call).
+  returned: always
+  type: list
+  elements: dict
+tables_emptied:
+  description: The tables truncated (O(empty_tables)).
+  returned: always
+  type: list
+  elements: str
 '''
 
 from ansible.module_utils.basic import AnsibleModule
@@ -60,10 +94,15 @@ from ansible_collections.pgferry.migrate.plugins.module_utils.agent_client impor
 def main():
     argument_spec = agent_argument_spec()
     argument_spec.update(migration_argument_spec())
-    argument_spec.update(keep_reverse=dict(type='bool', default=False))
+    argument_spec.update(keep_reverse=dict(type='bool', default=False), empty_tables=dict(type='bool', default=False),
+                         keep_state=dict(type='bool', default=False),
+                         restore_replica_identity=dict(type='list', elements='dict', default=[], options=dict(
+                             schema=dict(type='str', required=True), name=dict(type='str', required=True),
+                             original=dict(type='str', required=True), set=dict(type='str', required=True))))
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
     p = module.params
-    body = dict(database=p['database'], keep_reverse=p['keep_reverse'])
+    body = dict(database=p['database'], keep_reverse=p['keep_reverse'], empty_tables=p['empty_tables'],
+                keep_state=p['keep_state'], restore_replica_identity=p['restore_replica_identity'])
     if module.check_mode:
         body['check'] = True
     module.exit_json(**step_result(AgentClient(module).post(migration_path(module, 'cleanup'), body)))

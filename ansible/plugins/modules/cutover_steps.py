@@ -100,6 +100,17 @@ options:
   password:
     description: Password of the replication role made on the target for the reverse stream.
     type: str
+  replica_identities:
+    description:
+      - The source's tables whose replica identity is full or an index (M(pgferry.migrate.ready_check) answers them in
+        C(source.replica_identities)); the reverse stream's publisher sets the same where the target lacks it.
+    type: list
+    elements: dict
+    default: []
+    suboptions:
+      schema: {type: str, required: true, description: Schema of the table.}
+      name: {type: str, required: true, description: Name of the table.}
+      identity: {type: str, required: true, description: "full, or index <name>."}
   connection:
     description: How the source reaches the target for the reverse subscription (as M(pgferry.migrate.reverse_replication)).
     type: dict
@@ -327,7 +338,8 @@ class Cutover:
         # flows until the subscription's slot exists), and whether the target carries a fence to lift.
         if p['reverse_replication']:
             self.step('reverse_publisher', lambda: self.target.put(self.path('reverse-replication'), dict(
-                database=self.target_db, side='publisher', password=p['password'])))
+                database=self.target_db, side='publisher', password=p['password'],
+                replica_identities=p['replica_identities'])))
         self.step_name = 'check_target_fence'
         target_fenced = self.target.get(self.path('fence', dict(database=self.target_db))).get('fenced')
         if p['large_objects']:
@@ -503,9 +515,17 @@ class Cutover:
             attempt('fence lifted', lambda: self.source.delete(self.path('fence', dict(database=self.source_db))))
         if self.bouncer and ('pause' in done or failed == 'pause'):
             self.bouncer.abort_pause()
+            # Resumed onto a side still fenced, or still pointed at the target, clients would fail or write where they
+            # must not: then they stay paused, and the role's rescue (or a rerun) finishes the undo.
+            safe = not errors
             if self.ini_pointed:
                 attempt('PgBouncer pointed back at the source', self.switch_back)
-            attempt('clients resumed', lambda: self.bouncer.within(self.p['resume_timeout'], self.bouncer.resume))
+                safe = safe and 'PgBouncer pointed back at the source' in undone
+            if safe:
+                attempt('clients resumed', lambda: self.bouncer.within(self.p['resume_timeout'], self.bouncer.resume))
+            else:
+                errors.append('clients left paused: the source is still fenced or PgBouncer may still point at the '
+                              'target')
         return undone, errors
 
     def switch_back(self):
@@ -571,6 +591,9 @@ def main():
         reverse_replication=dict(type='bool', default=False), stop_replication=dict(type='bool', default=False),
         large_objects=dict(type='bool', default=False),
         resume_timeout=dict(type='int', default=30), password=dict(type='str', no_log=True),
+        replica_identities=dict(type='list', elements='dict', default=[], options=dict(
+            schema=dict(type='str', required=True), name=dict(type='str', required=True),
+            identity=dict(type='str', required=True))),
         connection=dict(type='dict', options=dict(
             host=dict(type='str', required=True), port=dict(type='int', default=5432),
             dbname=dict(type='str', required=True), user=dict(type='str'),

@@ -61,6 +61,7 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.pgferry.migrate.plugins.module_utils.agent_client import (
     AgentClient,
     agent_argument_spec,
+    check_mode_step,
     migration_argument_spec,
     migration_path,
     privileges_argument_spec,
@@ -82,6 +83,9 @@ def main():
     body = dict(database=p['database'], jobs=p['jobs'], privileges=p['privileges'], role_map=p['role_map'])
     if module.check_mode:
         body['check'] = True  # only then: the agent rejects unknown fields
+        check_mode_step(module, client, 'POST', migration_path(module, 'post-data'), body,
+                        'post-data in database %s: the indexes, constraints and triggers that are missing, '
+                        'pg_restore -j %d' % (p['database'], p['jobs']))
     outcome = client.run_job(migration_path(module, 'post-data'), body,
                              wait=p['wait'], wait_timeout=p['wait_timeout'], poll_interval=p['poll_interval'])
     result = step_result(outcome['result'])

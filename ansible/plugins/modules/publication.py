@@ -54,6 +54,27 @@ options:
     type: str
     choices: [refuse, empty]
     default: refuse
+  replica_identity_index:
+    description:
+      - Tables without a primary key to publish anyway, identified by one of their unique indexes (on NOT NULL
+        columns), after C(ALTER TABLE ... REPLICA IDENTITY USING INDEX ...).
+      - The agent records what each table had before; cleanup puts it back.
+    type: list
+    elements: dict
+    default: []
+    suboptions:
+      schema:
+        description: Schema of the table.
+        type: str
+        required: true
+      name:
+        description: Name of the table.
+        type: str
+        required: true
+      index:
+        description: Name of the unique index, in the table's schema.
+        type: str
+        required: true
 '''
 
 EXAMPLES = r'''
@@ -118,6 +139,10 @@ def main():
                                    options=dict(schema=dict(type='str', required=True),
                                                 name=dict(type='str', required=True))),
         unlogged_tables=dict(type='str', choices=['refuse', 'empty'], default='refuse'),
+        replica_identity_index=dict(type='list', elements='dict', default=[],
+                                    options=dict(schema=dict(type='str', required=True),
+                                                 name=dict(type='str', required=True),
+                                                 index=dict(type='str', required=True))),
     )
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
     p = module.params
@@ -133,7 +158,9 @@ def main():
         module.exit_json(**step_result(answer))
 
     body = dict(database=p['database'], publish_via_partition_root=True,
-                replica_identity_full=[dict(schema=t['schema'], name=t['name']) for t in p['replica_identity_full']])
+                replica_identity_full=[dict(schema=t['schema'], name=t['name']) for t in p['replica_identity_full']],
+                replica_identity_index=[dict(schema=t['schema'], name=t['name'], index=t['index'])
+                                        for t in p['replica_identity_index']])
     if module.check_mode:
         body['check'] = True  # only then: the agent rejects unknown fields
     if p['unlogged_tables'] != 'refuse':

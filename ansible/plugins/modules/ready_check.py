@@ -21,12 +21,18 @@ description:
     source's own inserts and deletes between the two snapshots bound any difference; docs/design.md, section The copy
     proves itself) - a table the target holds fewer or more rows of fails the check, naming it, before any client is
     paused. It costs about two full scans of the largest table, one per side at once, outside the pause.
+  - The scope options are the scope as the user defines it (a rule - every schema but X - or lists); the source resolves
+    it again, and a schema or table it selects now that the schema archive did not move (created since) is drift
+    (C(scope_drift)) - a cutover would leave it behind.
+  - Schema drift and missing sequences fail at once (their objects listed); lag and tables still copying are retried
+    every O(poll_interval) seconds until O(wait_timeout).
 author:
   - pgferry maintainers (@pgferry)
 extends_documentation_fragment:
   - pgferry.migrate.agent
   - pgferry.migrate.peer
   - pgferry.migrate.migration
+  - pgferry.migrate.migration.scope
 options:
   target_database:
     description: Database on the target. Defaults to O(database).
@@ -73,7 +79,7 @@ queries:
   type: list
   elements: str
 source:
-  description: The source's answer (schema_sha256, lag_bytes, sequences).
+  description: The source's answer (schema_sha256, lag_bytes, sequences, replica_identities).
   returned: success
   type: dict
 target:
@@ -102,6 +108,7 @@ from ansible_collections.pgferry.migrate.plugins.module_utils.agent_client impor
     migration_path,
     peer_argument_spec,
     peer_client,
+    scope_body,
 )
 from ansible_collections.pgferry.migrate.plugins.module_utils.row_counts import describe as describe_rows, prove, quoted
 
@@ -111,7 +118,7 @@ RETRY = ('lag_too_high', 'tables_not_ready', 'subscription_not_streaming')
 def main():
     argument_spec = agent_argument_spec()
     argument_spec.update(peer_argument_spec())
-    argument_spec.update(migration_argument_spec())
+    argument_spec.update(migration_argument_spec(scope=True))
     argument_spec.update(target_database=dict(type='str'), max_lag_bytes=dict(type='int', default=16777216),
                          max_lag_seconds=dict(type='float', default=30), wait_timeout=dict(type='int', default=300),
                          poll_interval=dict(type='float', default=2), row_counts=dict(type='bool', default=True),
@@ -124,8 +131,10 @@ def main():
     tries = 0
     while True:
         tries += 1
-        status, src = source.post(path, dict(database=p['database'], side='source', max_lag_bytes=p['max_lag_bytes']),
-                                  accept_status=(200, 422))
+        body = dict(database=p['database'], side='source', max_lag_bytes=p['max_lag_bytes'])
+        body.update(include_schemas=[], exclude_schemas=[], include_tables=[], exclude_tables=[])
+        body.update(scope_body(p))  # all four always: the source then resolves the rule again
+        status, src = source.post(path, body, accept_status=(200, 422))
         problem = src if status == 422 else None
         if problem is None:
             body = dict(database=p['target_database'] or p['database'], side='target', sequences=src['sequences'])

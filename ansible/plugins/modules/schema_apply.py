@@ -90,6 +90,7 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.pgferry.migrate.plugins.module_utils.agent_client import (
     AgentClient,
     agent_argument_spec,
+    check_mode_step,
     file_sha256,
     migration_argument_spec,
     migration_path,
@@ -108,11 +109,15 @@ def main():
     p = module.params
     src = p['src']
     manifest = p['manifest'] or src + '.manifest.json'
+    client = AgentClient(module)
+    would = ('upload the schema archive, then restore in database %s the pre-data and keys that are missing'
+             % p['database'])
     for path in (src, manifest):
         if not os.path.isfile(path):
+            if module.check_mode:  # schema_archive ran in check mode too: nothing was downloaded
+                module.exit_json(changed=True, queries=['-- ' + would])
             module.fail_json(msg='%s does not exist (make it with pgferry.migrate.schema_archive)' % path)
 
-    client = AgentClient(module)
     archive_path = migration_path(module, 'schema-archive')
     manifest_path = migration_path(module, 'schema-archive/manifest')
     sha = file_sha256(src)
@@ -137,6 +142,7 @@ def main():
         body['keys'] = False  # only then: an older agent rejects unknown fields
     if module.check_mode:
         body['check'] = True  # only then: the agent rejects unknown fields
+        check_mode_step(module, client, 'POST', migration_path(module, 'schema-apply'), body, would)
     outcome = client.run_job(migration_path(module, 'schema-apply'), body,
                              wait=p['wait'], wait_timeout=p['wait_timeout'], poll_interval=p['poll_interval'])
     result = step_result(outcome['result'], uploaded=uploaded, sha256=sha)

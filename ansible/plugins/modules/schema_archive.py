@@ -105,6 +105,7 @@ manifest_sha256:
   type: str
 '''
 
+import json
 import os
 
 from ansible.module_utils.basic import AnsibleModule
@@ -131,9 +132,17 @@ def main():
         module.fail_json(msg='the directory of dest %s does not exist' % dest)
 
     client = AgentClient(module)
-    body = dict(database=p['database'])
     if module.check_mode:
-        body['check'] = True  # only then: the agent rejects unknown fields
+        # Making an archive writes the agent's state: in check mode only what is there is read.
+        stored = client.get_bytes(migration_path(module, 'schema-archive/manifest'))
+        archive = json.loads(stored) if stored else {}
+        module.exit_json(changed=True, archive_changed=True, dest=dest, manifest=manifest,
+                         sha256=archive.get('archive_sha256'), archive=dict(
+                             (k, archive[k]) for k in ('archive_sha256', 'schemas', 'tables') if k in archive),
+                         queries=['-- pg_dump --schema-only of the scope in database %s into the agent\'s state '
+                                  'directory (kept when the schema is unchanged%s)' % (
+                                      p['database'], '; one is there now' if stored else '')])
+    body = dict(database=p['database'])
     body.update(scope_body(p))
     result = step_result(client.post(migration_path(module, 'schema-archive'), body))
     archive = result.get('archive') or {}

@@ -114,6 +114,7 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.pgferry.migrate.plugins.module_utils.agent_client import (
     AgentClient,
     agent_argument_spec,
+    check_mode_step,
     migration_argument_spec,
     migration_path,
     step_result,
@@ -160,6 +161,9 @@ def main():
                 streaming=p['streaming'], enabled=p['enabled'])
     if module.check_mode:
         body['check'] = True  # only then: the agent rejects unknown fields
+        check_mode_step(module, client, 'PUT', migration_path(module, 'subscription'), body,
+                        'CREATE SUBSCRIPTION "pgferry_%s" in database %s (copy_data = %s), once the schema is there'
+                        % (p['migration_id'], p['database'], str(p['copy_data']).lower()))
     answer = client.put(migration_path(module, 'subscription'), body)
     module.exit_json(**step_result(answer, [conn['password']]))
 

@@ -48,14 +48,18 @@ options:
     default: 5.0
   max_lag_seconds:
     description:
-      - Largest apply lag, in seconds, that counts as in sync.
+      - Largest apply lag, in seconds, that counts as in sync - while bytes are pending (O(source_agent)); an idle
+        stream's seconds only grow between the source's keepalives, so with nothing pending it is in sync whatever they
+        say.
       - A lag the agent cannot measure (no message received yet) does not count as in sync.
     type: float
     default: 10.0
   source_agent:
     description:
-      - The source's agent, which counts the source's rows (keys as O(agent) - C(url), C(token), defaulting to the
-        target agent's, C(ca_path), C(validate_certs)). Without it the rows are not compared.
+      - The source's agent, which counts the source's rows and whose slot says how many bytes the target has not
+        confirmed yet (RV(lag_bytes)) (keys as O(agent) - C(url), C(token), defaulting to the target agent's,
+        C(ca_path), C(validate_certs)). Without it the rows are not compared and the lag is the apply worker's seconds
+        only.
     type: dict
     suboptions:
       url:
@@ -157,6 +161,10 @@ percent:
   returned: always
   type: float
   sample: 100.0
+lag_bytes:
+  description: WAL the target has not confirmed (the source's slot), with O(source_agent); null without.
+  returned: always
+  type: int
 history:
   description: One entry per poll, oldest first (at most the first 10 and the last 490 when there were more).
   returned: always
@@ -197,15 +205,35 @@ HISTORY_HEAD = 10
 HISTORY_MAX = 500
 
 
-def is_synced(status, max_lag):
+def is_synced(status, max_lag, lag_bytes=None):
+    """Every table ready, and nothing pending - or, while bytes are pending, the apply lag within max_lag."""
     sub = status.get('subscription') or {}
     tables = status.get('tables') or []
     if not sub.get('exists') or not tables:
         return False
     if any(t.get('state') != 'r' for t in tables):
         return False
+    if lag_bytes == 0:
+        return True
     lag = sub.get('lag_seconds')
     return lag is not None and lag <= max_lag
+
+
+def source_lag_bytes(module, client, database):
+    """The source slot's unconfirmed bytes, or None when it cannot be read (the poll goes on without it)."""
+    saved = module.fail_json
+
+    def raise_instead(msg, **kwargs):
+        raise RuntimeError(msg)
+
+    module.fail_json = raise_instead
+    try:
+        facts = client.get(migration_path(module, 'lifecycle', dict(database=database))) or {}
+    except RuntimeError:
+        return None
+    finally:
+        module.fail_json = saved
+    return ((facts.get('forward') or {}).get('slot') or {}).get('lag_bytes')
 
 
 def describe(status):
@@ -236,23 +264,24 @@ def main():
     p = module.params
     client = AgentClient(module)
     path = migration_path(module, 'sync-status', dict(database=p['database']))
+    source = source_client(module, AgentClient) if p['source_agent'] else None
 
     history = []
     started = time.monotonic()
     while True:
         status = client.get(path) or {}
+        lag_bytes = source_lag_bytes(module, source, p['source_database'] or p['database']) if source else None
         elapsed = round(time.monotonic() - started, 1)
         history.append(dict(elapsed_seconds=elapsed, ready=status.get('ready'), total=status.get('total'),
-                            percent=status.get('percent'),
+                            percent=status.get('percent'), lag_bytes=lag_bytes,
                             lag_seconds=(status.get('subscription') or {}).get('lag_seconds')))
         if len(history) > HISTORY_MAX:
             del history[HISTORY_HEAD]
-        synced = is_synced(status, p['max_lag_seconds'])
+        synced = is_synced(status, p['max_lag_seconds'], lag_bytes)
         result = dict(changed=False, queries=[], synced=synced, subscription=status.get('subscription') or {},
                       tables=status.get('tables') or [], ready=status.get('ready'), total=status.get('total'),
-                      percent=status.get('percent'), history=history, waited_seconds=elapsed)
-        if synced and p['row_counts'] and p['source_agent']:
-            source = source_client(module, AgentClient)
+                      percent=status.get('percent'), lag_bytes=lag_bytes, history=history, waited_seconds=elapsed)
+        if synced and p['row_counts'] and source:
             proof = prove(source, client, lambda step: migration_path(module, step),
                           p['source_database'] or p['database'], p['database'], timeout=p['row_counts_timeout'])
             result['row_counts'] = proof

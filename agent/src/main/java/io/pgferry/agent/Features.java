@@ -15,6 +15,8 @@ import io.pgferry.agent.leftbehind.LeftBehindService;
 import io.pgferry.agent.materializedviews.MaterializedViewsController;
 import io.pgferry.agent.materializedviews.MaterializedViewsService;
 import io.pgferry.agent.largeobjects.LargeObjectsService;
+import io.pgferry.agent.lifecycle.LifecycleController;
+import io.pgferry.agent.lifecycle.LifecycleService;
 import io.pgferry.agent.postdata.PostDataController;
 import io.pgferry.agent.postdata.PostDataService;
 import io.pgferry.agent.postgres.PgConnector;
@@ -25,6 +27,8 @@ import io.pgferry.agent.publication.PublicationController;
 import io.pgferry.agent.publication.PublicationService;
 import io.pgferry.agent.privileges.PrivilegesController;
 import io.pgferry.agent.privileges.PrivilegesService;
+import io.pgferry.agent.replicaidentity.ReplicaIdentityController;
+import io.pgferry.agent.replicaidentity.ReplicaIdentityService;
 import io.pgferry.agent.replicationrole.ReplicationRoleController;
 import io.pgferry.agent.replicationrole.ReplicationRoleService;
 import io.pgferry.agent.roles.RolesController;
@@ -91,14 +95,16 @@ final class Features {
                 new PostDataController(new PostDataService(connector, info, tools, jobs, config.stateDir()), jobs),
                 new PreflightController(new PreflightService(connector, copy::started)),
                 new ReplicationRoleController(new ReplicationRoleService(connector)),
-                new PublicationController(new PublicationService(connector)),
+                new PublicationController(new PublicationService(connector, config.stateDir())),
                 new DatabaseController(new DatabaseService(connector)),
                 new RolesController(new RolesService(connector, config.stateDir())),
                 new PrivilegesController(new PrivilegesService(connector, config.stateDir())),
+                new ReplicaIdentityController(new ReplicaIdentityService(connector, config.stateDir())),
                 new SubscriptionController(subscriptions),
                 new CopyController(copy, jobs),
                 new SyncStatusController(syncStatus),
                 new StatusController(new StatusService(connector)),
+                new LifecycleController(new LifecycleService(connector, config.stateDir())),
                 // Cutover, rollback and cleanup (docs/design.md, "Cutover").
                 new ReadyCheckController(new ReadyCheckService(connector, syncStatus, config.stateDir())),
                 new FenceController(new FenceService(connector, config.stateDir())),

@@ -32,6 +32,7 @@ public final class CleanupController implements RouteGroup {
      *   <li>400 {@code invalid_request}: malformed body or bad migration id</li>
      *   <li>401 {@code unauthorized}: missing or wrong bearer token</li>
      *   <li>404 {@code database_not_found}: the database does not exist</li>
+     *   <li>422 {@code not_the_target}: {@code empty_tables} on the migration's source; nothing was changed</li>
      *   <li>502 {@code postgres_error}, 503 {@code postgres_unavailable}, 500 {@code internal_error}</li>
      * </ul>
      */

@@ -2,14 +2,18 @@ package io.pgferry.agent.cleanup;
 
 import io.pgferry.agent.fence.FenceFiles;
 import io.pgferry.agent.fence.FenceService;
+import io.pgferry.agent.http.ApiException;
 import io.pgferry.agent.migration.Direction;
 import io.pgferry.agent.migration.MigrationId;
 import io.pgferry.agent.migration.Plan;
+import io.pgferry.agent.migration.ReplicaIdentityChanges;
+import io.pgferry.agent.migration.TableRef;
+import io.pgferry.agent.schemaarchive.ArchiveFiles;
 import io.pgferry.agent.migration.Sessions;
 import io.pgferry.agent.migration.StepResult;
-import io.pgferry.agent.migration.TableRef;
 import io.pgferry.agent.postgres.PgConnector;
 import io.pgferry.agent.replicationrole.RowSecurity;
+import io.pgferry.agent.readycheck.SchemaFingerprint;
 import io.pgferry.agent.sql.Sql;
 import io.pgferry.agent.stopreplication.Subscriptions;
 import java.io.IOException;
@@ -23,21 +27,31 @@ import java.sql.SQLException;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Comparator;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.stream.Collectors;
 import java.util.stream.Stream;
 
 /**
  * Removes everything a migration made on this server, whether it finished, failed or was abandoned, in an order
  * that never blocks on the other side: subscriptions (their slots dropped through them, or detached when the
  * publisher is gone), publications, leftover slots (a walsender still holding one is ended first), the fence, the
- * copy policies (row-level security), the replication role, and the migration's files in the state directory.
- * Each object is looked up first, so a rerun does nothing.
+ * copy policies (row-level security), the replica identities pgferry set (back to what they were), the replication
+ * role, and the migration's files in the state directory. Each object is looked up first, so a rerun does nothing.
  */
 public final class CleanupService {
     private static final Duration TIMEOUT = Duration.ofMinutes(2);
 
-    /** @param remaining what could not be removed, with the reason */
-    public record Cleanup(String database, List<String> remaining, boolean stateRemoved) {
+    /**
+     * @param remaining what could not be removed, with the reason
+     * @param replicaIdentityChanges what this side recorded (before this call), for the other side's cleanup
+     * @param tablesEmptied tables truncated ({@code empty_tables})
+     */
+    public record Cleanup(String database, List<String> remaining, boolean stateRemoved,
+                          List<ReplicaIdentityChanges.Change> replicaIdentityChanges, List<String> tablesEmptied) {
     }
 
     private final PgConnector connector;
@@ -57,8 +71,17 @@ public final class CleanupService {
         }
         List<String> queries = new ArrayList<>();
         List<String> remaining = new ArrayList<>();
+        List<String> emptied = new ArrayList<>();
+        ReplicaIdentityChanges identities = new ReplicaIdentityChanges(stateDir, migration);
+        List<ReplicaIdentityChanges.Change> recorded = identities.load();
         boolean changed = false;
         try (Connection c = Sessions.writable(connector, db, TIMEOUT)) {
+            if (request.emptyTables()) {
+                refuseOnSource(c, migration, db);
+            }
+            // Read before the subscription goes: its tables are the copy an abandon empties.
+            Set<TableRef> copied = request.emptyTables() ? copiedTables(c, migration) : Set.of();
+            boolean feedsReverse = Subscriptions.read(c, Direction.REVERSE.objectName(migration)).isPresent();
             for (String name : names) {
                 changed |= dropSubscription(c, name, request.check(), queries);
             }
@@ -74,7 +97,10 @@ public final class CleanupService {
                 changed |= dropSlot(c, name, request.check(), queries, remaining);
             }
             plan = new Plan();
-            if (FenceService.fenced(c, db)) {
+            // The reverse stream kept applies into a fenced old source: the fence stays with it. With keep_state the
+            // other side is cleaned next and this one's last call lifts it: a side clients left stays fenced until
+            // nothing of the migration is left on the other.
+            if (FenceService.fenced(c, db) && !(request.keepReverse() && feedsReverse) && !request.keepState()) {
                 plan.add("ALTER DATABASE " + Sql.ident(db) + " RESET default_transaction_read_only");
             }
             run(plan, c, request.check(), queries);
@@ -87,6 +113,27 @@ public final class CleanupService {
             run(plan, c, request.check(), queries);
             changed |= !plan.isEmpty();
             if (!request.keepReverse()) {
+                // After the publications: none of them needs the identity any more.
+                // This side's own record first; the other side's for the tables it does not name.
+                Map<TableRef, ReplicaIdentityChanges.Change> byTable = new LinkedHashMap<>();
+                recorded.forEach(ch -> byTable.putIfAbsent(ch.table(), ch));
+                request.restoreReplicaIdentity().forEach(ch -> byTable.putIfAbsent(ch.table(), ch));
+                List<ReplicaIdentityChanges.Change> restore = List.copyOf(byTable.values());
+                plan = ReplicaIdentityChanges.restorePlan(c, restore, remaining);
+                run(plan, c, request.check(), queries);
+                changed |= !plan.isEmpty();
+            }
+            if (!copied.isEmpty()) {
+                plan = new Plan().add("TRUNCATE " + copied.stream().map(TableRef::quoted)
+                        .collect(Collectors.joining(", ")));
+                if (!request.check()) {
+                    plan.runInTransaction(c);
+                }
+                queries.addAll(plan.shown());
+                copied.forEach(t -> emptied.add(t.quoted()));
+                changed = true;
+            }
+            if (!request.keepReverse()) {
                 changed |= dropRole(c, migration.objectName(), request.check(), queries, remaining);
             }
         } catch (SQLException e) {
@@ -95,12 +142,71 @@ public final class CleanupService {
         boolean removed = false;
         if (!request.check()) {
             new FenceFiles(stateDir, migration).remove(db);
-            if (!request.keepReverse()) {
+            if (!request.keepReverse() && !request.keepState()) {
                 removed = removeState(migration);
                 changed |= removed;
             }
         }
-        return new StepResult<>(changed, request.check(), queries, new Cleanup(db, remaining, removed));
+        return new StepResult<>(changed, request.check(), queries, new Cleanup(db, remaining, removed, recorded,
+                emptied));
+    }
+
+    /** Emptying tables is for the target's copy; the source's tables are the data itself. */
+    private void refuseOnSource(Connection c, MigrationId migration, String db) throws SQLException {
+        boolean publishes = exists(c, "SELECT 1 FROM pg_publication WHERE pubname = ?", migration.objectName());
+        boolean archivedHere = SchemaFingerprint.load(stateDir, migration).isPresent()
+                && new ArchiveFiles(stateDir, migration).manifest().map(m -> m.database().equals(db)).orElse(false);
+        if (publishes || archivedHere) {
+            throw ApiException.unprocessable("not_the_target", "empty_tables empties an abandoned target's copy, but "
+                    + "database " + db + " is the migration's source (it " + (publishes ? "publishes "
+                    + migration.objectName() : "was archived here") + "); nothing was changed. Run cleanup here "
+                    + "without empty_tables", List.of(db));
+        }
+    }
+
+    /**
+     * The migration's tables in this database that hold rows: those of the forward subscription (while it exists)
+     * and those of the manifest this agent received (after an interrupted abandon dropped the subscription).
+     */
+    private Set<TableRef> copiedTables(Connection c, MigrationId migration) throws SQLException {
+        Set<TableRef> tables = new TreeSet<>();
+        try (PreparedStatement ps = c.prepareStatement("""
+                SELECT n.nspname, cl.relname FROM pg_subscription s
+                JOIN pg_subscription_rel r ON r.srsubid = s.oid
+                JOIN pg_class cl ON cl.oid = r.srrelid JOIN pg_namespace n ON n.oid = cl.relnamespace
+                WHERE s.subname = ? AND s.subdbid = (SELECT oid FROM pg_database WHERE datname = current_database())
+                """)) {
+            ps.setString(1, migration.objectName());
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    tables.add(new TableRef(rs.getString(1), rs.getString(2)));
+                }
+            }
+        }
+        new ArchiveFiles(stateDir, migration).manifest().ifPresent(m -> tables.addAll(m.tables()));
+        Set<TableRef> full = new TreeSet<>();
+        try (PreparedStatement ps = c.prepareStatement("SELECT EXISTS (SELECT 1 FROM pg_class cl JOIN pg_namespace n "
+                + "ON n.oid = cl.relnamespace WHERE n.nspname = ? AND cl.relname = ? AND cl.relkind IN ('r', 'p'))")) {
+            for (TableRef t : tables) {
+                ps.setString(1, t.schema());
+                ps.setString(2, t.name());
+                try (ResultSet rs = ps.executeQuery()) {
+                    rs.next();
+                    if (rs.getBoolean(1) && hasRows(c, t)) {
+                        full.add(t);
+                    }
+                }
+            }
+        }
+        return full;
+    }
+
+    private static boolean hasRows(Connection c, TableRef t) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement("SELECT EXISTS (SELECT 1 FROM " + t.quoted() + ")");
+             ResultSet rs = ps.executeQuery()) {
+            rs.next();
+            return rs.getBoolean(1);
+        }
     }
 
     private static boolean dropSubscription(Connection c, String name, boolean check, List<String> queries)

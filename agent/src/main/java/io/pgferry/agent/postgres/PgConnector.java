@@ -10,6 +10,7 @@ import java.time.Duration;
 import java.util.Properties;
 import org.postgresql.Driver;
 import org.postgresql.PGProperty;
+import org.postgresql.util.PSQLException;
 
 /**
  * Opens short-lived connections to the local PostgreSQL. No pool: the agent makes a few queries a minute,
@@ -79,7 +80,26 @@ public final class PgConnector {
                     + "is a standby; lift the fence (DELETE /v1/migrations/{m}/fence) or use the primary, then retry",
                     java.util.List.of());
         }
-        return new PostgresQueryException(describe(e), e);
+        return new PostgresQueryException(describe(e) + serverMessage(e), e);
+    }
+
+    /**
+     * PostgreSQL's own message for a refused statement (what to grant, which object is missing), for the problem's
+     * detail and the agent's log. Not for syntax errors and data exceptions, whose messages quote the statement's
+     * text or values, nor for authentication failures; never the driver's text.
+     */
+    static String serverMessage(SQLException e) {
+        String state = e.getSQLState() == null ? "" : e.getSQLState();
+        if (!(e instanceof PSQLException p) || p.getServerErrorMessage() == null || state.equals("42601")
+                || state.startsWith("22") || state.startsWith("28")) {
+            return "";
+        }
+        String message = p.getServerErrorMessage().getMessage();
+        if (message == null || message.isBlank()) {
+            return "";
+        }
+        message = message.strip();
+        return ": " + (message.length() > 300 ? message.substring(0, 300) + "..." : message);
     }
 
     /** What the client may know: where we tried and the SQLSTATE, never the driver's text. */

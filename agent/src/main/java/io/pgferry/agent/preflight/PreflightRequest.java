@@ -33,7 +33,8 @@ import java.util.Map;
  * @param expectedExtensions target: extensions the source database has (from its preflight facts or manifest)
  * @param connection target: how the target server reaches the source, as the subscription will
  * @param replicationRoleExists target: whether the replication role exists on the source yet (the source
- *                              preflight's facts); when false a failed login is a warning, not an error
+ *                              preflight's facts); when false a failed login is a warning, not an error; when
+ *                              absent (the source's preflight did not answer) it is unknown, and a warning too
  * @param privileges both sides, absent means true: owners and privileges move (false: they do not, and code
  *                   owned by non-superusers is an error on the source)
  * @param sourceRoles target: the roles the database needs (the source preflight's {@code facts.roles})
@@ -105,13 +106,13 @@ public record PreflightRequest(String side, String database, List<String> includ
         refreshMaterializedViews = refreshMaterializedViews != null && refreshMaterializedViews;
         allowOlderTarget = allowOlderTarget != null && allowOlderTarget;
         expectedExtensions = Names.requireAll("expected_extensions", expectedExtensions);
-        replicationRoleExists = replicationRoleExists == null || replicationRoleExists;
         privileges = privileges == null || privileges;
         sourceRoles = sourceRoles == null ? null : List.copyOf(sourceRoles);
         roleMap = RoleMap.of(roleMap).map();
         allowRoleRights = Names.requireAll("allow_role_rights", allowRoleRights);
         allowSharedRoles = Names.requireAll("allow_shared_roles", allowSharedRoles);
         sourceApplyCode = sourceApplyCode == null ? List.of() : List.copyOf(sourceApplyCode);
+        // null: unknown (the source's preflight failed or did not run): a failed login is then no error of its own.
     }
 
     private static void addIf(List<String> list, boolean condition, String field) {

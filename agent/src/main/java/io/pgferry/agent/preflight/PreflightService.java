@@ -40,6 +40,7 @@ public final class PreflightService {
                 try (Connection c = Steps.open(connector, request.database(), TIMEOUT, true)) {
                     ServerVersion version = begin(c, out);
                     new SourceChecks(c, name, request, out).run(version);
+                    new WalChecks(c, out, local()).run();
                 }
             } else {
                 boolean exists;

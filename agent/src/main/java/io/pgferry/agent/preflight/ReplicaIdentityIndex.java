@@ -11,7 +11,7 @@ public record ReplicaIdentityIndex(String schema, String name, String index) {
         Names.require("replica_identity_index.index", index);
     }
 
-    TableRef table() {
+    public TableRef table() {
         return new TableRef(schema, name);
     }
 }

@@ -247,10 +247,8 @@ final class SourceChecks {
         }
         if (!willUseIndex.isEmpty()) {
             out.warning("table_without_replica_identity", willUseIndex, "these tables have no primary key; as "
-                    + "asked (replica_identity_index), they must be set to ALTER TABLE .. REPLICA IDENTITY USING "
-                    + "INDEX before the publication step", "run the ALTER TABLE .. REPLICA IDENTITY USING INDEX "
-                    + "shown in objects on the source (the publication step then accepts the table), or add a "
-                    + "primary key");
+                    + "asked (replica_identity_index), the publication step sets REPLICA IDENTITY USING INDEX on "
+                    + "them (cleanup puts back what they had)", "nothing to do; add a primary key when you can");
         }
     }
 
@@ -331,7 +329,7 @@ final class SourceChecks {
         List<String> unreadable = new ArrayList<>();
         try (PreparedStatement st = c.prepareStatement("""
                 SELECT r.nsp, r.rel FROM unnest(?::text[], ?::text[]) AS r(nsp, rel)
-                WHERE NOT has_schema_privilege(?, r.nsp, 'USAGE')
+                WHERE NOT has_schema_privilege(?, (SELECT oid FROM pg_namespace WHERE nspname = r.nsp), 'USAGE')
                    OR NOT has_table_privilege(?, format('%I.%I', r.nsp, r.rel), 'SELECT')
                 ORDER BY 1, 2""")) {
             st.setArray(1, c.createArrayOf("text", tables.stream().map(TableRef::schema).toArray()));

@@ -41,10 +41,11 @@ final class SourceProbe {
 
     private final SourceConnection source;
     private final String roleName;
-    private final boolean roleExists;
+    /** Null: unknown, the source's preflight did not say. */
+    private final Boolean roleExists;
     private final Findings out;
 
-    SourceProbe(SourceConnection source, String roleName, boolean roleExists, Findings out) {
+    SourceProbe(SourceConnection source, String roleName, Boolean roleExists, Findings out) {
         this.source = source;
         this.roleName = roleName;
         this.roleExists = roleExists;
@@ -141,7 +142,13 @@ final class SourceProbe {
                     + "connection on port " + source.port() + ": " + text, "check the port, that PostgreSQL "
                     + "listens on an address the target can reach (listen_addresses), and firewalls between them");
             case "source_auth_failed" -> {
-                if (roleExists) {
+                if (roleExists == null) {
+                    out.warning(failure.code(), List.of(source.user()), "the login as " + source.user() + " failed; "
+                            + "whether the replication role exists on the source is unknown here (the source's "
+                            + "preflight did not answer), so this is not counted as an error: " + text,
+                            "fix what the source's preflight reports first; the login is checked again on the next "
+                            + "run");
+                } else if (roleExists) {
                     out.error(failure.code(), List.of(source.user()), "the source refused the login of "
                             + source.user() + ": " + text, "check the replication password (pgferry_replication_"
                             + "password) and the user; the replication_role step sets the password of "

@@ -4,6 +4,7 @@ import io.pgferry.agent.migration.Names;
 import io.pgferry.agent.migration.Scope;
 import io.pgferry.agent.migration.TableRef;
 import io.pgferry.agent.migration.UnloggedTables;
+import io.pgferry.agent.preflight.ReplicaIdentityIndex;
 import java.util.List;
 
 /**
@@ -18,11 +19,13 @@ import java.util.List;
  */
 public record PublicationRequest(String database, List<String> includeSchemas, List<String> excludeSchemas,
                                  List<TableRef> includeTables, List<TableRef> excludeTables,
-                                 List<TableRef> replicaIdentityFull, Boolean publishViaPartitionRoot,
+                                 List<TableRef> replicaIdentityFull,
+                                 List<ReplicaIdentityIndex> replicaIdentityIndex, Boolean publishViaPartitionRoot,
                                  Boolean check, String unloggedTables) {
     public PublicationRequest {
         Names.require("database", database);
         replicaIdentityFull = replicaIdentityFull == null ? List.of() : List.copyOf(replicaIdentityFull);
+        replicaIdentityIndex = replicaIdentityIndex == null ? List.of() : List.copyOf(replicaIdentityIndex);
         publishViaPartitionRoot = publishViaPartitionRoot == null || publishViaPartitionRoot;
         check = check != null && check;
         unloggedTables = UnloggedTables.require(unloggedTables);

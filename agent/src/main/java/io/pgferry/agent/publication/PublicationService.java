@@ -3,20 +3,26 @@ package io.pgferry.agent.publication;
 import io.pgferry.agent.http.ApiException;
 import io.pgferry.agent.migration.MigrationId;
 import io.pgferry.agent.migration.Plan;
+import io.pgferry.agent.migration.ReplicaIdentityChanges;
+import io.pgferry.agent.migration.ReplicaIdentityChanges.Identity;
 import io.pgferry.agent.migration.ReplicatedRelations;
 import io.pgferry.agent.migration.ResolvedScope;
 import io.pgferry.agent.migration.ScopeResolver;
 import io.pgferry.agent.migration.StepResult;
 import io.pgferry.agent.migration.Steps;
+import io.pgferry.agent.migration.TableIdentity;
 import io.pgferry.agent.migration.TableRef;
 import io.pgferry.agent.migration.UnloggedTables;
 import io.pgferry.agent.postgres.PgConnector;
 import io.pgferry.agent.sql.Sql;
 import java.sql.Connection;
+import java.nio.file.Path;
 import java.sql.SQLException;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.TreeSet;
@@ -27,9 +33,11 @@ public final class PublicationService {
     private static final Duration TIMEOUT = Duration.ofSeconds(60);
 
     private final PgConnector connector;
+    private final Path stateDir;
 
-    public PublicationService(PgConnector connector) {
+    public PublicationService(PgConnector connector, Path stateDir) {
         this.connector = connector;
+        this.stateDir = stateDir;
     }
 
     public StepResult<PublicationState.Response> apply(MigrationId migration, PublicationRequest request) {
@@ -44,19 +52,44 @@ public final class PublicationService {
                         + "nothing to publish; check include_schemas and include_tables", List.of());
             }
             Set<TableRef> full = new TreeSet<>(request.replicaIdentityFull());
+            Map<TableRef, String> byIndex = new LinkedHashMap<>();
+            request.replicaIdentityIndex().forEach(r -> byIndex.put(r.table(), r.index()));
             Set<TableRef> inScope = new java.util.HashSet<>(tables);
-            List<String> stray = full.stream().filter(t -> !inScope.contains(t)).map(TableRef::quoted).toList();
+            List<String> stray = new ArrayList<>();
+            for (TableRef t : full) {
+                if (!inScope.contains(t)) {
+                    stray.add(t.quoted());
+                }
+            }
+            for (TableRef t : byIndex.keySet()) {
+                if (!inScope.contains(t)) {
+                    stray.add(t.quoted());
+                }
+            }
             if (!stray.isEmpty()) {
-                throw ApiException.unprocessable("unknown_objects", "replica_identity_full names tables that are "
-                        + "not in scope: " + String.join(", ", stray) + "; list only tables the scope selects", stray);
+                throw ApiException.unprocessable("unknown_objects", "replica_identity_full or "
+                        + "replica_identity_index name tables that are not in scope: " + String.join(", ", stray)
+                        + "; list only tables the scope selects", stray);
             }
             List<ReplicatedRelations.Relation> relations = ReplicatedRelations.read(c, tables);
-            refuseUnsafe(relations, full);
+            refuseUnsafe(relations, full, byIndex.keySet());
 
+            // The replica identities asked for, each recorded with what it was before (cleanup puts it back).
             Plan plan = new Plan();
+            List<ReplicaIdentityChanges.Change> changes = new ArrayList<>();
             for (ReplicatedRelations.Relation r : relations) {
-                if (full.contains(r.root()) && r.kind() != 'f' && r.replicaIdentity() != 'f') {
-                    plan.add("ALTER TABLE " + r.table().quoted() + " REPLICA IDENTITY FULL");
+                Identity wanted = null;
+                if (full.contains(r.root()) && r.kind() != 'f') {
+                    wanted = new Identity('f', null);
+                } else if (byIndex.containsKey(r.root()) && r.root().equals(r.table())) {
+                    wanted = new Identity('i', byIndex.get(r.root()));
+                }
+                Optional<Identity> now = wanted == null ? Optional.empty()
+                        : ReplicaIdentityChanges.current(c, r.table());
+                if (now.isPresent() && !now.get().equals(wanted)) {
+                    plan.add("ALTER TABLE " + r.table().quoted() + " REPLICA IDENTITY " + wanted.clause());
+                    changes.add(new ReplicaIdentityChanges.Change(r.table().schema(), r.table().name(),
+                            now.get().toString(), wanted.toString()));
                 }
             }
             Optional<PublicationCatalog.Existing> existing = PublicationCatalog.read(c, name, major);
@@ -67,11 +100,12 @@ public final class PublicationService {
                 align(plan, name, existing.get(), tables, request.publishViaPartitionRoot());
             }
             if (!request.check()) {
+                new ReplicaIdentityChanges(stateDir, migration).record(changes);
                 plan.runInTransaction(c);
             }
             boolean exists = existing.isPresent() || !request.check();
             return plan.result(request.check(), new PublicationState.Response(new PublicationState(name, exists,
-                    tables, request.publishViaPartitionRoot(), List.copyOf(full))));
+                    tables, request.publishViaPartitionRoot(), List.copyOf(full), identities(c, relations, changes))));
         } catch (SQLException e) {
             throw connector.translate(e);
         }
@@ -90,10 +124,33 @@ public final class PublicationService {
                 plan.runInTransaction(c);
             }
             return plan.result(check, new PublicationState.Response(
-                    new PublicationState(name, check && !plan.isEmpty(), List.of(), null, null)));
+                    new PublicationState(name, check && !plan.isEmpty(), List.of(), null, null, null)));
         } catch (SQLException e) {
             throw connector.translate(e);
         }
+    }
+
+    /**
+     * The full and index identities of the scope's relations as this step leaves them (those it set, in check mode
+     * those it would set): the target's replica_identity step sets the same.
+     */
+    private static List<TableIdentity> identities(Connection c, List<ReplicatedRelations.Relation> relations,
+                                                  List<ReplicaIdentityChanges.Change> changes) throws SQLException {
+        Map<TableRef, String> set = new LinkedHashMap<>();
+        changes.forEach(ch -> set.put(ch.table(), ch.set()));
+        List<TableIdentity> out = new ArrayList<>();
+        for (ReplicatedRelations.Relation r : relations) {
+            String identity = set.get(r.table());
+            if (identity == null) {
+                identity = ReplicaIdentityChanges.current(c, r.table())
+                        .filter(id -> id.kind() == 'f' || (id.kind() == 'i' && id.index() != null))
+                        .map(Identity::toString).orElse(null);
+            }
+            if (identity != null) {
+                out.add(new TableIdentity(r.table().schema(), r.table().name(), identity));
+            }
+        }
+        return out;
     }
 
     /**
@@ -101,7 +158,8 @@ public final class PublicationService {
      * on the source: the application would break. Unlogged tables write no WAL and cannot be replicated at all.
      * Either is refused before anything changes.
      */
-    private static void refuseUnsafe(List<ReplicatedRelations.Relation> relations, Set<TableRef> full) {
+    private static void refuseUnsafe(List<ReplicatedRelations.Relation> relations, Set<TableRef> full,
+                                     Set<TableRef> byIndex) {
         List<String> unlogged = relations.stream().filter(ReplicatedRelations.Relation::unlogged)
                 .map(ReplicatedRelations.Relation::describe).toList();
         if (!unlogged.isEmpty()) {
@@ -110,14 +168,15 @@ public final class PublicationService {
                     + "(ALTER TABLE .. SET LOGGED) or exclude them with exclude_tables", unlogged);
         }
         List<String> missing = relations.stream()
-                .filter(r -> r.kind() == 'r' && !full.contains(r.root()) && !r.hasReplicaIdentity())
+                .filter(r -> r.kind() == 'r' && !full.contains(r.root()) && !r.hasReplicaIdentity()
+                        && !(byIndex.contains(r.root()) && r.root().equals(r.table())))
                 .map(ReplicatedRelations.Relation::describe).toList();
         if (!missing.isEmpty()) {
             throw ApiException.unprocessable("table_without_replica_identity", "these tables have no primary key "
                     + "or replica identity, so once published PostgreSQL would reject UPDATE and DELETE on them: "
-                    + String.join(", ", missing) + "; add a primary key (best), or a replica identity index "
-                    + "(ALTER TABLE .. REPLICA IDENTITY USING INDEX ..), or list them in replica_identity_full "
-                    + "(every change then logs the whole old row)", missing);
+                    + String.join(", ", missing) + "; add a primary key (best), or name a unique index on NOT NULL "
+                    + "columns in replica_identity_index, or list them in replica_identity_full (every change then "
+                    + "logs the whole old row)", missing);
         }
     }
 

@@ -2,8 +2,10 @@ package io.pgferry.agent.readycheck;
 
 import io.pgferry.agent.http.BadRequestException;
 import io.pgferry.agent.migration.Names;
+import io.pgferry.agent.migration.Scope;
 import io.pgferry.agent.migration.TableRef;
 import java.util.List;
+import java.util.stream.Stream;
 
 /**
  * Body of {@code POST /v1/migrations/{m}/ready-check}.
@@ -14,9 +16,13 @@ import java.util.List;
  * @param maxLagSeconds target: the apply lag allowed (default 30); null skips it (the source reported no bytes
  *                      pending, and an idle stream's lag in seconds only grows between keepalives)
  * @param sequences target: the sequences the source answered, each must exist
+ * @param includeSchemas source: the scope as the user defines it (with the three others), resolved again now:
+ *                       anything it selects that the schema archive did not is drift. When none of the four is
+ *                       given, the scope the archive recorded is used (nothing new can be seen then)
  */
 public record ReadyCheckRequest(String database, String side, Long maxLagBytes, Double maxLagSeconds,
-                                List<TableRef> sequences) {
+                                List<TableRef> sequences, List<String> includeSchemas, List<String> excludeSchemas,
+                                List<TableRef> includeTables, List<TableRef> excludeTables) {
     public ReadyCheckRequest {
         Names.require("database", database);
         if (!"source".equals(side) && !"target".equals(side)) {
@@ -28,5 +34,19 @@ public record ReadyCheckRequest(String database, String side, Long maxLagBytes, 
                     "lag limits must be 0 or more");
         }
         sequences = sequences == null ? List.of() : List.copyOf(sequences);
+        if ("target".equals(side) && scopeGiven(includeSchemas, excludeSchemas, includeTables, excludeTables)) {
+            throw new BadRequestException("include_schemas", "the scope belongs to the source side's ready check; "
+                    + "leave it out for side target");
+        }
+    }
+
+    private static boolean scopeGiven(Object... fields) {
+        return Stream.of(fields).anyMatch(f -> f != null);
+    }
+
+    /** The user's scope rule, or null when the request carries none. */
+    Scope scope() {
+        return scopeGiven(includeSchemas, excludeSchemas, includeTables, excludeTables)
+                ? new Scope(includeSchemas, excludeSchemas, includeTables, excludeTables) : null;
     }
 }

@@ -3,8 +3,14 @@ package io.pgferry.agent.readycheck;
 import io.pgferry.agent.http.ApiException;
 import io.pgferry.agent.migration.ManifestScope;
 import io.pgferry.agent.migration.MigrationId;
+import io.pgferry.agent.migration.ReplicaIdentityChanges;
+import io.pgferry.agent.migration.ReplicatedRelations;
+import io.pgferry.agent.migration.ResolvedScope;
+import io.pgferry.agent.migration.ScopeResolver;
 import io.pgferry.agent.migration.Steps;
+import io.pgferry.agent.migration.TableIdentity;
 import io.pgferry.agent.migration.TableRef;
+import io.pgferry.agent.sql.Sql;
 import io.pgferry.agent.postgres.PgConnector;
 import io.pgferry.agent.sequences.SequenceValue;
 import io.pgferry.agent.sequences.SequencesService;
@@ -18,7 +24,10 @@ import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Set;
 
 /** Whether a cutover may start: refuses with the reason, or answers what the other side needs to check. */
 public final class ReadyCheckService {
@@ -31,9 +40,11 @@ public final class ReadyCheckService {
      * @param lagBytes source: WAL the subscriber has not confirmed
      * @param lagSeconds target: the apply worker's lag
      * @param sequences source: the sequences of the scope, for the target's check
+     * @param replicaIdentities source: the tables (and partitions) whose replica identity is full or an index, for
+     *                          the reverse stream's publication on the target
      */
     public record Ready(String side, boolean ready, String schemaSha256, Long lagBytes, Double lagSeconds,
-                        Integer tables, List<TableRef> sequences) {
+                        Integer tables, List<TableRef> sequences, List<TableIdentity> replicaIdentities) {
     }
 
     private final PgConnector connector;
@@ -56,7 +67,14 @@ public final class ReadyCheckService {
                 ApiException.notFound("fingerprint_not_found", "no schema fingerprint for migration " + migration
                         + " on this agent: it is taken with the schema archive (POST schema-archive)"));
         try (Connection c = Steps.open(connector, request.database(), TIMEOUT, true)) {
-            SchemaFingerprint now = SchemaFingerprint.compute(c, scope.schemas(), scope.excludedTables());
+            List<TableRef> excluded = new ArrayList<>(scope.excludedTables());
+            if (request.scope() != null) {
+                ResolvedScope resolved = ScopeResolver.resolve(c, request.scope());
+                refuseNewInScope(scope, resolved);
+                // Tables the rule leaves out now (created since, outside an include list) are not drift.
+                excluded.addAll(resolved.excludedTables());
+            }
+            SchemaFingerprint now = SchemaFingerprint.compute(c, scope.schemas(), excluded);
             List<String> drift = stored.differences(now);
             if (!drift.isEmpty()) {
                 throw ApiException.unprocessable("schema_drift", "the source schema changed since it was copied "
@@ -84,7 +102,8 @@ public final class ReadyCheckService {
             for (SequenceValue s : SequencesService.read(c, scope)) {
                 sequences.add(new TableRef(s.schema(), s.name()));
             }
-            return new Ready("source", true, now.sha256(), lag, null, scope.tables().size(), sequences);
+            return new Ready("source", true, now.sha256(), lag, null, scope.tables().size(), sequences,
+                    identities(c, scope.tables()));
         } catch (SQLException e) {
             throw connector.translate(e);
         }
@@ -127,7 +146,48 @@ public final class ReadyCheckService {
             throw ApiException.unprocessable("sequences_missing", "sequences of the source are missing on the "
                     + "target: " + String.join(", ", missing), missing);
         }
-        return new Ready("target", true, null, null, lag, status.total(), request.sequences());
+        return new Ready("target", true, null, null, lag, status.total(), request.sequences(), null);
+    }
+
+    /**
+     * The scope as the user defined it (a rule: every schema but X, or a list), resolved now, against what the
+     * schema archive moved: a schema or table created since that falls under the rule was never copied, and a
+     * cutover would leave it and its rows behind on the old source.
+     */
+    private static void refuseNewInScope(ManifestScope archived, ResolvedScope now) {
+        Set<TableRef> moved = new HashSet<>(archived.tables());
+        Set<String> added = new LinkedHashSet<>();
+        for (String s : now.schemas()) {
+            if (!archived.schemas().contains(s)) {
+                added.add("schema " + Sql.ident(s));
+            }
+        }
+        for (TableRef t : now.tableRefs()) {
+            if (!moved.contains(t)) {
+                added.add("table " + t.quoted());
+            }
+        }
+        if (!added.isEmpty()) {
+            throw ApiException.unprocessable("scope_drift", "the scope now selects what the migration did not copy "
+                    + "(created after the schema archive): " + String.join(", ", added) + "; a cutover would leave "
+                    + "it on the old source. Leave it out (exclude_schemas, exclude_tables), or start the migration "
+                    + "over so it is copied (pgferry.migrate.cleanup with pgferry_cleanup_abandon, then "
+                    + "pgferry.migrate.migrate)", List.copyOf(added));
+        }
+    }
+
+    /** Every relation of the scope (partitions too: identity is per relation) with a full or index identity. */
+    private static List<TableIdentity> identities(Connection c, List<TableRef> tables) throws SQLException {
+        List<TableIdentity> out = new ArrayList<>();
+        for (ReplicatedRelations.Relation r : ReplicatedRelations.read(c, tables)) {
+            if (r.replicaIdentity() == 'f' || r.replicaIdentity() == 'i') {
+                ReplicaIdentityChanges.current(c, r.table())
+                        .filter(id -> id.kind() == 'f' || id.index() != null)
+                        .ifPresent(id -> out.add(new TableIdentity(r.table().schema(), r.table().name(),
+                                id.toString())));
+            }
+        }
+        return out;
     }
 
     /**

@@ -2,7 +2,9 @@ package io.pgferry.agent.reversereplication;
 
 import io.pgferry.agent.http.BadRequestException;
 import io.pgferry.agent.migration.Names;
+import io.pgferry.agent.migration.TableIdentity;
 import io.pgferry.agent.subscription.SourceConnection;
+import java.util.List;
 
 /**
  * Body of {@code PUT /v1/migrations/{m}/reverse-replication}.
@@ -10,9 +12,11 @@ import io.pgferry.agent.subscription.SourceConnection;
  * @param side {@code publisher} on the new primary (the old target): replication role {@code pgferry_<m>} with
  *             {@code password}, publication {@code pgferry_<m>_reverse}; {@code subscriber} on the old source:
  *             subscription {@code pgferry_<m>_reverse} through {@code connection}
+ * @param replicaIdentities publisher: the source's tables whose replica identity is full or an index (the source's
+ *                          ready check answers them); the same identity is set here where it is missing
  */
 public record ReverseReplicationRequest(String database, String side, String password, SourceConnection connection,
-                                        Boolean check) {
+                                        List<TableIdentity> replicaIdentities, Boolean check) {
     public ReverseReplicationRequest {
         Names.require("database", database);
         if ("publisher".equals(side)) {
@@ -28,6 +32,10 @@ public record ReverseReplicationRequest(String database, String side, String pas
         } else {
             throw new BadRequestException("side", "side must be publisher or subscriber");
         }
+        if (replicaIdentities != null && !"publisher".equals(side)) {
+            throw new BadRequestException("replica_identities", "replica_identities belong to the publisher side");
+        }
+        replicaIdentities = replicaIdentities == null ? List.of() : List.copyOf(replicaIdentities);
         check = check != null && check;
     }
 

@@ -4,11 +4,13 @@ import io.pgferry.agent.migration.Direction;
 import io.pgferry.agent.migration.ManifestScope;
 import io.pgferry.agent.migration.MigrationId;
 import io.pgferry.agent.migration.Plan;
+import io.pgferry.agent.migration.ReplicaIdentityChanges;
 import io.pgferry.agent.migration.Sessions;
 import io.pgferry.agent.migration.StepResult;
 import io.pgferry.agent.migration.TableRef;
 import io.pgferry.agent.migration.UnloggedTables;
 import io.pgferry.agent.postgres.PgConnector;
+import io.pgferry.agent.replicaidentity.ReplicaIdentityService;
 import io.pgferry.agent.replicationrole.ReplicationRoleRequest;
 import io.pgferry.agent.replicationrole.ReplicationRoleService;
 import io.pgferry.agent.replicationrole.RowSecurity;
@@ -57,12 +59,17 @@ public final class ReverseReplicationService {
 
     private StepResult<Reverse> publisher(MigrationId migration, String name, ManifestScope scope,
                                           ReverseReplicationRequest request) {
-        // The reverse stream copies nothing (copy_data = false): its role needs no way past row-level security.
-        var role = roles.apply(migration, new ReplicationRoleRequest(request.database(), request.password(),
-                scope.schemas(), List.of(), scope.tables(), List.of(), "none", true, request.check()));
-        List<String> queries = new ArrayList<>(role.queries());
         try (Connection c = Sessions.writable(connector, request.database(), TIMEOUT)) {
             Plan plan = new Plan();
+            // First, as it may refuse: nothing is made before.
+            // Once published here, a table whose UPDATEs and DELETEs cannot be identified would break them on the
+            // new primary: the source's identities are set, a table left without one is refused.
+            List<ReplicaIdentityChanges.Change> changes = ReplicaIdentityService.plan(c, scope.tables(),
+                    request.replicaIdentities(), plan, true);
+            // The reverse stream copies nothing (copy_data = false): its role needs no way past row-level security.
+            var role = roles.apply(migration, new ReplicationRoleRequest(request.database(), request.password(),
+                    scope.schemas(), List.of(), scope.tables(), List.of(), "none", true, request.check()));
+            List<String> queries = new ArrayList<>(role.queries());
             boolean exists;
             try (PreparedStatement ps = c.prepareStatement("SELECT 1 FROM pg_publication WHERE pubname = ?")) {
                 ps.setString(1, name);
@@ -78,6 +85,7 @@ public final class ReverseReplicationService {
                         + " WITH (publish_via_partition_root = true)");
             }
             if (!request.check()) {
+                new ReplicaIdentityChanges(stateDir, migration).record(changes);
                 plan.runInTransaction(c);
             }
             queries.addAll(plan.shown());

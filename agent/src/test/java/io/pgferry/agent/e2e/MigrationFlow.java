@@ -80,6 +80,13 @@ final class MigrationFlow {
 
     /** Runs every step; returns each step's "changed", so a rerun can assert that nothing changed. */
     Map<String, Boolean> run() throws Exception {
+        Map<String, Boolean> changed = schema();
+        changed.putAll(stream());
+        return changed;
+    }
+
+    /** The role, the schema archive and the target's database and schema. */
+    Map<String, Boolean> schema() throws Exception {
         Map<String, Boolean> changed = new LinkedHashMap<>();
         Map<String, Object> roleBody = scoped("password", password);
         roleBody.putAll(role);
@@ -110,7 +117,12 @@ final class MigrationFlow {
                 "upload the manifest");
         changed.put("schema-apply", job(target, target.post(path("schema-apply"), onTarget("role_map", roleMap)))
                 .get("changed").asBoolean());
+        return changed;
+    }
 
+    /** The publication, the subscription and its initial copy, then post-data. */
+    Map<String, Boolean> stream() throws Exception {
+        Map<String, Boolean> changed = new LinkedHashMap<>();
         changed.put("publication", ok(source.put(path("publication"), scoped())).get("changed").asBoolean());
         Map<String, Object> connection = Map.of("host", sourceCluster.peerHost(), "port", sourceCluster.peerPort(),
                 "dbname", database, "user", "pgferry_" + migration, "password", password);

@@ -129,11 +129,15 @@ class PreflightTest {
         sql(a14, "clean", "CREATE ROLE pgferry_clean LOGIN REPLICATION PASSWORD '" + ROLE_PASSWORD + "'; "
                 + "GRANT USAGE ON SCHEMA included TO pgferry_clean; "
                 + "GRANT SELECT ON ALL TABLES IN SCHEMA included TO pgferry_clean");
+        // A bounded slot: else the WAL retention warning (LifecycleStepsTest) is a finding of every default cluster.
+        sql(a14, "postgres", "ALTER SYSTEM SET max_slot_wal_keep_size = '64MB'");
+        sql(a14, "postgres", "SELECT pg_reload_conf()");
         Map<String, Object> body = source("clean");
         body.put("exclude_schemas", List.of("excluded"));
         JsonNode source = preflight(agentA, "clean", body);
         assertTrue(source.get("ok").asBoolean(), source.toString());
         assertEquals(0, source.get("findings").size(), source.toString());
+        assertEquals(64L << 20, source.at("/facts/max_slot_wal_keep_size_bytes").asLong(), source.toString());
         assertEquals(14, source.at("/facts/major").asInt());
         assertTrue(source.at("/facts/replication_role_exists").asBoolean());
         assertTrue(source.at("/facts/database_size_bytes").asLong() > 0);

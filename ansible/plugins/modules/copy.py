@@ -116,12 +116,14 @@ queries:
   sample:
     - "CREATE_REPLICATION_SLOT pgferry_app LOGICAL pgoutput (SNAPSHOT 'export')"
     - "COPY 3 tables (590348288 bytes in 12 pieces, 3 in binary) from the source into the target, 2 at a time, ..."
-    - "CREATE SUBSCRIPTION \"pgferry_app\" CONNECTION '... password=********' PUBLICATION \"pgferry_app\" WITH (slot_name = 'pgferry_app', create_slot = false, copy_data = false, ...)"
+    - >-
+      CREATE SUBSCRIPTION "pgferry_app" CONNECTION '... password=********' PUBLICATION "pgferry_app"
+      WITH (slot_name = 'pgferry_app', create_slot = false, copy_data = false, ...)
 summary:
   description:
     - What the copy did, in totals (C(status), C(outcome), C(slot), C(consistent_lsn), C(tables), C(bytes), C(rows),
       C(binary_tables), C(index_builds), C(seconds), C(timings) per part). Per table, read
-      C(GET /v1/migrations/{m}/copy) on the target agent. (Not named C(copy): in Jinja C(result.copy) is a dict's
+      C(GET /v1/migrations/{m}/copy) on the target agent. (Not named C(copy) - in Jinja C(result.copy) is a dict's
       method.)
     - C(outcome) is C(copied), C(recopied) (an interrupted copy was started over), C(subscribed) (only the
       subscription was missing) or C(unchanged).

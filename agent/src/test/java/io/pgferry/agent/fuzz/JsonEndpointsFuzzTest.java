@@ -352,6 +352,30 @@ class JsonEndpointsFuzzTest {
                 NODES.arrayNode().add(NODES.objectNode().put("schema", "app").put("name", "items"))));
         t.put("POST /v1/migrations/{m}/verify/snapshot", db -> body(db).put("hold_seconds", 5));
         t.put("POST /v1/migrations/{m}/cleanup", db -> body(db).put("keep_reverse", true).put("check", true));
+        ObjectNode items = NODES.objectNode().put("schema", "app").put("name", "items");
+        t.put("PUT /v1/migrations/{m}/roles", db -> body(db).put("check", true).set("roles", NODES.arrayNode()));
+        t.put("PUT /v1/migrations/{m}/privileges", db -> body(db).put("check", true).set("source",
+                NODES.objectNode().put("server_major", 16)));
+        t.put("PUT /v1/migrations/{m}/replica-identity", db -> body(db).put("check", true).set("replica_identities",
+                NODES.arrayNode().add(items.deepCopy().put("identity", "full"))));
+        // A database that does not exist: the copy's check mode would otherwise dial the (unreachable) source.
+        t.put("POST /v1/migrations/{m}/copy", db -> body(db + "_absent").put("check", true).put("jobs", 2)
+                .set("connection", connection));
+        t.put("PUT /v1/migrations/{m}/large-objects", db -> body(db)); // the stream route, fed JSON by mistake
+        t.put("POST /v1/migrations/{m}/large-objects/export", db -> body(db).put("data", false).set("oids",
+                NODES.arrayNode().add(1).add(2)));
+        t.put("PUT /v1/migrations/{m}/large-objects/mark", db -> body(db).put("xmin", "1").put("check", true)
+                .set("xids", NODES.arrayNode()));
+        t.put("POST /v1/migrations/{m}/materialized-views", db -> body(db).put("check", true).set("source",
+                NODES.arrayNode()));
+        t.put("POST /v1/migrations/{m}/row-counts", db -> body(db).put("keys", false).set("tables",
+                NODES.arrayNode().add(items.deepCopy())));
+        t.put("POST /v1/migrations/{m}/row-counts/snapshot", db -> body(db).put("timeout_seconds", 1)
+                .put("hold_seconds", 5).set("tables", NODES.arrayNode().add(items.deepCopy())));
+        t.put("POST /v1/migrations/{m}/row-counts/changes", db -> body(db).set("tables",
+                NODES.arrayNode().add(items.deepCopy())));
+        t.put("POST /v1/migrations/{m}/row-counts/lookup", db -> body(db).put("snapshot", "00000003-0000001B-1")
+                .set("tables", NODES.arrayNode().add(items.deepCopy().set("keys", NODES.arrayNode()))));
         return t;
     }
 

@@ -12,7 +12,13 @@ import io.pgferry.agent.postgres.PgToolsException;
 import io.pgferry.agent.postgres.PgToolsResolver;
 import io.pgferry.agent.postgres.PostgresUnavailableException;
 import io.pgferry.agent.postgres.ServerVersion;
+import io.pgferry.agent.http.RouteGroup;
+import io.pgferry.agent.jobs.JobRunner;
+import io.pgferry.agent.metrics.AgentMetrics;
+import io.pgferry.agent.metrics.MetricsController;
 import java.io.IOException;
+import java.util.ArrayList;
+import java.util.List;
 import java.nio.file.Files;
 import java.sql.Connection;
 import java.sql.SQLException;
@@ -49,8 +55,13 @@ public final class Agent implements AutoCloseable {
         } catch (PostgresUnavailableException | SQLException e) {
             LOG.warn("PostgreSQL at {} is not reachable yet; starting anyway", connector.target());
         }
+        AgentMetrics metrics = new AgentMetrics();
+        JobRunner jobs = new JobRunner(metrics::jobFinished);
+        metrics.watch(connector, config.stateDir(), jobs::views);
+        List<RouteGroup> routes = new ArrayList<>(Features.all(config, connector, info, jobs));
+        routes.add(new MetricsController(metrics));
         AgentServer server = AgentServer.start(config, new HealthController(new HealthService(connector)),
-                new InfoController(info), Features.all(config, connector, info));
+                new InfoController(info), routes, metrics::request);
         LOG.info("pgferry-agent {} listening on {}://{}:{}", AgentVersion.get(),
                 config.tls().isPresent() ? "https" : "http", config.listenAddress(), server.port());
         return new Agent(server);

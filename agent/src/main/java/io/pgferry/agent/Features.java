@@ -52,9 +52,8 @@ final class Features {
     private Features() {
     }
 
-    static List<RouteGroup> all(AgentConfig config, PgConnector connector, InfoService info) {
-        // One runner for every long step: the agent runs one long operation at a time.
-        JobRunner jobs = new JobRunner();
+    /** @param jobs one runner for every long step: the agent runs one long operation at a time */
+    static List<RouteGroup> all(AgentConfig config, PgConnector connector, InfoService info, JobRunner jobs) {
         PgProcess tools = new PgProcess(config.postgres(), config.stateDir());
         return List.of(
                 new JobsController(jobs),

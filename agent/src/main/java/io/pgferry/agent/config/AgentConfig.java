@@ -9,8 +9,10 @@ import java.util.Optional;
  * @param token read from {@code tokenFile} at load time; {@link Secret} keeps it out of toString
  * @param pgBinDir empty means detect it once the server's major version is known
  * @param tls empty means plain HTTP (fine on loopback; use TLS on any other address)
+ * @param logLevel the level of the agent's own loggers, unless a -Dlogback.configurationFile decides everything
+ * @param metricsAuth whether GET /metrics needs the token
  */
 public record AgentConfig(String listenAddress, int listenPort, Path tokenFile, Secret token,
                           PostgresConfig postgres, Optional<Path> pgBinDir, Path stateDir, LogFormat logFormat,
-                          Optional<TlsConfig> tls) {
+                          Optional<TlsConfig> tls, LogLevel logLevel, MetricsAuth metricsAuth) {
 }

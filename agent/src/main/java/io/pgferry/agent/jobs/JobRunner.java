@@ -9,6 +9,7 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import java.util.function.Consumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -28,7 +29,17 @@ public final class JobRunner implements AutoCloseable {
         return t;
     });
     private final Map<String, Job> jobs = new LinkedHashMap<>();
+    /** Told of every job that ends (metrics); must not throw. */
+    private final Consumer<JobView> onFinish;
     private Job running;
+
+    public JobRunner() {
+        this(job -> { });
+    }
+
+    public JobRunner(Consumer<JobView> onFinish) {
+        this.onFinish = onFinish;
+    }
 
     /** The id of a step's job: derived, so a retry of the same step finds its job. */
     public static String jobId(String step, MigrationId migration) {
@@ -57,8 +68,19 @@ public final class JobRunner implements AutoCloseable {
         jobs.put(id, job);
         trim();
         running = job;
-        executor.execute(() -> execute(job, work));
+        executor.execute(() -> {
+            try {
+                execute(job, work);
+            } finally {
+                onFinish.accept(job.view());
+            }
+        });
         return job.view();
+    }
+
+    /** Every job kept for polling, running or ended, oldest first. */
+    public synchronized List<JobView> views() {
+        return jobs.values().stream().map(Job::view).toList();
     }
 
     public synchronized Optional<JobView> find(String id) {

@@ -104,7 +104,7 @@ public final class AgentMetrics {
     /** The route template, never the raw path: a path holds ids and names, and would grow the series without end. */
     private static String route(Context ctx) {
         try {
-            var endpoint = ctx.endpoint();
+            var endpoint = ctx.endpoints().matchedHttpEndpoint();
             return endpoint == null ? "unmatched" : endpoint.path;
         } catch (RuntimeException e) {
             // Refused before routing (401 on an unknown path) or answered 404: no endpoint.

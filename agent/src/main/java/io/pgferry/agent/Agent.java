@@ -16,6 +16,7 @@ import io.pgferry.agent.http.RouteGroup;
 import io.pgferry.agent.jobs.JobRunner;
 import io.pgferry.agent.metrics.AgentMetrics;
 import io.pgferry.agent.metrics.MetricsController;
+import io.pgferry.agent.openapi.OpenApiController;
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.List;
@@ -60,6 +61,7 @@ public final class Agent implements AutoCloseable {
         metrics.watch(connector, config.stateDir(), jobs::views);
         List<RouteGroup> routes = new ArrayList<>(Features.all(config, connector, info, jobs));
         routes.add(new MetricsController(metrics));
+        routes.add(new OpenApiController());
         AgentServer server = AgentServer.start(config, new HealthController(new HealthService(connector)),
                 new InfoController(info), routes, metrics::request);
         LOG.info("pgferry-agent {} listening on {}://{}:{}", AgentVersion.get(),

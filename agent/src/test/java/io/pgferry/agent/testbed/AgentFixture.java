@@ -41,6 +41,12 @@ public final class AgentFixture {
     /** A config for the cluster, loaded through the real loader from a real YAML file. */
     public static AgentConfig configFor(PgCluster cluster, Path dir, Path tokenFile, int port)
             throws IOException, ConfigException {
+        return configFor(cluster, dir, tokenFile, port, "");
+    }
+
+    /** @param extraYaml more top-level settings, e.g. "metrics_auth: none\n" */
+    public static AgentConfig configFor(PgCluster cluster, Path dir, Path tokenFile, int port, String extraYaml)
+            throws IOException, ConfigException {
         Path yaml = dir.resolve("agent.yaml");
         Files.writeString(yaml, """
                 listen_address: 127.0.0.1
@@ -54,7 +60,7 @@ public final class AgentFixture {
                 pg_bin_dir: %s
                 state_dir: %s
                 """.formatted(port, tokenFile, cluster.host(), cluster.port(), cluster.superuser(),
-                cluster.superuserPasswordFile(), cluster.binDir(), dir.resolve("state")));
+                cluster.superuserPasswordFile(), cluster.binDir(), dir.resolve("state")) + extraYaml);
         return ConfigLoader.load(yaml, Map.of(), List.of());
     }
 }

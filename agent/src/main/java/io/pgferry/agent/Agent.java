@@ -14,8 +14,14 @@ import io.pgferry.agent.postgres.PgToolsException;
 import io.pgferry.agent.postgres.PgToolsResolver;
 import io.pgferry.agent.postgres.PostgresUnavailableException;
 import io.pgferry.agent.postgres.ServerVersion;
+import io.pgferry.agent.http.RouteGroup;
+import io.pgferry.agent.metrics.AgentMetrics;
+import io.pgferry.agent.metrics.MetricsController;
+import io.pgferry.agent.openapi.OpenApiController;
 import java.io.IOException;
 import io.pgferry.agent.state.StateFiles;
+import java.util.ArrayList;
+import java.util.List;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.time.Duration;
@@ -56,10 +62,15 @@ public final class Agent implements AutoCloseable {
         } catch (PostgresUnavailableException | SQLException e) {
             LOG.warn("PostgreSQL at {} is not reachable yet; starting anyway", connector.target());
         }
-        JobRunner jobs = new JobRunner();
+        AgentMetrics metrics = new AgentMetrics();
+        JobRunner jobs = new JobRunner(metrics::jobFinished);
+        metrics.watch(connector, config.stateDir(), jobs::views);
         PgProcess tools = new PgProcess(config.postgres(), config.stateDir());
+        List<RouteGroup> routes = new ArrayList<>(Features.all(config, connector, info, jobs, tools));
+        routes.add(new MetricsController(metrics));
+        routes.add(new OpenApiController());
         AgentServer server = AgentServer.start(config, new HealthController(new HealthService(connector)),
-                new InfoController(info), Features.all(config, connector, info, jobs, tools));
+                new InfoController(info), routes, metrics::request);
         LOG.info("pgferry-agent {} listening on {}://{}:{}", AgentVersion.get(),
                 config.tls().isPresent() ? "https" : "http", config.listenAddress(), server.port());
         return new Agent(server, jobs, tools);

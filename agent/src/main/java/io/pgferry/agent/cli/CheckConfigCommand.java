@@ -47,6 +47,8 @@ final class CheckConfigCommand implements Callable<Integer> {
         out.println("pg_bin_dir: " + config.pgBinDir().map(Object::toString).orElse("(detect)"));
         out.println("state_dir: " + config.stateDir());
         out.println("log_format: " + config.logFormat().name().toLowerCase(java.util.Locale.ROOT));
+        out.println("log_level: " + config.logLevel().name().toLowerCase(java.util.Locale.ROOT));
+        out.println("metrics_auth: " + config.metricsAuth().name().toLowerCase(java.util.Locale.ROOT));
         out.println("tls: " + config.tls().map(t -> "on (" + t.certFile() + ", key " + t.keyFile() + ")")
                 .orElse("off (plain HTTP)"));
         out.println("archive_key_file: " + config.archiveKeyFile().map(Object::toString)

@@ -53,6 +53,14 @@ public final class ConfigOptions {
     @Option(names = "--log-format", paramLabel = "FORMAT", description = "Overrides log_format: text or json.")
     String logFormat;
 
+    @Option(names = "--log-level", paramLabel = "LEVEL",
+            description = "Overrides log_level: trace, debug, info, warn or error.")
+    String logLevel;
+
+    @Option(names = "--metrics-auth", paramLabel = "AUTH",
+            description = "Overrides metrics_auth: token, or none (loopback listener only).")
+    String metricsAuth;
+
     @Option(names = "--tls-cert-file", paramLabel = "FILE", description = "Overrides tls_cert_file (PEM chain).")
     String tlsCertFile;
 
@@ -84,6 +92,8 @@ public final class ConfigOptions {
         add(out, ConfigKeys.PG_BIN_DIR, "--pg-bin-dir", pgBinDir);
         add(out, ConfigKeys.STATE_DIR, "--state-dir", stateDir);
         add(out, ConfigKeys.LOG_FORMAT, "--log-format", logFormat);
+        add(out, ConfigKeys.LOG_LEVEL, "--log-level", logLevel);
+        add(out, ConfigKeys.METRICS_AUTH, "--metrics-auth", metricsAuth);
         add(out, ConfigKeys.TLS_CERT_FILE, "--tls-cert-file", tlsCertFile);
         add(out, ConfigKeys.TLS_KEY_FILE, "--tls-key-file", tlsKeyFile);
         add(out, ConfigKeys.ARCHIVE_KEY_FILE, "--archive-key-file", archiveKeyFile);

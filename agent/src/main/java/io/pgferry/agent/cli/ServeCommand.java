@@ -41,7 +41,7 @@ final class ServeCommand implements Callable<Integer> {
         } catch (ConfigException e) {
             return ConfigErrors.report(e, spec.commandLine().getErr());
         }
-        LogSetup.apply(config.logFormat());
+        LogSetup.apply(config.logFormat(), config.logLevel());
         Agent agent;
         try {
             agent = Agent.start(config, env.get("PATH"));

@@ -12,9 +12,11 @@ import java.util.Optional;
  * @param archiveKey signs and authenticates schema archives; empty means this agent neither makes nor accepts them
  * @param allowPlainHttp the operator's word that plain HTTP beyond loopback crosses only a trusted network
  * @param copy caps of the initial copy on this instance
+ * @param logLevel the level of the agent's own loggers, unless a -Dlogback.configurationFile decides everything
+ * @param metricsAuth whether GET /metrics needs the token
  */
 public record AgentConfig(String listenAddress, int listenPort, Path tokenFile, Secret token,
                           PostgresConfig postgres, Optional<Path> pgBinDir, Path stateDir, LogFormat logFormat,
                           Optional<TlsConfig> tls, Optional<Path> archiveKeyFile, Optional<Secret> archiveKey,
-                          boolean allowPlainHttp, CopyLimits copy) {
+                          boolean allowPlainHttp, CopyLimits copy, LogLevel logLevel, MetricsAuth metricsAuth) {
 }

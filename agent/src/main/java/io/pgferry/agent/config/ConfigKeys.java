@@ -16,6 +16,9 @@ public final class ConfigKeys {
     public static final String PG_BIN_DIR = "pg_bin_dir";
     public static final String STATE_DIR = "state_dir";
     public static final String LOG_FORMAT = "log_format";
+    public static final String LOG_LEVEL = "log_level";
+    /** Who may read /metrics: {@code token} (default) or {@code none}, the latter only on a loopback listener. */
+    public static final String METRICS_AUTH = "metrics_auth";
     /** HTTPS: a PEM certificate chain and its PEM private key; both or neither. */
     public static final String TLS_CERT_FILE = "tls_cert_file";
     public static final String TLS_KEY_FILE = "tls_key_file";
@@ -34,12 +37,13 @@ public final class ConfigKeys {
 
     public static final List<String> TOP_LEVEL = List.of(
             LISTEN_ADDRESS, LISTEN_PORT, TOKEN_FILE, "postgres", PG_BIN_DIR, STATE_DIR, LOG_FORMAT, TLS_CERT_FILE,
-            TLS_KEY_FILE, ARCHIVE_KEY_FILE, ALLOW_PLAIN_HTTP, COPY_MAX_JOBS, COPY_MAX_CONNECTIONS);
+            TLS_KEY_FILE, ARCHIVE_KEY_FILE, ALLOW_PLAIN_HTTP, COPY_MAX_JOBS, COPY_MAX_CONNECTIONS, LOG_LEVEL,
+            METRICS_AUTH);
     public static final List<String> POSTGRES = List.of("host", "port", "user", "password_file", "database");
     public static final List<String> FROM_ENV = List.of(
             LISTEN_ADDRESS, LISTEN_PORT, TOKEN_FILE, PG_HOST, PG_PORT, PG_USER, PG_PASSWORD, PG_PASSWORD_FILE,
             PG_DATABASE, PG_BIN_DIR, STATE_DIR, LOG_FORMAT, TLS_CERT_FILE, TLS_KEY_FILE, ARCHIVE_KEY_FILE,
-            ALLOW_PLAIN_HTTP, COPY_MAX_JOBS, COPY_MAX_CONNECTIONS);
+            ALLOW_PLAIN_HTTP, COPY_MAX_JOBS, COPY_MAX_CONNECTIONS, LOG_LEVEL, METRICS_AUTH);
 
     private ConfigKeys() {
     }

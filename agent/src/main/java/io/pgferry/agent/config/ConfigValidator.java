@@ -57,11 +57,14 @@ final class ConfigValidator {
         boolean allowPlainHttp = bool(ConfigKeys.ALLOW_PLAIN_HTTP, false);
         requireTlsBeyondLoopback(listenAddress, tls.isPresent(), allowPlainHttp);
         CopyLimits copy = copyLimits();
+        LogLevel logLevel = choice(ConfigKeys.LOG_LEVEL, LogLevel.class, LogLevel.INFO);
+        MetricsAuth metricsAuth = metricsAuth(listenAddress);
         if (!errors.isEmpty()) {
             throw new ConfigException(errors);
         }
         return new AgentConfig(listenAddress, listenPort, tokenFile.orElseThrow(), token.orElseThrow(), postgres,
-                pgBinDir, stateDir.orElseThrow(), logFormat, tls, archiveKeyFile, archiveKey, allowPlainHttp, copy);
+                pgBinDir, stateDir.orElseThrow(), logFormat, tls, archiveKeyFile, archiveKey, allowPlainHttp, copy,
+                logLevel, metricsAuth);
     }
 
     /** A guessable secret is refused like a missing one: the agent must not start with it. */
@@ -108,6 +111,40 @@ final class ConfigValidator {
                 yield fallback;
             }
         };
+    }
+
+    /** Unauthenticated metrics only where nobody but this host's users can connect. */
+    private MetricsAuth metricsAuth(String listenAddress) {
+        MetricsAuth auth = choice(ConfigKeys.METRICS_AUTH, MetricsAuth.class, MetricsAuth.TOKEN);
+        if (auth == MetricsAuth.NONE && !loopback(listenAddress)) {
+            errors.add(ConfigKeys.METRICS_AUTH + ": none " + from(settings.get(ConfigKeys.METRICS_AUTH))
+                    + " is allowed only when listen_address is a loopback address, but it is " + listenAddress
+                    + "; set metrics_auth: token and give the scraper the token, or listen on 127.0.0.1");
+        }
+        return auth;
+    }
+
+    private static boolean loopback(String address) {
+        try {
+            return InetAddress.getByName(address).isLoopbackAddress();
+        } catch (UnknownHostException e) {
+            return false;
+        }
+    }
+
+    private <E extends Enum<E>> E choice(String key, Class<E> type, E fallback) {
+        Setting s = settings.get(key);
+        if (s == null) {
+            return fallback;
+        }
+        try {
+            return Enum.valueOf(type, s.value().trim().toUpperCase(Locale.ROOT));
+        } catch (IllegalArgumentException e) {
+            errors.add(key + ": \"" + s.value() + "\" " + from(s) + " is not one of "
+                    + java.util.Arrays.stream(type.getEnumConstants()).map(c -> c.name().toLowerCase(Locale.ROOT))
+                    .toList() + "; set one of those");
+            return fallback;
+        }
     }
 
     private String listenAddress() {

@@ -3,6 +3,7 @@ package io.pgferry.agent.health;
 import io.javalin.http.Context;
 import io.pgferry.agent.http.BearerAuth;
 import io.pgferry.agent.postgres.PostgresUnavailableException;
+import java.util.Map;
 
 public final class HealthController {
     private final HealthService service;
@@ -30,5 +31,18 @@ public final class HealthController {
                     : "PostgreSQL does not answer the agent; call with the token for details", null);
         }
         ctx.json(new HealthStatus("ok", "up", full ? p.version().version() : null));
+    }
+
+    /**
+     * {@code GET /v1/health/live}: the agent's process answers HTTP; PostgreSQL is not asked, so a supervisor does
+     * not restart the agent for the database's sake. {@code GET /v1/health/ready} is {@link #get} under its
+     * conventional name: ready means PostgreSQL answers. No token for either.
+     * <ul>
+     *   <li>200: body {@code {"status":"ok"}}</li>
+     *   <li>500 {@code internal_error}: a bug in the agent</li>
+     * </ul>
+     */
+    public void live(Context ctx) {
+        ctx.json(Map.of("status", "ok"));
     }
 }

@@ -5,6 +5,8 @@ import io.javalin.json.JavalinJackson;
 import io.pgferry.agent.config.AgentConfig;
 import io.pgferry.agent.health.HealthController;
 import io.pgferry.agent.info.InfoController;
+import io.pgferry.agent.config.MetricsAuth;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
 import org.eclipse.jetty.util.thread.QueuedThreadPool;
@@ -12,7 +14,9 @@ import org.eclipse.jetty.util.thread.QueuedThreadPool;
 /** The HTTP API, configured completely here before it starts: routes, auth, error mapping, limits, logging. */
 public final class AgentServer {
     /** Paths that need no token; everything else, including unknown paths, answers 401 without one. */
-    static final Set<String> PUBLIC_PATHS = Set.of("/v1/health");
+    static final Set<String> PUBLIC_PATHS = Set.of("/v1/health", "/v1/health/live", "/v1/health/ready");
+    /** Prometheus' conventional path; outside /v1 because its format is Prometheus', not the API's. */
+    public static final String METRICS_PATH = "/metrics";
     static final long MAX_REQUEST_BYTES = 1024 * 1024;
 
     private final Javalin app;
@@ -21,10 +25,14 @@ public final class AgentServer {
         this.app = app;
     }
 
+    /**
+     * @param observer told of every answered request with its time (metrics); must not throw
+     */
     public static AgentServer start(AgentConfig config, HealthController health, InfoController info,
-                                    List<RouteGroup> features) {
-        BearerAuth auth = new BearerAuth(config.token(), PUBLIC_PATHS);
-        RequestSlots slots = new RequestSlots(PUBLIC_PATHS);
+                                    List<RouteGroup> features, RequestObserver observer) {
+        Set<String> publicPaths = publicPaths(config);
+        BearerAuth auth = new BearerAuth(config.token(), publicPaths);
+        RequestSlots slots = new RequestSlots(publicPaths);
         MigrationLocks locks = new MigrationLocks();
         Javalin app = Javalin.create(c -> {
             c.startup.showJavalinBanner = false;
@@ -44,7 +52,10 @@ public final class AgentServer {
             c.jetty.modifyServer(server -> server.setErrorHandler(new ProblemErrorHandler()));
             c.jetty.modifyServletContextHandler(context -> context.setErrorHandler(new ProblemErrorHandler()));
             c.jsonMapper(new JavalinJackson(JsonBody.MAPPER, false));
-            c.requestLogger.http(RequestLog::log);
+            c.requestLogger.http((ctx, millis) -> {
+                RequestLog.log(ctx, millis);
+                observer.answered(ctx, millis);
+            });
             c.routes.before(auth::check);
             c.routes.before(slots::acquire);
             c.routes.before(locks::acquire);
@@ -52,12 +63,24 @@ public final class AgentServer {
             c.routes.after(slots::release);
             c.routes.after(RequestBodies::release);
             c.routes.get("/v1/health", health::get);
+            c.routes.get("/v1/health/live", health::live);
+            c.routes.get("/v1/health/ready", health::get);
             c.routes.get("/v1/info", info::get);
             features.forEach(f -> f.register(c.routes));
             ProblemMapper.register(c.routes);
         });
         app.start();
         return new AgentServer(app);
+    }
+
+    /** Access is decided here and in {@link BearerAuth} only: the public paths, and /metrics when configured so. */
+    static Set<String> publicPaths(AgentConfig config) {
+        if (config.metricsAuth() == MetricsAuth.NONE) {
+            Set<String> paths = new HashSet<>(PUBLIC_PATHS);
+            paths.add(METRICS_PATH);
+            return Set.copyOf(paths);
+        }
+        return PUBLIC_PATHS;
     }
 
     /** Every registered route as "METHOD path", e.g. "PUT /v1/migrations/{m}/publication"; for tests and docs. */

@@ -9,6 +9,7 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import java.util.function.Consumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -33,11 +34,21 @@ public final class JobRunner implements AutoCloseable {
     private static final int CLOSE_WAIT_SECONDS = 30;
 
     private final Map<String, Job> jobs = new LinkedHashMap<>();
+    /** Told of every job that ends (metrics); must not throw. */
+    private final Consumer<JobView> onFinish;
     private Job running;
 
     /** The id of the job running on this thread, if any. */
     public static Optional<String> currentJob() {
         return Optional.ofNullable(CURRENT.get());
+    }
+
+    public JobRunner() {
+        this(job -> { });
+    }
+
+    public JobRunner(Consumer<JobView> onFinish) {
+        this.onFinish = onFinish;
     }
 
     /** The id of a step's job: derived, so a retry of the same step finds its job. */
@@ -67,8 +78,19 @@ public final class JobRunner implements AutoCloseable {
         jobs.put(id, job);
         trim();
         running = job;
-        executor.execute(() -> execute(job, work));
+        executor.execute(() -> {
+            try {
+                execute(job, work);
+            } finally {
+                onFinish.accept(job.view());
+            }
+        });
         return job.view();
+    }
+
+    /** Every job kept for polling, running or ended, oldest first. */
+    public synchronized List<JobView> views() {
+        return jobs.values().stream().map(Job::view).toList();
     }
 
     public synchronized Optional<JobView> find(String id) {

@@ -207,4 +207,33 @@ class ConfigCliTest {
         assertTrue(r.err().contains("listen_port"), r.err());
         assertTrue(r.err().contains("token_file: not set"), r.err());
     }
+
+    @Test
+    void logLevelComesFromFileThenEnvThenFlagAndABadOneNamesTheChoices() throws IOException {
+        Path f = yaml(validBase() + "log_level: warn\n");
+        assertTrue(run(Map.of(), "check-config", "--config", f.toString()).out().contains("log_level: warn"));
+        Map<String, String> env = Map.of("PGFERRY_LOG_LEVEL", "debug");
+        assertTrue(run(env, "check-config", "--config", f.toString()).out().contains("log_level: debug"));
+        Run flag = run(env, "check-config", "--config", f.toString(), "--log-level", "ERROR");
+        assertTrue(flag.out().contains("log_level: error"), flag.out());
+        Run bad = run(Map.of(), "check-config", "--config", f.toString(), "--log-level", "verbose");
+        assertEquals(2, bad.exit());
+        assertTrue(bad.err().contains("log_level: \"verbose\" (from flag --log-level) is not one of [trace, debug,"
+                + " info, warn, error]"), bad.err());
+    }
+
+    @Test
+    void metricsWithoutTokenOnlyOnALoopbackListener() throws IOException {
+        Path f = yaml(validBase() + "metrics_auth: none\n");
+        Run loopback = run(Map.of(), "check-config", "--config", f.toString());
+        assertEquals(0, loopback.exit(), loopback.err());
+        assertTrue(loopback.out().contains("metrics_auth: none"), loopback.out());
+        assertTrue(run(Map.of(), "check-config", "--config", f.toString(), "--listen-address", "::1").exit() == 0);
+        Run open = run(Map.of(), "check-config", "--config", f.toString(), "--listen-address", "0.0.0.0");
+        assertEquals(2, open.exit(), open.out());
+        assertTrue(open.err().contains("metrics_auth: none (from config file " + f + ") is allowed only when"
+                + " listen_address is a loopback address, but it is 0.0.0.0"), open.err());
+        assertTrue(run(Map.of(), "check-config", "--config", yaml(validBase()).toString())
+                .out().contains("metrics_auth: token"));
+    }
 }

@@ -66,12 +66,24 @@ public final class AgentFixture {
     /** A config for the cluster, loaded through the real loader from a real YAML file. */
     public static AgentConfig configFor(PgCluster cluster, Path dir, Path tokenFile, int port)
             throws IOException, ConfigException {
-        return configFor(cluster, dir, tokenFile, port, cluster.superuser(), cluster.superuserPasswordFile());
+        return configFor(cluster, dir, tokenFile, port, cluster.superuser(), cluster.superuserPasswordFile(), "");
+    }
+
+    /** @param extraYaml more top-level settings, e.g. "metrics_auth: none\n" */
+    public static AgentConfig configFor(PgCluster cluster, Path dir, Path tokenFile, int port, String extraYaml)
+            throws IOException, ConfigException {
+        return configFor(cluster, dir, tokenFile, port, cluster.superuser(), cluster.superuserPasswordFile(),
+                extraYaml);
     }
 
     /** The same, with the agent logging in as another role (a managed service's admin, no superuser). */
     public static AgentConfig configFor(PgCluster cluster, Path dir, Path tokenFile, int port, String user,
                                         Path passwordFile) throws IOException, ConfigException {
+        return configFor(cluster, dir, tokenFile, port, user, passwordFile, "");
+    }
+
+    private static AgentConfig configFor(PgCluster cluster, Path dir, Path tokenFile, int port, String user,
+                                         Path passwordFile, String extraYaml) throws IOException, ConfigException {
         Path archiveKey = secretFile(dir, "archive.key", ARCHIVE_KEY);
         Path yaml = dir.resolve("agent.yaml");
         Files.writeString(yaml, """
@@ -87,7 +99,7 @@ public final class AgentFixture {
                 state_dir: %s
                 archive_key_file: %s
                 """.formatted(port, tokenFile, cluster.host(), cluster.port(), user, passwordFile, cluster.binDir(),
-                dir.resolve("state"), archiveKey));
+                dir.resolve("state"), archiveKey) + extraYaml);
         return ConfigLoader.load(yaml, Map.of(), List.of());
     }
 }

@@ -32,11 +32,16 @@ public final class AgentHandle implements AutoCloseable {
     }
 
     public static AgentHandle start(PgCluster cluster, Path dir) throws Exception {
+        return start(cluster, dir, "");
+    }
+
+    /** @param extraYaml more top-level settings for the agent's config file */
+    public static AgentHandle start(PgCluster cluster, Path dir, String extraYaml) throws Exception {
         Files.createDirectories(dir);
         String token = AgentFixture.newToken();
         Path tokenFile = AgentFixture.secretFile(dir, "token", token);
-        return new AgentHandle(Agent.start(AgentFixture.configFor(cluster, dir, tokenFile, AgentFixture.freePort()),
-                System.getenv("PATH")), token);
+        return new AgentHandle(Agent.start(AgentFixture.configFor(cluster, dir, tokenFile, AgentFixture.freePort(),
+                extraYaml), System.getenv("PATH")), token);
     }
 
     /** An agent that logs in as {@code user} (password in a 0600 file): a managed service's admin role. */

@@ -1,0 +1,36 @@
+package io.pgferry.agent.metrics;
+
+import io.javalin.config.RoutesConfig;
+import io.javalin.http.Context;
+import io.pgferry.agent.http.RouteGroup;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+
+public final class MetricsController implements RouteGroup {
+    private final AgentMetrics metrics;
+
+    public MetricsController(AgentMetrics metrics) {
+        this.metrics = metrics;
+    }
+
+    @Override
+    public void register(RoutesConfig routes) {
+        routes.get("/metrics", this::get);
+    }
+
+    /**
+     * {@code GET /metrics}: every metric in Prometheus text format 0.0.4 (docs/agent.md lists them). Reads the
+     * catalogs, so it takes a few milliseconds; PostgreSQL being down is not an error here but
+     * {@code pgferry_postgres_up 0}. Needs the token unless {@code metrics_auth: none} (loopback listeners only).
+     * <ul>
+     *   <li>200: the metrics</li>
+     *   <li>401 {@code unauthorized}: no valid token, when one is required</li>
+     *   <li>500 {@code internal_error}: a bug in the agent</li>
+     * </ul>
+     */
+    void get(Context ctx) throws IOException {
+        ByteArrayOutputStream out = new ByteArrayOutputStream(16 * 1024);
+        metrics.write(out);
+        ctx.contentType(AgentMetrics.WRITER.getContentType()).result(out.toByteArray());
+    }
+}

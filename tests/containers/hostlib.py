@@ -63,6 +63,7 @@ class Run:
     proc: subprocess.Popen
     log: Path
     rc: int | None = None
+    started: float = field(default_factory=time.monotonic)
 
     @property
     def output(self) -> str:
@@ -300,3 +301,40 @@ def writing_when_fenced(hosts: Hosts, bench, host: str = "src") -> list[bool]:
     seen: list[bool] = []
     when(lambda: fenced(hosts, host), lambda: seen.append(bench.poll() is None), interval=0.05)
     return seen
+
+
+# ------------------------------------------------------------ fault outcomes
+
+def outcome(case: str, text: str) -> None:
+    """A fault case's outcome, printed as "fault: <case>: <what happened>" (the issue's closing note lists them)."""
+    print(f"\nfault: {case}: {text}")
+
+
+def failure_reason(output: str) -> str:
+    m = re.search(r"cutover failed at '([^']*)': (.*?)(?:\n\S|\Z)", output, re.S)
+    return " ".join(m.group(0).split())[:400] if m else "?"
+
+
+def cutover_with_link_cut_in_the_pause(hosts: Hosts, request: pytest.FixtureRequest) -> Run:
+    """The target loses the source right after the fence: the catch-up cannot finish, cutover_steps undoes
+    everything (fence lifted, PgBouncer resumed on the source, the forward stream kept); the link comes back, a rerun
+    cuts over. Returns the rerun."""
+    cut = when(lambda: fenced(hosts), lambda: hosts.disconnect("src", "repl"), interval=0.05)
+    t = time.monotonic()
+    run = hosts.playbook("pgferry.migrate.cutover")
+    failed_s = time.monotonic() - t
+    assert cut.is_set(), "the fence was never seen"
+    hosts.reconnect("src", "repl")
+    assert run.rc != 0 and "cutover failed at" in run.output, run.output[-4000:]
+    assert "COULD NOT UNDO" not in run.output, run.output[-4000:]
+    assert hosts.scalar("src", FENCED) == "0", "the fence is lifted"
+    assert hosts.server_behind_bouncer() == "src", "clients are back on the source"
+    assert hosts.scalar("dst", "SELECT count(*) FROM pg_subscription") == "1", "the forward stream is kept"
+    outcome("target loses source inside the cutover pause",
+            f"cutover failed after {failed_s:.0f}s and undid itself ({failure_reason(run.output)}); "
+            f"clients back on the source, unfenced")
+    timing(request, "cutover with the link cut in the pause (failed, undone)", failed_s)
+    run = hosts.playbook("pgferry.migrate.cutover")
+    assert run.rc == 0, run.output[-5000:]
+    outcome("target loses source inside the cutover pause", "rerun after the link came back: cut over")
+    return run

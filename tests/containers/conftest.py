@@ -69,13 +69,9 @@ def make_hosts(request: pytest.FixtureRequest):
 
     yield make
     for hosts in made:
-        for child in hosts.children:
-            if child.poll() is None:
-                child.terminate()
-                try:
-                    child.wait(timeout=10)
-                except subprocess.TimeoutExpired:
-                    child.kill()
+        for bench in hosts.children:
+            if bench.wait(timeout=20) is None:
+                bench.kill()
         for run in hosts.runs:
             if run.proc.poll() is None:
                 os.killpg(run.proc.pid, 9)

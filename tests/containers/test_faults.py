@@ -54,7 +54,7 @@ def test_fault_matrix(make_hosts, request: pytest.FixtureRequest):
     assert run.rc == 0 and run.recap()["localhost"]["changed"] == 0, run.output[-3000:]
 
     # 2. During streaming, with clients writing: the stream stalls, resumes, catches up.
-    bench = hosts.start_pgbench(240, tag="matrix")  # spans cases 2-4 (about 3 minutes)
+    bench = hosts.start_pgbench(tag="matrix")  # spans cases 2-4
     time.sleep(5)
     hosts.disconnect("src", "repl")
     time.sleep(FAULT_SECONDS)
@@ -100,7 +100,7 @@ def test_fault_matrix(make_hosts, request: pytest.FixtureRequest):
         outcome("PgBouncer loses the target at the switch", "rerun cut over")
     assert hosts.server_behind_bouncer() == "dst"
 
-    assert bench.wait(300) == 0, hosts.pgbench_figures("matrix")["text"][-3000:]
+    assert bench.wait() == 0, hosts.pgbench_figures("matrix")["text"][-3000:]
     figures = hosts.pgbench_figures("matrix")
     assert figures["failed"] == 0 and figures["aborted_clients"] == 0, figures["text"][-3000:]
     rows = hosts.assert_nothing_lost("dst", figures)

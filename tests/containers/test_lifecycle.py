@@ -63,8 +63,8 @@ def test_migrate_cutover_rollback_cleanup_over_ssh(make_hosts, request: pytest.F
 
     # Cutover while pgbench writes through PgBouncer - first with the default suite's network fault: the target loses
     # the source inside the pause, the cutover undoes itself; the link comes back and the rerun cuts over. pgbench
-    # spans both (the failed one waits out pgferry_cutover_catch_up_timeout, 30 s).
-    bench = hosts.start_pgbench(150, tag="cutover")
+    # writes across both, until stopped.
+    bench = hosts.start_pgbench(tag="cutover")
     writing = writing_when_fenced(hosts, bench)
     time.sleep(3)
     run = cutover_with_link_cut_in_the_pause(hosts, request)
@@ -73,7 +73,7 @@ def test_migrate_cutover_rollback_cleanup_over_ssh(make_hosts, request: pytest.F
     assert writing == [True], "pgbench was writing when the source was fenced"
     assert hosts.scalar("src", FENCED) == "1", "the old source stays fenced"
     assert hosts.server_behind_bouncer() == "dst"
-    assert bench.wait(210) == 0, hosts.pgbench_figures("cutover")["text"][-3000:]
+    assert bench.wait() == 0, hosts.pgbench_figures("cutover")["text"][-3000:]
     cut = hosts.pgbench_figures("cutover")
     assert cut["failed"] == 0 and cut["aborted_clients"] == 0, cut["text"][-3000:]
     rows = hosts.assert_nothing_lost("dst", cut)
@@ -81,7 +81,7 @@ def test_migrate_cutover_rollback_cleanup_over_ssh(make_hosts, request: pytest.F
     timing(request, f"cutover.yml over SSH (pause {pause.group(1) if pause else '?'} ms)", cutover_s)
 
     # Rollback while pgbench writes: clients back on src with every write made on dst.
-    bench = hosts.start_pgbench(90, tag="rollback")
+    bench = hosts.start_pgbench(tag="rollback")
     writing = writing_when_fenced(hosts, bench, "dst")
     time.sleep(3)
     t = time.monotonic()
@@ -91,7 +91,7 @@ def test_migrate_cutover_rollback_cleanup_over_ssh(make_hosts, request: pytest.F
     assert hosts.server_behind_bouncer() == "src"
     assert hosts.scalar("src", FENCED) == "0" and hosts.scalar("dst", FENCED) == "1"
     assert writing == [True], "pgbench was writing when the target was fenced"
-    assert bench.wait(150) == 0, hosts.pgbench_figures("rollback")["text"][-3000:]
+    assert bench.wait() == 0, hosts.pgbench_figures("rollback")["text"][-3000:]
     back = hosts.pgbench_figures("rollback")
     assert back["failed"] == 0 and back["aborted_clients"] == 0, back["text"][-3000:]
     total = hosts.assert_nothing_lost("src", cut, back)

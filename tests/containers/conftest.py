@@ -7,7 +7,7 @@ Every set of hosts gets a unique name and is always removed (`tools/hosts down`)
 
 Environment:
   PGFERRY_CONTAINERS=0      skip this suite
-  PGFERRY_FAULTS=1          the whole network fault matrix (default: one case)
+  PGFERRY_FAULTS=1          the rest of the network fault matrix (default: the lifecycle's cutover fault only)
   PGFERRY_HOSTS_KEEP=1      keep the hosts' directories of passed tests too
 """
 from __future__ import annotations

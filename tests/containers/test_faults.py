@@ -23,7 +23,7 @@ from hostlib import FENCED, copying, failure_reason, fenced, outcome, when
 FAULT_SECONDS = 15  # longer than wal_sender_timeout/wal_receiver_timeout of the images (10 s): the link is seen dead
 
 
-@pytest.mark.skipif(os.environ.get("PGFERRY_FAULTS") != "1", reason="the whole fault matrix: PGFERRY_FAULTS=1")
+@pytest.mark.skipif(os.environ.get("PGFERRY_FAULTS") != "1", reason="the rest of the fault matrix: PGFERRY_FAULTS=1")
 def test_fault_matrix(make_hosts, request: pytest.FixtureRequest):
     hosts = make_hosts("lifecycle", 16, 18)
     hosts.load(big_rows=1_500_000)

@@ -107,11 +107,11 @@ class Bench:
     def _loop(self) -> None:
         n, rc = 0, 0
         while not self._stop.is_set() and time.monotonic() < self._deadline:
+            prefix = self._cwd / f"{self._tag}-{n}_log"
             with open(self._cwd / f"{self._tag}-{n}.out", "wb") as out:
                 self._proc = subprocess.Popen(
-                    [*self._argv[:-1], "-T", str(self.CHUNK), "-l", f"--log-prefix={self._cwd / f'{self._tag}-{n}_log'}",
-                     self._argv[-1]], stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, cwd=self._cwd,
-                    env=self._env)
+                    [*self._argv[:-1], "-T", str(self.CHUNK), "-l", f"--log-prefix={prefix}", self._argv[-1]],
+                    stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, cwd=self._cwd, env=self._env)
             rc = self._proc.wait()
             n += 1
             if rc != 0:

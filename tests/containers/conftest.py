@@ -7,7 +7,7 @@ Every set of hosts gets a unique name and is always removed (`tools/hosts down`)
 
 Environment:
   PGFERRY_CONTAINERS=0      skip this suite
-  PGFERRY_FAULTS=1          the whole network fault matrix (default: one case)
+  PGFERRY_FAULTS=1          the rest of the network fault matrix (default: the lifecycle's cutover fault only)
   PGFERRY_HOSTS_KEEP=1      keep the hosts' directories of passed tests too
 """
 from __future__ import annotations
@@ -69,13 +69,9 @@ def make_hosts(request: pytest.FixtureRequest):
 
     yield make
     for hosts in made:
-        for child in hosts.children:
-            if child.poll() is None:
-                child.terminate()
-                try:
-                    child.wait(timeout=10)
-                except subprocess.TimeoutExpired:
-                    child.kill()
+        for bench in hosts.children:
+            if bench.wait(timeout=20) is None:
+                bench.kill()
         for run in hosts.runs:
             if run.proc.poll() is None:
                 os.killpg(run.proc.pid, 9)

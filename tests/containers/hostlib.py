@@ -63,6 +63,7 @@ class Run:
     proc: subprocess.Popen
     log: Path
     rc: int | None = None
+    started: float = field(default_factory=time.monotonic)
 
     @property
     def output(self) -> str:
@@ -87,13 +88,60 @@ class Run:
         return self.rc
 
 
+class Bench:
+    """pgbench, run until stopped: back-to-back runs of CHUNK seconds (-T), each ending normally, so every run's
+    per-transaction log (-l) and summary are complete however long the playbook it spans takes on a loaded machine -
+    a pgbench stopped by a signal loses the log lines it had buffered. poll() is None while it writes; wait() lets the
+    current run finish and returns 0, or the exit status of the first run that failed."""
+    CHUNK = 10
+
+    def __init__(self, argv: list[str], cwd: Path, tag: str, seconds: float, env: dict[str, str]):
+        self._argv, self._cwd, self._tag, self._env = argv, cwd, tag, env
+        self._deadline = time.monotonic() + seconds
+        self._stop = threading.Event()
+        self._proc: subprocess.Popen | None = None
+        self.rc: int | None = None
+        self._thread = threading.Thread(target=self._loop, daemon=True)
+        self._thread.start()
+
+    def _loop(self) -> None:
+        n, rc = 0, 0
+        while not self._stop.is_set() and time.monotonic() < self._deadline:
+            prefix = self._cwd / f"{self._tag}-{n}_log"
+            with open(self._cwd / f"{self._tag}-{n}.out", "wb") as out:
+                self._proc = subprocess.Popen(
+                    [*self._argv[:-1], "-T", str(self.CHUNK), "-l", f"--log-prefix={prefix}", self._argv[-1]],
+                    stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, cwd=self._cwd, env=self._env)
+            rc = self._proc.wait()
+            n += 1
+            if rc != 0:
+                break
+        self.rc = rc
+
+    def poll(self) -> int | None:
+        return None if self._thread.is_alive() else self.rc
+
+    def wait(self, timeout: float = 120) -> int | None:
+        self._stop.set()
+        self._thread.join(timeout)
+        return self.poll()
+
+    def terminate(self) -> None:
+        self._stop.set()
+
+    def kill(self) -> None:
+        self._stop.set()
+        if self._proc is not None and self._proc.poll() is None:
+            self._proc.kill()
+
+
 @dataclass
 class Hosts:
     """A set of container hosts made by tools/hosts, and what the tests do with them."""
     name: str
     info: dict
     runs: list[Run] = field(default_factory=list)
-    children: list[subprocess.Popen] = field(default_factory=list)
+    children: list["Bench"] = field(default_factory=list)
 
     @property
     def dir(self) -> Path:
@@ -188,34 +236,33 @@ class Hosts:
 
     # ------------------------------------------------------------ clients: pgbench through PgBouncer
 
-    def start_pgbench(self, seconds: int, tag: str = "bench", rate: int = 40, clients: int = 4) -> subprocess.Popen:
-        """pgbench on the controller through PgBouncer for seconds, -l: a log line per committed transaction."""
+    def start_pgbench(self, seconds: int = 1800, tag: str = "bench", rate: int = 40, clients: int = 4) -> "Bench":
+        """pgbench on the controller through PgBouncer until stopped (Bench.wait), at most seconds; -l: a log line per
+        committed transaction."""
         script = self.dir / "writes.pgbench"
         script.write_text(WRITES)
         b = self.info["pgbouncer"]
-        out = open(self.dir / f"{tag}.out", "wb")
-        proc = subprocess.Popen([str(PG_BIN / "pgbench"), "-h", b["host"], "-p", str(b["port"]), "-U", b["user"], "-n",
-                                 "-c", str(clients), "-j", "2", "-T", str(seconds), "-R", str(rate), "-P", "5", "-l",
-                                 f"--log-prefix={self.dir / (tag + '_log')}", "-f", str(script), "app"],
-                                stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, cwd=self.dir,
-                                env={**os.environ, "PGPASSFILE": b["pgpass_file"], "PGCONNECT_TIMEOUT": "10"})
-        out.close()
-        self.children.append(proc)
-        return proc
+        argv = [str(PG_BIN / "pgbench"), "-h", b["host"], "-p", str(b["port"]), "-U", b["user"], "-n", "-c",
+                str(clients), "-j", "2", "-R", str(rate), "-P", "5", "-f", str(script), "app"]
+        bench = Bench(argv, self.dir, tag, seconds,
+                      {**os.environ, "PGPASSFILE": b["pgpass_file"], "PGCONNECT_TIMEOUT": "10"})
+        self.children.append(bench)
+        return bench
 
     def pgbench_figures(self, tag: str = "bench") -> dict:
-        """pgbench's summary, and the transactions its per-transaction log (-l) shows committed: one line each."""
-        text = (self.dir / f"{tag}.out").read_text(errors="replace")
-        failed = re.search(r"number of failed transactions: (\d+)", text)
-        processed = re.search(r"number of transactions actually processed: (\d+)", text)
+        """pgbench's summaries, and the transactions its per-transaction logs (-l) show committed: one line each."""
+        outs = sorted(self.dir.glob(f"{tag}-*.out"), key=lambda p: int(p.stem.rsplit("-", 1)[1]))
+        text = "".join(o.read_text(errors="replace") for o in outs)
         logged = 0
-        for log in self.dir.glob(f"{tag}_log*"):
+        for log in self.dir.glob(f"{tag}-*_log*"):
             for line in log.read_text().splitlines():
                 fields = line.split()  # client, transaction, latency (us) or "failed", script, epoch s, us
                 if len(fields) >= 6 and fields[2].isdigit():
                     logged += 1
-        return {"failed": int(failed.group(1)) if failed else None,
-                "processed": int(processed.group(1)) if processed else None,
+        failed = re.findall(r"number of failed transactions: (\d+)", text)
+        processed = re.findall(r"number of transactions actually processed: (\d+)", text)
+        return {"failed": sum(map(int, failed)) if failed else None,
+                "processed": sum(map(int, processed)) if processed else None,
                 "aborted_clients": len(re.findall(r"client \d+ aborted", text)), "logged_commits": logged,
                 "text": text}
 
@@ -300,3 +347,40 @@ def writing_when_fenced(hosts: Hosts, bench, host: str = "src") -> list[bool]:
     seen: list[bool] = []
     when(lambda: fenced(hosts, host), lambda: seen.append(bench.poll() is None), interval=0.05)
     return seen
+
+
+# ------------------------------------------------------------ fault outcomes
+
+def outcome(case: str, text: str) -> None:
+    """A fault case's outcome, printed as "fault: <case>: <what happened>" (the issue's closing note lists them)."""
+    print(f"\nfault: {case}: {text}")
+
+
+def failure_reason(output: str) -> str:
+    m = re.search(r"cutover failed at '([^']*)': (.*?)(?:\n\S|\Z)", output, re.S)
+    return " ".join(m.group(0).split())[:400] if m else "?"
+
+
+def cutover_with_link_cut_in_the_pause(hosts: Hosts, request: pytest.FixtureRequest) -> Run:
+    """The target loses the source right after the fence: the catch-up cannot finish, cutover_steps undoes
+    everything (fence lifted, PgBouncer resumed on the source, the forward stream kept); the link comes back, a rerun
+    cuts over. Returns the rerun."""
+    cut = when(lambda: fenced(hosts), lambda: hosts.disconnect("src", "repl"), interval=0.05)
+    t = time.monotonic()
+    run = hosts.playbook("pgferry.migrate.cutover")
+    failed_s = time.monotonic() - t
+    assert cut.is_set(), "the fence was never seen"
+    hosts.reconnect("src", "repl")
+    assert run.rc != 0 and "cutover failed at" in run.output, run.output[-4000:]
+    assert "COULD NOT UNDO" not in run.output, run.output[-4000:]
+    assert hosts.scalar("src", FENCED) == "0", "the fence is lifted"
+    assert hosts.server_behind_bouncer() == "src", "clients are back on the source"
+    assert hosts.scalar("dst", "SELECT count(*) FROM pg_subscription") == "1", "the forward stream is kept"
+    outcome("target loses source inside the cutover pause",
+            f"cutover failed after {failed_s:.0f}s and undid itself ({failure_reason(run.output)}); "
+            f"clients back on the source, unfenced")
+    timing(request, "cutover with the link cut in the pause (failed, undone)", failed_s)
+    run = hosts.playbook("pgferry.migrate.cutover")
+    assert run.rc == 0, run.output[-5000:]
+    outcome("target loses source inside the cutover pause", "rerun after the link came back: cut over")
+    return run

@@ -277,7 +277,7 @@ final class SourceChecks {
         List<String> unreadable = new ArrayList<>();
         try (PreparedStatement st = c.prepareStatement("""
                 SELECT r.nsp, r.rel FROM unnest(?::text[], ?::text[]) AS r(nsp, rel)
-                WHERE NOT has_schema_privilege(?, quote_ident(r.nsp), 'USAGE')
+                WHERE NOT has_schema_privilege(?, r.nsp, 'USAGE')
                    OR NOT has_table_privilege(?, format('%I.%I', r.nsp, r.rel), 'SELECT')
                 ORDER BY 1, 2""")) {
             st.setArray(1, c.createArrayOf("text", tables.stream().map(TableRef::schema).toArray()));

@@ -7,8 +7,8 @@
 from __future__ import annotations
 
 DOCUMENTATION = r'''
-module: fleet_copy_slot
-short_description: Wait for room to start one more initial copy in a fleet, within its per-instance caps
+module: fleet_slot
+short_description: Wait for room for one more initial copy, or for a target's agent job, in a fleet run
 version_added: 0.1.0
 description:
   - Used by the P(pgferry.migrate.fleet#playbook) playbook on the controller, before a migration's subscription
@@ -22,6 +22,9 @@ description:
     controller still count, and a migration whose copy is already running or done does not wait.
   - Reservations are files in O(state_dir), a directory private to one playbook run; an C(flock) on it makes
     check-and-reserve atomic between the run's forks. O(state=released) removes this migration's reservation.
+  - With O(kind=job), waits until no other migration of the run holds the job slot of the same target instance,
+    then holds it: an agent runs one long job (schema apply, post-data) at a time and answers a second with HTTP
+    409, so the fleet queues them instead of failing.
   - Never changes a database; always returns C(changed=false).
 author:
   - pgferry maintainers (@pgferry)
@@ -35,6 +38,11 @@ options:
     type: str
     choices: [acquired, released]
     default: acquired
+  kind:
+    description: V(copy) for an initial copy within the caps, V(job) for a target agent's long job.
+    type: str
+    choices: [copy, job]
+    default: copy
   migrations:
     description: Every migration of the fleet, as the P(pgferry.migrate.fleet_plan#filter) filter lists them.
     type: list
@@ -44,17 +52,20 @@ options:
       id: {type: str, required: true, description: Migration id.}
       source: {type: str, required: true, description: Inventory host of its source instance.}
       target: {type: str, required: true, description: Inventory host of its target instance.}
+      source_database: {type: str, description: Its database on the source.}
       target_database: {type: str, required: true, description: Its database on the target.}
   agents:
-    description: Inventory host name to agent (a dict with url, token, ca_path, validate_certs) of every target.
+    description: >-
+      Inventory host name to agent (a dict with url, token, ca_path, validate_certs) of every target. Needed for
+      O(kind=copy).
     type: dict
-    required: true
+    default: {}
   max_copies:
     description: >-
       The caps, as the P(pgferry.migrate.fleet_plan#filter) filter returns them: C(total), C(per_source),
-      C(per_target) and C(per_instance) (instance to its own cap).
+      C(per_target) and C(per_instance) (instance to its own cap). Needed for O(kind=copy).
     type: dict
-    required: true
+    default: {}
   state_dir:
     description: Directory of this run's reservations, on the controller; made when missing.
     type: path
@@ -79,7 +90,7 @@ attributes:
 
 EXAMPLES = r'''
 - name: Wait for room for the initial copy of "shop"
-  pgferry.migrate.fleet_copy_slot:
+  pgferry.migrate.fleet_slot:
     migration_id: shop
     migrations: "{{ pgferry_fleet_plan.migrations }}"
     agents: "{{ pgferry_fleet_agents }}"
@@ -91,13 +102,13 @@ EXAMPLES = r'''
 RETURN = r'''
 copying:
   description: The other migrations whose initial copy was in progress or reserved when room was found.
-  returned: state=acquired
+  returned: state=acquired and kind=copy
   type: list
   elements: str
   sample: [crm, billing]
 phase:
   description: This migration's phase on its target when room was found (C(copying) or C(streaming) mean no wait).
-  returned: state=acquired
+  returned: state=acquired and kind=copy
   type: str
   sample: published
 waited_seconds:
@@ -150,8 +161,9 @@ def _phase(module, agent, migration):
 class _Board:
     """The run's shared view under state_dir: reservations (one file each) and the last phase seen per migration."""
 
-    def __init__(self, state_dir):
+    def __init__(self, state_dir, prefix='reserved-'):
         self.dir = state_dir
+        self.prefix = prefix
         os.makedirs(state_dir, mode=0o700, exist_ok=True)
         self.lock_file = open(os.path.join(state_dir, '.lock'), 'a')
         self.phases_file = os.path.join(state_dir, 'phases.json')
@@ -164,15 +176,15 @@ class _Board:
         fcntl.flock(self.lock_file, fcntl.LOCK_UN)
 
     def reserved(self):
-        return set(n[len('reserved-'):] for n in os.listdir(self.dir) if n.startswith('reserved-'))
+        return set(n[len(self.prefix):] for n in os.listdir(self.dir) if n.startswith(self.prefix))
 
     def reserve(self, mid):
-        with open(os.path.join(self.dir, 'reserved-' + mid), 'w') as f:
+        with open(os.path.join(self.dir, self.prefix + mid), 'w') as f:
             f.write('%s\n' % time.time())
 
     def release(self, mid):
         try:
-            os.unlink(os.path.join(self.dir, 'reserved-' + mid))
+            os.unlink(os.path.join(self.dir, self.prefix + mid))
             return True
         except FileNotFoundError:
             return False
@@ -206,19 +218,41 @@ def _refresh(module, board, migrations, agents, me):
     return phases, reserved
 
 
+def wait_for_job(module, board, me, by_id):
+    """One long agent job (schema apply, post-data) at a time per target instance: the agent refuses a second one
+    with 409 operation_in_progress, so the fleet queues them here instead."""
+    p = module.params
+    started = time.monotonic()
+    while True:
+        with board:
+            holders = sorted(m for m in board.reserved() if m != me['id'] and m in by_id
+                             and by_id[m]['target'] == me['target'])
+            if not holders:
+                if not module.check_mode:
+                    board.reserve(me['id'])
+                module.exit_json(changed=False, waited_seconds=round(time.monotonic() - started, 1))
+        waited = time.monotonic() - started
+        if waited >= p['wait_timeout']:
+            module.fail_json(msg='the agent of %s was still busy with the job of %s after %ds'
+                                 % (me['target'], ', '.join(holders), p['wait_timeout']), waited_seconds=waited)
+        time.sleep(min(p['poll_interval'], 0.5))
+
+
 def main():
     module = AnsibleModule(
         argument_spec=dict(
             migration_id=dict(type='str', required=True),
             state=dict(type='str', choices=['acquired', 'released'], default='acquired'),
+            kind=dict(type='str', choices=['copy', 'job'], default='copy'),
             migrations=dict(type='list', elements='dict', required=True, options=dict(
                 id=dict(type='str', required=True),
                 source=dict(type='str', required=True),
                 target=dict(type='str', required=True),
+                source_database=dict(type='str'),
                 target_database=dict(type='str', required=True),
             )),
-            agents=dict(type='dict', required=True, no_log=True),
-            max_copies=dict(type='dict', required=True),
+            agents=dict(type='dict', default={}, no_log=True),
+            max_copies=dict(type='dict', default={}),
             state_dir=dict(type='path', required=True),
             wait_timeout=dict(type='int', default=3600),
             poll_interval=dict(type='float', default=2.0),
@@ -231,12 +265,14 @@ def main():
     me = by_id.get(p['migration_id'])
     if me is None:
         module.fail_json(msg='migration %s is not in migrations' % p['migration_id'])
-    board = _Board(p['state_dir'])
+    board = _Board(p['state_dir'], prefix='%s-' % p['kind'])
     if p['state'] == 'released':
         with board:
             board.release(me['id'])
         module.exit_json(changed=False)
 
+    if p['kind'] == 'job':
+        wait_for_job(module, board, me, by_id)
     started = time.monotonic()
     while True:
         with board:

@@ -132,6 +132,24 @@ class Fleet:
             time.sleep(1)
 
 
+def raise_limits(fleet: "Fleet", n: int) -> None:
+    """Room for n migrations: pgbed's clusters allow 20 slots and 12 logical replication workers, and every
+    streaming subscription holds an apply worker on the target and a slot and a WAL sender on its source for good
+    (each table copy borrows one more of each for a while)."""
+    if n <= 6:
+        return
+    for stack, side, settings in ((fleet.a, "target", {"max_logical_replication_workers": n + 8,
+                                                       "max_worker_processes": n + 16}),
+                                  (fleet.a, "source", {"max_replication_slots": n + 8, "max_wal_senders": n + 8}),
+                                  (fleet.b, "source", {"max_replication_slots": n + 8, "max_wal_senders": n + 8})):
+        for key, value in settings.items():
+            stack.psql(side, f"ALTER SYSTEM SET {key} = {value}", db="postgres")
+        cluster = stack.info[side]["cluster"]
+        for verb in ("stop", "start"):
+            subprocess.run([str(REPO / "tools" / "pgbed"), verb, "--name", cluster], check=True,
+                           capture_output=True, timeout=120)
+
+
 def recaps(output: str) -> dict[str, dict[str, int]]:
     """PLAY RECAP counts per host of the last recap in output."""
     block = output[output.rindex("PLAY RECAP"):]

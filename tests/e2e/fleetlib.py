@@ -97,7 +97,8 @@ class Fleet:
         logfile = self.dir / f"{log}-{len(self.runs) + 1}.log"
         started = time.monotonic()
         with open(logfile, "wb") as out:
-            proc = subprocess.Popen([str(VENV_BIN / "ansible-playbook"), "-i", str(INVENTORY), playbook, *args],
+            proc = subprocess.Popen([str(VENV_BIN / "ansible-playbook"), "-i", str(INVENTORY), playbook,
+                                     "-e", f"pgferry_fleet_report_dir={self.dir / 'pgferry-fleet-report'}", *args],
                                     cwd=self.dir, env=self.env(), stdout=out, stderr=subprocess.STDOUT,
                                     stdin=subprocess.DEVNULL, start_new_session=True)
             self.runs.append(proc)

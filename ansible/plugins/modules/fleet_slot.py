@@ -23,7 +23,7 @@ description:
   - Reservations are files in O(state_dir), a directory private to one playbook run; an C(flock) on it makes
     check-and-reserve atomic between the run's forks. O(state=released) removes this migration's reservation.
   - With O(kind=job), waits until no other migration of the run holds the job slot of the same target instance,
-    then holds it: an agent runs one long job (schema apply, post-data) at a time and answers a second with HTTP
+    then holds it. An agent runs one long job (schema apply, post-data) at a time and answers a second with HTTP
     409, so the fleet queues them instead of failing.
   - Never changes a database; always returns C(changed=false).
 author:
@@ -203,6 +203,12 @@ class _Board:
         os.replace(tmp, self.phases_file)
 
 
+def _occupies(phase, reserved):
+    """Whether a migration takes one of the fleet's copy places: its copy runs, or this run reserved one for it
+    and its copy is not seen done yet."""
+    return phase == 'copying' or (reserved and phase != 'streaming')
+
+
 def _refresh(module, board, migrations, agents, me):
     """Phases of the migrations that may be copying: every one the first time, then only those reserved, copying
     or not yet subscribed-and-done (a migration before its subscription step only starts copying through a
@@ -278,9 +284,8 @@ def main():
         with board:
             phases, reserved = _refresh(module, board, p['migrations'], p['agents'], me['id'])
             mine = phases.get(me['id'], 'none')
-            copying = [m for m in p['migrations'] if m['id'] != me['id']
-                       and (phases.get(m['id']) == 'copying' or (m['id'] in reserved
-                                                                   and phases.get(m['id']) != 'streaming'))]
+            copying = [m for m in p['migrations']
+                       if m['id'] != me['id'] and _occupies(phases.get(m['id']), m['id'] in reserved)]
             blocked = None if mine in HAS_COPY else blocking_cap(me, copying, p['max_copies'])
             if blocked is None:
                 if mine not in HAS_COPY and not module.check_mode:

@@ -12,6 +12,7 @@ import json
 
 from ansible.errors import AnsibleFilterError
 
+# (row key, column heading)
 COLUMNS = (('id', 'migration'), ('source', 'source'), ('source_database', 'database'), ('target', 'target'),
            ('target_database', 'target database'), ('phase', 'phase'), ('tables', 'tables ready'),
            ('slot_lag_bytes', 'slot lag (bytes)'), ('slot_wal_status', 'slot WAL'), ('outcome', 'outcome'),
@@ -62,7 +63,8 @@ def _instances(rows):
 
 
 def _text(rows, summary, instances):
-    cells = [[h for _, h in COLUMNS]] + [['' if r[k] is None else str(r[k]) for k, _ in COLUMNS] for r in rows]
+    keys, heads = [c[0] for c in COLUMNS], [c[1] for c in COLUMNS]
+    cells = [heads] + [['' if r[k] is None else str(r[k]) for k in keys] for r in rows]
     widths = [max(len(c[i]) for c in cells) for i in range(len(COLUMNS) - 1)]
     lines = ['  '.join(c[i].ljust(widths[i]) for i in range(len(widths))) + '  ' + c[-1] for c in cells]
     lines = [line.rstrip() for line in lines]
@@ -79,9 +81,9 @@ def _text(rows, summary, instances):
 
 def _html(rows, summary, instances, title):
     esc = html.escape
-    head = ''.join('<th>%s</th>' % esc(h) for _, h in COLUMNS)
+    head = ''.join('<th>%s</th>' % esc(c[1]) for c in COLUMNS)
     body = ''.join('<tr class="%s">%s</tr>' % (esc(r['outcome'].replace(' ', '-')), ''.join(
-        '<td>%s</td>' % esc('' if r[k] is None else str(r[k])) for k, _ in COLUMNS)) for r in rows)
+        '<td>%s</td>' % esc('' if r[c[0]] is None else str(r[c[0]])) for c in COLUMNS)) for r in rows)
     inst = ''.join('<li>%s: %d slot(s), %d bytes of WAL retained%s</li>' % (
         esc(n), i['slots'], i['retained_bytes'], esc(', LOST: ' + ', '.join(i['lost'])) if i['lost'] else '')
         for n, i in sorted(instances.items()))

@@ -73,8 +73,8 @@ def test_a_copy_running_on_the_target_makes_the_next_wait(capsys, target, tmp_pa
 
 def test_a_reservation_of_this_run_counts_until_released(capsys, target, tmp_path):
     assert run(capsys, target, tmp_path, migration_id='a')[0] == 0
-    code, result = run(capsys, target, tmp_path, migration_id='c', max_copies=dict(total=5, per_source=1,
-                                                                                    per_target=5))
+    caps = dict(total=5, per_source=1, per_target=5)
+    code, result = run(capsys, target, tmp_path, migration_id='c', max_copies=caps)
     assert code == 1 and 'source s1 is busy with 1 initial copies (a; limit 1)' in result['msg']
     assert run(capsys, target, tmp_path, migration_id='a', state='released')[0] == 0
     assert run(capsys, target, tmp_path, migration_id='c')[0] == 0

@@ -11,7 +11,7 @@ module: fleet_slot
 short_description: Wait for room for one more initial copy, or for a target's agent job, in a fleet run
 version_added: 0.1.0
 description:
-  - Used by the P(pgferry.migrate.fleet#playbook) playbook on the controller, before a migration's subscription
+  - Used by the C(pgferry.migrate.fleet) playbook on the controller, before a migration's subscription
     step; one call per migration.
   - With O(state=acquired), counts the fleet's initial copies in progress, as the target agents report them
     (C(GET /v1/migrations/{m}/status) phase C(copying)), plus the copies this run has reserved but whose

@@ -134,15 +134,20 @@ class Fleet:
 
 
 def raise_limits(fleet: "Fleet", n: int) -> None:
-    """Room for n migrations: pgbed's clusters allow 20 slots and 12 logical replication workers, and every
-    streaming subscription holds an apply worker on the target and a slot and a WAL sender on its source for good
-    (each table copy borrows one more of each for a while)."""
-    if n <= 6:
+    """Room for n migrations. Every streaming subscription holds, for good, an apply worker and a replication origin
+    on the target (PostgreSQL 18: max_active_replication_origins, default 10; before 18 max_replication_slots counts
+    them) and a slot and a WAL sender on its source; each table copy borrows one more of each for a while. pgbed's
+    clusters allow 10 origins, 12 workers and 20 slots."""
+    if n <= 4:
         return
-    for stack, side, settings in ((fleet.a, "target", {"max_logical_replication_workers": n + 8,
-                                                       "max_worker_processes": n + 16}),
-                                  (fleet.a, "source", {"max_replication_slots": n + 8, "max_wal_senders": n + 8}),
-                                  (fleet.b, "source", {"max_replication_slots": n + 8, "max_wal_senders": n + 8})):
+    room = n + 12
+    target_settings = {"max_logical_replication_workers": room, "max_worker_processes": room + 8,
+                       "max_replication_slots": room}
+    if int(fleet.a.info["target"]["major"]) >= 18:
+        target_settings["max_active_replication_origins"] = room
+    for stack, side, settings in ((fleet.a, "target", target_settings),
+                                  (fleet.a, "source", {"max_replication_slots": room, "max_wal_senders": room}),
+                                  (fleet.b, "source", {"max_replication_slots": room, "max_wal_senders": room})):
         for key, value in settings.items():
             stack.psql(side, f"ALTER SYSTEM SET {key} = {value}", db="postgres")
         cluster = stack.info[side]["cluster"]

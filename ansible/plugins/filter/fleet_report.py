@@ -1,0 +1,121 @@
+# -*- coding: utf-8 -*-
+# Copyright: pgferry contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""fleet_report: every migration of a fleet with its phase, copy progress, slot lag and last error; as data, text
+and a self-contained HTML page."""
+
+from __future__ import annotations
+
+import html
+import json
+
+from ansible.errors import AnsibleFilterError
+
+# (row key, column heading)
+COLUMNS = (('id', 'migration'), ('source', 'source'), ('source_database', 'database'), ('target', 'target'),
+           ('target_database', 'target database'), ('phase', 'phase'), ('tables', 'tables ready'),
+           ('slot_lag_bytes', 'slot lag (bytes)'), ('slot_wal_status', 'slot WAL'), ('outcome', 'outcome'),
+           ('error', 'last error'))
+
+
+def _row(migration, reading):
+    reading = reading or {}
+    target = reading.get('target_status') or {}
+    source = reading.get('source_status') or {}
+    sub = target.get('subscription') or {}
+    slot = source.get('slot') or {}
+    failure = reading.get('failure') or {}
+    error = ''
+    if failure:
+        error = '%s: %s' % (failure.get('step') or '?', failure.get('msg') or '?')
+    elif reading.get('read_error'):
+        error = 'status not read: %s' % reading['read_error']
+    phase = target.get('phase') or ('unknown' if reading.get('read_error') else 'none')
+    if failure:
+        outcome = 'failed'
+    elif phase == 'streaming':
+        outcome = 'streaming'
+    elif not reading.get('ran', True):
+        outcome = 'not run'
+    else:
+        outcome = 'in progress'
+    return dict(id=migration['id'], source=migration['source'], source_database=migration['source_database'],
+                target=migration['target'], target_database=migration['target_database'], phase=phase,
+                tables='%s/%s' % (sub.get('ready', 0) or 0, sub.get('total', 0) or 0) if sub.get('exists') else '-',
+                slot_lag_bytes=slot.get('lag_bytes') if slot.get('exists') else None,
+                slot_wal_status=slot.get('wal_status') if slot.get('exists') else None,
+                slot_active=slot.get('active') if slot.get('exists') else None,
+                outcome=outcome, failed_step=failure.get('step'), error=error)
+
+
+def _instances(rows):
+    """Per source instance: its pgferry slots across the fleet's migrations, WAL they retain, slots lost."""
+    out = {}
+    for r in rows:
+        i = out.setdefault(r['source'], dict(slots=0, retained_bytes=0, lost=[]))
+        if r['slot_wal_status'] is not None:
+            i['slots'] += 1
+            i['retained_bytes'] += r['slot_lag_bytes'] or 0
+            if r['slot_wal_status'] == 'lost':
+                i['lost'].append(r['id'])
+    return out
+
+
+def _text(rows, summary, instances):
+    keys, heads = [c[0] for c in COLUMNS], [c[1] for c in COLUMNS]
+    cells = [heads] + [['' if r[k] is None else str(r[k]) for k in keys] for r in rows]
+    widths = [max(len(c[i]) for c in cells) for i in range(len(COLUMNS) - 1)]
+    lines = ['  '.join(c[i].ljust(widths[i]) for i in range(len(widths))) + '  ' + c[-1] for c in cells]
+    lines = [line.rstrip() for line in lines]
+    lines.append('')
+    lines.append('%(migrations)d migrations: %(streaming)d streaming, %(in_progress)d in progress, '
+                 '%(failed)d failed, %(not_run)d not run' % summary)
+    for name, i in sorted(instances.items()):
+        lines.append('source %s: %d pgferry slot(s), %d bytes of WAL retained%s' % (
+            name, i['slots'], i['retained_bytes'],
+            ', slot LOST (restart with pgferry.migrate.cleanup, then the fleet): ' + ', '.join(i['lost'])
+            if i['lost'] else ''))
+    return '\n'.join(lines) + '\n'
+
+
+def _html(rows, summary, instances, title):
+    esc = html.escape
+    head = ''.join('<th>%s</th>' % esc(c[1]) for c in COLUMNS)
+    body = ''.join('<tr class="%s">%s</tr>' % (esc(r['outcome'].replace(' ', '-')), ''.join(
+        '<td>%s</td>' % esc('' if r[c[0]] is None else str(r[c[0]])) for c in COLUMNS)) for r in rows)
+    inst = ''.join('<li>%s: %d slot(s), %d bytes of WAL retained%s</li>' % (
+        esc(n), i['slots'], i['retained_bytes'], esc(', LOST: ' + ', '.join(i['lost'])) if i['lost'] else '')
+        for n, i in sorted(instances.items()))
+    return ('<!DOCTYPE html><html><head><meta charset="utf-8"><title>%s</title><style>'
+            'body{font-family:sans-serif;margin:1em}table{border-collapse:collapse}'
+            'td,th{border:1px solid #bbb;padding:.2em .5em;text-align:left}th{background:#eee}'
+            'tr.failed{background:#fdd}tr.streaming{background:#dfd}tr.in-progress{background:#ffd}'
+            '</style></head><body><h1>%s</h1><p>%s</p><table><tr>%s</tr>%s</table><h2>Source instances</h2>'
+            '<ul>%s</ul></body></html>\n' % (
+                esc(title), esc(title),
+                esc('%(migrations)d migrations: %(streaming)d streaming, %(in_progress)d in progress, '
+                    '%(failed)d failed, %(not_run)d not run' % summary), head, body, inst))
+
+
+def fleet_report(readings, plan, title='pgferry fleet'):
+    """readings: migration id -> {target_status, source_status, failure: {step, msg}, read_error, ran}."""
+    try:
+        migrations = plan['migrations']
+    except (TypeError, KeyError):
+        raise AnsibleFilterError('fleet_report expects the fleet_plan filter\'s result as its argument')
+    readings = readings or {}
+    rows = [_row(m, readings.get(m['id'])) for m in migrations]
+    summary = dict(migrations=len(rows), streaming=0, in_progress=0, failed=0, not_run=0)
+    for r in rows:
+        summary[r['outcome'].replace(' ', '_')] += 1
+    instances = _instances(rows)
+    data = dict(summary=summary, migrations=rows, source_instances=instances)
+    return dict(data, json=json.dumps(data, indent=2, sort_keys=True) + '\n', text=_text(rows, summary, instances),
+                html=_html(rows, summary, instances, title))
+
+
+class FilterModule:
+
+    def filters(self):
+        return {'fleet_report': fleet_report}

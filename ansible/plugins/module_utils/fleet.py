@@ -1,0 +1,225 @@
+# -*- coding: utf-8 -*-
+# Copyright: pgferry contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""A fleet: many migrations described once (pgferry_fleet), checked as a whole, expanded into the variables of
+the migrate and cutover roles, one set per migration. Pure Python, no Ansible import: the fleet_plan filter, the
+fleet_copy_slot module and the unit tests share it."""
+
+from __future__ import annotations
+
+import re
+
+MIGRATION_ID = re.compile(r'^[a-z][a-z0-9_]{0,39}$')
+
+# The fleet's own keys; everything a migration passes to the roles is a pgferry_* variable (see ROLE_VARIABLES).
+FLEET_KEYS = ('defaults', 'instances', 'migrations', 'max_copies', 'host_prefix')
+MAX_COPIES_KEYS = ('total', 'per_source', 'per_target')
+INSTANCE_KEYS = ('subscription_host', 'subscription_port', 'max_copies', 'vars')
+MIGRATION_KEYS = ('id', 'source', 'database', 'target', 'target_database', 'vars', 'pgbouncer_database')
+DEFAULT_MAX_COPIES = dict(total=4, per_source=2, per_target=2)
+
+# Set by the fleet itself from the entry's own keys: an entry's vars may not override them.
+OWN_VARIABLES = ('pgferry_migration_id', 'pgferry_source_host', 'pgferry_target_host', 'pgferry_source_database',
+                 'pgferry_target_database')
+
+
+class FleetError(ValueError):
+    """Every problem of a fleet description at once, each naming its entry and the fix."""
+
+    def __init__(self, problems):
+        self.problems = list(problems)
+        super().__init__('pgferry_fleet is not valid, nothing was run or changed:\n- ' + '\n- '.join(self.problems))
+
+
+def _positive_int(value):
+    try:
+        n = int(value)
+    except (TypeError, ValueError):
+        return None
+    return n if n >= 1 and str(value).strip().lstrip('+') == str(n) else None
+
+
+def _max_copies(raw, where, problems, keys=MAX_COPIES_KEYS):
+    if raw is None:
+        return {}
+    if isinstance(raw, int) and not isinstance(raw, bool) and len(keys) == 1:
+        raw = {keys[0]: raw}
+    if not isinstance(raw, dict):
+        problems.append('%s: max_copies must be a mapping of %s to positive integers' % (where, ', '.join(keys)))
+        return {}
+    out = {}
+    for key, value in raw.items():
+        if key not in keys:
+            problems.append('%s: max_copies has unknown key %r; use %s' % (where, key, ', '.join(keys)))
+            continue
+        n = _positive_int(value)
+        if n is None:
+            problems.append('%s: max_copies.%s is %r; set a whole number of 1 or more' % (where, key, value))
+            continue
+        out[key] = n
+    return out
+
+
+def _vars(raw, where, known, problems):
+    if raw is None:
+        return {}
+    if not isinstance(raw, dict):
+        problems.append('%s: vars must be a mapping of pgferry_* role variables' % where)
+        return {}
+    out = {}
+    for key, value in raw.items():
+        if key in OWN_VARIABLES:
+            problems.append('%s: %s is set by the fleet from the entry itself (id, source, database, target, '
+                            'target_database); remove it from vars' % (where, key))
+        elif known and key not in known:
+            problems.append('%s: %r is not a variable of the migrate or cutover role; see '
+                            'ansible/roles/migrate/meta/argument_specs.yml' % (where, key))
+        else:
+            out[key] = value
+    return out
+
+
+def _unknown_keys(raw, allowed, where, problems):
+    for key in raw:
+        if key not in allowed:
+            problems.append('%s: unknown key %r; the keys are %s' % (where, key, ', '.join(allowed)))
+
+
+def plan(fleet, inventory_hosts, known_variables=()):
+    """The fleet as a list of migrations, each {'id', 'host', 'source', 'target', 'source_database',
+    'target_database', 'vars'} with vars the full set of role variables, plus the caps; raises FleetError naming
+    every problem. inventory_hosts: names of the inventory's hosts; known_variables: the roles' variable names
+    (empty: not checked)."""
+    problems = []
+    hosts = set(inventory_hosts or ())
+    known = set(known_variables or ())
+    if not isinstance(fleet, dict):
+        raise FleetError(['pgferry_fleet must be a mapping with instances and migrations (docs/fleet.md)'])
+    _unknown_keys(fleet, FLEET_KEYS, 'pgferry_fleet', problems)
+    defaults = _vars(fleet.get('defaults'), 'pgferry_fleet.defaults', known, problems)
+    caps = dict(DEFAULT_MAX_COPIES)
+    caps.update(_max_copies(fleet.get('max_copies'), 'pgferry_fleet', problems))
+    prefix = fleet.get('host_prefix', 'pgferry_fleet_')
+
+    instances = fleet.get('instances') or {}
+    if not isinstance(instances, dict):
+        problems.append('pgferry_fleet.instances must map inventory host names to their settings')
+        instances = {}
+    instance_settings = {}
+    for name, raw in instances.items():
+        where = 'pgferry_fleet.instances.%s' % name
+        raw = raw or {}
+        if not isinstance(raw, dict):
+            problems.append('%s must be a mapping (%s)' % (where, ', '.join(INSTANCE_KEYS)))
+            continue
+        if name not in hosts:
+            problems.append('%s: %r is not an inventory host; add it to the inventory with pgferry_agent_url, or '
+                            'fix the name' % (where, name))
+        _unknown_keys(raw, INSTANCE_KEYS, where, problems)
+        instance_settings[name] = dict(
+            vars=_vars(raw.get('vars'), where + '.vars', known, problems),
+            max_copies=_max_copies(raw.get('max_copies'), where, problems, keys=('per_instance',)).get('per_instance'),
+            subscription_host=raw.get('subscription_host'),
+            subscription_port=raw.get('subscription_port'))
+
+    migrations = fleet.get('migrations')
+    if not isinstance(migrations, list) or not migrations:
+        problems.append('pgferry_fleet.migrations must be a non-empty list, one entry per database')
+        migrations = []
+
+    out, seen_ids, seen_targets, seen_hosts = [], {}, {}, set()
+    for index, raw in enumerate(migrations):
+        where = 'pgferry_fleet.migrations[%d]' % index
+        if not isinstance(raw, dict):
+            problems.append('%s must be a mapping with id, source, database, target' % where)
+            continue
+        mid = raw.get('id')
+        if mid is not None:
+            where = '%s (id %s)' % (where, mid)
+        _unknown_keys(raw, MIGRATION_KEYS, where, problems)
+        missing = [k for k in ('id', 'source', 'database', 'target') if not raw.get(k)]
+        if missing:
+            problems.append('%s: %s missing; every migration needs id, source, database and target'
+                            % (where, ', '.join(missing)))
+            continue
+        mid = str(mid)
+        if not MIGRATION_ID.match(mid):
+            problems.append('%s: id %r must match ^[a-z][a-z0-9_]{0,39}$ (it names the role, publication, slot and '
+                            'subscription pgferry_<id>)' % (where, mid))
+        if mid in seen_ids:
+            problems.append('%s: id %s is already used by pgferry_fleet.migrations[%d]; give each migration its own '
+                            'id' % (where, mid, seen_ids[mid]))
+        seen_ids.setdefault(mid, index)
+        source, target = str(raw['source']), str(raw['target'])
+        for side, host in (('source', source), ('target', target)):
+            if host not in hosts:
+                problems.append('%s: %s %r is not an inventory host; add it to the inventory (with '
+                                'pgferry_agent_url) or fix the name' % (where, side, host))
+        source_db = str(raw['database'])
+        target_db = str(raw.get('target_database') or source_db)
+        key = (target, target_db)
+        if key in seen_targets:
+            problems.append('%s: database %s on %s is already the target of migration %s; two migrations cannot '
+                            'write one database: set target_database to another name'
+                            % (where, target_db, target, seen_targets[key]))
+        seen_targets.setdefault(key, mid)
+        if source == target and source_db == target_db:
+            problems.append('%s: source and target are the same database (%s on %s); set another target or '
+                            'target_database' % (where, source_db, source))
+
+        merged = dict(defaults)
+        for host in (source, target):
+            merged.update(instance_settings.get(host, {}).get('vars', {}))
+        src = instance_settings.get(source, {})
+        if src.get('subscription_host') is not None:
+            merged['pgferry_subscription_host'] = src['subscription_host']
+        if src.get('subscription_port') is not None:
+            merged['pgferry_subscription_port'] = src['subscription_port']
+        if raw.get('pgbouncer_database'):
+            merged['pgferry_pgbouncer_database'] = str(raw['pgbouncer_database'])
+        merged.update(_vars(raw.get('vars'), where + '.vars', known, problems))
+        merged.update(pgferry_migration_id=mid, pgferry_source_host=source, pgferry_target_host=target,
+                      pgferry_source_database=source_db, pgferry_target_database=target_db)
+        if not merged.get('pgferry_subscription_host') and source in hosts:
+            problems.append('%s: no subscription host: set subscription_host on pgferry_fleet.instances.%s (how '
+                            'the target server reaches that source) or pgferry_subscription_host in vars'
+                            % (where, source))
+        host_name = prefix + mid
+        if host_name in hosts:
+            problems.append('%s: its controller-side host %s clashes with an inventory host; rename one or set '
+                            'pgferry_fleet.host_prefix' % (where, host_name))
+        seen_hosts.add(host_name)
+        out.append(dict(id=mid, host=host_name, source=source, target=target, source_database=source_db,
+                        target_database=target_db, vars=merged))
+
+    for name, settings in instance_settings.items():
+        if settings.get('max_copies'):
+            caps.setdefault('per_instance', {})[name] = settings['max_copies']
+    if problems:
+        raise FleetError(problems)
+    return dict(migrations=out, max_copies=caps)
+
+
+def copy_limits(caps, source, target):
+    """(total, limit on the source instance, limit on the target instance) for one migration."""
+    per_instance = caps.get('per_instance') or {}
+    return (caps['total'], per_instance.get(source, caps['per_source']), per_instance.get(target, caps['per_target']))
+
+
+def blocking_cap(me, copying, caps):
+    """The first cap that a new initial copy of `me` would exceed, as a sentence, or None. copying: the migrations
+    (dicts with id, source, target) whose initial copy is in progress or reserved, `me` excluded."""
+    total, per_source, per_target = copy_limits(caps, me['source'], me['target'])
+    if len(copying) >= total:
+        return 'the fleet has %d initial copies in progress (max_copies.total %d)' % (len(copying), total)
+    # An instance counts as a source or a target of a copy: one PostgreSQL serves both roles alike.
+    on_source = [m['id'] for m in copying if me['source'] in (m['source'], m['target'])]
+    if len(on_source) >= per_source:
+        return 'source %s is busy with %d initial copies (%s; limit %d)' % (
+            me['source'], len(on_source), ', '.join(sorted(on_source)), per_source)
+    on_target = [m['id'] for m in copying if me['target'] in (m['source'], m['target'])]
+    if len(on_target) >= per_target:
+        return 'target %s is busy with %d initial copies (%s; limit %d)' % (
+            me['target'], len(on_target), ', '.join(sorted(on_target)), per_target)
+    return None

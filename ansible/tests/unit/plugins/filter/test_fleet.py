@@ -1,0 +1,108 @@
+# -*- coding: utf-8 -*-
+# Copyright: pgferry contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from ansible.errors import AnsibleFilterError
+from ansible_collections.pgferry.migrate.plugins.filter.fleet_plan import fleet_plan, role_variables
+from ansible_collections.pgferry.migrate.plugins.filter.fleet_report import fleet_report
+from ansible_collections.pgferry.migrate.plugins.module_utils.fleet import blocking_cap
+
+HOSTS = ['src1', 'src2', 'shared', 'localhost']
+
+
+def fleet(*migrations, **extra):
+    base = dict(instances=dict(src1=dict(subscription_host='10.0.0.1', subscription_port=5433,
+                                         vars=dict(pgferry_sync_timeout=99)),
+                               src2=dict(subscription_host='10.0.0.2', max_copies=1), shared={}),
+                defaults=dict(pgferry_sync_timeout=7, pgferry_job_timeout=8),
+                migrations=list(migrations))
+    base.update(extra)
+    return base
+
+
+def test_entries_become_role_variables_with_instance_defaults_and_renames():
+    plan = fleet_plan(fleet(dict(id='shop_a', source='src1', database='shop', target='shared'),
+                            dict(id='shop_b', source='src2', database='shop', target='shared',
+                                 target_database='shop b', pgbouncer_database='shop_b',
+                                 vars=dict(pgferry_exclude_schemas=['audit'], pgferry_job_timeout=1))), HOSTS)
+    a, b = plan['migrations']
+    assert a['vars']['pgferry_subscription_host'] == '10.0.0.1' and a['vars']['pgferry_subscription_port'] == 5433
+    assert a['vars']['pgferry_sync_timeout'] == 99  # the source instance's vars over the fleet's defaults
+    assert a['vars']['pgferry_target_database'] == 'shop' and a['host'] == 'pgferry_fleet_shop_a'
+    assert b['vars']['pgferry_target_database'] == 'shop b' and b['vars']['pgferry_source_database'] == 'shop'
+    assert b['vars']['pgferry_job_timeout'] == 1 and b['vars']['pgferry_exclude_schemas'] == ['audit']
+    assert b['vars']['pgferry_pgbouncer_database'] == 'shop_b'
+    assert plan['max_copies'] == dict(total=4, per_source=2, per_target=2, per_instance=dict(src2=1))
+
+
+def test_every_problem_is_named_with_its_entry_and_fix():
+    with pytest.raises(AnsibleFilterError) as e:
+        fleet_plan(fleet(dict(id='a', source='src1', database='x', target='shared'),
+                         dict(id='a', source='nowhere', database='y', target='shared'),
+                         dict(id='c', source='src2', database='z', target='shared', target_database='x'),
+                         dict(id='Bad', source='src1', database='q', target='shared', vars=dict(foo=1)),
+                         dict(id='d', source='src1', database='w', target='shared',
+                              vars=dict(pgferry_migration_id='e')),
+                         max_copies=dict(total=0)), HOSTS)
+    text = str(e.value)
+    assert 'nothing was run or changed' in text
+    assert 'migrations[1] (id a): id a is already used by pgferry_fleet.migrations[0]' in text
+    assert "source 'nowhere' is not an inventory host" in text
+    assert 'database x on shared is already the target of migration a' in text
+    assert "id 'Bad' must match" in text
+    assert "'foo' is not a variable of the migrate or cutover role" in text
+    assert 'pgferry_migration_id is set by the fleet' in text
+    assert 'max_copies.total is 0' in text
+
+
+def test_not_a_fleet():
+    with pytest.raises(AnsibleFilterError, match='must be a mapping'):
+        fleet_plan(None, HOSTS)
+    with pytest.raises(AnsibleFilterError, match='non-empty list'):
+        fleet_plan(fleet(), HOSTS)
+
+
+def test_role_variables_come_from_the_roles_argument_specs():
+    known = role_variables()
+    assert {'pgferry_exclude_schemas', 'pgferry_pgbouncer_database', 'pgferry_cutover_verify'} <= known
+
+
+def test_caps_in_total_per_source_and_per_target():
+    caps = dict(total=3, per_source=1, per_target=2, per_instance=dict(big=5))
+    me = dict(id='m', source='s1', target='t')
+    assert blocking_cap(me, [], caps) is None
+    assert 'source s1 is busy' in blocking_cap(me, [dict(id='x', source='s1', target='t')], caps)
+    two_on_t = [dict(id='x', source='s2', target='t'), dict(id='y', source='s3', target='t')]
+    assert 'target t is busy with 2 initial copies (x, y; limit 2)' in blocking_cap(me, two_on_t, caps)
+    three = [dict(id=i, source='s%d' % n, target='u%d' % n) for n, i in enumerate('xyz', 5)]
+    assert 'max_copies.total 3' in blocking_cap(me, three, caps)
+    # an instance's own cap replaces per_source/per_target for it
+    assert blocking_cap(dict(id='m', source='big', target='t2'), [dict(id='x', source='big', target='t3')],
+                        caps) is None
+
+
+def test_report_rows_outcomes_and_formats():
+    plan = fleet_plan(fleet(dict(id='a', source='src1', database='x', target='shared'),
+                            dict(id='b', source='src2', database='y', target='shared'),
+                            dict(id='c', source='src2', database='z', target='shared')), HOSTS)
+    readings = dict(
+        a=dict(target_status=dict(phase='streaming', subscription=dict(exists=True, ready=3, total=3)),
+               source_status=dict(slot=dict(exists=True, lag_bytes=120, wal_status='reserved', active=True))),
+        b=dict(target_status=dict(phase='schema', subscription=dict(exists=False)),
+               failure=dict(step='Schema apply on the target', msg='pg_restore failed <b>')),
+        c=dict(target_status=dict(phase='copying', subscription=dict(exists=True, ready=1, total=4)),
+               source_status=dict(slot=dict(exists=True, lag_bytes=5, wal_status='lost'))))
+    r = fleet_report(readings, plan)
+    assert r['summary'] == dict(migrations=3, streaming=1, in_progress=1, failed=1, not_run=0)
+    rows = {x['id']: x for x in r['migrations']}
+    assert rows['a']['tables'] == '3/3' and rows['c']['tables'] == '1/4'
+    assert rows['b']['error'] == 'Schema apply on the target: pg_restore failed <b>'
+    assert r['source_instances']['src2'] == dict(slots=1, retained_bytes=5, lost=['c'])
+    assert json.loads(r['json'])['summary']['failed'] == 1
+    assert 'slot LOST' in r['text'] and '3 migrations: 1 streaming' in r['text']
+    assert 'pg_restore failed &lt;b&gt;' in r['html'] and 'failed <b>' not in r['html']

@@ -1,0 +1,143 @@
+"""A fleet in one run (pgferry.migrate.fleet, inventories/fleet-local): small databases of different schemas on two
+source clusters moved onto one shared target cluster, some renamed there; every one verified equal; the initial
+copies never more at once than the caps; a rerun changes nothing; a failing migration does not stop the others and
+is reported with its step; an invalid fleet is refused before anything changes.
+
+Environment:
+  PGFERRY_E2E_FLEET_SIZE   databases moved by test_fleet_moves_every_database (default 6; the issue's benchmark
+                           size is 50, see tools/bench-fleet)
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import threading
+import time
+import uuid
+
+import pytest
+
+import fleetlib
+from fleetlib import Fleet, recaps, report
+from stacklib import REPO, timing
+
+SIZE = int(os.environ.get("PGFERRY_E2E_FLEET_SIZE", "6"))
+CAPS = {"total": 2, "per_source": 1, "per_target": 2}
+
+
+@pytest.fixture
+def fleet(request: pytest.FixtureRequest, tmp_path):
+    a, b = fleetlib.stacks(f"e2efleet-{uuid.uuid4().hex[:8]}")
+    f = Fleet(a, b, tmp_path)
+    started = time.monotonic()
+    try:
+        a.up()
+        b.up()
+        fleetlib.raise_limits(f, SIZE)
+        timing(request, "two stacks up", time.monotonic() - started)
+        yield f
+    finally:
+        try:
+            for proc in f.runs:
+                if proc.poll() is None:
+                    proc.kill()
+        finally:
+            for st in (a, b):
+                subprocess.run([str(REPO / "tools" / "stack"), "down", "--name", st.name], capture_output=True,
+                               timeout=180)
+        rep = getattr(request.node, "rep_call", None)
+        if rep is not None and rep.passed and os.environ.get("PGFERRY_E2E_KEEP") != "1":
+            for st in (a, b):
+                shutil.rmtree(st.dir, ignore_errors=True)
+
+
+class CopyCounter(threading.Thread):
+    """Samples the shared target: how many of the fleet's subscriptions have a table not yet ready, at most."""
+
+    def __init__(self, fleet: Fleet, entries: list[dict]):
+        super().__init__(daemon=True)
+        self.fleet, self.dbs = fleet, [m.get("target_database", m["database"]) for m in entries]
+        self.most, self.halt = 0, threading.Event()
+
+    def run(self) -> None:
+        while not self.halt.is_set():
+            copying = 0
+            for db in self.dbs:
+                rows = self.fleet.a.psql("target", "SELECT count(*) FROM pg_subscription_rel WHERE srsubstate <> 'r'",
+                                         db=db, check=False)
+                copying += 1 if rows and int(rows[0][0]) > 0 else 0
+            self.most = max(self.most, copying)
+            self.halt.wait(0.2)
+
+    def stop(self) -> int:
+        self.halt.set()
+        self.join(timeout=30)
+        return self.most
+
+
+def test_fleet_moves_every_database(fleet: Fleet, request: pytest.FixtureRequest):
+    entries = fleetlib.migrations(SIZE)
+    fleet.load(entries)
+    extra = fleet.write_vars(entries, max_copies=CAPS)
+    counter = CopyCounter(fleet, entries)
+    counter.start()
+    rc, out, seconds = fleet.playbook("pgferry.migrate.fleet", "-e", f"@{extra}", "--forks", str(SIZE + 2))
+    most = counter.stop()
+    timing(request, f"fleet of {SIZE}", seconds)
+    assert rc == 0, out[-6000:]
+    assert fleet.differences(entries) == []
+    data = report(fleet.dir)
+    assert data["summary"]["streaming"] == SIZE, data["summary"]
+    assert {r["id"]: r["phase"] for r in data["migrations"]} == {m["id"]: "streaming" for m in entries}
+    # Never more initial copies at once on the shared target than the fleet's total cap.
+    assert 1 <= most <= CAPS["total"], most
+
+    rc, out, _ = fleet.playbook("pgferry.migrate.fleet", "-e", f"@{extra}", "--forks", str(SIZE + 2))
+    assert rc == 0, out[-6000:]
+    changed = {h: r["changed"] for h, r in recaps(out).items() if r.get("changed")}
+    assert changed == {}, f"a rerun changed something: {changed}"
+
+    # status reads only: changed=0 and the same phases.
+    rc, out, _ = fleet.playbook("pgferry.migrate.fleet_status", "-e", f"@{extra}")
+    assert rc == 0, out[-3000:]
+    assert all(r["changed"] == 0 for r in recaps(out).values())
+    assert report(fleet.dir)["summary"]["streaming"] == SIZE
+
+
+MISTAKES = {
+    "same target database": (lambda m: m[3].update(target_database="db_2"),
+                             "database db_2 on shared is already the target of migration m2"),
+    "same id": (lambda m: m[1].update(id="m0"), "id m0 is already used by pgferry_fleet.migrations[0]"),
+    "unknown host": (lambda m: m[1].update(source="src9"), "source 'src9' is not an inventory host"),
+}
+
+
+def test_invalid_fleet_is_refused_then_a_failure_stops_only_its_migration(fleet: Fleet):
+    """Both on one pair of stacks, to keep the suite short: first nothing may change, then something must."""
+    for mistake, (spoil, expected) in MISTAKES.items():
+        bad = [dict(m) for m in fleetlib.migrations(4)]
+        spoil(bad)
+        extra = fleet.write_vars(bad, name=f"bad-{mistake.replace(' ', '-')}.yml")
+        rc, out, _ = fleet.playbook("pgferry.migrate.fleet", "-e", f"@{extra}")
+        assert rc != 0, mistake
+        assert expected in out, f"{mistake}: {out[-3000:]}"
+        assert "nothing was run or changed" in out, mistake
+    # Nothing ran: no database on the target, no pgferry role on either source.
+    assert fleet.a.psql("target", "SELECT datname FROM pg_database WHERE datname NOT IN "
+                                  "('postgres', 'template0', 'template1')", db="postgres") == []
+    for st in (fleet.a, fleet.b):
+        assert st.psql("source", "SELECT rolname FROM pg_roles WHERE rolname LIKE 'pgferry%'", db="postgres") == []
+
+    # A migration whose source database does not exist fails its preflight; the other three go through.
+    entries = fleetlib.migrations(4)
+    fleet.load(entries)
+    entries[2] = dict(entries[2], database="no_such_db", target_database="no_such_db_target")
+    extra = fleet.write_vars(entries)
+    rc, out, _ = fleet.playbook("pgferry.migrate.fleet", "-e", f"@{extra}", "--forks", "6")
+    assert rc != 0
+    rows = {r["id"]: r for r in report(fleet.dir)["migrations"]}
+    assert rows["m2"]["outcome"] == "failed" and "no_such_db" in rows["m2"]["error"], rows["m2"]
+    assert rows["m2"]["failed_step"], rows["m2"]
+    assert [i for i, r in rows.items() if r["outcome"] == "streaming"] == ["m0", "m1", "m3"], rows
+    assert fleet.differences([m for m in entries if m["id"] != "m2"]) == []

@@ -194,15 +194,16 @@ def page(report):
     total = max(report['seconds'], 0.1)
     title = 'pgferry %s %s' % (report['playbook'], report['migration_id'])
     good = report['outcome'] == 'succeeded'
+    phase = e(str(report['phase']['name'] or '-'))
+    if report['phase']['description']:
+        phase += ' (%s)' % e(report['phase']['description'])
     parts = ['<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>%s</title><style>%s</style></head><body>'
              % (e(title), CSS),
              '<h1>%s: <span class="%s">%s</span>%s</h1>' % (
                  e(title), 'ok' if good else 'bad', e(report['outcome']),
                  (' - state %s' % e(report['state'])) if report['state'] else ''),
              '<p class="meta">%s to %s, %s s; phase at the start: %s</p>' % (
-                 e(report['started_at']), e(report['finished_at']), report['seconds'],
-                 e(str(report['phase']['name'] or '-')) + (' (%s)' % e(report['phase']['description'])
-                                                          if report['phase']['description'] else '')),
+                 e(report['started_at']), e(report['finished_at']), report['seconds'], phase),
              '<h2>Timeline</h2><div class="tl">']
     for s in report['steps']:
         left = 100.0 * s['offset_seconds'] / total

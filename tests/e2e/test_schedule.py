@@ -19,8 +19,9 @@ from stacklib import MIGRATION, Run, Stack, timing
 
 SCHEDULE = ("-e", "pgferry_schedule_mode=true")
 BEFORE_THE_SUBSCRIPTION = "preflight,replication_role,publication,schema_archive,roles,database,schema_apply,replica_identity"
-# A scheduled run that waits for nothing: far below the time a blocked copy would hold it.
-RUN_LIMIT = 240
+# Generous for a loaded machine: a run that waited for the blocked copy would fail anyway, after
+# pgferry_sync_timeout (inventories/local: 300 s), with rc != 0.
+RUN_LIMIT = 600
 STATE = re.compile(r"pgferry state: (\w+)")
 
 
@@ -70,7 +71,6 @@ def test_schedule_mode_advances_to_streaming_ready(stack: Stack, request) -> Non
     assert stack.scalar("target", f"SELECT count(*) FROM pg_subscription WHERE subname = '{MIGRATION}'") == "1"
     assert stack.scalar("target", "SELECT count(*) FROM pg_subscription_rel WHERE srsubstate <> 'r'") != "0"
     assert "initial copy:" not in run.output  # no waiting: not one progress line
-    assert "post-data on the target" not in run.output.lower()
     first = report(stack)
     assert first["state"] == "copying" and first["outcome"] == "succeeded", first
     assert [s["name"] for s in first["steps"]][:2] == ["lifecycle", "preflight"] and "post_data" not in \
@@ -79,8 +79,9 @@ def test_schedule_mode_advances_to_streaming_ready(stack: Stack, request) -> Non
     # A second run while the copy still cannot end: it skips the steps before the subscription and exits at once.
     run, state, seconds = scheduled_run(stack, request, "scheduled run 2 (copy still blocked)")
     assert state == "copying", run.output[-3000:]
-    assert "TASK [pgferry.migrate.migrate : Preflight" not in run.output and \
-        "Schema apply" not in run.output, "a run in phase copying redid the steps before the subscription"
+    steps = [s["name"] for s in report(stack)["steps"]]
+    assert "preflight" not in steps and "schema" not in steps and "sync_status" in steps, \
+        f"a run in phase copying redid the steps before the subscription: {steps}"
     assert stack.scalar("target", "SELECT count(*) FROM pg_subscription").strip() == "1"
 
     locker.terminate()

@@ -23,6 +23,7 @@ BEFORE_THE_SUBSCRIPTION = "preflight,replication_role,publication,schema_archive
 # pgferry_sync_timeout (inventories/local: 300 s), with rc != 0.
 RUN_LIMIT = 600
 STATE = re.compile(r"pgferry state: (\w+)")
+LOCKER = "pgferry-test-locker"
 
 
 def hold_share_lock(stack: Stack, table: str) -> subprocess.Popen:
@@ -32,7 +33,7 @@ def hold_share_lock(stack: Stack, table: str) -> subprocess.Popen:
                              "-p", str(c["pg_port"]), "-U", "postgres", "-d", "app",
                              "-c", f"BEGIN; LOCK TABLE {table} IN SHARE MODE; SELECT pg_sleep(3600)"],
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL,
-                            env={**os.environ, "PGPASSFILE": c["pgpass_file"]})
+                            env={**os.environ, "PGPASSFILE": c["pgpass_file"], "PGAPPNAME": LOCKER})
     stack.children.append(proc)
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
@@ -84,7 +85,8 @@ def test_schedule_mode_advances_to_streaming_ready(stack: Stack, request) -> Non
         f"a run in phase copying redid the steps before the subscription: {steps}"
     assert stack.scalar("target", "SELECT count(*) FROM pg_subscription").strip() == "1"
 
-    locker.terminate()
+    # A backend in pg_sleep does not notice its client go away: end the session on the server.
+    stack.psql("target", f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = '{LOCKER}'")
     locker.wait(timeout=30)
     states = [state]
     for n in range(3, 13):

@@ -338,7 +338,7 @@ class AgentClient:
                     if attempt:
                         msg += ' (still failing after %d retries over %.0fs)' % (attempt, self.clock() - started)
                     # transport_error tells a caller (the action plugins) that the agent may not have seen the call
-                    self.fail(msg, transport_error=is_transient(e))
+                    self.fail(msg, transport_error=is_transient(e), retried_seconds=round(self.clock() - started, 1))
                 attempt += 1
                 self.sleep(delay)
         return None, None, where  # not reached: fail() exits

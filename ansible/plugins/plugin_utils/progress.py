@@ -149,7 +149,9 @@ class ProgressAction(ActionBase):
             if answer.get('failed') and answer.get('transport_error') and slices:
                 # The agent was not reachable at the start of a slice (a restart, a blip). The call re-attaches to the
                 # job it started (or, the job over, finds its work done), so repeating it cannot do anything twice.
-                blip_started = elapsed if blip_started is None else blip_started
+                # the module already repeated its reads for retried_seconds: one budget for both
+                blip_started = (elapsed - float(answer.get('retried_seconds') or 0)) if blip_started is None \
+                    else blip_started
                 pause = min(2.0 ** blips, 15.0)
                 if elapsed - blip_started + pause <= retry_seconds and elapsed + pause < total:
                     display.display('%s: agent not reachable, retrying in %ds: %s'

@@ -104,6 +104,14 @@ def test_a_long_outage_ends_the_wait(lines):
     assert result['failed'] and result['msg'] == 'connection refused' and len(run.calls) == 4  # pauses 1, 2, then 4 > 5-3
 
 
+def test_the_modules_own_retries_count_against_retry_seconds(lines):
+    blip = dict(failed=True, transport_error=True, retried_seconds=58.0, msg='connection refused')
+    run = Scripted(PostData, dict(progress_interval=10, retry_seconds=60), [running(1), blip, blip, blip],
+                   slice_seconds=0)
+    result = run.run()
+    assert result['failed'] and len(run.calls) == 3  # 58 s spent inside, then pauses of 1 s (59), 2 s would pass 60
+
+
 def test_other_failures_end_at_once(lines):
     failed = dict(failed=True, msg='job post-data:m failed: boom')
     run = Scripted(PostData, dict(progress_interval=10), [running(1), failed])

@@ -59,6 +59,16 @@ options:
       - Seconds to wait for the agent to connect and to answer each request.
     type: int
     default: 30
+  retry_seconds:
+    description:
+      - How long a read (C(GET)) is repeated, with growing pauses of 1, 2, 4, 8, then 15 seconds, when it fails before
+        the agent answered - connection refused or reset, no answer within O(timeout) - so an agent restart or a network
+        blip does not end a long wait. V(0) fails at once.
+      - Calls that change something (C(POST), C(PUT), C(DELETE)) are never repeated by the module; rerun the task
+        (every step is idempotent). TLS and name-resolution failures are not retried either.
+    type: int
+    default: 60
+    version_added: 0.1.0
 notes:
   - The agent answers errors as C(application/problem+json); modules fail with its C(title), C(detail), C(status) and C(code).
 '''

@@ -99,3 +99,19 @@ options:
     type: float
     default: 2.0
 '''
+
+    PROGRESS = r'''
+options:
+  progress_interval:
+    description:
+      - Seconds between two progress lines in the play's output while the module waits (tables and bytes done,
+        percent, ETA, lag) - a line per poll, as the job output of AWX shows them.
+      - The module's action plugin waits in slices of this length, calling the module again after each (an identical
+        call re-attaches to the agent's running job), and prints a line in between. Ansible shows nothing from inside
+        one module call, so V(0) waits in a single silent call.
+      - A slice that cannot reach the agent (connection refused or reset) is repeated with growing pauses for up to
+        O(retry_seconds), so an agent restart does not end a long wait.
+    type: float
+    default: 30.0
+    version_added: 0.1.0
+'''

@@ -61,6 +61,7 @@ def agent_argument_spec():
         validate_certs=dict(type='bool', default=True),
         ca_path=dict(type='path'),
         timeout=dict(type='int', default=30),
+        retry_seconds=dict(type='int', default=60),
     )
 
 
@@ -137,6 +138,8 @@ class AgentClient:
         params = module.params
         url, self.token, self.ca_path, self.validate_certs = connection(params, side)
         self.timeout = params.get('timeout') or 30
+        retry = params.get('retry_seconds')
+        self.retry_seconds = 60 if retry is None else max(int(retry), 0)
         if not url:
             module.fail_json(msg='name the agent: set %sagent (a dict with url, token, ca_path, validate_certs) or '
                                  '%sagent_url' % (side, side))
@@ -285,7 +288,7 @@ class AgentClient:
             if clock() - started >= wait_timeout:
                 self.fail('job %s is still running after %ss (%s); it goes on on the agent: rerun the task to '
                           'wait for it again, or raise wait_timeout' % (job['id'], wait_timeout, progress_text(job)),
-                          job=job)
+                          job=job, timed_out=True)
             sleep(poll_interval)
             job = self.get('/v1/jobs/' + job['id'])
             polls += 1
@@ -313,21 +316,48 @@ class AgentClient:
             headers['Authorization'] = 'Bearer %s' % self.token
         where = '%s %s' % (method, _safe_url(url))
         self._error_body = b''
-        try:
-            # follow_redirects='none': a redirect must never carry the bearer token to another host.
-            resp = open_url(url, data=body, headers=headers, method=method, timeout=self.timeout,
-                            validate_certs=self.validate_certs, ca_path=self.ca_path,
-                            follow_redirects='none', use_netrc=False, http_agent='pgferry-ansible')
-            return resp.getcode(), resp, where
-        except HTTPError as e:
-            status, raw = e.code, self._read_error_body(e)
-            if status in accept_status:
-                self._error_body = raw
-                return status, None, where
-            self._fail_http(where, status, raw, e)
-        except Exception as e:  # pylint: disable=broad-except
-            self.fail(self._describe_transport_error(where, e))
+        started = self.clock()
+        attempt = 0
+        while True:
+            try:
+                # follow_redirects='none': a redirect must never carry the bearer token to another host.
+                resp = open_url(url, data=body, headers=headers, method=method, timeout=self.timeout,
+                                validate_certs=self.validate_certs, ca_path=self.ca_path,
+                                follow_redirects='none', use_netrc=False, http_agent='pgferry-ansible')
+                return resp.getcode(), resp, where
+            except HTTPError as e:
+                status, raw = e.code, self._read_error_body(e)
+                if status in accept_status:
+                    self._error_body = raw
+                    return status, None, where
+                self._fail_http(where, status, raw, e)
+            except Exception as e:  # pylint: disable=broad-except
+                delay = self._retry_delay(method, e, attempt, self.clock() - started)
+                if delay is None:
+                    msg = self._describe_transport_error(where, e)
+                    if attempt:
+                        msg += ' (still failing after %d retries over %.0fs)' % (attempt, self.clock() - started)
+                    # transport_error tells a caller (the action plugins) that the agent may not have seen the call
+                    self.fail(msg, transport_error=is_transient(e), retried_seconds=round(self.clock() - started, 1))
+                attempt += 1
+                self.sleep(delay)
         return None, None, where  # not reached: fail() exits
+
+    # Only reads are repeated: a GET changes nothing, so sending it again after a lost connection is safe, and a
+    # four-hour wait is not ended by one agent restart or network blip. A POST/PUT/DELETE may have reached the agent
+    # before the connection broke; repeating it blindly could run a step twice, so it fails at once.
+    RETRIED_METHODS = ('GET', 'HEAD')
+    clock = staticmethod(time.monotonic)
+    sleep = staticmethod(time.sleep)
+
+    def _retry_delay(self, method, err, attempt, elapsed):
+        """Seconds to wait before repeating a request that failed before any HTTP status, or None to give up."""
+        if method not in self.RETRIED_METHODS or not is_transient(err):
+            return None
+        delay = min(2.0 ** attempt, 15.0)  # 1, 2, 4, 8, 15, 15... seconds
+        if elapsed + delay > self.retry_seconds:
+            return None
+        return delay
 
     def url(self, path):
         return self.base_url + '/' + quote(path.lstrip('/'), safe='/?&=%:@,')
@@ -400,6 +430,21 @@ class AgentClient:
         return '%s: request failed: %s: %s' % (where, type(err).__name__, to_native(err))
 
 
+def is_transient(err):
+    """Whether a transport error may go away by itself: refused, reset or timed-out connections (an agent restarting,
+    a network blip). TLS and name-resolution failures are configuration errors and are not retried."""
+    reason = err.reason if isinstance(err, URLError) else err
+    if isinstance(reason, (ssl.SSLError, ssl.CertificateError, SSLValidationError, socket.gaierror)):
+        return False
+    if isinstance(reason, (socket.timeout, TimeoutError, ConnectionError)) or 'timed out' in to_native(reason):
+        return True
+    if isinstance(err, AnsibleConnectionError):
+        return 'certificate' not in to_native(err).lower()
+    # http.client's RemoteDisconnected/BadStatusLine/IncompleteRead: the agent went away mid-answer.
+    return type(reason).__name__ in ('RemoteDisconnected', 'BadStatusLine', 'IncompleteRead') or \
+        (isinstance(reason, OSError) and not isinstance(reason, ssl.SSLError))
+
+
 # ---------------------------------------------------------------- helpers for the migration step modules
 
 def file_sha256(path):
@@ -422,10 +467,11 @@ def progress_text(job):
     return 'state %s, progress %s' % ((job or {}).get('state'), text)
 
 
-def migration_argument_spec(scope=False, job=False):
+def migration_argument_spec(scope=False, job=False, progress=False):
     """migration_id and database, plus the scope options and the job-waiting options when asked for.
 
-    Documented in the pgferry.migrate.migration doc fragment (and its SCOPE and JOB variants).
+    Documented in the pgferry.migrate.migration doc fragment (and its SCOPE, JOB and PROGRESS variants); progress_interval
+    is read by the module's action plugin (plugin_utils/progress.py), which prints a line per poll.
     """
     spec = dict(
         migration_id=dict(type='str', required=True),
@@ -446,6 +492,8 @@ def migration_argument_spec(scope=False, job=False):
             wait_timeout=dict(type='int', default=3600),
             poll_interval=dict(type='float', default=2.0),
         )
+    if progress:
+        spec.update(progress_interval=dict(type='float', default=30.0))
     return spec
 
 

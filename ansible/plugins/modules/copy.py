@@ -31,6 +31,7 @@ extends_documentation_fragment:
   - pgferry.migrate.agent
   - pgferry.migrate.migration
   - pgferry.migrate.migration.job
+  - pgferry.migrate.migration.progress
 options:
   connection:
     description:
@@ -152,7 +153,7 @@ from ansible_collections.pgferry.migrate.plugins.module_utils.agent_client impor
 
 def main():
     argument_spec = agent_argument_spec()
-    argument_spec.update(migration_argument_spec(job=True))
+    argument_spec.update(migration_argument_spec(job=True, progress=True))
     argument_spec.update(
         connection=dict(type='dict', required=True, options=dict(
             host=dict(type='str', required=True),

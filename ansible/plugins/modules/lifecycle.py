@@ -9,7 +9,7 @@ from __future__ import annotations
 DOCUMENTATION = r'''
 module: lifecycle
 short_description: Read a migration's phase from both sides and PgBouncer, and refuse what a playbook must not do in it
-version_added: 0.3.0
+version_added: 0.1.0
 description:
   - Calls C(GET /v1/migrations/{m}/lifecycle) on the source (O(agent)) and the target (O(target_agent)) - each side's
     streams, fence, slot WAL and table states - and, with O(pgbouncer), reads where PgBouncer sends the database's

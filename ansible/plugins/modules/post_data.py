@@ -23,6 +23,7 @@ extends_documentation_fragment:
   - pgferry.migrate.agent
   - pgferry.migrate.migration
   - pgferry.migrate.migration.job
+  - pgferry.migrate.migration.progress
   - pgferry.migrate.privileges
   - pgferry.migrate.privileges.SWITCH
 options:
@@ -71,7 +72,7 @@ from ansible_collections.pgferry.migrate.plugins.module_utils.agent_client impor
 
 def main():
     argument_spec = agent_argument_spec()
-    argument_spec.update(migration_argument_spec(job=True))
+    argument_spec.update(migration_argument_spec(job=True, progress=True))
     argument_spec.update(privileges_argument_spec(switch=True))
     argument_spec.update(jobs=dict(type='int', default=2))
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)

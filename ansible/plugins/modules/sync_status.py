@@ -21,15 +21,16 @@ description:
     deletes between the two snapshots bound any difference; docs/design.md, "The copy proves itself"). A table that
     holds fewer or more rows than the source fails the module with the table named, so RV(synced) is never true for
     a short copy.
-  - Ansible shows a module's output only once it returns, so progress cannot be shown live. Each poll is recorded in
-    RV(history) (elapsed seconds, tables ready, percent, lag); register the result to see how the copy went, or run
-    the module with O(wait=false) in an C(until) loop to watch it poll by poll.
+  - With O(wait=true) the module's action plugin prints a line every O(progress_interval) seconds while it waits
+    (tables ready, bytes copied, percent, ETA, lag), as AWX's job output shows them. Each poll is also recorded in
+    RV(history) (elapsed seconds, tables ready, percent, lag).
   - Reads only; never changes anything.
 author:
   - pgferry maintainers (@pgferry)
 extends_documentation_fragment:
   - pgferry.migrate.agent
   - pgferry.migrate.migration
+  - pgferry.migrate.migration.progress
 options:
   wait:
     description:
@@ -178,6 +179,11 @@ row_counts:
       C(differing), C(attempts), C(seconds)).
   returned: when the copy is done and O(source_agent) is given
   type: dict
+timed_out:
+  description: Set, with the module failed, when O(wait_timeout) passed before the subscription was in sync.
+  returned: on a failure by timeout
+  type: bool
+  sample: true
 waited_seconds:
   description: Seconds spent polling.
   returned: always
@@ -258,6 +264,7 @@ def main():
         max_lag_seconds=dict(type='float', default=10.0),
         row_counts=dict(type='bool', default=True),
         row_counts_timeout=dict(type='int', default=180),
+        progress_interval=dict(type='float', default=30.0),
     )
     argument_spec.update(source_argument_spec())
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
@@ -300,7 +307,7 @@ def main():
                              **result)
         if elapsed >= p['wait_timeout']:
             module.fail_json(msg='subscription pgferry_%s not in sync after %ss: %s'
-                                 % (p['migration_id'], p['wait_timeout'], describe(status)), **result)
+                                 % (p['migration_id'], p['wait_timeout'], describe(status)), timed_out=True, **result)
         time.sleep(min(p['poll_interval'], max(p['wait_timeout'] - elapsed, 0.1)))
 
 

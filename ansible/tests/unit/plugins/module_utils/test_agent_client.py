@@ -129,15 +129,71 @@ def test_redirect_is_not_followed(agent_server):
 
 def test_timeout(agent_server):
     started = time.monotonic()
-    result = fail(agent_server.url, '/slow', timeout=1)
+    result = fail(agent_server.url, '/slow', timeout=1, retry_seconds=0)
     assert time.monotonic() - started < agent_server.slow_seconds
     assert 'no answer from the agent within timeout=1s' in result['msg']
 
 
 def test_connection_refused():
     url = 'http://127.0.0.1:%d' % closed_port()
-    result = fail(url, '/v1/info')
+    result = fail(url, '/v1/info', retry_seconds=0)
     assert result['msg'] == 'GET %s/v1/info: connection refused: is the agent running and listening there?' % url
+
+
+def test_a_read_survives_an_agent_that_comes_back():
+    """The agent is down for the first two attempts (a restart): the GET is repeated until it answers."""
+    from http.server import ThreadingHTTPServer
+    from conftest import _Handler
+    port = closed_port()
+    c = client('http://127.0.0.1:%d' % port, retry_seconds=30)
+    srv = {}
+    sleeps = []
+
+    def sleep(seconds):  # the agent starts during the second pause
+        sleeps.append(seconds)
+        if len(sleeps) == 2:
+            s = ThreadingHTTPServer(('127.0.0.1', port), _Handler)
+            s.requests, s.healthy = [], True
+            import threading
+            threading.Thread(target=s.serve_forever, kwargs={'poll_interval': 0.05}, daemon=True).start()
+            srv['s'] = s
+
+    c.sleep = sleep
+    try:
+        assert c.get('/v1/info')['major'] == 16
+        assert sleeps == [1.0, 2.0]
+    finally:
+        srv['s'].shutdown()
+        srv['s'].server_close()
+
+
+def test_a_read_gives_up_after_retry_seconds():
+    url = 'http://127.0.0.1:%d' % closed_port()
+    c = client(url, retry_seconds=20)
+    now = [0.0]
+    c.clock = lambda: now[0]
+    c.sleep = lambda seconds: now.__setitem__(0, now[0] + seconds)
+    with pytest.raises(FailJson) as err:
+        c.get('/v1/info')
+    msg = err.value.args[0]['msg']
+    assert 'connection refused' in msg and 'still failing after 4 retries over 15s' in msg  # 1+2+4+8, next 15 > 20
+
+
+@pytest.mark.parametrize('method', ['POST', 'PUT', 'DELETE'])
+def test_a_call_that_changes_something_is_not_repeated(method):
+    c = client('http://127.0.0.1:%d' % closed_port(), retry_seconds=60)
+    c.sleep = lambda seconds: pytest.fail('a %s was repeated' % method)
+    with pytest.raises(FailJson) as err:
+        c.request(method, '/v1/migrations/m1/post-data', data={})
+    assert 'connection refused' in err.value.args[0]['msg'] and 'retries' not in err.value.args[0]['msg']
+
+
+def test_a_configuration_error_is_not_repeated():
+    c = client('http://pgferry-agent.invalid:8443', retry_seconds=60)
+    c.sleep = lambda seconds: pytest.fail('a name-resolution failure was repeated')
+    with pytest.raises(FailJson) as err:
+        c.get('/v1/info')
+    assert 'cannot resolve host' in err.value.args[0]['msg']
 
 
 def test_name_resolution():

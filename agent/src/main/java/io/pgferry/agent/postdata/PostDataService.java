@@ -21,6 +21,7 @@ import io.pgferry.agent.schemaarchive.Manifest;
 import io.pgferry.agent.schemaarchive.Tools;
 import io.pgferry.agent.schemaarchive.TocEntry;
 import io.pgferry.agent.sql.Sql;
+import io.pgferry.agent.subscription.SubscriptionService;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.sql.Connection;
@@ -110,6 +111,8 @@ public final class PostDataService {
             }
         }
         try (Connection c = connector.open(database, REFRESH_TIMEOUT, false); Statement st = c.createStatement()) {
+            // pg_dump restores ENABLE/FORCE ROW LEVEL SECURITY in post-data, after the subscription exists.
+            SubscriptionService.runAsOwnerWhereNeeded(c, migration, serverMajor(database));
             int done = 1;
             for (TocEntry view : plan.refresh()) {
                 progress.report(done++, steps, "refreshing materialized view " + Sql.qualified(view.schema(),

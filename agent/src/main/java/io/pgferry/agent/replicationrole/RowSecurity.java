@@ -188,6 +188,17 @@ public final class RowSecurity {
         return out;
     }
 
+    /** Whether any table of this database is FORCE ROW LEVEL SECURITY with an owner that does not bypass it. */
+    public static boolean anyForcedOnOwner(Connection c) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement("""
+                SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_class t JOIN pg_catalog.pg_roles o ON o.oid = t.relowner
+                               WHERE t.relkind IN ('r', 'p') AND t.relrowsecurity AND t.relforcerowsecurity
+                                 AND NOT o.rolsuper AND NOT o.rolbypassrls)""");
+             ResultSet rs = ps.executeQuery()) {
+            return rs.next() && rs.getBoolean(1);
+        }
+    }
+
     /** Whether the agent's own role is superuser or BYPASSRLS. */
     public static boolean agentBypasses(Connection c) throws SQLException {
         try (PreparedStatement ps = c.prepareStatement(AGENT_BYPASSES); ResultSet rs = ps.executeQuery()) {

@@ -9,6 +9,7 @@ import io.pgferry.agent.migration.MigrationId;
 import io.pgferry.agent.migration.Sessions;
 import io.pgferry.agent.migration.Steps;
 import io.pgferry.agent.migration.TableRef;
+import io.pgferry.agent.migration.UnloggedTables;
 import io.pgferry.agent.postgres.PgConnector;
 import io.pgferry.agent.sql.Sql;
 import java.nio.file.Path;
@@ -101,7 +102,8 @@ public final class RowCountsService {
                 }
                 st.execute("SET LOCAL row_security = off");
                 List<RowCounts.TableCount> out = new ArrayList<>();
-                for (TableRef t : tables) {
+                // Unlogged tables write no WAL: nothing replicates their rows (they move empty, if at all).
+                for (TableRef t : UnloggedTables.logged(c, tables)) {
                     out.add(count(c, t, request.since(), request.keys()));
                 }
                 return new RowCounts.Counts(out);

@@ -6,8 +6,12 @@ import io.pgferry.agent.migration.Plan;
 import io.pgferry.agent.migration.StepResult;
 import io.pgferry.agent.migration.Steps;
 import io.pgferry.agent.postgres.PgConnector;
+import io.pgferry.agent.replicationrole.RowSecurity;
 import io.pgferry.agent.sql.Sql;
 import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.Statement;
 import java.sql.SQLException;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -41,7 +45,7 @@ public final class SubscriptionService {
                         + (request.createSlot() ? "" : ", create_slot = false")
                         + ", copy_data = " + request.copyData() + ", binary = " + request.binary()
                         + ", streaming = " + Sql.literal(request.streaming()) + ", enabled = " + request.enabled()
-                        + ")";
+                        + (runAsOwner(c) ? ", run_as_owner = true" : "") + ")";
                 String create = "CREATE SUBSCRIPTION " + Sql.ident(name) + " CONNECTION ";
                 plan.addSecret(create + Sql.literal(source.conninfo(false)) + with,
                         create + Sql.literal(source.conninfo(true)) + with);
@@ -58,6 +62,46 @@ public final class SubscriptionService {
         } catch (SQLException e) {
             throw connector.translate(e);
         }
+    }
+
+    /**
+     * From PostgreSQL 16 the apply worker writes as each table's owner, and an owner subject to its table's FORCE ROW
+     * LEVEL SECURITY may not be written as (the owners moved with the schema: docs/design.md, "Owners and
+     * privileges"): the stream would stop at the first change of such a table. When the database has one and the
+     * agent's role (the subscription's owner) bypasses row security, the subscription applies as its owner - what
+     * every subscription did before 16; only ENABLE ALWAYS / REPLICA triggers run in the apply worker at all.
+     */
+    private boolean runAsOwner(Connection c) throws SQLException {
+        return connector.serverVersion(c).major() >= 16 && RowSecurity.anyForcedOnOwner(c)
+                && RowSecurity.agentBypasses(c);
+    }
+
+    /**
+     * The same rule once post-data has restored the row security of the target's tables (pg_dump puts ENABLE and FORCE
+     * ROW LEVEL SECURITY in post-data, after the subscription exists): the subscription is switched to apply as its
+     * owner where it now must. Changes the apply worker refused in between are retried by PostgreSQL, not lost.
+     *
+     * @return the statement run, if one was needed
+     */
+    public static Optional<String> runAsOwnerWhereNeeded(Connection c, MigrationId migration, int major)
+            throws SQLException {
+        if (major < 16 || !RowSecurity.anyForcedOnOwner(c) || !RowSecurity.agentBypasses(c)) {
+            return Optional.empty();
+        }
+        try (PreparedStatement ps = c.prepareStatement(
+                "SELECT NOT subrunasowner FROM pg_catalog.pg_subscription WHERE subname = ?")) {
+            ps.setString(1, migration.objectName());
+            try (ResultSet rs = ps.executeQuery()) {
+                if (!rs.next() || !rs.getBoolean(1)) {
+                    return Optional.empty();
+                }
+            }
+        }
+        String alter = "ALTER SUBSCRIPTION " + Sql.ident(migration.objectName()) + " SET (run_as_owner = true)";
+        try (Statement st = c.createStatement()) {
+            st.execute(alter);
+        }
+        return Optional.of(alter);
     }
 
     /**

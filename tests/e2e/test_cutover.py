@@ -314,7 +314,9 @@ def test_cutover_rollback_cleanup_with_zero_failed_transactions(cut_stack: Stack
     #    fence is lifted, clients resume on the source; a rerun finishes the cutover.
     with TargetLock(st, "included.customers"):
         killed = watch_fence(st, lambda: (os.kill(st.agent_pid("target"), signal.SIGKILL)))
-        run = st.start_playbook("pgferry.migrate.cutover")
+        # The ready check's row comparison waits for the subscriber, which the lock holds back: off for this run (the
+        # comparison has its own tests: tests/e2e/test_row_security.py).
+        run = st.start_playbook("pgferry.migrate.cutover", "-e", "pgferry_cutover_row_counts=false")
         assert killed.wait(120), "the fence was never seen"
     assert run.wait(240) != 0 and "cutover failed at" in run.output, run.output[-4000:]
     assert "fence lifted" in run.output, run.output[-4000:]

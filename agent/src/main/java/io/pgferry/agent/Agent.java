@@ -13,7 +13,7 @@ import io.pgferry.agent.postgres.PgToolsResolver;
 import io.pgferry.agent.postgres.PostgresUnavailableException;
 import io.pgferry.agent.postgres.ServerVersion;
 import java.io.IOException;
-import java.nio.file.Files;
+import io.pgferry.agent.state.StateFiles;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.time.Duration;
@@ -38,7 +38,7 @@ public final class Agent implements AutoCloseable {
      * @param searchPath the PATH in which to look for pg_dump when pg_bin_dir is not set
      */
     public static Agent start(AgentConfig config, String searchPath) throws IOException, PgToolsException {
-        Files.createDirectories(config.stateDir());
+        StateFiles.directory(config.stateDir());
         PgConnector connector = new PgConnector(config.postgres());
         InfoService info = new InfoService(connector, new PgToolsResolver(config.pgBinDir(), searchPath));
         try (Connection c = connector.open(Duration.ofSeconds(5))) {

@@ -19,6 +19,7 @@ import io.pgferry.agent.replicationrole.ReplicationRoleController;
 import io.pgferry.agent.replicationrole.ReplicationRoleService;
 import io.pgferry.agent.schemaapply.SchemaApplyController;
 import io.pgferry.agent.schemaapply.SchemaApplyService;
+import io.pgferry.agent.schemaarchive.ArchiveKey;
 import io.pgferry.agent.schemaarchive.SchemaArchiveController;
 import io.pgferry.agent.schemaarchive.SchemaArchiveService;
 import io.pgferry.agent.status.StatusController;
@@ -46,6 +47,7 @@ import io.pgferry.agent.stopreplication.StopReplicationService;
 import io.pgferry.agent.verify.VerifyController;
 import io.pgferry.agent.verify.VerifyService;
 import java.util.List;
+import java.util.Optional;
 
 /** The migration steps the agent serves, each a feature package with its own routes. */
 final class Features {
@@ -56,12 +58,14 @@ final class Features {
         // One runner for every long step: the agent runs one long operation at a time.
         JobRunner jobs = new JobRunner();
         PgProcess tools = new PgProcess(config.postgres(), config.stateDir());
+        Optional<ArchiveKey> archiveKey = config.archiveKey().map(ArchiveKey::of);
         return List.of(
                 new JobsController(jobs),
-                new SchemaArchiveController(new SchemaArchiveService(connector, info, tools, config.stateDir()),
+                new SchemaArchiveController(new SchemaArchiveService(connector, info, tools, config.stateDir(),
+                        archiveKey),
                         config.stateDir()),
                 new SchemaApplyController(new SchemaApplyService(connector, info, tools, jobs, config.stateDir()),
-                        jobs, config.stateDir()),
+                        jobs, config.stateDir(), archiveKey),
                 new PostDataController(new PostDataService(connector, info, tools, jobs, config.stateDir()), jobs),
                 new PreflightController(new PreflightService(connector)),
                 new ReplicationRoleController(new ReplicationRoleService(connector)),

@@ -49,6 +49,9 @@ final class CheckConfigCommand implements Callable<Integer> {
         out.println("log_format: " + config.logFormat().name().toLowerCase(java.util.Locale.ROOT));
         out.println("tls: " + config.tls().map(t -> "on (" + t.certFile() + ", key " + t.keyFile() + ")")
                 .orElse("off (plain HTTP)"));
+        out.println("archive_key_file: " + config.archiveKeyFile().map(Object::toString)
+                .orElse("(none: this agent neither makes nor accepts schema archives)"));
+        out.println("allow_plain_http: " + config.allowPlainHttp());
         out.flush();
         return ExitCode.OK.code();
     }

@@ -59,6 +59,14 @@ public final class ConfigOptions {
     @Option(names = "--tls-key-file", paramLabel = "FILE", description = "Overrides tls_key_file (PEM key, 0600).")
     String tlsKeyFile;
 
+    @Option(names = "--archive-key-file", paramLabel = "FILE",
+            description = "Overrides archive_key_file (key that signs schema archives, 0600).")
+    String archiveKeyFile;
+
+    @Option(names = "--allow-plain-http", paramLabel = "BOOL",
+            description = "Overrides allow_plain_http: plain HTTP on a non-loopback address (trusted networks only).")
+    String allowPlainHttp;
+
     AgentConfig load(Map<String, String> env) throws ConfigException {
         return ConfigLoader.load(config, env, flags());
     }
@@ -78,6 +86,8 @@ public final class ConfigOptions {
         add(out, ConfigKeys.LOG_FORMAT, "--log-format", logFormat);
         add(out, ConfigKeys.TLS_CERT_FILE, "--tls-cert-file", tlsCertFile);
         add(out, ConfigKeys.TLS_KEY_FILE, "--tls-key-file", tlsKeyFile);
+        add(out, ConfigKeys.ARCHIVE_KEY_FILE, "--archive-key-file", archiveKeyFile);
+        add(out, ConfigKeys.ALLOW_PLAIN_HTTP, "--allow-plain-http", allowPlainHttp);
         return out;
     }
 

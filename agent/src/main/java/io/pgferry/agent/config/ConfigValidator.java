@@ -22,6 +22,9 @@ final class ConfigValidator {
             PosixFilePermission.GROUP_READ, PosixFilePermission.GROUP_WRITE, PosixFilePermission.GROUP_EXECUTE,
             PosixFilePermission.OTHERS_READ, PosixFilePermission.OTHERS_WRITE, PosixFilePermission.OTHERS_EXECUTE);
     private static final int MIN_TOKEN_LENGTH = 16;
+    /** The archive key protects every target that trusts it: longer than a token. */
+    private static final int MIN_ARCHIVE_KEY_LENGTH = 32;
+    private static final String MAKE_ONE = "openssl rand -hex 32";
 
     private final Map<String, Setting> settings;
     private final List<String> errors;
@@ -36,21 +39,74 @@ final class ConfigValidator {
         int listenPort = port(ConfigKeys.LISTEN_PORT, 7070);
         Optional<Path> tokenFile = requiredPath(ConfigKeys.TOKEN_FILE,
                 "a file holding the API token, chmod 600");
-        Optional<Secret> token = tokenFile.flatMap(p -> secretFile(ConfigKeys.TOKEN_FILE, p));
-        token.filter(t -> t.reveal().length() < MIN_TOKEN_LENGTH).ifPresent(t -> errors.add(
-                ConfigKeys.TOKEN_FILE + ": the token in " + tokenFile.get() + " is shorter than " + MIN_TOKEN_LENGTH
-                        + " characters; write a long random one, e.g. openssl rand -hex 32"));
+        Optional<Secret> token = tokenFile.flatMap(p -> secretFile(ConfigKeys.TOKEN_FILE, p))
+                .filter(t -> strong(ConfigKeys.TOKEN_FILE, tokenFile.get(), t, MIN_TOKEN_LENGTH));
+        Optional<Path> archiveKeyFile = optionalPath(ConfigKeys.ARCHIVE_KEY_FILE);
+        Optional<Secret> archiveKey = archiveKeyFile.flatMap(p -> secretFile(ConfigKeys.ARCHIVE_KEY_FILE, p))
+                .filter(k -> strong(ConfigKeys.ARCHIVE_KEY_FILE, archiveKeyFile.get(), k, MIN_ARCHIVE_KEY_LENGTH));
+        if (token.isPresent() && archiveKey.isPresent() && token.get().reveal().equals(archiveKey.get().reveal())) {
+            errors.add(ConfigKeys.ARCHIVE_KEY_FILE + ": " + archiveKeyFile.get() + " holds the API token; whoever"
+                    + " holds the token could then sign schema archives. Write a separate key into it: " + MAKE_ONE);
+        }
         PostgresConfig postgres = postgres();
         Optional<Path> pgBinDir = optionalPath(ConfigKeys.PG_BIN_DIR).filter(this::validBinDir);
         Optional<Path> stateDir = requiredPath(ConfigKeys.STATE_DIR, "a directory the agent may write to")
                 .filter(this::validStateDir);
         LogFormat logFormat = logFormat();
         Optional<TlsConfig> tls = tls();
+        boolean allowPlainHttp = bool(ConfigKeys.ALLOW_PLAIN_HTTP, false);
+        requireTlsBeyondLoopback(listenAddress, tls.isPresent(), allowPlainHttp);
         if (!errors.isEmpty()) {
             throw new ConfigException(errors);
         }
         return new AgentConfig(listenAddress, listenPort, tokenFile.orElseThrow(), token.orElseThrow(), postgres,
-                pgBinDir, stateDir.orElseThrow(), logFormat, tls);
+                pgBinDir, stateDir.orElseThrow(), logFormat, tls, archiveKeyFile, archiveKey, allowPlainHttp);
+    }
+
+    /** A guessable secret is refused like a missing one: the agent must not start with it. */
+    private boolean strong(String key, Path file, Secret secret, int minLength) {
+        Optional<String> weakness = SecretStrength.weakness(secret.reveal(), minLength);
+        weakness.ifPresent(w -> errors.add(key + ": " + file + " " + from(settings.get(key)) + " holds " + w
+                + "; write a random value into it, e.g. " + MAKE_ONE + " > " + file + " (chmod 600)"));
+        return weakness.isEmpty();
+    }
+
+    /**
+     * The token travels in every request: on any address but loopback it needs TLS, unless the operator states
+     * that the network is trusted (a private container network, say). Refused here rather than only by the role,
+     * so an agent started by hand cannot expose it either.
+     */
+    private void requireTlsBeyondLoopback(String listenAddress, boolean tls, boolean allowPlainHttp) {
+        if (tls || allowPlainHttp) {
+            return;
+        }
+        try {
+            if (InetAddress.getByName(listenAddress).isLoopbackAddress()) {
+                return;
+            }
+        } catch (UnknownHostException e) {
+            return; // reported by listenAddress()
+        }
+        errors.add(ConfigKeys.LISTEN_ADDRESS + ": " + listenAddress + " " + from(settings.get(
+                ConfigKeys.LISTEN_ADDRESS)) + " is not a loopback address and TLS is off, so the token would cross the"
+                + " network in clear text; set " + ConfigKeys.TLS_CERT_FILE + " and " + ConfigKeys.TLS_KEY_FILE
+                + ", or listen on 127.0.0.1, or (only on a network you trust) set " + ConfigKeys.ALLOW_PLAIN_HTTP
+                + ": true");
+    }
+
+    private boolean bool(String key, boolean fallback) {
+        Setting s = settings.get(key);
+        if (s == null) {
+            return fallback;
+        }
+        return switch (s.value().trim().toLowerCase(Locale.ROOT)) {
+            case "true", "yes", "on" -> true;
+            case "false", "no", "off" -> false;
+            default -> {
+                errors.add(key + ": \"" + s.value() + "\" " + from(s) + " is not a boolean; set true or false");
+                yield fallback;
+            }
+        };
     }
 
     private String listenAddress() {

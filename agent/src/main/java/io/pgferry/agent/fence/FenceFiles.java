@@ -3,12 +3,12 @@ package io.pgferry.agent.fence;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.pgferry.agent.http.JsonBody;
 import io.pgferry.agent.migration.MigrationId;
+import io.pgferry.agent.state.StateFiles;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.HexFormat;
@@ -33,7 +33,7 @@ public final class FenceFiles {
 
     public Optional<String> fencedAt(String database) {
         Path f = file(database);
-        if (!Files.isRegularFile(f)) {
+        if (!StateFiles.isRegularFile(f)) {
             return Optional.empty();
         }
         try {
@@ -45,11 +45,8 @@ public final class FenceFiles {
 
     public void record(String database, String fencedAt) {
         try {
-            Files.createDirectories(dir);
             ObjectNode n = JsonBody.MAPPER.createObjectNode().put("database", database).put("fenced_at", fencedAt);
-            Path tmp = dir.resolve(file(database).getFileName() + ".tmp");
-            Files.writeString(tmp, JsonBody.MAPPER.writeValueAsString(n));
-            Files.move(tmp, file(database), StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+            StateFiles.write(file(database), JsonBody.MAPPER.writeValueAsBytes(n));
         } catch (IOException e) {
             throw new UncheckedIOException("cannot record the fence in " + dir, e);
         }

@@ -24,6 +24,7 @@ public final class AgentServer {
     public static AgentServer start(AgentConfig config, HealthController health, InfoController info,
                                     List<RouteGroup> features) {
         BearerAuth auth = new BearerAuth(config.token(), PUBLIC_PATHS);
+        RequestSlots slots = new RequestSlots(PUBLIC_PATHS);
         MigrationLocks locks = new MigrationLocks();
         Javalin app = Javalin.create(c -> {
             c.startup.showJavalinBanner = false;
@@ -33,17 +34,23 @@ public final class AgentServer {
             c.http.prefer405over404 = true;
             c.jetty.host = config.listenAddress();
             c.jetty.port = config.listenPort();
-            // A handful of local callers: a small pool keeps the agent's footprint small.
-            QueuedThreadPool pool = new QueuedThreadPool(16, 2);
+            // A handful of local callers: a small pool keeps the agent's footprint small. RequestSlots keeps the
+            // token-protected routes to a third of it, so health and 401s always find a thread.
+            QueuedThreadPool pool = new QueuedThreadPool(3 * RequestSlots.SLOTS, 2);
             pool.setName("agent-http");
             c.jetty.threadPool = pool;
             config.tls().ifPresent(tls -> c.jetty.addConnector((server, http) -> Tls.connector(server, http, tls,
                     config.listenAddress(), config.listenPort())));
+            c.jetty.modifyServer(server -> server.setErrorHandler(new ProblemErrorHandler()));
+            c.jetty.modifyServletContextHandler(context -> context.setErrorHandler(new ProblemErrorHandler()));
             c.jsonMapper(new JavalinJackson(JsonBody.MAPPER, false));
             c.requestLogger.http(RequestLog::log);
             c.routes.before(auth::check);
+            c.routes.before(slots::acquire);
             c.routes.before(locks::acquire);
             c.routes.after(locks::release);
+            c.routes.after(slots::release);
+            c.routes.after(RequestBodies::release);
             c.routes.get("/v1/health", health::get);
             c.routes.get("/v1/info", info::get);
             features.forEach(f -> f.register(c.routes));

@@ -7,9 +7,13 @@ import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.Set;
 
-/** The one check of the bearer token, run before every request except the public paths. */
-final class BearerAuth {
+/**
+ * The one check of the bearer token, run before every request. A public path needs none, but answers more to a
+ * caller who sends the right one ({@link #authenticated}).
+ */
+public final class BearerAuth {
     private static final String PREFIX = "bearer ";
+    private static final String AUTHENTICATED = BearerAuth.class.getName() + ".authenticated";
 
     private final byte[] expectedDigest;
     private final Set<String> publicPaths;
@@ -19,20 +23,24 @@ final class BearerAuth {
         this.publicPaths = publicPaths;
     }
 
+    /** Whether this request carried the agent's token (always true past the check on a non-public path). */
+    public static boolean authenticated(Context ctx) {
+        return Boolean.TRUE.equals(ctx.attribute(AUTHENTICATED));
+    }
+
     void check(Context ctx) {
-        if (publicPaths.contains(ctx.path())) {
+        String header = ctx.header("Authorization");
+        boolean scheme = header != null && header.length() > PREFIX.length()
+                && header.regionMatches(true, 0, PREFIX, 0, PREFIX.length());
+        // Digests have equal length, so isEqual's time does not depend on the token's length or content.
+        boolean valid = scheme && MessageDigest.isEqual(expectedDigest,
+                sha256(header.substring(PREFIX.length()).trim().getBytes(StandardCharsets.UTF_8)));
+        ctx.attribute(AUTHENTICATED, valid);
+        if (valid || publicPaths.contains(ctx.path())) {
             return;
         }
-        String header = ctx.header("Authorization");
-        if (header == null || header.length() <= PREFIX.length()
-                || !header.regionMatches(true, 0, PREFIX, 0, PREFIX.length())) {
-            throw new UnauthorizedException("send the agent's token as Authorization: Bearer <token>");
-        }
-        byte[] given = sha256(header.substring(PREFIX.length()).trim().getBytes(StandardCharsets.UTF_8));
-        // Digests have equal length, so isEqual's time does not depend on the token's length or content.
-        if (!MessageDigest.isEqual(expectedDigest, given)) {
-            throw new UnauthorizedException("the bearer token is not the agent's token");
-        }
+        throw new UnauthorizedException(scheme ? "the bearer token is not the agent's token"
+                : "send the agent's token as Authorization: Bearer <token>");
     }
 
     private static byte[] sha256(byte[] data) {

@@ -2,6 +2,10 @@ package io.pgferry.agent.http;
 
 import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.core.JsonParser;
+import com.fasterxml.jackson.core.StreamReadConstraints;
+import com.fasterxml.jackson.core.exc.InputCoercionException;
+import com.fasterxml.jackson.core.exc.StreamConstraintsException;
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonMappingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -25,11 +29,22 @@ import java.util.stream.Collectors;
 
 /**
  * Request bodies into records, strictly: unknown fields, wrong types and trailing garbage are refused with the
- * offending field named. Records check their own required fields in their constructors.
+ * offending field named. Records check their own required fields in their constructors. The parser's limits keep
+ * a pathological body (100,000 nested arrays, a number of 900,000 digits) from costing more than a 400.
  */
 public final class JsonBody {
+    /**
+     * Far above anything the agent reads (a request nests three levels, a manifest five) and far below what costs
+     * memory or stack: nesting, numbers and names are the parts a parser can be made to work hard on.
+     */
+    static final StreamReadConstraints LIMITS = StreamReadConstraints.builder()
+            .maxNestingDepth(64)
+            .maxNumberLength(40)
+            .maxNameLength(256)
+            .maxStringLength(4 * 1024 * 1024)
+            .build();
     /** The agent's one mapper, for requests and responses: snake_case, nulls left out. */
-    public static final ObjectMapper MAPPER = JavalinJackson.defaultMapper()
+    public static final ObjectMapper MAPPER = limited(JavalinJackson.defaultMapper())
             .setPropertyNamingStrategy(PropertyNamingStrategies.SNAKE_CASE)
             .setSerializationInclusion(JsonInclude.Include.NON_NULL)
             .enable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES)
@@ -37,7 +52,7 @@ public final class JsonBody {
             .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS)
             .disable(DeserializationFeature.ACCEPT_FLOAT_AS_INT)
             // {"database":"a","database":"b"} is ambiguous: refused rather than last-one-wins.
-            .enable(com.fasterxml.jackson.core.JsonParser.Feature.STRICT_DUPLICATE_DETECTION)
+            .enable(JsonParser.Feature.STRICT_DUPLICATE_DETECTION)
             // No guessing between types: "password": 12345 or "port": "5432" is a client bug, not a value.
             .disable(MapperFeature.ALLOW_COERCION_OF_SCALARS);
 
@@ -51,8 +66,13 @@ public final class JsonBody {
     private JsonBody() {
     }
 
+    private static ObjectMapper limited(ObjectMapper mapper) {
+        mapper.getFactory().setStreamReadConstraints(LIMITS);
+        return mapper;
+    }
+
     public static <T> T read(Context ctx, Class<T> type) {
-        byte[] body = ctx.bodyAsBytes();
+        byte[] body = RequestBodies.read(ctx, AgentServer.MAX_REQUEST_BYTES);
         if (body.length == 0) {
             throw new BadRequestException("body", "send a JSON object as the request body");
         }
@@ -61,7 +81,12 @@ public final class JsonBody {
 
     public static <T> T parse(byte[] body, Class<T> type) {
         try {
-            return MAPPER.readValue(body, type);
+            T value = MAPPER.readValue(body, type);
+            if (value == null) {
+                throw new BadRequestException("body", "the body is JSON null; send a JSON object with the fields "
+                        + "this endpoint documents");
+            }
+            return value;
         } catch (ValueInstantiationException e) {
             if (e.getCause() instanceof BadRequestException bad) {
                 // Jackson reports unknown fields only after the constructor ran: a typo ("databse") would
@@ -87,17 +112,47 @@ public final class JsonBody {
                     ? "the body must be a JSON object with the fields this endpoint documents"
                     : "field '" + field + "' has the wrong type or is null: expected " + describe(expected));
         } catch (JsonProcessingException e) {
+            // Limits and overflows surface bare or wrapped (with the field's path) depending on where they hit.
+            for (Throwable t = e; t != null; t = t.getCause()) {
+                if (t instanceof StreamConstraintsException limit) {
+                    throw new BadRequestException("body", "the JSON goes beyond what the agent reads ("
+                            + limitOf(limit) + "); send the fields this endpoint documents");
+                }
+                if (t instanceof InputCoercionException) {
+                    String field = e instanceof JsonMappingException m && !path(m).isEmpty() ? path(m) : "body";
+                    throw new BadRequestException(field, "field '" + field + "' holds a number out of range for it");
+                }
+            }
             String original = e.getOriginalMessage() == null ? "" : e.getOriginalMessage();
             java.util.regex.Matcher dup = java.util.regex.Pattern.compile("Duplicate field '([^']*)'")
                     .matcher(original);
             if (dup.find()) {
                 throw new BadRequestException(dup.group(1), "field '" + dup.group(1) + "' appears twice; send it once");
             }
-            throw new BadRequestException("body", "malformed JSON at line " + e.getLocation().getLineNr()
-                    + ", column " + e.getLocation().getColumnNr() + "; send a valid JSON object");
+            throw new BadRequestException("body", "malformed JSON" + (e.getLocation() == null ? ""
+                    : " at line " + e.getLocation().getLineNr() + ", column " + e.getLocation().getColumnNr())
+                    + "; send a valid JSON object");
         } catch (IOException e) {
             throw new BadRequestException("body", "the request body could not be read");
         }
+    }
+
+    /** Which limit, in words; Jackson's own message names the setting to raise, which is not the client's fix. */
+    private static String limitOf(StreamConstraintsException e) {
+        String m = e.getOriginalMessage() == null ? "" : e.getOriginalMessage();
+        if (m.contains("nesting depth")) {
+            return "nested deeper than " + LIMITS.getMaxNestingDepth() + " levels";
+        }
+        if (m.contains("Number value length")) {
+            return "a number longer than " + LIMITS.getMaxNumberLength() + " characters";
+        }
+        if (m.contains("Name length")) {
+            return "a field name longer than " + LIMITS.getMaxNameLength() + " characters";
+        }
+        if (m.contains("String value length")) {
+            return "a string longer than " + LIMITS.getMaxStringLength() + " characters";
+        }
+        return "a limit of the JSON parser";
     }
 
     private static void unknownTopLevelField(byte[] body, Class<?> type) {

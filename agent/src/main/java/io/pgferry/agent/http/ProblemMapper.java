@@ -56,7 +56,7 @@ final class ProblemMapper {
         };
     }
 
-    private static String codeFor(String title) {
+    static String codeFor(String title) {
         if (title.equals(HttpStatus.CONTENT_TOO_LARGE.getMessage())) {
             return "body_too_large"; // the code the upload routes use for the same thing
         }

@@ -78,26 +78,12 @@ public final class Plan {
         return new StepResult<>(!isEmpty(), check, shown(), state);
     }
 
-    /**
-     * PostgreSQL writes a failed statement's text to its log (log_min_error_statement) and may log DDL
-     * (log_statement): a password in it would land in the server log; and pg_stat_activity shows the running
-     * statement (CREATE SUBSCRIPTION waits there for the source) to superusers and pg_read_all_stats. All three are
-     * superuser settings; where the agent's role may not change them the server's own configuration stays in force.
-     */
+    /** A statement carrying a password must not reach any log, statistics view or audit trail: see QuietSession. */
     private void quietLogsIfSecret(Connection c) throws SQLException {
         if (entries.stream().noneMatch(Entry::secret)) {
             return;
         }
         c.setAutoCommit(true);
-        for (String set : List.of("SET log_statement = 'none'", "SET log_min_error_statement = 'panic'",
-                "SET track_activities = off")) {
-            try (Statement st = c.createStatement()) {
-                st.execute(set);
-            } catch (SQLException e) {
-                if (!"42501".equals(e.getSQLState())) {
-                    throw e;
-                }
-            }
-        }
+        QuietSession.apply(c);
     }
 }

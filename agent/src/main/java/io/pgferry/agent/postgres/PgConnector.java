@@ -1,6 +1,7 @@
 package io.pgferry.agent.postgres;
 
 import io.pgferry.agent.config.PostgresConfig;
+import io.pgferry.agent.http.ApiException;
 import java.sql.Connection;
 import java.sql.ResultSet;
 import java.sql.SQLException;
@@ -17,6 +18,8 @@ import org.postgresql.PGProperty;
 public final class PgConnector {
     private static final Driver DRIVER = new Driver();
     private static final int CONNECT_TIMEOUT_SECONDS = 2;
+    /** SQLSTATE read_only_sql_transaction. */
+    private static final String READ_ONLY = "25006";
 
     private final PostgresConfig config;
 
@@ -68,6 +71,13 @@ public final class PgConnector {
         String state = e.getSQLState();
         if (state == null || state.startsWith("08") || state.startsWith("57")) {
             return new PostgresUnavailableException(describe(e), e);
+        }
+        if (READ_ONLY.equals(state)) {
+            // Not a fault of PostgreSQL's: the database is fenced (or the server a standby), which the caller can fix.
+            return ApiException.conflict("database_read_only", "PostgreSQL refused a write because the database is "
+                    + "read-only: it is fenced (default_transaction_read_only = on, see GET .../fence) or the server "
+                    + "is a standby; lift the fence (DELETE /v1/migrations/{m}/fence) or use the primary, then retry",
+                    java.util.List.of());
         }
         return new PostgresQueryException(describe(e), e);
     }

@@ -2,11 +2,11 @@ package io.pgferry.agent.postgres;
 
 import io.pgferry.agent.config.PostgresConfig;
 import io.pgferry.agent.http.ApiException;
+import io.pgferry.agent.state.StateFiles;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -58,8 +58,8 @@ public final class PgProcess {
         env.put("PGCONNECT_TIMEOUT", "10");
         try {
             env.put("PGPASSFILE", pgpass().toString());
-            Path out = Files.createTempFile(stateDir, "pgprocess", ".out");
-            Path err = Files.createTempFile(stateDir, "pgprocess", ".err");
+            Path out = StateFiles.newTemp(stateDir, "pgprocess-out");
+            Path err = StateFiles.newTemp(stateDir, "pgprocess-err");
             try {
                 pb.redirectOutput(out.toFile()).redirectError(err.toFile()).redirectInput(ProcessBuilder.Redirect.from(
                         Path.of("/dev/null").toFile()));
@@ -87,15 +87,10 @@ public final class PgProcess {
 
     /** Written on each run so a password file change is picked up; 0600 from the start, never world-readable. */
     private Path pgpass() throws IOException {
-        Files.createDirectories(stateDir);
         Path file = stateDir.resolve("pgpass");
         String password = config.password().map(s -> s.reveal()).orElse("");
         String line = "*:*:*:" + escape(config.user()) + ":" + escape(password) + "\n";
-        Path tmp = Files.createTempFile(stateDir, "pgpass", ".tmp",
-                PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
-        Files.writeString(tmp, line, StandardCharsets.UTF_8);
-        Files.move(tmp, file, java.nio.file.StandardCopyOption.REPLACE_EXISTING,
-                java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+        StateFiles.write(file, line);
         return file;
     }
 

@@ -1,5 +1,6 @@
 package io.pgferry.agent.preflight;
 
+import io.pgferry.agent.migration.QuietSession;
 import io.pgferry.agent.migration.StepResult;
 import io.pgferry.agent.sql.Sql;
 import io.pgferry.agent.subscription.SourceConnection;
@@ -248,16 +249,8 @@ final class SourceProbe {
         return sb.toString();
     }
 
-    /** A failed statement is logged with its text; the conninfo is a parameter, but be sure. Superuser only. */
+    /** The conninfo is a bind parameter, which duration logging, auto_explain and audit logs still record. */
     private static void quietLogs(Connection c) throws SQLException {
-        for (String set : List.of("SET log_statement = 'none'", "SET log_min_error_statement = 'panic'")) {
-            try (Statement st = c.createStatement()) {
-                st.execute(set);
-            } catch (SQLException e) {
-                if (!"42501".equals(e.getSQLState())) {
-                    throw e;
-                }
-            }
-        }
+        QuietSession.apply(c);
     }
 }

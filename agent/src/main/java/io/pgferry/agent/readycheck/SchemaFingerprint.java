@@ -3,12 +3,12 @@ package io.pgferry.agent.readycheck;
 import io.pgferry.agent.http.JsonBody;
 import io.pgferry.agent.migration.MigrationId;
 import io.pgferry.agent.migration.TableRef;
+import io.pgferry.agent.state.StateFiles;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.sql.Connection;
@@ -108,7 +108,7 @@ public record SchemaFingerprint(String sha256, Map<String, String> objects) {
 
     public static Optional<SchemaFingerprint> load(Path stateDir, MigrationId migration) {
         Path f = file(stateDir, migration);
-        if (!Files.isRegularFile(f)) {
+        if (!StateFiles.isRegularFile(f)) {
             return Optional.empty();
         }
         try {
@@ -128,10 +128,7 @@ public record SchemaFingerprint(String sha256, Map<String, String> objects) {
             return false;
         }
         try {
-            Files.createDirectories(f.getParent());
-            Path tmp = f.resolveSibling(FILE + ".tmp");
-            Files.writeString(tmp, JsonBody.MAPPER.writeValueAsString(fingerprint));
-            Files.move(tmp, f, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+            StateFiles.write(f, JsonBody.MAPPER.writeValueAsBytes(fingerprint));
             return true;
         } catch (IOException e) {
             throw new UncheckedIOException("cannot store the schema fingerprint in " + f.getParent(), e);

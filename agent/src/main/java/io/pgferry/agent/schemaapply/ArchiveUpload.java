@@ -2,17 +2,19 @@ package io.pgferry.agent.schemaapply;
 
 import io.pgferry.agent.http.ApiException;
 import io.pgferry.agent.http.BadRequestException;
-import io.pgferry.agent.http.JsonBody;
 import io.pgferry.agent.migration.MigrationId;
 import io.pgferry.agent.schemaarchive.ArchiveFiles;
+import io.pgferry.agent.schemaarchive.ArchiveKey;
 import io.pgferry.agent.schemaarchive.Manifest;
-import java.io.ByteArrayOutputStream;
+import io.pgferry.agent.schemaarchive.ManifestCheck;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 import java.security.MessageDigest;
 import java.util.Arrays;
 import java.util.HexFormat;
@@ -22,8 +24,11 @@ import java.util.regex.Pattern;
 
 /**
  * Stores what the source made, uploaded through Ansible: the archive (checked against the sha256 its sender
- * states) and then its manifest (checked against the stored archive). The bodies are streamed with their own
- * limits; the server's 1 MiB limit stays for every JSON request.
+ * states), then its manifest, whose signature must be the source agent's (the key both agents hold) for this
+ * migration and whose archive must be the one stored. Only then is the pair restorable: an archive edited on its way
+ * (a COMMENT rewritten to {@code COPY ... TO PROGRAM}) has another sha256, and a manifest naming that sha256 would
+ * need the key to sign. Both bodies are streamed to disk under their own limits and nothing is parsed before its
+ * signature checks out; the server's 1 MiB limit stays for every JSON request.
  */
 final class ArchiveUpload {
     /** A schema-only archive is small: 256 MiB holds hundreds of thousands of objects. */
@@ -34,12 +39,15 @@ final class ArchiveUpload {
     private static final byte[] MAGIC = "PGDMP".getBytes(StandardCharsets.US_ASCII);
 
     private final Path stateDir;
+    private final Optional<ArchiveKey> key;
 
-    ArchiveUpload(Path stateDir) {
+    ArchiveUpload(Path stateDir, Optional<ArchiveKey> key) {
         this.stateDir = stateDir;
+        this.key = key;
     }
 
     UploadResult archive(MigrationId migration, InputStream body, String statedSha) throws IOException {
+        ArchiveKey.require(key);
         if (statedSha == null || !SHA256.matcher(statedSha).matches()) {
             throw new BadRequestException("X-Pgferry-Sha256", "send the archive's sha256 as 64 lower-case hex "
                     + "digits in the X-Pgferry-Sha256 header");
@@ -49,8 +57,8 @@ final class ArchiveUpload {
         try {
             MessageDigest md = ArchiveFiles.sha256();
             long size;
-            try (OutputStream out = Files.newOutputStream(tmp)) {
-                size = copy(body, out, md, MAX_ARCHIVE_BYTES);
+            try (InputStream in = body; OutputStream out = open(tmp)) {
+                size = copy(in, out, md, null);
             }
             String sha = HexFormat.of().formatHex(md.digest());
             if (size == 0) {
@@ -75,53 +83,76 @@ final class ArchiveUpload {
         }
     }
 
+    /**
+     * @throws ApiException 422 {@code manifest_unsigned}, {@code manifest_key_mismatch}, {@code manifest_signature_invalid}
+     *     (checked before anything is parsed), then {@code manifest_unsupported}, {@code manifest_mismatch},
+     *     {@code archive_manifest_mismatch}
+     */
     UploadResult manifest(MigrationId migration, InputStream body) throws IOException {
-        ByteArrayOutputStream buffer = new ByteArrayOutputStream();
-        MessageDigest md = ArchiveFiles.sha256();
-        long size = copy(body, buffer, md, MAX_MANIFEST_BYTES);
-        if (size == 0) {
-            throw new BadRequestException("body", "send the manifest JSON as the request body");
-        }
-        Manifest manifest = JsonBody.parse(buffer.toByteArray(), Manifest.class);
-        if (manifest.format() != Manifest.FORMAT) {
-            throw ApiException.unprocessable("manifest_unsupported", "manifest format " + manifest.format()
-                    + " is not " + Manifest.FORMAT + "; use source and target agents of the same version", List.of());
-        }
-        if (!migration.value().equals(manifest.migration())) {
-            throw ApiException.unprocessable("manifest_mismatch", "the manifest belongs to migration "
-                    + manifest.migration() + ", not " + migration, List.of());
-        }
+        ArchiveKey k = ArchiveKey.require(key);
         ArchiveFiles files = new ArchiveFiles(stateDir, migration);
-        if (!files.dumpSha256().equals(Optional.of(manifest.archiveSha256()))) {
-            throw ApiException.unprocessable("archive_manifest_mismatch", "the manifest describes archive "
-                    + manifest.archiveSha256() + ", which is not the archive uploaded here; upload the archive "
-                    + "first, then its manifest", List.of());
+        Path tmp = files.temp(ArchiveFiles.MANIFEST);
+        try {
+            ManifestCheck check = ManifestCheck.start(k, migration);
+            long size;
+            try (InputStream in = body; OutputStream out = open(tmp)) {
+                size = copy(in, out, null, check);
+            }
+            if (size == 0) {
+                throw new BadRequestException("body", "send the manifest JSON as the request body");
+            }
+            Manifest manifest = check.verifiedManifest(tmp);
+            if (manifest.format() != Manifest.FORMAT) {
+                throw ApiException.unprocessable("manifest_unsupported", "manifest format " + manifest.format()
+                        + " is not " + Manifest.FORMAT + "; use source and target agents of the same version",
+                        List.of());
+            }
+            if (!migration.value().equals(manifest.migration())) {
+                throw ApiException.unprocessable("manifest_mismatch", "the manifest belongs to migration "
+                        + manifest.migration() + ", not " + migration, List.of());
+            }
+            boolean changed = !files.manifestBytes().map(b -> Arrays.equals(b, readAll(tmp))).orElse(false);
+            // Stored again even when unchanged: that also checks the archive and makes its verified copy if missing.
+            files.storeVerifiedManifest(tmp, manifest);
+            return new UploadResult(changed, manifest.archiveSha256(), size, manifest.entries().size());
+        } finally {
+            Files.deleteIfExists(tmp);
         }
-        boolean changed = !files.manifest().equals(Optional.of(manifest));
-        if (changed) {
-            files.storeManifest(manifest);
-        }
-        return new UploadResult(changed, manifest.archiveSha256(), size, manifest.entries().size());
     }
 
-    /** @throws ApiException 413 {@code body_too_large} past {@code limit} bytes */
-    private static long copy(InputStream in, OutputStream out, MessageDigest md, long limit) throws IOException {
+    private static OutputStream open(Path tmp) throws IOException {
+        return Files.newOutputStream(tmp, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING,
+                LinkOption.NOFOLLOW_LINKS);
+    }
+
+    private static byte[] readAll(Path file) {
+        try {
+            return Files.readAllBytes(file);
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+    }
+
+    /** Copies the body to disk, hashing it and feeding it to the signature check; the limit is the stream's. */
+    private static long copy(InputStream in, OutputStream out, MessageDigest md, ManifestCheck check)
+            throws IOException {
         byte[] buf = new byte[64 * 1024];
         long total = 0;
         for (int n; (n = in.read(buf)) > 0; ) {
             total += n;
-            if (total > limit) {
-                throw new ApiException(413, "body_too_large", "Payload Too Large", "the body is larger than the "
-                        + limit / (1024 * 1024) + " MiB this endpoint accepts");
+            if (md != null) {
+                md.update(buf, 0, n);
             }
-            md.update(buf, 0, n);
+            if (check != null) {
+                check.update(buf, 0, n);
+            }
             out.write(buf, 0, n);
         }
         return total;
     }
 
     private static boolean startsWithMagic(Path file) throws IOException {
-        try (InputStream in = Files.newInputStream(file)) {
+        try (InputStream in = Files.newInputStream(file, LinkOption.NOFOLLOW_LINKS)) {
             return Arrays.equals(in.readNBytes(MAGIC.length), MAGIC);
         }
     }

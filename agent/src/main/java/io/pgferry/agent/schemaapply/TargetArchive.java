@@ -5,30 +5,24 @@ import io.pgferry.agent.migration.MigrationId;
 import io.pgferry.agent.schemaarchive.ArchiveFiles;
 import io.pgferry.agent.schemaarchive.Manifest;
 import io.pgferry.agent.schemaarchive.TocEntry;
-import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.nio.file.Path;
 import java.util.HashSet;
 import java.util.List;
-import java.util.Optional;
 import java.util.Set;
 
 /** An uploaded archive with the manifest that describes it: what the target's steps restore from. */
 public record TargetArchive(ArchiveFiles files, Manifest manifest) {
 
-    /** @throws ApiException 404 {@code archive_not_found} when either is missing or they do not belong together */
+    /**
+     * The stored manifest (its signature was checked when it was stored) and a view of the files whose archive is
+     * the verified copy the manifest names, hashed again here: what a restore reads cannot be swapped under it.
+     *
+     * @throws ApiException 404 {@code archive_not_found} when either is missing or they do not belong together
+     */
     public static TargetArchive load(Path stateDir, MigrationId migration) {
         ArchiveFiles files = new ArchiveFiles(stateDir, migration);
         Manifest manifest = files.requireManifest();
-        try {
-            if (!files.dumpSha256().equals(Optional.of(manifest.archiveSha256()))) {
-                throw ApiException.notFound("archive_not_found", "the archive described by the manifest ("
-                        + manifest.archiveSha256() + ") is not on this agent; upload it, then its manifest");
-            }
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
-        return new TargetArchive(files, manifest);
+        return new TargetArchive(files.pinned(manifest), manifest);
     }
 
     /** COMMENT entries on the given entries: they are restored with the objects they describe. */

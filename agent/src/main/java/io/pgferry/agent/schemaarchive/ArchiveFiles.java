@@ -3,25 +3,32 @@ package io.pgferry.agent.schemaarchive;
 import io.pgferry.agent.http.ApiException;
 import io.pgferry.agent.http.JsonBody;
 import io.pgferry.agent.migration.MigrationId;
+import io.pgferry.agent.state.StateFiles;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
+import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
 import java.security.DigestInputStream;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.HexFormat;
+import java.util.List;
 import java.util.Optional;
-import java.util.UUID;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * A migration's schema archive and manifest in {@code state_dir/{m}/}, on the source (written by pg_dump) and
- * on the target (uploaded). Every file is written beside its final name and renamed into place, so a reader
- * never sees half a file; the manifest goes last, so "manifest present" means "archive complete".
+ * A migration's schema archive and signed manifest in {@code state_dir/{m}/}, on the source (written by pg_dump) and
+ * on the target (uploaded). Every file is written beside its final name and renamed into place, so a reader never
+ * sees half a file; the manifest goes last, so "manifest present" means "archive complete".
+ *
+ * <p>Beside a stored manifest lies a copy of the archive it vouches for, {@code schema-<sha256>.dump}, made by
+ * copying the archive while hashing it: restores read only that copy ({@link #pinned}), so an archive uploaded while
+ * a restore runs can never be what the restore executes.
  */
 public final class ArchiveFiles {
     private static final Logger LOG = LoggerFactory.getLogger(ArchiveFiles.class);
@@ -29,38 +36,72 @@ public final class ArchiveFiles {
     public static final String MANIFEST = "schema.manifest.json";
     /** The archive's sha256, written beside it so it need not be rehashed on every read. */
     static final String DUMP_SHA = "schema.dump.sha256";
+    private static final String PINNED_PREFIX = "schema-";
+    private static final String PINNED_SUFFIX = ".dump";
 
     private final Path dir;
+    private final MigrationId migration;
+    /** The archive a restore reads: the pinned copy, or null for the current archive. */
+    private final Path pinned;
 
     public ArchiveFiles(Path stateDir, MigrationId migration) {
-        this.dir = stateDir.resolve(migration.value());
+        this(stateDir.resolve(migration.value()), migration, null);
     }
 
+    private ArchiveFiles(Path dir, MigrationId migration, Path pinned) {
+        this.dir = dir;
+        this.migration = migration;
+        this.pinned = pinned;
+    }
+
+    /** The archive: the current one, or in a {@link #pinned} view the verified copy. */
     public Path dump() {
-        return dir.resolve(DUMP);
+        return pinned != null ? pinned : dir.resolve(DUMP);
     }
 
-    /** A fresh file name in the migration's directory for writing before a rename. */
+    /** A new empty file (0600, random name, created exclusively) in the migration's directory. */
     public Path temp(String name) throws IOException {
-        Files.createDirectories(dir);
-        return dir.resolve(name + ".tmp-" + UUID.randomUUID());
+        return StateFiles.newTemp(dir, name);
     }
 
     /**
-     * The stored manifest. One this agent cannot read (written by another version, or damaged) counts as
+     * The stored manifest. One this agent cannot read (unsigned, written by another version, or damaged) counts as
      * absent: the source then makes a new archive and the target asks for a new upload, instead of failing.
      */
     public Optional<Manifest> manifest() {
+        return manifestBytes().flatMap(this::parse);
+    }
+
+    /** The stored manifest document exactly as signed: what {@code GET schema-archive/manifest} serves. */
+    public Optional<byte[]> manifestBytes() {
         Path file = dir.resolve(MANIFEST);
-        if (!Files.isRegularFile(file)) {
+        if (!StateFiles.isRegularFile(file)) {
             return Optional.empty();
         }
         try {
-            return Optional.of(JsonBody.MAPPER.readValue(file.toFile(), Manifest.class));
+            return Optional.of(Files.readAllBytes(file));
         } catch (IOException e) {
-            LOG.warn("ignoring unreadable manifest {} ({}); it will be replaced", file, e.getClass().getSimpleName());
+            LOG.warn("ignoring unreadable manifest {} ({})", file, e.getClass().getSimpleName());
             return Optional.empty();
         }
+    }
+
+    private Optional<Manifest> parse(byte[] doc) {
+        if (!ArchiveKey.hasHeader(doc)) {
+            LOG.warn("ignoring the unsigned manifest of migration {}; it will be replaced", migration);
+            return Optional.empty();
+        }
+        try {
+            return Optional.of(parseSigned(doc));
+        } catch (IOException | RuntimeException e) {
+            LOG.warn("ignoring unreadable manifest of migration {} ({}); it will be replaced", migration,
+                    e.getClass().getSimpleName());
+            return Optional.empty();
+        }
+    }
+
+    static Manifest parseSigned(byte[] doc) throws IOException {
+        return JsonBody.MAPPER.readValue(ArchiveKey.unsigned(doc), Manifest.class);
     }
 
     /** @throws ApiException 404 {@code archive_not_found} */
@@ -69,10 +110,15 @@ public final class ArchiveFiles {
                 "no schema archive manifest for this migration on this agent; create (source) or upload (target) it"));
     }
 
+    /** Whether the stored manifest carries a valid signature of this key. */
+    boolean signedWith(ArchiveKey key) {
+        return manifestBytes().map(doc -> key.verifies(migration, doc)).orElse(false);
+    }
+
     /** The sha256 of the stored archive, if there is one. */
     public Optional<String> dumpSha256() throws IOException {
         Path sha = dir.resolve(DUMP_SHA);
-        return Files.isRegularFile(sha) && Files.isRegularFile(dump())
+        return StateFiles.isRegularFile(sha) && StateFiles.isRegularFile(dir.resolve(DUMP))
                 ? Optional.of(Files.readString(sha).trim()) : Optional.empty();
     }
 
@@ -80,24 +126,104 @@ public final class ArchiveFiles {
     public void storeDump(Path tmp, String sha256) throws IOException {
         Files.deleteIfExists(dir.resolve(MANIFEST));
         Path shaTmp = temp(DUMP_SHA);
-        Files.writeString(shaTmp, sha256 + "\n");
-        move(tmp, dump());
-        move(shaTmp, dir.resolve(DUMP_SHA));
+        try {
+            Files.writeString(shaTmp, sha256 + "\n", StandardOpenOption.WRITE, LinkOption.NOFOLLOW_LINKS);
+            StateFiles.moveIntoPlace(tmp, dir.resolve(DUMP));
+            StateFiles.moveIntoPlace(shaTmp, dir.resolve(DUMP_SHA));
+        } finally {
+            Files.deleteIfExists(shaTmp);
+        }
     }
 
-    public void storeManifest(Manifest manifest) throws IOException {
+    /** Source: signs the manifest of the archive just stored and stores both. */
+    void storeManifest(Manifest manifest, ArchiveKey key) throws IOException {
+        byte[] doc = key.sign(migration, JsonBody.MAPPER.writeValueAsBytes(manifest));
         Path tmp = temp(MANIFEST);
-        JsonBody.MAPPER.writerWithDefaultPrettyPrinter().writeValue(tmp.toFile(), manifest);
-        move(tmp, dir.resolve(MANIFEST));
+        try {
+            Files.write(tmp, doc, StandardOpenOption.WRITE, LinkOption.NOFOLLOW_LINKS);
+            storeVerifiedManifest(tmp, manifest);
+        } finally {
+            Files.deleteIfExists(tmp);
+        }
     }
 
-    private static void move(Path from, Path to) throws IOException {
-        Files.move(from, to, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+    /**
+     * Moves a manifest document whose signature was checked into place, after pinning a copy of the archive it
+     * describes.
+     *
+     * @throws ApiException 422 {@code archive_manifest_mismatch} when the stored archive is not the manifest's
+     */
+    public void storeVerifiedManifest(Path document, Manifest manifest) throws IOException {
+        if (!dumpSha256().equals(Optional.of(manifest.archiveSha256())) || !pin(manifest.archiveSha256())) {
+            throw ApiException.unprocessable("archive_manifest_mismatch", "the manifest describes archive "
+                    + manifest.archiveSha256() + ", which is not the archive stored here; upload the archive first, "
+                    + "then its manifest", List.of());
+        }
+        StateFiles.moveIntoPlace(document, dir.resolve(MANIFEST));
+    }
+
+    /**
+     * Copies the current archive to {@code schema-<sha>.dump} if its bytes hash to {@code sha}, and removes the
+     * copies of other archives. The copy is hashed as it is written, so it holds exactly the bytes checked.
+     */
+    private boolean pin(String sha) throws IOException {
+        Path target = pinnedPath(sha);
+        if (!StateFiles.isRegularFile(target) || !sha.equals(sha256(target))) {
+            Path tmp = temp(PINNED_PREFIX + "copy");
+            try {
+                MessageDigest md = sha256();
+                try (InputStream in = new DigestInputStream(Files.newInputStream(dir.resolve(DUMP),
+                        LinkOption.NOFOLLOW_LINKS), md);
+                     OutputStream out = Files.newOutputStream(tmp, StandardOpenOption.WRITE,
+                             StandardOpenOption.TRUNCATE_EXISTING, LinkOption.NOFOLLOW_LINKS)) {
+                    in.transferTo(out);
+                }
+                if (!sha.equals(HexFormat.of().formatHex(md.digest()))) {
+                    return false;
+                }
+                StateFiles.moveIntoPlace(tmp, target);
+            } finally {
+                Files.deleteIfExists(tmp);
+            }
+        }
+        try (DirectoryStream<Path> old = Files.newDirectoryStream(dir, PINNED_PREFIX + "*" + PINNED_SUFFIX)) {
+            for (Path p : old) {
+                if (!p.equals(target)) {
+                    Files.deleteIfExists(p);
+                }
+            }
+        }
+        return true;
+    }
+
+    /**
+     * A view whose {@link #dump()} is the verified copy of the archive the manifest names, hashed again now.
+     *
+     * @throws ApiException 404 {@code archive_not_found} when there is no such copy, or it changed
+     */
+    public ArchiveFiles pinned(Manifest manifest) {
+        Path copy = pinnedPath(manifest.archiveSha256());
+        try {
+            if (StateFiles.isRegularFile(copy) && manifest.archiveSha256().equals(sha256(copy))) {
+                return new ArchiveFiles(dir, migration, copy);
+            }
+        } catch (IOException e) {
+            LOG.warn("cannot read {} ({})", copy, e.getClass().getSimpleName());
+        }
+        throw ApiException.notFound("archive_not_found", "the archive described by the manifest ("
+                + manifest.archiveSha256() + ") is not on this agent; upload it, then its manifest");
+    }
+
+    private Path pinnedPath(String sha) {
+        if (!sha.matches("[0-9a-f]{64}")) {
+            throw new IllegalArgumentException("not a sha256: " + sha);
+        }
+        return dir.resolve(PINNED_PREFIX + sha + PINNED_SUFFIX);
     }
 
     public static String sha256(Path file) throws IOException {
         MessageDigest md = sha256();
-        try (InputStream in = new DigestInputStream(Files.newInputStream(file), md)) {
+        try (InputStream in = new DigestInputStream(Files.newInputStream(file, LinkOption.NOFOLLOW_LINKS), md)) {
             in.transferTo(OutputStream.nullOutputStream());
         }
         return HexFormat.of().formatHex(md.digest());

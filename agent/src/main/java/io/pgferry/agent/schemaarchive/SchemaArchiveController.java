@@ -41,6 +41,7 @@ public final class SchemaArchiveController implements RouteGroup {
      *   <li>422 {@code unknown_objects}: schemas or tables of the scope do not exist</li>
      *   <li>422 {@code empty_scope}: the scope leaves no schema</li>
      *   <li>500 {@code pg_tools_unavailable}: no usable pg_dump for the server</li>
+     *   <li>500 {@code archive_key_missing}: this agent has no archive_key_file to sign the manifest with</li>
      *   <li>502 {@code pg_dump_failed}, {@code pg_restore_failed}: the tool failed; its error lines are in
      *       {@code detail}</li>
      *   <li>502 {@code postgres_error}: PostgreSQL refused a catalog query</li>
@@ -80,7 +81,8 @@ public final class SchemaArchiveController implements RouteGroup {
     }
 
     /**
-     * {@code GET /v1/migrations/{m}/schema-archive/manifest}: the manifest, as {@link Manifest}.
+     * {@code GET /v1/migrations/{m}/schema-archive/manifest}: the signed manifest document as stored (a
+     * {@link Manifest} with its {@code signature} as the first field); upload it to the target byte for byte.
      * <ul>
      *   <li>200: the manifest</li>
      *   <li>400 {@code invalid_request}: bad migration id</li>
@@ -90,6 +92,10 @@ public final class SchemaArchiveController implements RouteGroup {
      * </ul>
      */
     void manifest(Context ctx) {
-        ctx.json(new ArchiveFiles(stateDir, new MigrationId(ctx.pathParam("m"))).requireManifest());
+        ArchiveFiles files = new ArchiveFiles(stateDir, new MigrationId(ctx.pathParam("m")));
+        files.requireManifest();
+        byte[] doc = files.manifestBytes().orElseThrow(() -> ApiException.notFound("archive_not_found",
+                "the manifest was removed meanwhile; create (source) or upload (target) it again"));
+        ctx.contentType("application/json").result(doc);
     }
 }

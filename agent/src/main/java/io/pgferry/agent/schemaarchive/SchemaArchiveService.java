@@ -44,12 +44,15 @@ public final class SchemaArchiveService {
     private final InfoService info;
     private final PgProcess process;
     private final Path stateDir;
+    private final Optional<ArchiveKey> key;
 
-    public SchemaArchiveService(PgConnector connector, InfoService info, PgProcess process, Path stateDir) {
+    public SchemaArchiveService(PgConnector connector, InfoService info, PgProcess process, Path stateDir,
+                                Optional<ArchiveKey> key) {
         this.connector = connector;
         this.info = info;
         this.process = process;
         this.stateDir = stateDir;
+        this.key = key;
     }
 
     /**
@@ -57,6 +60,7 @@ public final class SchemaArchiveService {
      * two dumps of one migration at once would race for the same files.
      */
     public synchronized ArchiveResult archive(MigrationId migration, ArchiveRequest request) {
+        ArchiveKey signer = ArchiveKey.require(key);
         String database = DatabaseCheck.require(connector, request.database());
         ArchiveFiles files = new ArchiveFiles(stateDir, migration);
         try (Connection c = connector.open(database, Duration.ofMinutes(10), true)) {
@@ -79,7 +83,8 @@ public final class SchemaArchiveService {
                 String content = contentSha256(tools, tmp, database);
                 Optional<Manifest> old = files.manifest();
                 if (old.isPresent() && old.get().contentSha256().equals(content)
-                        && files.dumpSha256().equals(Optional.of(old.get().archiveSha256()))) {
+                        && files.dumpSha256().equals(Optional.of(old.get().archiveSha256()))
+                        && files.signedWith(signer)) {
                     return new ArchiveResult(false, queries, ArchiveInfo.of(old.get()));
                 }
                 String sha = ArchiveFiles.sha256(tmp);
@@ -89,7 +94,7 @@ public final class SchemaArchiveService {
                         Instant.now().toString(), version.version(), tools.pgDumpVersion(), sha, Files.size(tmp),
                         content, scope.schemas(), scope.excludedTables(), extensions, scope.tableRefs(), entries);
                 files.storeDump(tmp, sha);
-                files.storeManifest(manifest);
+                files.storeManifest(manifest, signer);
                 return new ArchiveResult(true, queries, ArchiveInfo.of(manifest));
             } finally {
                 Files.deleteIfExists(tmp);

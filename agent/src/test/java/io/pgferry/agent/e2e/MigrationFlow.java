@@ -69,7 +69,8 @@ final class MigrationFlow {
         assertEquals(200, archive.status(), "download the archive");
         String sha = HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(archive.raw()));
         assertEquals(sha, archive.response().headers().firstValue("X-Pgferry-Sha256").orElse(""));
-        JsonNode manifest = ok(source.get(path("schema-archive/manifest")));
+        Answer manifest = source.get(path("schema-archive/manifest"));
+        ok(manifest);
 
         JsonNode db = null;
         for (JsonNode d : ok(source.get("/v1/info")).get("databases")) {
@@ -79,7 +80,8 @@ final class MigrationFlow {
                 "encoding", db.get("encoding").asText(), "lc_collate", db.get("collate").asText(),
                 "lc_ctype", db.get("ctype").asText()))).get("changed").asBoolean());
         assertTrue(target.putBytes(path("schema-archive"), archive.raw(), sha).status() < 300, "upload the archive");
-        assertTrue(target.put(path("schema-archive/manifest"), manifest).status() < 300, "upload the manifest");
+        assertTrue(target.putJsonBytes(path("schema-archive/manifest"), manifest.raw()).status() < 300,
+                "upload the manifest");
         changed.put("schema-apply", job(target, target.post(path("schema-apply"), body())).get("changed")
                 .asBoolean());
 

@@ -119,6 +119,53 @@ class SafetySecurityTest {
     }
 
     @Test
+    void weakTokensAndKeysAreRefusedNamingTheFix(@TempDir Path tmp) throws Exception {
+        Map<String, String> weak = Map.of(
+                "aaaaaaaaaaaaaaaa", "the same 1 character(s) repeated",
+                "REPLACE-with-a-random-token-for-db1", "a placeholder",
+                "abababababababab", "the same 2 character(s) repeated",
+                "changeme-changeme-2024", "a placeholder",
+                "aaaaaaaaaaaaaaab", "too little randomness");
+        for (Map.Entry<String, String> w : weak.entrySet()) {
+            Path token = AgentFixture.secretFile(tmp, "token", w.getKey());
+            ConfigException e = assertThrows(ConfigException.class, () -> ConfigLoader.load(null,
+                    Map.of("PGFERRY_TOKEN_FILE", token.toString(), "PGFERRY_STATE_DIR", tmp.resolve("s").toString()),
+                    List.of()), w.getKey());
+            String errors = String.join("\n", e.errors());
+            assertTrue(errors.contains(w.getValue()) && errors.contains("openssl rand -hex 32"), errors);
+            assertFalse(errors.contains(w.getKey()), "the weak token itself is not echoed: " + errors);
+        }
+        Path token = AgentFixture.secretFile(tmp, "token", AgentFixture.newToken());
+        Path key = AgentFixture.secretFile(tmp, "key", "too-short-" + AgentFixture.newToken().substring(0, 8));
+        Path same = AgentFixture.secretFile(tmp, "same", Files.readString(token).strip());
+        for (Path k : List.of(key, same)) {
+            ConfigException e = assertThrows(ConfigException.class, () -> ConfigLoader.load(null, Map.of(
+                    "PGFERRY_TOKEN_FILE", token.toString(), "PGFERRY_STATE_DIR", tmp.resolve("s").toString(),
+                    "PGFERRY_ARCHIVE_KEY_FILE", k.toString()), List.of()));
+            assertTrue(String.join("\n", e.errors()).startsWith("archive_key_file: " + k), e.errors().toString());
+        }
+    }
+
+    @Test
+    void aNetworkAddressWithoutTlsIsRefusedUnlessAllowed(@TempDir Path tmp) throws Exception {
+        Path token = AgentFixture.secretFile(tmp, "token", AgentFixture.newToken());
+        Map<String, String> env = Map.of("PGFERRY_TOKEN_FILE", token.toString(), "PGFERRY_STATE_DIR",
+                tmp.resolve("s").toString(), "PGFERRY_LISTEN_ADDRESS", "0.0.0.0");
+        ConfigException e = assertThrows(ConfigException.class, () -> ConfigLoader.load(null, env, List.of()));
+        String errors = String.join("\n", e.errors());
+        assertTrue(errors.contains("listen_address: 0.0.0.0") && errors.contains("not a loopback address")
+                && errors.contains("tls_cert_file") && errors.contains("allow_plain_http"), errors);
+        Map<String, String> allowed = new java.util.HashMap<>(env);
+        allowed.put("PGFERRY_ALLOW_PLAIN_HTTP", "true");
+        assertTrue(ConfigLoader.load(null, allowed, List.of()).allowPlainHttp());
+        for (String loopback : List.of("127.0.0.1", "::1", "localhost", "127.0.0.2")) {
+            Map<String, String> local = new java.util.HashMap<>(env);
+            local.put("PGFERRY_LISTEN_ADDRESS", loopback);
+            assertEquals(loopback, ConfigLoader.load(null, local, List.of()).listenAddress());
+        }
+    }
+
+    @Test
     void aSecondMutatingCallOnTheSameMigrationIs409WhileTheFirstRuns() throws Exception {
         String publication = "/v1/migrations/conc/publication";
         try (Connection locker = cluster.connect("shop"); Statement st = locker.createStatement()) {

@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.pgferry.agent.testbed.AgentFixture;
 import io.pgferry.agent.testbed.AgentHandle;
 import io.pgferry.agent.testbed.AgentHandle.Answer;
 import io.pgferry.agent.testbed.PgBedTool;
@@ -203,9 +204,11 @@ abstract class SchemaPipelineContract {
         assertTrue(tgt.putBytes("/v1/migrations/main/schema-archive", download.raw(), sha).at("/changed").asBoolean());
         assertFalse(tgt.putBytes("/v1/migrations/main/schema-archive", download.raw(), sha).at("/changed")
                 .asBoolean());
-        JsonNode manifest = src.get("/v1/migrations/main/schema-archive/manifest").body();
-        assertTrue(tgt.put("/v1/migrations/main/schema-archive/manifest", manifest).at("/changed").asBoolean());
-        assertFalse(tgt.put("/v1/migrations/main/schema-archive/manifest", manifest).at("/changed").asBoolean());
+        byte[] manifest = src.get("/v1/migrations/main/schema-archive/manifest").raw();
+        assertTrue(tgt.putJsonBytes("/v1/migrations/main/schema-archive/manifest", manifest).at("/changed")
+                .asBoolean());
+        assertFalse(tgt.putJsonBytes("/v1/migrations/main/schema-archive/manifest", manifest).at("/changed")
+                .asBoolean());
         assertEquals(sha, tgt.get("/v1/migrations/main/schema-archive").response().headers()
                 .firstValue("X-Pgferry-Sha256").orElseThrow());
     }
@@ -286,7 +289,9 @@ abstract class SchemaPipelineContract {
         ((com.fasterxml.jackson.databind.node.ArrayNode) manifest.get("extensions")).addObject()
                 .put("name", "pgferry_no_such_extension").put("version", "1.0").put("schema", "public");
         assertEquals(200, tgt.putBytes("/v1/migrations/fakeext/schema-archive", download.raw(), sha).status());
-        assertEquals(200, tgt.put("/v1/migrations/fakeext/schema-archive/manifest", manifest).status());
+        // Signed with the key both agents hold, as a source with that extension would have.
+        assertEquals(200, tgt.putJsonBytes("/v1/migrations/fakeext/schema-archive/manifest",
+                AgentFixture.signManifest("fakeext", manifest)).status());
         Set<String> before = Catalogs.objects(target, "empty", List.of());
         for (boolean check : new boolean[] {true, false}) {
             Answer a = tgt.post("/v1/migrations/fakeext/schema-apply", Map.of("database", "empty", "check", check));

@@ -1,8 +1,15 @@
 package io.pgferry.agent.testbed;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.pgferry.agent.config.AgentConfig;
 import io.pgferry.agent.config.ConfigException;
 import io.pgferry.agent.config.ConfigLoader;
+import io.pgferry.agent.config.Secret;
+import io.pgferry.agent.http.JsonBody;
+import io.pgferry.agent.migration.MigrationId;
+import io.pgferry.agent.schemaarchive.ArchiveKey;
+import io.pgferry.agent.schemaarchive.Manifest;
 import java.io.IOException;
 import java.net.ServerSocket;
 import java.nio.file.Files;
@@ -17,6 +24,12 @@ import java.util.Map;
 public final class AgentFixture {
     private AgentFixture() {
     }
+
+    /**
+     * The archive key of every agent this test run starts: source and target must hold the same one, as the agent
+     * role gives them.
+     */
+    public static final String ARCHIVE_KEY = newToken();
 
     public static String newToken() {
         byte[] b = new byte[32];
@@ -38,9 +51,22 @@ public final class AgentFixture {
         }
     }
 
+    /**
+     * A manifest as a source agent holding {@link #ARCHIVE_KEY} would sign it: for tests that present the target
+     * with a manifest the source never made (another migration, an extension the target lacks).
+     */
+    public static byte[] signManifest(String migration, JsonNode manifest) throws IOException {
+        ObjectNode unsigned = manifest.deepCopy();
+        unsigned.remove("signature");
+        Manifest parsed = JsonBody.MAPPER.treeToValue(unsigned, Manifest.class);
+        return ArchiveKey.of(Secret.of(ARCHIVE_KEY)).sign(new MigrationId(migration),
+                JsonBody.MAPPER.writeValueAsBytes(parsed));
+    }
+
     /** A config for the cluster, loaded through the real loader from a real YAML file. */
     public static AgentConfig configFor(PgCluster cluster, Path dir, Path tokenFile, int port)
             throws IOException, ConfigException {
+        Path archiveKey = secretFile(dir, "archive.key", ARCHIVE_KEY);
         Path yaml = dir.resolve("agent.yaml");
         Files.writeString(yaml, """
                 listen_address: 127.0.0.1
@@ -53,8 +79,9 @@ public final class AgentFixture {
                   password_file: %s
                 pg_bin_dir: %s
                 state_dir: %s
+                archive_key_file: %s
                 """.formatted(port, tokenFile, cluster.host(), cluster.port(), cluster.superuser(),
-                cluster.superuserPasswordFile(), cluster.binDir(), dir.resolve("state")));
+                cluster.superuserPasswordFile(), cluster.binDir(), dir.resolve("state"), archiveKey));
         return ConfigLoader.load(yaml, Map.of(), List.of());
     }
 }

@@ -69,6 +69,12 @@ public final class AgentHandle implements AutoCloseable {
                 .header("X-Pgferry-Sha256", sha256).PUT(HttpRequest.BodyPublishers.ofByteArray(body)));
     }
 
+    /** JSON bytes sent as they are (a signed manifest must arrive byte for byte). */
+    public Answer putJsonBytes(String path, byte[] body) throws IOException, InterruptedException {
+        return send(request(path).header("Content-Type", "application/json")
+                .PUT(HttpRequest.BodyPublishers.ofByteArray(body)));
+    }
+
     /** Any method with a body sent as is (malformed JSON, oversized bodies, PATCH, ...). */
     public Answer send(String method, String path, byte[] body) throws IOException, InterruptedException {
         return send(request(path).header("Content-Type", "application/json")

@@ -42,6 +42,11 @@ public final class PgCluster {
         return Path.of(info.get("socket_dir").asText());
     }
 
+    /** The server log (pgbed's pg_ctl -l file). */
+    public Path logFile() {
+        return Path.of(info.get("log_file").asText());
+    }
+
     public String superuser() {
         return info.get("superuser").asText();
     }

@@ -27,7 +27,8 @@ import pytest
 from conftest import CACHE, REPO, Stack, timing, _down
 
 SOURCE_MAJOR, TARGET_MAJOR = 16, 18
-PGBENCH_SECONDS = int(os.environ.get("PGFERRY_CUTOVER_PGBENCH_SECONDS", "100"))
+# pgbench runs this long (-T): past the whole test, failure injections included, even on a loaded machine.
+PGBENCH_SECONDS = int(os.environ.get("PGFERRY_CUTOVER_PGBENCH_SECONDS", "300"))
 # No lock-order deadlock between clients: each transaction locks one customer, then orders of that customer only.
 WRITES = """\\set cid random(1, 1000)
 \\set cents random(1, 100000)

@@ -13,6 +13,7 @@ Real clusters, agents, PgBouncer and ansible-playbook processes; nothing is mock
 """
 from __future__ import annotations
 
+import json
 import os
 import re
 import signal
@@ -333,12 +334,20 @@ def test_cutover_rollback_cleanup_with_zero_failed_transactions(cut_stack: Stack
 
     # 5. The real cutover.
     t, began_epoch = time.monotonic(), time.time()
-    run = cutover(st)
+    run = cutover(st, "-e", f"pgferry_report_dir={st.dir / 'reports'}")
     cutover_seconds, ended_epoch = time.monotonic() - t, time.time()
     assert run.rc == 0, run.output[-5000:]
+    report = json.loads((st.dir / "reports" / "pgferry-app-cutover-latest.json").read_text())
+    assert report["outcome"] == "succeeded" and report["state"] == "cut_over", report
+    assert [s["name"] for s in report["steps"]][:1] == ["lifecycle"], report["steps"]
+    assert {"ready_check", "pause", "verify", "left_behind"} <= {s["name"] for s in report["steps"]}, report["steps"]
+    assert report["verification"] and all(v["status"] in ("equal", "not compared") for v in report["verification"]), \
+        report["verification"]
+    assert (st.dir / "reports" / "pgferry-app-cutover-latest.html").read_text().startswith("<!DOCTYPE html>")
     pause = re.search(r"pause_ms=(\d+)", run.output)
     steps = re.search(r"steps_ms=(\{.*?\})", " ".join(run.output.split()))
     assert pause, run.output[-3000:]
+    assert str(report["details"]["pause_ms"]) == pause.group(1), report["details"]
     assert bench.poll() is None, "pgbench still writing, none of its clients aborted"
     assert st.scalar("source", FENCED) == "1", "the old source stays fenced"
     assert st.scalar("target", "SELECT count(*) FROM pg_subscription") == "0"

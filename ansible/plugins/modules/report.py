@@ -136,6 +136,17 @@ def iso(epoch):
     return time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime(epoch))
 
 
+def status_of(t):
+    """sync_status rows carry a status; verify rows say equal (null: not compared, an unlogged table)."""
+    if t.get('status') is not None or 'equal' not in t:
+        return t.get('status')
+    return {True: 'equal', False: 'differs'}.get(t['equal'], 'not compared')
+
+
+def verification_row(t):
+    return dict([(k, t.get(k)) for k in COLUMNS[:-1]] + [('status', status_of(t))])
+
+
 def build(p, now):
     steps = [(str(s[0]), float(s[1])) for s in p['steps'] if isinstance(s, (list, tuple)) and len(s) >= 2]
     finished = p['finished'] if p['finished'] is not None else now
@@ -153,7 +164,7 @@ def build(p, now):
                 outcome='failed' if p['failed'] else 'succeeded', state=p['state'] or None,
                 phase=dict(name=phase.get('name'), description=phase.get('description')),
                 started_at=iso(started), finished_at=iso(finished), seconds=round(finished - started, 1),
-                steps=out, verification=[dict((k, t.get(k)) for k in COLUMNS) for t in p['verification']],
+                steps=out, verification=[verification_row(t) for t in p['verification']],
                 details=p['details'])
 
 
@@ -225,7 +236,7 @@ def page(report):
             status = str(t['status'])
             parts.append('<tr><td>%s.%s</td><td class="n">%s</td><td class="n">%s</td><td class="%s">%s</td></tr>' % (
                 e(str(t['schema'])), e(str(t['name'])), e(str(t['source_rows'])), e(str(t['target_rows'])),
-                'ok' if status in ('equal', 'within_changes', 'ok', 'True') else 'bad', e(status)))
+                'ok' if status in ('equal', 'within_changes', 'ok', 'True') else 'meta' if status == 'not compared' else 'bad', e(status)))
         parts.append('</table>')
     if report['details']:
         parts.append('<h2>Details</h2><table>')

@@ -47,3 +47,12 @@ def test_page_is_self_contained_and_escaped():
 def test_no_steps():
     r = build(params(steps=[]), now=1040.0)
     assert r['steps'] == [] and r['seconds'] == 0.0 and page(r)
+
+
+def test_verify_rows_get_a_status_from_equal():
+    rows = [dict(schema='s', name='a', source_rows=3, target_rows=3, equal=True),
+            dict(schema='s', name='b', source_rows=3, target_rows=2, equal=False),
+            dict(schema='s', name='u', source_rows=7, target_rows=0, equal=None)]
+    r = build(params(playbook='cutover', verification=rows), now=0)
+    assert [t['status'] for t in r['verification']] == ['equal', 'differs', 'not compared']
+    assert 'class="bad">differs' in page(r) and 'class="ok">equal' in page(r)

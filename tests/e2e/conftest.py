@@ -31,6 +31,11 @@ def pytest_runtest_makereport(item, call):
 
 
 def _down(name: str) -> None:
+    # The servers' logs go with the clusters; kept in the stack directory, a failed test can still be read afterwards.
+    for side in ("source", "target"):
+        log = CACHE / "clusters" / f"{name}-{side}" / "postgres.log"
+        if log.is_file() and (CACHE / "stacks" / name).is_dir():
+            shutil.copyfile(log, CACHE / "stacks" / name / f"postgres-{side}.log")
     r = subprocess.run([str(REPO / "tools" / "stack"), "down", "--name", name], capture_output=True, text=True,
                        timeout=180)
     assert r.returncode == 0, f"tools/stack down --name {name} failed:\n{r.stderr[-2000:]}"

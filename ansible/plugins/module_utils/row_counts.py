@@ -87,12 +87,12 @@ def measure(source, target, path, source_db, target_db, keys, timeout):
                                                          release=False)),
             lambda: source.post(path('row-counts'), dict(since, database=source_db, tables=tables,
                                                          snapshot=s2['snapshot'])))
-        on_target = dict((_key(r), r['rows']) for r in ct['tables'])
+        on_target = dict((_key(r), r.get('rows')) for r in ct['tables'])
         after = dict((_key(r), r) for r in c2['tables'])
         entries, keyed = {}, {}
         for r in c1['tables']:
             k = _key(r)
-            e = entries[k] = dict(schema=k[0], name=k[1], source_rows=r['rows'], target_rows=on_target.get(k),
+            e = entries[k] = dict(schema=k[0], name=k[1], source_rows=r.get('rows'), target_rows=on_target.get(k),
                                   inserts=0, deletes=0, lsn=s1['lsn'])
             a = after[k]
             if e['source_rows'] is None or e['target_rows'] is None:
@@ -102,7 +102,7 @@ def measure(source, target, path, source_db, target_db, keys, timeout):
             e['deletes'] = a['inserted_since'] + r['rows'] - a['rows']
             if e['inserts'] == 0 and e['deletes'] == 0 and e['target_rows'] == e['source_rows']:
                 e['status'] = 'equal'
-            elif a['new_keys'] is not None and r['touched_keys'] is not None:
+            elif a.get('new_keys') is not None and r.get('touched_keys') is not None:
                 keyed[k] = (_keyset(a['new_keys']), _keyset(r['touched_keys']))
             else:
                 e['status'] = ('short' if e['target_rows'] < e['source_rows'] - e['deletes']

@@ -1,5 +1,6 @@
 package io.pgferry.agent.rowcounts;
 
+import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.databind.JsonNode;
 import java.util.List;
 
@@ -16,6 +17,8 @@ public final class RowCounts {
      * @param touchedKeys with {@code keys}: the keys of rows a transaction that snapshot did not see deleted, updated
      *                    or locked (xmax); null likewise
      */
+    // null says something here (no such table, no key): kept in the body, where the agent's JSON leaves nulls out
+    @JsonInclude(JsonInclude.Include.ALWAYS)
     public record TableCount(String schema, String name, Long rows, Long insertedSince, List<JsonNode> newKeys,
                              List<JsonNode> touchedKeys) {
     }

@@ -168,3 +168,24 @@ def test_a_table_missing_on_the_target_is_reported():
     proof = run({ITEMS: t}, attempts=1)[0]
     assert not proof['proven']
     assert describe(proof['differing']) == '"Sëc ""q"""."It€ms": missing on the target'
+
+
+class SparseAgent(Agent):
+    """An agent whose JSON leaves nulls out, as the agent's serializer does for every answer without an override."""
+
+    def count(self, k, snapshot):
+        return dict((key, v) for key, v in super().count(k, snapshot).items() if v is not None)
+
+
+def test_answers_that_leave_nulls_out_are_read_the_same():
+    s1, s2 = busy()
+    clock = Clock()
+    tables = {PLAIN: Table(s1, s2, set(s1) - {21}, keyed=False)}
+    proof = prove(SparseAgent('source', tables), SparseAgent('target', tables), lambda step: step, 'src', 'dst',
+                  sleep=clock.sleep, clock=clock)
+    assert proof['proven'], proof
+    t = Table(rows(5))
+    t.target = None
+    proof = prove(SparseAgent('source', {ITEMS: t}), SparseAgent('target', {ITEMS: t}), lambda step: step, 'src',
+                  'dst', sleep=clock.sleep, clock=clock, attempts=1)
+    assert not proof['proven'] and 'missing on the target' in describe(proof['differing'])

@@ -11,8 +11,8 @@ refuses before PgBouncer ever pauses (watched on its admin console), naming the 
 source becomes a PostgreSQL 18 conflict that `pgferry.migrate.status` shows, with the table; once repaired, the cutover goes
 through with 0 failed client transactions and both sides equal.
 
-Roles are not moved by pgferry yet (the privileges work): app_ro and app_rw are created on the target here, as an
-operator does today.
+app_ro and app_rw already exist on the target, with the same attributes, as on a shared instance: the roles step finds
+them and leaves them as they are.
 """
 from __future__ import annotations
 

@@ -367,10 +367,15 @@ class Cutover:
                                ('sequences', self.sequences_then_large_objects))[0]
         result['catch_up'] = dict((k, v) for k, v in caught.items() if k != 'queries')
         self.record_large_objects(result)
-        if p['snapshot']:
-            result['snapshots'] = self.step('snapshot', self.snapshots)
-        if p['reverse_replication']:
-            self.step('reverse_subscriber', self.reverse_subscriber)
+        # The snapshots and the reverse subscription at once: nothing reaches the source through the reverse stream
+        # before the RESUME (the target gets no writes until then), so the snapshots see the same data either way. The
+        # subscriber comes first in the order, so when both fail it is the failure the undo sees.
+        parallel = ([('reverse_subscriber', self.reverse_subscriber)] if p['reverse_replication'] else []) + (
+            [('snapshot', self.snapshots)] if p['snapshot'] else [])
+        if parallel:
+            answers = dict(zip([name for name, dummy in parallel], self.together(*parallel)))
+            if 'snapshot' in answers:
+                result['snapshots'] = answers['snapshot']
         if target_fenced:
             self.step('unfence_target', lambda: self.target.delete(self.path('fence', dict(database=self.target_db))))
             self.target_was_fenced = True

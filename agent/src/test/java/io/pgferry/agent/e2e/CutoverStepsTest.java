@@ -10,6 +10,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import io.pgferry.agent.testbed.AgentHandle;
 import io.pgferry.agent.testbed.AgentHandle.Answer;
 import io.pgferry.agent.testbed.PgBedTool;
+import io.pgferry.agent.testbed.PairTeardown;
 import io.pgferry.agent.testbed.PgCluster;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -18,7 +19,6 @@ import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -79,24 +79,7 @@ class CutoverStepsTest {
 
     @AfterAll
     void stop() throws Exception {
-        for (AgentHandle a : new AgentHandle[] {source, target}) {
-            if (a != null) {
-                for (String body : a.bodies()) {
-                    assertFalse(body.contains(PASSWORD), "the replication password leaked: " + body);
-                }
-                a.close();
-            }
-        }
-        for (PgCluster c : new PgCluster[] {src, dst}) {
-            if (c != null && System.getenv("PGFERRY_KEEP_CLUSTERS") == null) {
-                c.destroy();
-            }
-        }
-        if (dir != null) {
-            try (Stream<Path> files = Files.walk(dir)) {
-                files.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
-            }
-        }
+        PairTeardown.tearDown(PASSWORD, dir, new AgentHandle[] {source, target}, new PgCluster[] {src, dst});
     }
 
     private String path(String step) {

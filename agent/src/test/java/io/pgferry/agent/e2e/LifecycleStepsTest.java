@@ -12,6 +12,7 @@ import io.pgferry.agent.testbed.AgentFixture;
 import io.pgferry.agent.testbed.AgentHandle;
 import io.pgferry.agent.testbed.AgentHandle.Answer;
 import io.pgferry.agent.testbed.PgBedTool;
+import io.pgferry.agent.testbed.PairTeardown;
 import io.pgferry.agent.testbed.PgCluster;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -22,7 +23,6 @@ import java.sql.Statement;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -30,7 +30,6 @@ import java.util.UUID;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
-import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.MethodOrderer;
@@ -85,24 +84,7 @@ class LifecycleStepsTest {
 
     @AfterAll
     void stop() throws Exception {
-        for (AgentHandle a : new AgentHandle[] {source, target}) {
-            if (a != null) {
-                for (String body : a.bodies()) {
-                    assertFalse(body.contains(PASSWORD), "the replication password leaked: " + body);
-                }
-                a.close();
-            }
-        }
-        for (PgCluster c : new PgCluster[] {src, dst}) {
-            if (c != null && System.getenv("PGFERRY_KEEP_CLUSTERS") == null) {
-                c.destroy();
-            }
-        }
-        if (dir != null) {
-            try (Stream<Path> files = Files.walk(dir)) {
-                files.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
-            }
-        }
+        PairTeardown.tearDown(PASSWORD, dir, new AgentHandle[] {source, target}, new PgCluster[] {src, dst});
     }
 
     private String path(String step) {

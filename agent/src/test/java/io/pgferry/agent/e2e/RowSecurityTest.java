@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.pgferry.agent.testbed.AgentHandle;
 import io.pgferry.agent.testbed.AgentHandle.Answer;
+import io.pgferry.agent.testbed.PairTeardown;
 import io.pgferry.agent.testbed.PgCluster;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -17,13 +18,11 @@ import java.sql.Statement;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
-import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.MethodOrderer;
@@ -102,24 +101,7 @@ class RowSecurityTest {
 
     @AfterAll
     void stop() throws Exception {
-        for (AgentHandle a : new AgentHandle[] {source, target}) {
-            if (a != null) {
-                for (String body : a.bodies()) {
-                    assertFalse(body.contains(PASSWORD), "the replication password leaked: " + body);
-                }
-                a.close();
-            }
-        }
-        for (PgCluster c : new PgCluster[] {src, dst}) {
-            if (c != null && System.getenv("PGFERRY_KEEP_CLUSTERS") == null) {
-                c.destroy();
-            }
-        }
-        if (dir != null) {
-            try (Stream<Path> files = Files.walk(dir)) {
-                files.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
-            }
-        }
+        PairTeardown.tearDown(PASSWORD, dir, new AgentHandle[] {source, target}, new PgCluster[] {src, dst});
     }
 
     private static String path(String migration, String step) {

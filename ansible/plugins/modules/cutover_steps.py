@@ -25,6 +25,9 @@ description:
     the database at the target, C(RELOAD), drop the stream (O(stop_replication)) and C(RESUME).
   - One module call instead of a task per step, so clients wait for the agents' work only, not for Ansible's
     per-task overhead. RV(pause_ms) is how long they waited.
+  - Before anyone is paused the stream's subscription is set to commit what it applies with C(synchronous_commit=on)
+    (C(PUT catch-up) on O(target_agent_url)): it then confirms each change at once, so the catch-up inside the pause
+    does not wait for the subscriber's WAL writer (200-600 ms). An undone cutover sets it back to C(off).
   - In transaction and statement pooling C(PAUSE) is waited for at most O(pgbouncer.pause_timeout) seconds (a
     transaction that began after the check may hold it); then it is taken back, that transaction waited for with
     nobody paused, and C(PAUSE) tried again (three attempts). In session pooling with clients connected, C(PAUSE)
@@ -148,8 +151,8 @@ queries:
   elements: str
 steps_done:
   description:
-    - The steps that completed - pool_mode, large_objects_before_pause, transactions, pause, fence, disconnect
-      (session pooling), catch_up, sequences, large_objects, snapshot, reverse_publisher, reverse_subscriber,
+    - The steps that completed - pool_mode, subscriber_commit, large_objects_before_pause, transactions, pause, fence,
+      disconnect (session pooling), catch_up, sequences, large_objects, snapshot, reverse_publisher, reverse_subscriber,
       unfence_target, switch, stop_replication, resume.
   returned: always
   type: list
@@ -334,8 +337,13 @@ class Cutover:
             # Before anything changes: how PgBouncer runs the database.
             self.step('pool_mode', self.read_pool_mode)
             result['pgbouncer'] = self.summary()
-        # Before the pause, what does not have to be inside it: the reverse stream's publication and role (nothing
-        # flows until the subscription's slot exists), and whether the target carries a fence to lift.
+        # Before the pause, what does not have to be inside it. First the subscriber commits what it applies
+        # synchronously, so the catch-up inside the pause is confirmed at once instead of after the subscriber's WAL
+        # writer and apply worker wake (200-600 ms); it takes effect at its next transaction, well before the fence.
+        self.step('subscriber_commit', lambda: self.target.put(self.path('catch-up'), dict(
+            database=self.target_db, direction=p['direction'])))
+        # Then the reverse stream's publication and role (nothing flows until the subscription's slot exists), and
+        # whether the target carries a fence to lift.
         if p['reverse_replication']:
             self.step('reverse_publisher', lambda: self.target.put(self.path('reverse-replication'), dict(
                 database=self.target_db, side='publisher', password=p['password'],
@@ -531,6 +539,15 @@ class Cutover:
             else:
                 errors.append('clients left paused: the source is still fenced or PgBouncer may still point at the '
                               'target')
+        if 'subscriber_commit' in done:
+            # The stream goes on: applied at full speed again. Last, so it never holds clients back; a failure only
+            # costs apply speed (the next cutover sets it on anyway), so it is a warning, not an undo error.
+            try:
+                self.target.delete(self.path('catch-up', dict(database=self.target_db, direction=self.p['direction'])))
+                undone.append('subscriber back to asynchronous commit')
+            except (StepFailed, PgBouncerError) as e:
+                self.m.warn('the subscription of database %s still commits synchronously (it applies more slowly '
+                            'until the next cutover drops it): %s' % (self.target_db, getattr(e, 'msg', None) or e))
         return undone, errors
 
     def switch_back(self):
@@ -544,7 +561,8 @@ def planned(module):
     p = module.params
     name = quote_name(p['pgbouncer']['database']) if p['pgbouncer'] else None
     target_db = p['target_database'] or p['database']
-    out = []
+    out = list(peer_client(module).put(migration_path(module, 'catch-up'), dict(
+        database=target_db, direction=p['direction'], check=True)).get('queries') or [])
     session = False
     if name:
         bouncer = PgBouncer(p['pgbouncer'])

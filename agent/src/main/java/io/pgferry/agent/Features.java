@@ -46,6 +46,7 @@ import io.pgferry.agent.syncstatus.SyncStatusController;
 import io.pgferry.agent.syncstatus.SyncStatusService;
 import io.pgferry.agent.catchup.CatchUpController;
 import io.pgferry.agent.catchup.CatchUpService;
+import io.pgferry.agent.catchup.SubscriberCommitService;
 import io.pgferry.agent.cleanup.CleanupController;
 import io.pgferry.agent.cleanup.CleanupService;
 import io.pgferry.agent.fence.FenceController;
@@ -108,7 +109,7 @@ final class Features {
                 // Cutover, rollback and cleanup (docs/design.md, "Cutover").
                 new ReadyCheckController(new ReadyCheckService(connector, syncStatus, config.stateDir())),
                 new FenceController(new FenceService(connector, config.stateDir())),
-                new CatchUpController(new CatchUpService(connector)),
+                new CatchUpController(new CatchUpService(connector), new SubscriberCommitService(connector)),
                 new SequencesController(new SequencesService(connector, config.stateDir())),
                 new StopReplicationController(new StopReplicationService(connector)),
                 new ReverseReplicationController(new ReverseReplicationService(connector,

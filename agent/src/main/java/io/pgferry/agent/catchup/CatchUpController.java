@@ -7,17 +7,26 @@ import io.pgferry.agent.http.RouteGroup;
 import io.pgferry.agent.migration.MigrationId;
 import io.pgferry.agent.migration.Steps;
 
-/** Publishing side: wait until the subscriber has applied and flushed everything up to a WAL position. */
+/**
+ * Catching up: on the publishing side, wait until the subscriber has applied and flushed everything up to a WAL
+ * position; on the subscribing side, make it confirm what it applies at once (before the pause) or not (after).
+ */
 public final class CatchUpController implements RouteGroup {
-    private final CatchUpService service;
+    private static final String PATH = "/v1/migrations/{m}/catch-up";
 
-    public CatchUpController(CatchUpService service) {
+    private final CatchUpService service;
+    private final SubscriberCommitService subscriber;
+
+    public CatchUpController(CatchUpService service, SubscriberCommitService subscriber) {
         this.service = service;
+        this.subscriber = subscriber;
     }
 
     @Override
     public void register(RoutesConfig routes) {
-        routes.post("/v1/migrations/{m}/catch-up", this::post);
+        routes.post(PATH, this::post);
+        routes.put(PATH, this::put);
+        routes.delete(PATH, this::delete);
     }
 
     /**
@@ -36,5 +45,47 @@ public final class CatchUpController implements RouteGroup {
     public void post(Context ctx) throws InterruptedException {
         MigrationId migration = Steps.migration(ctx);
         ctx.json(service.catchUp(migration, JsonBody.read(ctx, CatchUpRequest.class)));
+    }
+
+    /**
+     * {@code PUT /v1/migrations/{m}/catch-up}: subscribing side, before the cutover's pause: the stream's
+     * subscription commits what it applies with synchronous_commit = on, so it confirms each change to the publisher
+     * at once (it was created with off, which confirms only after the WAL writer's next flush).
+     * <ul>
+     *   <li>200: {@code {changed, check, queries, subscriber: {subscription, synchronous_commit}}}</li>
+     *   <li>400 {@code invalid_request}: malformed body, bad migration id, database or direction</li>
+     *   <li>401 {@code unauthorized}: missing or wrong bearer token</li>
+     *   <li>404 {@code database_not_found}: the database does not exist</li>
+     *   <li>404 {@code subscription_not_found}: the database has no subscription of this migration and direction</li>
+     *   <li>409 {@code operation_in_progress}: another changing request of this migration runs here</li>
+     *   <li>502 {@code postgres_error}: PostgreSQL refused the statement (the agent's role does not own the
+     *       subscription)</li>
+     *   <li>503 {@code postgres_unavailable}: the local PostgreSQL could not be reached</li>
+     *   <li>500 {@code internal_error}: a bug in the agent</li>
+     * </ul>
+     */
+    public void put(Context ctx) {
+        MigrationId migration = Steps.migration(ctx);
+        ctx.json(subscriber.prompt(migration, JsonBody.read(ctx, SubscriberCommitRequest.class)));
+    }
+
+    /**
+     * {@code DELETE /v1/migrations/{m}/catch-up?database=..[&direction=reverse][&check=true]}: subscribing side,
+     * when a cutover is undone and the stream goes on: synchronous_commit = off again, as the subscription was
+     * created.
+     * <ul>
+     *   <li>200: {@code {changed, check, queries, subscriber: {subscription, synchronous_commit}}}</li>
+     *   <li>400 {@code invalid_request}: bad migration id, missing database parameter, bad direction or check</li>
+     *   <li>401 {@code unauthorized}: missing or wrong bearer token</li>
+     *   <li>404 {@code database_not_found}: the database does not exist</li>
+     *   <li>404 {@code subscription_not_found}: the database has no subscription of this migration and direction</li>
+     *   <li>409 {@code operation_in_progress}: another changing request of this migration runs here</li>
+     *   <li>502 {@code postgres_error}, 503 {@code postgres_unavailable}, 500 {@code internal_error}</li>
+     * </ul>
+     */
+    public void delete(Context ctx) {
+        MigrationId migration = Steps.migration(ctx);
+        ctx.json(subscriber.relax(migration, new SubscriberCommitRequest(Steps.databaseParam(ctx),
+                ctx.queryParam("direction"), Steps.checkParam(ctx))));
     }
 }

@@ -115,6 +115,33 @@ class CutoverStepsTest {
 
     @Test
     @Order(2)
+    void subscriberConfirmsPromptlyBeforeThePauseAndRelaxesWhenUndone() throws Exception {
+        String setting = "SELECT subsynccommit FROM pg_subscription WHERE subname = 'pgferry_" + M + "'";
+        assertEquals("off", one(dst, DB, setting), "created with PostgreSQL's default");
+        JsonNode planned = MigrationFlow.ok(target.put(path("catch-up"), Map.of("database", DB, "check", true)));
+        assertEquals(List.of("ALTER SUBSCRIPTION \"pgferry_" + M + "\" SET (synchronous_commit = 'on')"),
+                names(planned.get("queries")));
+        assertEquals("off", one(dst, DB, setting), "check mode changes nothing");
+
+        JsonNode prompt = MigrationFlow.ok(target.put(path("catch-up"), Map.of("database", DB)));
+        assertTrue(prompt.get("changed").asBoolean());
+        assertEquals("on", prompt.at("/subscriber/synchronous_commit").asText());
+        assertEquals("on", one(dst, DB, setting));
+        assertFalse(MigrationFlow.ok(target.put(path("catch-up"), Map.of("database", DB))).get("changed")
+                .asBoolean(), "a rerun finds it done");
+
+        JsonNode relaxed = MigrationFlow.ok(target.delete(path("catch-up") + "?database=" + DB));
+        assertTrue(relaxed.get("changed").asBoolean());
+        assertEquals("off", one(dst, DB, setting));
+        MigrationFlow.ok(target.put(path("catch-up"), Map.of("database", DB)));
+
+        Answer noReverse = target.put(path("catch-up"), Map.of("database", DB, "direction", "reverse"));
+        assertEquals(404, noReverse.status(), noReverse.body().toString());
+        assertEquals("subscription_not_found", noReverse.at("/code").asText());
+    }
+
+    @Test
+    @Order(3)
     void fenceStopsWritesEndsOldSessionsAndARerunSeesIt() throws Exception {
         exec(src, DB, "INSERT INTO included.notes (body) VALUES ('before the fence')");
         try (Connection before = src.connect(DB); Connection midTransaction = src.connect(DB)) {
@@ -145,7 +172,7 @@ class CutoverStepsTest {
     }
 
     @Test
-    @Order(3)
+    @Order(4)
     void catchUpWaitsUntilTheTargetHasEverythingBeforeTheFence() throws Exception {
         JsonNode caught = MigrationFlow.ok(source.post(path("catch-up"), Map.of("database", DB, "lsn", fenceLsn,
                 "timeout_seconds", 30)));
@@ -158,7 +185,7 @@ class CutoverStepsTest {
     }
 
     @Test
-    @Order(4)
+    @Order(5)
     void sequencesCopyOwnedIdentityAndStandaloneNeverBackwards() throws Exception {
         JsonNode read = MigrationFlow.ok(source.get(path("sequences") + "?database=" + DB));
         Map<String, JsonNode> bySeq = new HashMap<>();
@@ -186,7 +213,7 @@ class CutoverStepsTest {
     }
 
     @Test
-    @Order(5)
+    @Order(6)
     void verifyFindsEqualTablesThenTheOneThatDiffers() throws Exception {
         Map<String, String> equal = compare(Map.of("database", DB));
         assertEquals(3, equal.size(), equal.toString());
@@ -228,7 +255,7 @@ class CutoverStepsTest {
     }
 
     @Test
-    @Order(6)
+    @Order(7)
     void stopReplicationDroppedSubscriptionAndSlot() throws Exception {
         assertEquals("0", one(dst, DB, "SELECT count(*) FROM pg_subscription"));
         assertEquals("0", one(src, DB, "SELECT count(*) FROM pg_replication_slots"));
@@ -237,7 +264,7 @@ class CutoverStepsTest {
     }
 
     @Test
-    @Order(7)
+    @Order(8)
     void reverseReplicationKeepsTheFencedOldSourceCurrent() throws Exception {
         MigrationFlow.ok(target.put(path("reverse-replication"), Map.of("database", DB, "side", "publisher",
                 "password", PASSWORD)));
@@ -260,7 +287,7 @@ class CutoverStepsTest {
     }
 
     @Test
-    @Order(8)
+    @Order(9)
     void unfenceMakesTheSourceWritableAgain() throws Exception {
         JsonNode lifted = MigrationFlow.ok(source.delete(path("fence") + "?database=" + DB));
         assertTrue(lifted.get("changed").asBoolean());
@@ -269,7 +296,7 @@ class CutoverStepsTest {
     }
 
     @Test
-    @Order(9)
+    @Order(10)
     void orphansThenCleanupLeavesNothingOnEitherSide() throws Exception {
         exec(src, DB, "SELECT pg_create_logical_replication_slot('pgferry_abandoned', 'pgoutput')");
         JsonNode report = MigrationFlow.ok(source.get("/v1/orphans"));

@@ -286,7 +286,7 @@ class JsonEndpointsFuzzTest {
                 Arbitraries.of("true", "false", "0", "1", "2", "-1", "301", "99999999999", "x"));
         Arbitrary<String> route = Arbitraries.of("GET status", "GET sync-status", "GET fence", "GET sequences",
                 "GET schema-archive", "GET schema-archive/manifest", "DELETE publication", "DELETE subscription",
-                "DELETE fence", "DELETE verify/snapshot", "GET /v1/jobs/schema-apply:fz", "GET /v1/orphans",
+                "DELETE fence", "DELETE verify/snapshot", "DELETE catch-up", "GET /v1/jobs/schema-apply:fz", "GET /v1/orphans",
                 "GET /v1/info");
         return Combinators.combine(route, migrations(), param, param, Arbitraries.of("database", "check", "wait",
                         "snapshot", "x"))
@@ -341,6 +341,7 @@ class JsonEndpointsFuzzTest {
         t.put("PUT /v1/migrations/{m}/fence", db -> body(db).put("terminate", false).put("check", true));
         t.put("POST /v1/migrations/{m}/catch-up", db -> body(db).put("direction", "forward")
                 .put("timeout_seconds", 1));
+        t.put("PUT /v1/migrations/{m}/catch-up", db -> body(db).put("direction", "reverse").put("check", true));
         t.put("PUT /v1/migrations/{m}/sequences", db -> body(db).put("gap", 0).put("check", true)
                 .set("sequences", NODES.arrayNode().add(NODES.objectNode().put("schema", "app").put("name",
                         "counter").put("last_value", 5).put("is_called", true))));

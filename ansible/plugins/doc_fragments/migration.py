@@ -115,3 +115,48 @@ options:
     default: 30.0
     version_added: 0.1.0
 '''
+
+    # The replica identities to set on the source's tables without a primary key (preflight checks them, publication
+    # sets them before it publishes).
+    REPLICA_IDENTITY = r'''
+options:
+  replica_identity_full:
+    description:
+      - Tables without a primary key to publish anyway, with C(REPLICA IDENTITY FULL) (set by
+        M(pgferry.migrate.publication), which records what each table had so cleanup puts it back;
+        M(pgferry.migrate.preflight) reports these tables as warnings instead of errors).
+      - Each is a dict with its schema and name.
+    type: list
+    elements: dict
+    default: []
+    suboptions:
+      schema:
+        description: Schema of the table.
+        type: str
+        required: true
+      name:
+        description: Name of the table.
+        type: str
+        required: true
+  replica_identity_index:
+    description:
+      - Tables without a primary key to publish anyway, identified by one of their unique indexes (on NOT NULL
+        columns), with C(REPLICA IDENTITY USING INDEX) (set by M(pgferry.migrate.publication), which records what
+        each table had so cleanup puts it back; M(pgferry.migrate.preflight) checks the index).
+    type: list
+    elements: dict
+    default: []
+    suboptions:
+      schema:
+        description: Schema of the table.
+        type: str
+        required: true
+      name:
+        description: Name of the table.
+        type: str
+        required: true
+      index:
+        description: Name of the unique index, in the table's schema.
+        type: str
+        required: true
+'''

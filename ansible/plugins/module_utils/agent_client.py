@@ -497,6 +497,24 @@ def migration_argument_spec(scope=False, job=False, progress=False):
     return spec
 
 
+def replica_identity_argument_spec():
+    """replica_identity_full and replica_identity_index (doc fragment pgferry.migrate.migration.replica_identity)."""
+    table = dict(schema=dict(type='str', required=True), name=dict(type='str', required=True))
+    return dict(
+        replica_identity_full=dict(type='list', elements='dict', default=[], options=dict(table)),
+        replica_identity_index=dict(type='list', elements='dict', default=[],
+                                    options=dict(table, index=dict(type='str', required=True))),
+    )
+
+
+def replica_identity_body(params):
+    """The request's replica identity fields, as the agent reads them."""
+    return dict(
+        replica_identity_full=[dict(schema=t['schema'], name=t['name']) for t in params['replica_identity_full']],
+        replica_identity_index=[dict(schema=t['schema'], name=t['name'], index=t['index'])
+                                for t in params['replica_identity_index']])
+
+
 def scope_body(params):
     """The request's scope fields, only the ones that restrict something."""
     body = {}

@@ -33,48 +33,13 @@ extends_documentation_fragment:
   - pgferry.migrate.agent
   - pgferry.migrate.migration
   - pgferry.migrate.migration.scope
+  - pgferry.migrate.migration.replica_identity
 options:
   side:
     description: Which side the agent serves.
     type: str
     required: true
     choices: [source, target]
-  replica_identity_full:
-    description:
-      - Source side. Tables without a primary key that the publication step will set to C(REPLICA IDENTITY FULL);
-        reported as warnings instead of errors.
-    type: list
-    elements: dict
-    default: []
-    suboptions:
-      schema:
-        description: Schema of the table.
-        type: str
-        required: true
-      name:
-        description: Name of the table.
-        type: str
-        required: true
-  replica_identity_index:
-    description:
-      - Source side. Tables without a primary key to be identified by one of their unique indexes (on NOT NULL
-        columns); the index is checked.
-    type: list
-    elements: dict
-    default: []
-    suboptions:
-      schema:
-        description: Schema of the table.
-        type: str
-        required: true
-      name:
-        description: Name of the table.
-        type: str
-        required: true
-      index:
-        description: Name of the unique index, in the table's schema.
-        type: str
-        required: true
   skip_large_objects:
     description:
       - Source side. Leave large objects behind (by default the M(pgferry.migrate.large_objects) step moves them); the
@@ -253,10 +218,10 @@ from ansible_collections.pgferry.migrate.plugins.module_utils.agent_client impor
     mask_value,
     migration_argument_spec,
     migration_path,
+    replica_identity_argument_spec,
+    replica_identity_body,
     scope_body,
 )
-
-_TABLE = dict(schema=dict(type='str', required=True), name=dict(type='str', required=True))
 
 
 def describe(finding):
@@ -278,11 +243,9 @@ def request_body(p):
     body = dict(side=p['side'], database=p['database'])
     body.update(scope_body(p))
     source = p['side'] == 'source'
-    if source or p['replica_identity_full']:
-        body['replica_identity_full'] = [dict(schema=t['schema'], name=t['name']) for t in p['replica_identity_full']]
-    if source or p['replica_identity_index']:
-        body['replica_identity_index'] = [dict(schema=t['schema'], name=t['name'], index=t['index'])
-                                          for t in p['replica_identity_index']]
+    for key, value in replica_identity_body(p).items():
+        if source or value:
+            body[key] = value
     if source or p['skip_large_objects']:
         body['skip_large_objects'] = p['skip_large_objects']
     for key in ('row_security', 'subscription_user'):
@@ -309,11 +272,9 @@ def request_body(p):
 def main():
     argument_spec = agent_argument_spec()
     argument_spec.update(migration_argument_spec(scope=True))
+    argument_spec.update(replica_identity_argument_spec())
     argument_spec.update(
         side=dict(type='str', required=True, choices=['source', 'target']),
-        replica_identity_full=dict(type='list', elements='dict', default=[], options=dict(_TABLE)),
-        replica_identity_index=dict(type='list', elements='dict', default=[],
-                                    options=dict(_TABLE, index=dict(type='str', required=True))),
         skip_large_objects=dict(type='bool', default=False),
         row_security=dict(type='str', choices=['policy', 'bypassrls', 'none']),
         subscription_user=dict(type='str'),

@@ -23,6 +23,7 @@ extends_documentation_fragment:
   - pgferry.migrate.agent
   - pgferry.migrate.migration
   - pgferry.migrate.migration.scope
+  - pgferry.migrate.migration.replica_identity
 options:
   state:
     description:
@@ -31,22 +32,6 @@ options:
     type: str
     choices: [present, absent]
     default: present
-  replica_identity_full:
-    description:
-      - Tables without a primary key to publish anyway, after C(ALTER TABLE ... REPLICA IDENTITY FULL).
-      - Each is a dict with its schema and name.
-    type: list
-    elements: dict
-    default: []
-    suboptions:
-      schema:
-        description: Schema of the table.
-        type: str
-        required: true
-      name:
-        description: Name of the table.
-        type: str
-        required: true
   unlogged_tables:
     description:
       - Unlogged tables in scope write no WAL, so their rows cannot replicate. V(refuse) fails on them; V(empty) leaves
@@ -54,27 +39,6 @@ options:
     type: str
     choices: [refuse, empty]
     default: refuse
-  replica_identity_index:
-    description:
-      - Tables without a primary key to publish anyway, identified by one of their unique indexes (on NOT NULL
-        columns), after C(ALTER TABLE ... REPLICA IDENTITY USING INDEX ...).
-      - The agent records what each table had before; cleanup puts it back.
-    type: list
-    elements: dict
-    default: []
-    suboptions:
-      schema:
-        description: Schema of the table.
-        type: str
-        required: true
-      name:
-        description: Name of the table.
-        type: str
-        required: true
-      index:
-        description: Name of the unique index, in the table's schema.
-        type: str
-        required: true
 '''
 
 EXAMPLES = r'''
@@ -124,6 +88,8 @@ from ansible_collections.pgferry.migrate.plugins.module_utils.agent_client impor
     AgentClient,
     agent_argument_spec,
     migration_argument_spec,
+    replica_identity_argument_spec,
+    replica_identity_body,
     migration_path,
     scope_body,
     step_result,
@@ -135,15 +101,9 @@ def main():
     argument_spec.update(migration_argument_spec(scope=True))
     argument_spec.update(
         state=dict(type='str', choices=['present', 'absent'], default='present'),
-        replica_identity_full=dict(type='list', elements='dict', default=[],
-                                   options=dict(schema=dict(type='str', required=True),
-                                                name=dict(type='str', required=True))),
         unlogged_tables=dict(type='str', choices=['refuse', 'empty'], default='refuse'),
-        replica_identity_index=dict(type='list', elements='dict', default=[],
-                                    options=dict(schema=dict(type='str', required=True),
-                                                 name=dict(type='str', required=True),
-                                                 index=dict(type='str', required=True))),
     )
+    argument_spec.update(replica_identity_argument_spec())
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
     p = module.params
     client = AgentClient(module)
@@ -157,10 +117,7 @@ def main():
         answer = client.delete(migration_path(module, 'publication', dict(database=p['database'])))
         module.exit_json(**step_result(answer))
 
-    body = dict(database=p['database'], publish_via_partition_root=True,
-                replica_identity_full=[dict(schema=t['schema'], name=t['name']) for t in p['replica_identity_full']],
-                replica_identity_index=[dict(schema=t['schema'], name=t['name'], index=t['index'])
-                                        for t in p['replica_identity_index']])
+    body = dict(database=p['database'], publish_via_partition_root=True, **replica_identity_body(p))
     if module.check_mode:
         body['check'] = True  # only then: the agent rejects unknown fields
     if p['unlogged_tables'] != 'refuse':

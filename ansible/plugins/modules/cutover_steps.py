@@ -26,7 +26,7 @@ description:
   - One module call instead of a task per step, so clients wait for the agents' work only, not for Ansible's
     per-task overhead. RV(pause_ms) is how long they waited.
   - Before anyone is paused the stream's subscription is set to commit what it applies with C(synchronous_commit=on)
-    (C(PUT catch-up) on O(target_agent_url)): it then confirms each change at once, so the catch-up inside the pause
+    (C(PUT catch-up) on O(target_agent_url)); it then confirms each change at once, so the catch-up inside the pause
     does not wait for the subscriber's WAL writer (200-600 ms). An undone cutover sets it back to C(off).
   - In transaction and statement pooling C(PAUSE) is waited for at most O(pgbouncer.pause_timeout) seconds (a
     transaction that began after the check may hold it); then it is taken back, that transaction waited for with

@@ -2,7 +2,9 @@
 source clusters stream onto one shared target (pgferry.migrate.fleet); a group or an id that matches no migration
 is refused with nothing changed; a check run of another group changes nothing; the cutover of group wave1 cuts over
 exactly its three migrations (from both source clusters: sources fenced, slots and subscriptions gone, data equal,
-writes made just before included) and leaves the other two streaming; a rerun changes nothing.
+writes made just before included) and leaves the other two streaming; a rerun changes nothing. Then two more in one
+run, one of which fails (its old source cannot reach the target for the reverse stream): it alone is put back and
+reported failed with its step and error, the other is cut over.
 
 One migration of wave1, database app of the first source cluster, has a PgBouncer in front (tools/pgbouncer, its
 own entries and admin console in the fleet entry's vars): after the cutover a client through it reaches the shared
@@ -170,3 +172,23 @@ def _cut_over_wave1(fleet: Fleet, request: pytest.FixtureRequest, entries: list[
     assert out.count("already done earlier") == len(WAVE1), out[-6000:]
     assert through_bouncer(fleet, b, "SELECT inet_server_port()") == target_port
     assert states(fleet, entries) == {m["id"]: CUT_OVER if m["id"] in WAVE1 else STREAMING for m in entries}
+
+    # A failing cutover stops only its own migration: m1's old source cannot reach the target for the reverse
+    # stream (port 1). m1 is put back - its source unfenced, its stream in place - and reported failed with its
+    # step and error; m2, cut over in the same run, is not held back; the run fails naming m1.
+    bad = [dict(m, vars=dict(m["vars"], pgferry_reverse_subscription_port=1)) if m["id"] == "m1" else m
+           for m in entries]
+    extra_bad = fleet.write_vars(bad, name="fleet-vars-m1-unreachable.yml")
+    rc, out, seconds = fleet.playbook("pgferry.migrate.fleet_cutover", "-e", f"@{extra_bad}", "-e",
+                                      "pgferry_fleet_cutover_ids=m1,m2", "--forks", "7", log="one-fails")
+    timing(request, "cutover of m1 (fails) and m2", seconds)
+    assert rc != 0, out[-6000:]
+    assert "1 of 5 migrations failed: m1;" in out, out[-6000:]
+    rows = {r["id"]: r for r in report(fleet.dir)["migrations"]}
+    assert rows["m1"]["outcome"] == "failed" and rows["m1"]["failed_step"], rows["m1"]
+    assert "cutover failed at" in rows["m1"]["error"] and "Clients are back on the source" in rows["m1"]["error"], \
+        rows["m1"]
+    assert rows["m2"]["outcome"] == "cut over", rows["m2"]
+    assert states(fleet, entries) == {m["id"]: STREAMING if m["id"] == "m1" else CUT_OVER for m in entries}
+    write(fleet, entries[1], 3)  # m1 still streams
+    assert fleet.differences(entries) == []

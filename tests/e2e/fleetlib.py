@@ -5,6 +5,7 @@ migrated database with its source."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import time
 from pathlib import Path
@@ -170,6 +171,20 @@ def recaps(output: str) -> dict[str, dict[str, int]]:
 
 def report(workdir: Path) -> dict:
     return json.loads((workdir / "pgferry-fleet-report" / "report.json").read_text())
+
+
+def up(a: Stack, b: Stack) -> None:
+    """Both stacks up, b's agents with a's archive key: a schema archive made by src2's agent is applied by
+    shared's (stack a's target), and agents check archives with the key they share (docs/security.md). tools/stack
+    keeps an archive.key it finds."""
+    a.up()
+    b.dir.mkdir(parents=True, exist_ok=True)
+    key = b.dir / "archive.key"
+    if not key.exists():
+        fd = os.open(key, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(Path(a.info["archive_key_file"]).read_text())
+    b.up()
 
 
 def stacks(prefix: str) -> tuple[Stack, Stack]:

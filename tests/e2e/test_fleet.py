@@ -32,8 +32,7 @@ def fleet(request: pytest.FixtureRequest, tmp_path):
     f = Fleet(a, b, tmp_path)
     started = time.monotonic()
     try:
-        a.up()
-        b.up()
+        fleetlib.up(a, b)  # one archive key for both stacks' agents
         fleetlib.raise_limits(f, SIZE)
         timing(request, "two stacks up", time.monotonic() - started)
         yield f

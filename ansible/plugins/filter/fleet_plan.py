@@ -11,7 +11,7 @@ import os
 import yaml
 
 from ansible.errors import AnsibleFilterError
-from ansible_collections.pgferry.migrate.plugins.module_utils.fleet import FleetError, plan
+from ansible_collections.pgferry.migrate.plugins.module_utils.fleet import FleetError, plan, select
 
 _ROLES = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), 'roles')
 
@@ -35,7 +35,15 @@ def fleet_plan(fleet, inventory_hosts):
         raise AnsibleFilterError(str(e))
 
 
+def fleet_select(planned, groups=None, ids=None):
+    """The ids of the migrations of a fleet_plan result in any of these groups or among these ids (neither: all)."""
+    try:
+        return select(planned, groups, ids)
+    except FleetError as e:
+        raise AnsibleFilterError(str(e))
+
+
 class FilterModule:
 
     def filters(self):
-        return {'fleet_plan': fleet_plan}
+        return {'fleet_plan': fleet_plan, 'fleet_select': fleet_select}

@@ -34,6 +34,8 @@ def _row(migration, reading):
     phase = target.get('phase') or ('unknown' if reading.get('read_error') else 'none')
     if failure:
         outcome = 'failed'
+    elif reading.get('cutover_state') == 'cut_over':  # cut over in this run (pgferry.migrate.fleet_cutover)
+        outcome = 'cut over'
     elif phase == 'streaming':
         outcome = 'streaming'
     elif not reading.get('ran', True):
@@ -69,8 +71,8 @@ def _text(rows, summary, instances):
     lines = ['  '.join(c[i].ljust(widths[i]) for i in range(len(widths))) + '  ' + c[-1] for c in cells]
     lines = [line.rstrip() for line in lines]
     lines.append('')
-    lines.append('%(migrations)d migrations: %(streaming)d streaming, %(in_progress)d in progress, '
-                 '%(failed)d failed, %(not_run)d not run' % summary)
+    lines.append('%(migrations)d migrations: %(streaming)d streaming, %(cut_over)d cut over, %(in_progress)d in '
+                 'progress, %(failed)d failed, %(not_run)d not run' % summary)
     for name, i in sorted(instances.items()):
         lines.append('source %s: %d pgferry slot(s), %d bytes of WAL retained%s' % (
             name, i['slots'], i['retained_bytes'],
@@ -91,22 +93,24 @@ def _html(rows, summary, instances, title):
             'body{font-family:sans-serif;margin:1em}table{border-collapse:collapse}'
             'td,th{border:1px solid #bbb;padding:.2em .5em;text-align:left}th{background:#eee}'
             'tr.failed{background:#fdd}tr.streaming{background:#dfd}tr.in-progress{background:#ffd}'
+            'tr.cut-over{background:#ddf}'
             '</style></head><body><h1>%s</h1><p>%s</p><table><tr>%s</tr>%s</table><h2>Source instances</h2>'
             '<ul>%s</ul></body></html>\n' % (
                 esc(title), esc(title),
-                esc('%(migrations)d migrations: %(streaming)d streaming, %(in_progress)d in progress, '
-                    '%(failed)d failed, %(not_run)d not run' % summary), head, body, inst))
+                esc('%(migrations)d migrations: %(streaming)d streaming, %(cut_over)d cut over, %(in_progress)d '
+                    'in progress, %(failed)d failed, %(not_run)d not run' % summary), head, body, inst))
 
 
 def fleet_report(readings, plan, title='pgferry fleet'):
-    """readings: migration id -> {target_status, source_status, failure: {step, msg}, read_error, ran}."""
+    """readings: migration id -> {target_status, source_status, failure: {step, msg}, read_error, ran,
+    cutover_state}."""
     try:
         migrations = plan['migrations']
     except (TypeError, KeyError):
         raise AnsibleFilterError('fleet_report expects the fleet_plan filter\'s result as its argument')
     readings = readings or {}
     rows = [_row(m, readings.get(m['id'])) for m in migrations]
-    summary = dict(migrations=len(rows), streaming=0, in_progress=0, failed=0, not_run=0)
+    summary = dict(migrations=len(rows), streaming=0, cut_over=0, in_progress=0, failed=0, not_run=0)
     for r in rows:
         summary[r['outcome'].replace(' ', '_')] += 1
     instances = _instances(rows)

@@ -16,7 +16,9 @@ MIGRATION_ID = re.compile(r'^[a-z][a-z0-9_]{0,39}$')
 FLEET_KEYS = ('defaults', 'instances', 'migrations', 'max_copies', 'host_prefix')
 MAX_COPIES_KEYS = ('total', 'per_source', 'per_target')
 INSTANCE_KEYS = ('subscription_host', 'subscription_port', 'max_copies', 'vars')
-MIGRATION_KEYS = ('id', 'source', 'database', 'target', 'target_database', 'vars', 'pgbouncer_database')
+MIGRATION_KEYS = ('id', 'source', 'database', 'target', 'target_database', 'vars', 'pgbouncer_database', 'group')
+# A group names migrations cut over together (pgferry.migrate.fleet_cutover -e pgferry_fleet_cutover_group=...).
+GROUP_NAME = re.compile(r'^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$')
 DEFAULT_MAX_COPIES = dict(total=4, per_source=2, per_target=2)
 
 # Set by the fleet itself from the entry's own keys: an entry's vars may not override them.
@@ -27,9 +29,9 @@ OWN_VARIABLES = ('pgferry_migration_id', 'pgferry_source_host', 'pgferry_target_
 class FleetError(ValueError):
     """Every problem of a fleet description at once, each naming its entry and the fix."""
 
-    def __init__(self, problems):
+    def __init__(self, problems, heading='pgferry_fleet is not valid, nothing was run or changed'):
         self.problems = list(problems)
-        super().__init__('pgferry_fleet is not valid, nothing was run or changed:\n- ' + '\n- '.join(self.problems))
+        super().__init__(heading + ':\n- ' + '\n- '.join(self.problems))
 
 
 def _positive_int(value):
@@ -185,13 +187,19 @@ def plan(fleet, inventory_hosts, known_variables=()):
             problems.append('%s: no subscription host: set subscription_host on pgferry_fleet.instances.%s (how '
                             'the target server reaches that source) or pgferry_subscription_host in vars'
                             % (where, source))
+        group = raw.get('group')
+        if group is not None and (not isinstance(group, str) or not GROUP_NAME.match(group)):
+            problems.append('%s: group %r must be a name of letters, digits, _ . - (at most 63, starting with a '
+                            'letter or digit); it selects the migrations pgferry.migrate.fleet_cutover cuts over '
+                            'together' % (where, group))
+            group = None
         host_name = prefix + mid
         if host_name in hosts:
             problems.append('%s: its controller-side host %s clashes with an inventory host; rename one or set '
                             'pgferry_fleet.host_prefix' % (where, host_name))
         seen_hosts.add(host_name)
         out.append(dict(id=mid, host=host_name, source=source, target=target, source_database=source_db,
-                        target_database=target_db, vars=merged))
+                        target_database=target_db, group=group, vars=merged))
 
     for name, settings in instance_settings.items():
         if settings.get('max_copies'):
@@ -223,3 +231,38 @@ def blocking_cap(me, copying, caps):
         return 'target %s is busy with %d initial copies (%s; limit %d)' % (
             me['target'], len(on_target), ', '.join(sorted(on_target)), per_target)
     return None
+
+
+def _names(value):
+    """A list of names from a list, a comma-separated string, or nothing."""
+    if value is None or value == '':
+        return []
+    if isinstance(value, str):
+        return [v.strip() for v in value.split(',') if v.strip()]
+    if isinstance(value, (list, tuple)):
+        return [str(v).strip() for v in value if str(v).strip()]
+    return [str(value)]
+
+
+def select(planned, groups=None, ids=None):
+    """The ids of the planned migrations in any of `groups` or among `ids` (both empty: all of them), in plan
+    order; raises FleetError, naming the fix, for a group or an id that matches no migration."""
+    migrations = planned['migrations']
+    groups, ids = _names(groups), _names(ids)
+    known_groups = sorted({m['group'] for m in migrations if m.get('group')})
+    known_ids = [m['id'] for m in migrations]
+    problems = []
+    for g in groups:
+        if g not in known_groups:
+            problems.append('group %r matches no migration of pgferry_fleet (its groups: %s); fix '
+                            'pgferry_fleet_cutover_group, or set group: %s on the entries to cut over'
+                            % (g, ', '.join(known_groups) or 'none', g))
+    for i in ids:
+        if i not in known_ids:
+            problems.append('migration id %r is not in pgferry_fleet (its ids: %s); fix pgferry_fleet_cutover_ids'
+                            % (i, ', '.join(known_ids)))
+    if problems:
+        raise FleetError(problems, 'the cutover selection is not valid, nothing was cut over or changed')
+    if not groups and not ids:
+        return known_ids
+    return [m['id'] for m in migrations if m['id'] in ids or (m.get('group') and m['group'] in groups)]

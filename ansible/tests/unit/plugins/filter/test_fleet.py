@@ -8,7 +8,7 @@ import json
 import pytest
 
 from ansible.errors import AnsibleFilterError
-from ansible_collections.pgferry.migrate.plugins.filter.fleet_plan import fleet_plan, role_variables
+from ansible_collections.pgferry.migrate.plugins.filter.fleet_plan import fleet_plan, fleet_select, role_variables
 from ansible_collections.pgferry.migrate.plugins.filter.fleet_report import fleet_report
 from ansible_collections.pgferry.migrate.plugins.module_utils.fleet import blocking_cap
 
@@ -98,7 +98,7 @@ def test_report_rows_outcomes_and_formats():
         c=dict(target_status=dict(phase='copying', subscription=dict(exists=True, ready=1, total=4)),
                source_status=dict(slot=dict(exists=True, lag_bytes=5, wal_status='lost'))))
     r = fleet_report(readings, plan)
-    assert r['summary'] == dict(migrations=3, streaming=1, in_progress=1, failed=1, not_run=0)
+    assert r['summary'] == dict(migrations=3, streaming=1, cut_over=0, in_progress=1, failed=1, not_run=0)
     rows = {x['id']: x for x in r['migrations']}
     assert rows['a']['tables'] == '3/3' and rows['c']['tables'] == '1/4'
     assert rows['b']['error'] == 'Schema apply on the target: pg_restore failed <b>'
@@ -106,3 +106,25 @@ def test_report_rows_outcomes_and_formats():
     assert json.loads(r['json'])['summary']['failed'] == 1
     assert 'slot LOST' in r['text'] and '3 migrations: 1 streaming' in r['text']
     assert 'pg_restore failed &lt;b&gt;' in r['html'] and 'failed <b>' not in r['html']
+
+
+def test_groups_select_the_migrations_to_cut_over_and_a_wrong_one_is_refused():
+    plan = fleet_plan(fleet(dict(id='a', source='src1', database='a', target='shared', group='wave1'),
+                            dict(id='b', source='src2', database='b', target='shared', group='wave2'),
+                            dict(id='c', source='src1', database='c', target='shared', group='wave1'),
+                            dict(id='d', source='src2', database='d', target='shared')), HOSTS)
+    assert [m['group'] for m in plan['migrations']] == ['wave1', 'wave2', 'wave1', None]
+    assert fleet_select(plan, 'wave1') == ['a', 'c']
+    assert fleet_select(plan, 'wave2,wave1') == ['a', 'b', 'c']
+    assert fleet_select(plan, '', ['d', 'b']) == ['b', 'd']
+    assert fleet_select(plan, 'wave2', 'd') == ['b', 'd']
+    assert fleet_select(plan) == ['a', 'b', 'c', 'd']
+    with pytest.raises(AnsibleFilterError) as e:
+        fleet_select(plan, 'wave3', ['a', 'zz'])
+    assert 'nothing was cut over or changed' in str(e.value)
+    assert "group 'wave3' matches no migration of pgferry_fleet (its groups: wave1, wave2)" in str(e.value)
+    assert "migration id 'zz' is not in pgferry_fleet" in str(e.value)
+    with pytest.raises(AnsibleFilterError) as e:
+        fleet_plan(fleet(dict(id='a', source='src1', database='a', target='shared', group='two words'),
+                         dict(id='b', source='src1', database='b', target='shared', group=['x'])), HOSTS)
+    assert str(e.value).count("must be a name of letters") == 2

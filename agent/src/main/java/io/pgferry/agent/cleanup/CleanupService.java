@@ -1,5 +1,6 @@
 package io.pgferry.agent.cleanup;
 
+import io.pgferry.agent.catalog.Subscriptions;
 import io.pgferry.agent.fence.FenceFiles;
 import io.pgferry.agent.fence.FenceService;
 import io.pgferry.agent.http.ApiException;
@@ -15,7 +16,6 @@ import io.pgferry.agent.postgres.PgConnector;
 import io.pgferry.agent.replicationrole.RowSecurity;
 import io.pgferry.agent.readycheck.SchemaFingerprint;
 import io.pgferry.agent.sql.Sql;
-import io.pgferry.agent.stopreplication.Subscriptions;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
@@ -211,8 +211,7 @@ public final class CleanupService {
 
     private static boolean dropSubscription(Connection c, String name, boolean check, List<String> queries)
             throws SQLException {
-        Plan plan = new Plan();
-        Subscriptions.plan(plan, c, name, false);
+        Plan plan = Subscriptions.dropPlan(c, name, false);
         if (plan.isEmpty()) {
             return false;
         }
@@ -226,8 +225,7 @@ public final class CleanupService {
         } catch (SQLException e) {
             // The publisher cannot be reached (or its slot is gone): detach and drop here; its slot, if any, is
             // dropped by the cleanup on that side or shows up in its orphans report.
-            Plan detached = new Plan();
-            Subscriptions.plan(detached, c, name, true);
+            Plan detached = Subscriptions.dropPlan(c, name, true);
             detached.runEach(c);
             queries.addAll(detached.shown());
         }

@@ -1,5 +1,6 @@
 package io.pgferry.agent.reversereplication;
 
+import io.pgferry.agent.catalog.Subscriptions;
 import io.pgferry.agent.migration.Direction;
 import io.pgferry.agent.migration.ManifestScope;
 import io.pgferry.agent.migration.MigrationId;
@@ -15,7 +16,6 @@ import io.pgferry.agent.replicationrole.ReplicationRoleRequest;
 import io.pgferry.agent.replicationrole.ReplicationRoleService;
 import io.pgferry.agent.replicationrole.RowSecurity;
 import io.pgferry.agent.sql.Sql;
-import io.pgferry.agent.stopreplication.Subscriptions;
 import io.pgferry.agent.subscription.SourceConnection;
 import java.nio.file.Path;
 import java.sql.Connection;

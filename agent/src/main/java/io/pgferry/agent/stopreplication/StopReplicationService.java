@@ -1,5 +1,6 @@
 package io.pgferry.agent.stopreplication;
 
+import io.pgferry.agent.catalog.Subscriptions;
 import io.pgferry.agent.http.ApiException;
 import io.pgferry.agent.migration.MigrationId;
 import io.pgferry.agent.migration.Plan;
@@ -30,8 +31,7 @@ public final class StopReplicationService {
     public StepResult<Stopped> stop(MigrationId migration, StopReplicationRequest request) {
         String name = request.stream().objectName(migration);
         try (Connection c = Sessions.writable(connector, request.database(), TIMEOUT)) {
-            Plan plan = new Plan();
-            Subscriptions.plan(plan, c, name, false);
+            Plan plan = Subscriptions.dropPlan(c, name, false);
             if (!request.check()) {
                 try {
                     plan.runEach(c);

@@ -1,5 +1,7 @@
 package io.pgferry.agent.subscription;
 
+import io.pgferry.agent.catalog.Subscriptions;
+import io.pgferry.agent.catalog.Subscriptions.Subscription;
 import io.pgferry.agent.http.ApiException;
 import io.pgferry.agent.migration.MigrationId;
 import io.pgferry.agent.migration.Plan;
@@ -38,7 +40,7 @@ public final class SubscriptionService {
                 throw ApiException.unprocessable("option_unsupported", "streaming = parallel needs PostgreSQL 16 "
                         + "or newer on the target; use streaming on", List.of("streaming"));
             }
-            Optional<SubscriptionCatalog.Existing> existing = SubscriptionCatalog.read(c, name);
+            Optional<Subscription> existing = read(c, name);
             Plan plan = new Plan();
             if (existing.isEmpty()) {
                 String with = " PUBLICATION " + Sql.ident(name) + " WITH (slot_name = " + Sql.literal(name)
@@ -113,19 +115,13 @@ public final class SubscriptionService {
         String name = migration.objectName();
         String ident = Sql.ident(name);
         try (Connection c = Steps.open(connector, database, TIMEOUT, false)) {
-            Optional<SubscriptionCatalog.Existing> existing = SubscriptionCatalog.read(c, name);
-            Plan plan = new Plan();
-            if (existing.isPresent()) {
-                if (existing.get().enabled()) {
-                    plan.add("ALTER SUBSCRIPTION " + ident + " DISABLE");
-                }
-                plan.add("DROP SUBSCRIPTION " + ident);
-            }
+            Optional<Subscription> existing = read(c, name);
+            Plan plan = existing.map(s -> Subscriptions.dropPlan(s, false)).orElseGet(Plan::new);
             if (!check) {
                 try {
                     plan.runEach(c);
                 } catch (SQLException e) {
-                    String password = existing.map(SubscriptionCatalog.Existing::conninfo)
+                    String password = existing.map(Subscription::conninfo)
                             .map(SubscriptionService::passwordOf).orElse(null);
                     ApiException unreachable = SourceFailure.unreachable(e, password, "the subscription is "
                             + "disabled but still exists. Bring the source back and retry, or detach it from its "
@@ -146,8 +142,24 @@ public final class SubscriptionService {
         }
     }
 
-    private static void align(Plan plan, String name, SubscriptionCatalog.Existing existing,
-                              SubscriptionRequest request) {
+    /**
+     * The migration's subscription in this database.
+     *
+     * @throws ApiException 409 when a subscription of this name lives in another database: both would use the
+     *                      same slot name on the source
+     */
+    private static Optional<Subscription> read(Connection c, String name) throws SQLException {
+        List<String> elsewhere = Subscriptions.elsewhere(c, name);
+        if (!elsewhere.isEmpty()) {
+            throw ApiException.conflict("subscription_conflict", "subscription " + Sql.ident(name)
+                    + " exists in database " + elsewhere.get(0) + " of this server; one migration id serves one "
+                    + "database (its slot name must be unique on the source): use another migration id or drop that "
+                    + "subscription", List.of(elsewhere.get(0)));
+        }
+        return Subscriptions.read(c, name);
+    }
+
+    private static void align(Plan plan, String name, Subscription existing, SubscriptionRequest request) {
         String ident = Sql.ident(name);
         if (!name.equals(existing.slotName()) || !existing.publications().equals(List.of(name))) {
             throw ApiException.conflict("subscription_conflict", "subscription " + ident + " exists but uses slot "

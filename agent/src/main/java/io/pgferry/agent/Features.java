@@ -86,6 +86,7 @@ final class Features {
         CopyService copy = new CopyService(connector, info, tools, jobs, config.stateDir(), config.copy(),
                 subscriptions);
         SyncStatusService syncStatus = new SyncStatusService(connector, copy);
+        ReplicationRoleService replicationRoles = new ReplicationRoleService(connector);
         return List.of(
                 new JobsController(jobs),
                 new SchemaArchiveController(new SchemaArchiveService(connector, info, tools, config.stateDir(),
@@ -95,7 +96,7 @@ final class Features {
                         jobs, config.stateDir(), archiveKey),
                 new PostDataController(new PostDataService(connector, info, tools, jobs, config.stateDir()), jobs),
                 new PreflightController(new PreflightService(connector, copy::started)),
-                new ReplicationRoleController(new ReplicationRoleService(connector)),
+                new ReplicationRoleController(replicationRoles),
                 new PublicationController(new PublicationService(connector, config.stateDir())),
                 new DatabaseController(new DatabaseService(connector)),
                 new RolesController(new RolesService(connector, config.stateDir())),
@@ -112,8 +113,8 @@ final class Features {
                 new CatchUpController(new CatchUpService(connector), new SubscriberCommitService(connector)),
                 new SequencesController(new SequencesService(connector, config.stateDir())),
                 new StopReplicationController(new StopReplicationService(connector)),
-                new ReverseReplicationController(new ReverseReplicationService(connector,
-                        new ReplicationRoleService(connector), config.stateDir())),
+                new ReverseReplicationController(new ReverseReplicationService(connector, replicationRoles,
+                        config.stateDir())),
                 new VerifyController(new VerifyService(connector, config.stateDir())),
                 new RowCountsController(new RowCountsService(connector, config.stateDir())),
                 new CleanupController(new CleanupService(connector, config.stateDir())),

@@ -3,6 +3,8 @@ package io.pgferry.agent.copy;
 import io.pgferry.agent.config.CopyLimits;
 import io.pgferry.agent.http.ApiException;
 import io.pgferry.agent.http.BadRequestException;
+import io.pgferry.agent.http.Problem;
+import io.pgferry.agent.http.ProblemMapper;
 import io.pgferry.agent.info.InfoService;
 import io.pgferry.agent.jobs.JobRunner;
 import io.pgferry.agent.jobs.JobView;
@@ -475,7 +477,7 @@ public final class CopyService implements SyncStatusService.OwnCopies {
 
     /** A copy that failed keeps nothing: its state says so and its slot is dropped, so no WAL is held for it. */
     private void abandon(MigrationId migration, CopyRequest request, CopyState fresh, LiveCopy copy, Exception e) {
-        String reason = e instanceof ApiException api ? api.getMessage() : e.getClass().getSimpleName();
+        String reason = ProblemMapper.known(e).map(Problem::detail).orElse(e.getClass().getSimpleName());
         try {
             fresh.with(CopyState.FAILED, null, Instant.now().toString(), copy.seconds(), reason,
                     copy.view().tables()).save(stateDir, migration);

@@ -13,10 +13,15 @@ public record Problem(String type, String title, int status, String detail, Stri
                       List<String> objects) {
 
     public static Problem of(int status, String code, String title, String detail) {
-        return new Problem("urn:pgferry:problem:" + code, title, status, detail, code, null, null);
+        return of(status, code, title, detail, List.of());
     }
 
-    public static Problem of(ApiException e) {
+    static Problem of(int status, String code, String title, String detail, List<String> objects) {
+        return new Problem("urn:pgferry:problem:" + code, title, status, detail, code, null,
+                objects.isEmpty() ? null : objects);
+    }
+
+    static Problem of(ApiException e) {
         return new Problem("urn:pgferry:problem:" + e.code(), e.title(), e.status(), e.getMessage(), e.code(),
                 e.field(), e.objects().isEmpty() ? null : e.objects());
     }

@@ -4,16 +4,20 @@ import io.javalin.config.RoutesConfig;
 import io.javalin.http.Context;
 import io.javalin.http.HttpResponseException;
 import io.javalin.http.HttpStatus;
+import io.pgferry.agent.postgres.PostgresException;
+import java.util.List;
 import java.util.Locale;
+import java.util.Optional;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The one place where exceptions become HTTP answers. Only {@link ApiException} details reach the client;
+ * The one place where exceptions become HTTP answers, for requests and for the jobs they start ({@link #known}).
+ * Only the details of {@link ApiException} and of the database layer's {@link PostgresException} reach the client;
  * anything else is logged here (by class and stack, whose messages come from our code or the driver, never
  * from secrets) and answered with a generic 500.
  */
-final class ProblemMapper {
+public final class ProblemMapper {
     static final String PROBLEM_JSON = "application/problem+json";
     private static final Logger LOG = LoggerFactory.getLogger(ProblemMapper.class);
 
@@ -21,15 +25,8 @@ final class ProblemMapper {
     }
 
     static void register(RoutesConfig routes) {
-        routes.exception(ApiException.class, (e, ctx) -> {
-            if (e.status() >= 500) {
-                LOG.warn("{} {}: {} ({})", ctx.method(), ctx.path(), e.getMessage(), causeOf(e));
-            }
-            if (e instanceof UnauthorizedException) {
-                ctx.header("WWW-Authenticate", "Bearer");
-            }
-            write(ctx, Problem.of(e));
-        });
+        routes.exception(ApiException.class, ProblemMapper::answer);
+        routes.exception(PostgresException.class, ProblemMapper::answer);
         // Javalin's own answers: unknown route, wrong method, body too large, ...
         routes.exception(HttpResponseException.class, (e, ctx) -> {
             HttpStatus status = HttpStatus.forStatus(e.getStatus());
@@ -41,6 +38,44 @@ final class ProblemMapper {
             write(ctx, Problem.of(500, "internal_error", "Internal Server Error",
                     "the agent failed to handle this request; see its log"));
         });
+    }
+
+    /** The problem a failure the agent knows is answered with; empty for anything else (a bug: 500). */
+    public static Optional<Problem> known(Throwable e) {
+        if (e instanceof ApiException api) {
+            return Optional.of(Problem.of(api));
+        }
+        if (e instanceof PostgresException pg) {
+            return Optional.of(problem(pg));
+        }
+        return Optional.empty();
+    }
+
+    private static Problem problem(PostgresException e) {
+        String detail = e.getMessage();
+        return switch (e.kind()) {
+            case UNAVAILABLE -> Problem.of(503, "postgres_unavailable", "PostgreSQL unavailable", detail);
+            case QUERY_REFUSED -> Problem.of(502, "postgres_error", "PostgreSQL rejected a query", detail);
+            case READ_ONLY -> Problem.of(409, "database_read_only", "Conflict", "PostgreSQL refused a write because "
+                    + "the database is read-only: it is fenced (default_transaction_read_only = on, see GET .../fence) "
+                    + "or the server is a standby; lift the fence (DELETE /v1/migrations/{m}/fence) or use the "
+                    + "primary, then retry");
+            case TOOL_TIMEOUT -> Problem.of(504, "tool_timeout", "Timed out", detail);
+            case TOOL_FAILED -> Problem.of(500, "tool_failed", "Internal Server Error", detail);
+            case TOOL_STILL_RUNNING -> Problem.of(409, "tool_still_running", "Conflict", detail, e.objects());
+            case SHUTTING_DOWN -> Problem.of(503, "interrupted", "Service Unavailable", detail);
+        };
+    }
+
+    private static void answer(Exception e, Context ctx) {
+        Problem problem = known(e).orElseThrow();
+        if (problem.status() >= 500) {
+            LOG.warn("{} {}: {} ({})", ctx.method(), ctx.path(), e.getMessage(), causeOf(e));
+        }
+        if (e instanceof UnauthorizedException) {
+            ctx.header("WWW-Authenticate", "Bearer");
+        }
+        write(ctx, problem);
     }
 
     static void write(Context ctx, Problem problem) {

@@ -2,6 +2,7 @@ package io.pgferry.agent.jobs;
 
 import io.pgferry.agent.http.ApiException;
 import io.pgferry.agent.http.Problem;
+import io.pgferry.agent.http.ProblemMapper;
 import io.pgferry.agent.migration.MigrationId;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -117,17 +118,20 @@ public final class JobRunner implements AutoCloseable {
         try {
             job.succeed(work.run(job));
             LOG.info("job {} succeeded", job.id());
-        } catch (ApiException e) {
-            LOG.warn("job {} failed: {} {}", job.id(), e.code(), e.getMessage());
-            job.fail(Problem.of(e));
         } catch (Exception | Error e) {
-            // The stack goes to the log only: driver and tool messages must not reach clients. An Error fails the
-            // job too, or it would stay "running" and block every later job.
-            LOG.error("job {} failed", job.id(), e);
-            job.fail(Problem.of(500, "internal_error", "Internal Server Error",
-                    "job " + job.id() + " failed; see the agent's log"));
-            if (e instanceof Error err) {
-                throw err;
+            Optional<Problem> known = ProblemMapper.known(e);
+            if (known.isPresent()) {
+                LOG.warn("job {} failed: {} {}", job.id(), known.get().code(), known.get().detail());
+                job.fail(known.get());
+            } else {
+                // The stack goes to the log only: driver and tool messages must not reach clients. An Error fails
+                // the job too, or it would stay "running" and block every later job.
+                LOG.error("job {} failed", job.id(), e);
+                job.fail(Problem.of(500, "internal_error", "Internal Server Error",
+                        "job " + job.id() + " failed; see the agent's log"));
+                if (e instanceof Error err) {
+                    throw err;
+                }
             }
         } finally {
             CURRENT.remove();

@@ -1,7 +1,6 @@
 package io.pgferry.agent.postgres;
 
 import io.pgferry.agent.config.PostgresConfig;
-import io.pgferry.agent.http.ApiException;
 import java.sql.Connection;
 import java.sql.ResultSet;
 import java.sql.SQLException;
@@ -65,22 +64,19 @@ public final class PgConnector {
     }
 
     /**
-     * Maps a failure during a query: lost or refused connections and shutdowns are "unavailable", anything
-     * else means the server answered but said no.
+     * Maps a failure during a query: lost or refused connections and shutdowns are "unavailable", a refused write
+     * "read-only", anything else means the server answered but said no.
      */
-    public RuntimeException translate(SQLException e) {
+    public PostgresException translate(SQLException e) {
         String state = e.getSQLState();
         if (state == null || state.startsWith("08") || state.startsWith("57")) {
             return new PostgresUnavailableException(describe(e), e);
         }
         if (READ_ONLY.equals(state)) {
             // Not a fault of PostgreSQL's: the database is fenced (or the server a standby), which the caller can fix.
-            return ApiException.conflict("database_read_only", "PostgreSQL refused a write because the database is "
-                    + "read-only: it is fenced (default_transaction_read_only = on, see GET .../fence) or the server "
-                    + "is a standby; lift the fence (DELETE /v1/migrations/{m}/fence) or use the primary, then retry",
-                    java.util.List.of());
+            return PostgresException.readOnly("PostgreSQL refused a write because the database is read-only", e);
         }
-        return new PostgresQueryException(describe(e) + serverMessage(e), e);
+        return PostgresException.queryRefused(describe(e) + serverMessage(e), e);
     }
 
     /**

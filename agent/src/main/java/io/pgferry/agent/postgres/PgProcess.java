@@ -1,7 +1,6 @@
 package io.pgferry.agent.postgres;
 
 import io.pgferry.agent.config.PostgresConfig;
-import io.pgferry.agent.http.ApiException;
 import io.pgferry.agent.state.StateFiles;
 import io.pgferry.agent.jobs.JobRunner;
 import java.io.IOException;
@@ -84,12 +83,12 @@ public final class PgProcess implements AutoCloseable {
      * @param program e.g. {@code bin/pg_restore}
      * @param args arguments after the connection options; must never hold a secret
      * @param connect whether to add host, port, user and database options
-     * @throws ApiException 503 {@code interrupted} when the agent is shutting down, 504 {@code tool_timeout}, 409
-     *                      {@code tool_still_running} when sessions of an earlier run of the same job cannot be ended
+     * @throws PostgresException {@code SHUTTING_DOWN}, {@code TOOL_TIMEOUT}, {@code TOOL_STILL_RUNNING} when sessions
+     *                           of an earlier run of the same job cannot be ended, {@code TOOL_FAILED}
      */
     public Result run(Path program, List<String> args, String database, boolean connect, Duration timeout) {
         if (closed) {
-            throw shuttingDown(null);
+            throw PostgresException.shuttingDown(null);
         }
         String application = applicationName();
         if (connect && !AGENT_APPLICATION.equals(application)) {
@@ -120,12 +119,12 @@ public final class PgProcess implements AutoCloseable {
                 running.add(run);
                 if (closed) {  // close() ran between the check above and the start: it did not see this one
                     stop(run);
-                    throw shuttingDown(null);
+                    throw PostgresException.shuttingDown(null);
                 }
                 if (!run.process().waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS)) {
                     stop(run);
-                    throw new ApiException(504, "tool_timeout", "Timed out",
-                            program.getFileName() + " did not finish within " + timeout.toSeconds() + " s");
+                    throw PostgresException.toolTimeout(program.getFileName() + " did not finish within "
+                            + timeout.toSeconds() + " s");
                 }
                 return new Result(run.process().exitValue(), Files.readString(out, StandardCharsets.UTF_8),
                         Files.readString(err, StandardCharsets.UTF_8));
@@ -134,7 +133,7 @@ public final class PgProcess implements AutoCloseable {
                     stop(run);
                 }
                 Thread.currentThread().interrupt();
-                throw shuttingDown(e);
+                throw PostgresException.shuttingDown(e);
             } finally {
                 if (run != null) {
                     running.remove(run);
@@ -144,8 +143,7 @@ public final class PgProcess implements AutoCloseable {
                 Files.deleteIfExists(err);
             }
         } catch (IOException e) {
-            throw new ApiException(500, "tool_failed", "Internal Server Error",
-                    "could not run " + program.getFileName() + "; see the agent's log", e);
+            throw PostgresException.toolFailed("could not run " + program.getFileName() + "; see the agent's log", e);
         }
     }
 
@@ -211,7 +209,7 @@ public final class PgProcess implements AutoCloseable {
         long deadline = System.nanoTime() + LEFTOVER_WAIT.toNanos();
         while (!(pids = sessions(application)).isEmpty()) {
             if (System.nanoTime() > deadline) {
-                throw ApiException.conflict("tool_still_running", "sessions of an earlier " + application
+                throw PostgresException.toolStillRunning("sessions of an earlier " + application
                         + " run are still on the server after " + LEFTOVER_WAIT.toSeconds() + " s (pids " + pids
                         + "); end them (SELECT pg_terminate_backend(pid)) and retry", pids.stream()
                         .map(p -> "pid " + p).toList());
@@ -225,7 +223,7 @@ public final class PgProcess implements AutoCloseable {
             Thread.sleep(millis);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
-            throw shuttingDown(e);
+            throw PostgresException.shuttingDown(e);
         }
     }
 
@@ -262,10 +260,6 @@ public final class PgProcess implements AutoCloseable {
         } catch (SQLException e) {
             throw connector.translate(e);
         }
-    }
-
-    private static ApiException shuttingDown(Throwable cause) {
-        return new ApiException(503, "interrupted", "Service Unavailable", "the agent is shutting down", cause);
     }
 
     /**

@@ -1,10 +1,10 @@
 package io.pgferry.agent.postgres;
 
-import io.pgferry.agent.http.ApiException;
+import java.util.List;
 
 /** The local PostgreSQL could not be reached or did not answer in time. */
-public final class PostgresUnavailableException extends ApiException {
+public final class PostgresUnavailableException extends PostgresException {
     public PostgresUnavailableException(String detail, Throwable cause) {
-        super(503, "postgres_unavailable", "PostgreSQL unavailable", detail, cause);
+        super(Kind.UNAVAILABLE, detail, List.of(), cause);
     }
 }

@@ -65,7 +65,7 @@ public final class Agent implements AutoCloseable {
         AgentMetrics metrics = new AgentMetrics();
         JobRunner jobs = new JobRunner(metrics::jobFinished);
         metrics.watch(connector, config.stateDir(), jobs::views);
-        PgProcess tools = new PgProcess(config.postgres(), config.stateDir());
+        PgProcess tools = new PgProcess(config.postgres(), config.stateDir(), JobRunner::currentJob);
         List<RouteGroup> routes = new ArrayList<>(Features.all(config, connector, info, jobs, tools));
         routes.add(new MetricsController(metrics));
         routes.add(new OpenApiController());

@@ -2,7 +2,6 @@ package io.pgferry.agent.postgres;
 
 import io.pgferry.agent.config.PostgresConfig;
 import io.pgferry.agent.state.StateFiles;
-import io.pgferry.agent.jobs.JobRunner;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.DirectoryStream;
@@ -17,9 +16,11 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -50,16 +51,19 @@ public final class PgProcess implements AutoCloseable {
     private final PostgresConfig config;
     private final Path stateDir;
     private final PgConnector connector;
+    private final Supplier<Optional<String>> currentJob;
     private final List<String> launcher;
     private final Set<Running> running = ConcurrentHashMap.newKeySet();
     /** When a run of each application_name last ended here: its backends may take a moment to exit. */
     private final Map<String, Long> endedAt = new ConcurrentHashMap<>();
     private volatile boolean closed;
 
-    public PgProcess(PostgresConfig config, Path stateDir) {
+    /** @param currentJob the id of the job the calling thread runs, if any (jobs.JobRunner::currentJob) */
+    public PgProcess(PostgresConfig config, Path stateDir, Supplier<Optional<String>> currentJob) {
         this.config = config;
         this.stateDir = stateDir;
         this.connector = new PgConnector(config);
+        this.currentJob = currentJob;
         this.launcher = deathSignalLauncher();
     }
 
@@ -75,8 +79,8 @@ public final class PgProcess implements AutoCloseable {
     }
 
     /** The application_name of the programs the current thread runs: its job's, else the agent's. */
-    static String applicationName() {
-        return JobRunner.currentJob().map(id -> "pgferry:" + id).orElse(AGENT_APPLICATION);
+    private String applicationName() {
+        return currentJob.get().map(id -> "pgferry:" + id).orElse(AGENT_APPLICATION);
     }
 
     /**

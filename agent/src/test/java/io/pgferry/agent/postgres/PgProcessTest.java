@@ -89,7 +89,7 @@ class PgProcessTest {
 
     @Test
     void aShutdownStopsTheRunningToolAndItsSessionAndTheJobUnwinds() throws Exception {
-        PgProcess tools = new PgProcess(config.postgres(), config.stateDir());
+        PgProcess tools = new PgProcess(config.postgres(), config.stateDir(), JobRunner::currentJob);
         JobRunner jobs = new JobRunner();
         String app = "pgferry:post-data:stopme";
         JobView job = jobs.submit("post-data", new MigrationId("stopme"), "r", p -> Tools.check("psql", tools.run(
@@ -110,7 +110,7 @@ class PgProcessTest {
 
     @Test
     void anInterruptedJobStopsItsTool() throws Exception {
-        try (PgProcess tools = new PgProcess(config.postgres(), config.stateDir())) {
+        try (PgProcess tools = new PgProcess(config.postgres(), config.stateDir(), JobRunner::currentJob)) {
             JobRunner jobs = new JobRunner();
             String app = "pgferry:schema-apply:interrupt";
             jobs.submit("schema-apply", new MigrationId("interrupt"), "r", p -> tools.run(
@@ -133,7 +133,7 @@ class PgProcessTest {
         pb.environment().put("PGAPPNAME", app);
         pb.environment().put("PGPASSWORD", cluster.superuserPassword());
         Process orphan = pb.start();
-        try (PgProcess tools = new PgProcess(config.postgres(), config.stateDir());
+        try (PgProcess tools = new PgProcess(config.postgres(), config.stateDir(), JobRunner::currentJob);
              JobRunner jobs = new JobRunner()) {
             await("the orphan's session is on the server", Duration.ofSeconds(30), () -> !noSessions(app));
             JobView job = jobs.submit("post-data", new MigrationId("orphan"), "r", p -> tools.run(

@@ -67,7 +67,7 @@ public final class Agent implements AutoCloseable {
         metrics.watch(connector, config.stateDir(), jobs::views);
         PgProcess tools = new PgProcess(config.postgres(), config.stateDir(), JobRunner::currentJob);
         List<RouteGroup> routes = new ArrayList<>(Features.all(config, connector, info, jobs, tools));
-        routes.add(new MetricsController(metrics));
+        routes.add(new MetricsController(metrics, config.metricsAuth()));
         routes.add(new OpenApiController());
         AgentServer server = AgentServer.start(config, new HealthController(new HealthService(connector)),
                 new InfoController(info), routes, metrics::request);

@@ -2,6 +2,7 @@ package io.pgferry.agent.catchup;
 
 import io.javalin.config.RoutesConfig;
 import io.javalin.http.Context;
+import io.pgferry.agent.http.Access;
 import io.pgferry.agent.http.JsonBody;
 import io.pgferry.agent.http.RouteGroup;
 import io.pgferry.agent.migration.MigrationId;
@@ -24,9 +25,9 @@ public final class CatchUpController implements RouteGroup {
 
     @Override
     public void register(RoutesConfig routes) {
-        routes.post(PATH, this::post);
-        routes.put(PATH, this::put);
-        routes.delete(PATH, this::delete);
+        routes.post(PATH, this::post, Access.READ);
+        routes.put(PATH, this::put, Access.CHANGE);
+        routes.delete(PATH, this::delete, Access.CHANGE);
     }
 
     /**

@@ -2,6 +2,7 @@ package io.pgferry.agent.copy;
 
 import io.javalin.config.RoutesConfig;
 import io.javalin.http.Context;
+import io.pgferry.agent.http.Access;
 import io.pgferry.agent.http.JsonBody;
 import io.pgferry.agent.http.RouteGroup;
 import io.pgferry.agent.jobs.JobRunner;
@@ -23,8 +24,8 @@ public final class CopyController implements RouteGroup {
 
     @Override
     public void register(RoutesConfig routes) {
-        routes.post(PATH, this::post);
-        routes.get(PATH, this::get);
+        routes.post(PATH, this::post, Access.JOB);
+        routes.get(PATH, this::get, Access.READ);
     }
 
     /**

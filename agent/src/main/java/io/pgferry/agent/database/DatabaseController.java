@@ -2,6 +2,7 @@ package io.pgferry.agent.database;
 
 import io.javalin.config.RoutesConfig;
 import io.javalin.http.Context;
+import io.pgferry.agent.http.Access;
 import io.pgferry.agent.http.JsonBody;
 import io.pgferry.agent.http.RouteGroup;
 import io.pgferry.agent.migration.Steps;
@@ -16,7 +17,7 @@ public final class DatabaseController implements RouteGroup {
 
     @Override
     public void register(RoutesConfig routes) {
-        routes.put("/v1/migrations/{m}/database", this::put);
+        routes.put("/v1/migrations/{m}/database", this::put, Access.CHANGE);
     }
 
     /**

@@ -2,6 +2,7 @@ package io.pgferry.agent.fence;
 
 import io.javalin.config.RoutesConfig;
 import io.javalin.http.Context;
+import io.pgferry.agent.http.Access;
 import io.pgferry.agent.http.JsonBody;
 import io.pgferry.agent.http.RouteGroup;
 import io.pgferry.agent.migration.MigrationId;
@@ -19,9 +20,9 @@ public final class FenceController implements RouteGroup {
 
     @Override
     public void register(RoutesConfig routes) {
-        routes.put(PATH, this::put);
-        routes.get(PATH, this::get);
-        routes.delete(PATH, this::delete);
+        routes.put(PATH, this::put, Access.CHANGE);
+        routes.get(PATH, this::get, Access.READ);
+        routes.delete(PATH, this::delete, Access.CHANGE);
     }
 
     /**

@@ -5,18 +5,11 @@ import io.javalin.json.JavalinJackson;
 import io.pgferry.agent.config.AgentConfig;
 import io.pgferry.agent.health.HealthController;
 import io.pgferry.agent.info.InfoController;
-import io.pgferry.agent.config.MetricsAuth;
-import java.util.HashSet;
 import java.util.List;
-import java.util.Set;
 import org.eclipse.jetty.util.thread.QueuedThreadPool;
 
 /** The HTTP API, configured completely here before it starts: routes, auth, error mapping, limits, logging. */
 public final class AgentServer {
-    /** Paths that need no token; everything else, including unknown paths, answers 401 without one. */
-    static final Set<String> PUBLIC_PATHS = Set.of("/v1/health", "/v1/health/live", "/v1/health/ready");
-    /** Prometheus' conventional path; outside /v1 because its format is Prometheus', not the API's. */
-    public static final String METRICS_PATH = "/metrics";
     static final long MAX_REQUEST_BYTES = 1024 * 1024;
 
     private final Javalin app;
@@ -30,10 +23,7 @@ public final class AgentServer {
      */
     public static AgentServer start(AgentConfig config, HealthController health, InfoController info,
                                     List<RouteGroup> features, RequestObserver observer) {
-        Set<String> publicPaths = publicPaths(config);
-        BearerAuth auth = new BearerAuth(config.token(), publicPaths);
-        RequestSlots slots = new RequestSlots(publicPaths);
-        MigrationLocks locks = new MigrationLocks();
+        RouteAccess access = new RouteAccess(config.token());
         Javalin app = Javalin.create(c -> {
             c.startup.showJavalinBanner = false;
             c.startup.showOldJavalinVersionWarning = false;
@@ -56,31 +46,19 @@ public final class AgentServer {
                 RequestLog.log(ctx, millis);
                 observer.answered(ctx, millis);
             });
-            c.routes.before(auth::check);
-            c.routes.before(slots::acquire);
-            c.routes.before(locks::acquire);
-            c.routes.after(locks::release);
-            c.routes.after(slots::release);
+            c.routes.before(access::before);
+            c.routes.after(access::after);
             c.routes.after(RequestBodies::release);
-            c.routes.get("/v1/health", health::get);
-            c.routes.get("/v1/health/live", health::live);
-            c.routes.get("/v1/health/ready", health::get);
-            c.routes.get("/v1/info", info::get);
+            c.routes.get("/v1/health", health::get, Access.PUBLIC);
+            c.routes.get("/v1/health/live", health::live, Access.PUBLIC);
+            c.routes.get("/v1/health/ready", health::get, Access.PUBLIC);
+            c.routes.get("/v1/info", info::get, Access.READ);
             features.forEach(f -> f.register(c.routes));
             ProblemMapper.register(c.routes);
         });
+        access.routes(app.unsafe.internalRouter.allHttpHandlers());
         app.start();
         return new AgentServer(app);
-    }
-
-    /** Access is decided here and in {@link BearerAuth} only: the public paths, and /metrics when configured so. */
-    static Set<String> publicPaths(AgentConfig config) {
-        if (config.metricsAuth() == MetricsAuth.NONE) {
-            Set<String> paths = new HashSet<>(PUBLIC_PATHS);
-            paths.add(METRICS_PATH);
-            return Set.copyOf(paths);
-        }
-        return PUBLIC_PATHS;
     }
 
     /** Every registered route as "METHOD path", e.g. "PUT /v1/migrations/{m}/publication"; for tests and docs. */

@@ -5,22 +5,19 @@ import io.pgferry.agent.config.Secret;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
-import java.util.Set;
 
 /**
- * The one check of the bearer token, run before every request. A public path needs none, but answers more to a
- * caller who sends the right one ({@link #authenticated}).
+ * The one check of the bearer token, run before every request ({@link RouteAccess}). A public route needs none, but
+ * answers more to a caller who sends the right one ({@link #authenticated}).
  */
 public final class BearerAuth {
     private static final String PREFIX = "bearer ";
     private static final String AUTHENTICATED = BearerAuth.class.getName() + ".authenticated";
 
     private final byte[] expectedDigest;
-    private final Set<String> publicPaths;
 
-    BearerAuth(Secret token, Set<String> publicPaths) {
+    BearerAuth(Secret token) {
         this.expectedDigest = sha256(token.bytes());
-        this.publicPaths = publicPaths;
     }
 
     /** Whether this request carried the agent's token (always true past the check on a non-public path). */
@@ -28,7 +25,8 @@ public final class BearerAuth {
         return Boolean.TRUE.equals(ctx.attribute(AUTHENTICATED));
     }
 
-    void check(Context ctx) {
+    /** Notes whether the request carries the token; without it, 401 unless {@code required} is false. */
+    void check(Context ctx, boolean required) {
         String header = ctx.header("Authorization");
         boolean scheme = header != null && header.length() > PREFIX.length()
                 && header.regionMatches(true, 0, PREFIX, 0, PREFIX.length());
@@ -36,7 +34,7 @@ public final class BearerAuth {
         boolean valid = scheme && MessageDigest.isEqual(expectedDigest,
                 sha256(header.substring(PREFIX.length()).trim().getBytes(StandardCharsets.UTF_8)));
         ctx.attribute(AUTHENTICATED, valid);
-        if (valid || publicPaths.contains(ctx.path())) {
+        if (valid || !required) {
             return;
         }
         throw new UnauthorizedException(scheme ? "the bearer token is not the agent's token"

@@ -1,14 +1,13 @@
 package io.pgferry.agent.http;
 
 import io.javalin.http.Context;
-import java.util.Set;
 import java.util.concurrent.Semaphore;
 
 /**
- * At most {@link #SLOTS} requests at a time on the token-protected routes, so that whatever they wait for (a body
- * that trickles in, a lock, a long catch-up) they never take every thread of the server: the rest stay free for
- * {@code /v1/health} and for answering 401. One more request is refused at once with 503 {@code agent_busy}
- * instead of queueing behind them.
+ * At most {@link #SLOTS} requests at a time on the token-protected routes ({@link RouteAccess}), so that whatever
+ * they wait for (a body that trickles in, a lock, a long catch-up) they never take every thread of the server: the
+ * rest stay free for {@code /v1/health} and for answering 401. One more request is refused at once with 503
+ * {@code agent_busy} instead of queueing behind them.
  */
 final class RequestSlots {
     /** A handful of local callers: the cutover's parallel calls use four at most. */
@@ -16,16 +15,8 @@ final class RequestSlots {
     private static final String HELD = RequestSlots.class.getName();
 
     private final Semaphore slots = new Semaphore(SLOTS);
-    private final Set<String> publicPaths;
-
-    RequestSlots(Set<String> publicPaths) {
-        this.publicPaths = publicPaths;
-    }
 
     void acquire(Context ctx) {
-        if (publicPaths.contains(ctx.path())) {
-            return;
-        }
         if (!slots.tryAcquire()) {
             ctx.header("Retry-After", "1");
             throw new ApiException(503, "agent_busy", "Service Unavailable", "the agent is already serving "

@@ -2,6 +2,7 @@ package io.pgferry.agent.jobs;
 
 import io.javalin.config.RoutesConfig;
 import io.javalin.http.Context;
+import io.pgferry.agent.http.Access;
 import io.pgferry.agent.http.BadRequestException;
 import io.pgferry.agent.http.RouteGroup;
 import java.util.Map;
@@ -19,7 +20,7 @@ public final class JobsController implements RouteGroup {
 
     @Override
     public void register(RoutesConfig routes) {
-        routes.get("/v1/jobs/{id}", this::get);
+        routes.get("/v1/jobs/{id}", this::get, Access.READ);
     }
 
     /**

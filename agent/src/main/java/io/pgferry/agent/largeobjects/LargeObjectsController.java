@@ -2,6 +2,7 @@ package io.pgferry.agent.largeobjects;
 
 import io.javalin.config.RoutesConfig;
 import io.javalin.http.Context;
+import io.pgferry.agent.http.Access;
 import io.pgferry.agent.http.BadRequestException;
 import io.pgferry.agent.http.JsonBody;
 import io.pgferry.agent.http.RouteGroup;
@@ -24,10 +25,10 @@ public final class LargeObjectsController implements RouteGroup {
 
     @Override
     public void register(RoutesConfig routes) {
-        routes.get(PATH, this::scan);
-        routes.put(PATH, this::importStream);
-        routes.post(PATH + "/export", this::export);
-        routes.put(PATH + "/mark", this::mark);
+        routes.get(PATH, this::scan, Access.READ);
+        routes.put(PATH, this::importStream, Access.CHANGE);
+        routes.post(PATH + "/export", this::export, Access.CHANGE);
+        routes.put(PATH + "/mark", this::mark, Access.CHANGE);
     }
 
     /**

@@ -2,6 +2,7 @@ package io.pgferry.agent.leftbehind;
 
 import io.javalin.config.RoutesConfig;
 import io.javalin.http.Context;
+import io.pgferry.agent.http.Access;
 import io.pgferry.agent.http.BadRequestException;
 import io.pgferry.agent.http.RouteGroup;
 import io.pgferry.agent.migration.MigrationId;
@@ -19,7 +20,7 @@ public final class LeftBehindController implements RouteGroup {
 
     @Override
     public void register(RoutesConfig routes) {
-        routes.get("/v1/migrations/{m}/left-behind", this::get);
+        routes.get("/v1/migrations/{m}/left-behind", this::get, Access.READ);
     }
 
     /**

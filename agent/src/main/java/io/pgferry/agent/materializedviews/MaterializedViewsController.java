@@ -2,6 +2,7 @@ package io.pgferry.agent.materializedviews;
 
 import io.javalin.config.RoutesConfig;
 import io.javalin.http.Context;
+import io.pgferry.agent.http.Access;
 import io.pgferry.agent.http.JsonBody;
 import io.pgferry.agent.http.RouteGroup;
 import io.pgferry.agent.jobs.JobRunner;
@@ -24,8 +25,8 @@ public final class MaterializedViewsController implements RouteGroup {
 
     @Override
     public void register(RoutesConfig routes) {
-        routes.get(PATH, this::get);
-        routes.post(PATH, this::post);
+        routes.get(PATH, this::get, Access.READ);
+        routes.post(PATH, this::post, Access.CHANGE);
     }
 
     /**

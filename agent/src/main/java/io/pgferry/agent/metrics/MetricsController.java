@@ -2,20 +2,26 @@ package io.pgferry.agent.metrics;
 
 import io.javalin.config.RoutesConfig;
 import io.javalin.http.Context;
+import io.pgferry.agent.config.MetricsAuth;
+import io.pgferry.agent.http.Access;
 import io.pgferry.agent.http.RouteGroup;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 
 public final class MetricsController implements RouteGroup {
     private final AgentMetrics metrics;
+    private final MetricsAuth auth;
 
-    public MetricsController(AgentMetrics metrics) {
+    /** @param auth whether /metrics needs the token (metrics_auth) */
+    public MetricsController(AgentMetrics metrics, MetricsAuth auth) {
         this.metrics = metrics;
+        this.auth = auth;
     }
 
     @Override
     public void register(RoutesConfig routes) {
-        routes.get("/metrics", this::get);
+        // Prometheus' conventional path; outside /v1 because its format is Prometheus', not the API's.
+        routes.get("/metrics", this::get, auth == MetricsAuth.NONE ? Access.PUBLIC : Access.READ);
     }
 
     /**

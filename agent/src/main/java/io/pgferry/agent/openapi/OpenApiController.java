@@ -2,6 +2,7 @@ package io.pgferry.agent.openapi;
 
 import io.javalin.config.RoutesConfig;
 import io.javalin.http.Context;
+import io.pgferry.agent.http.Access;
 import io.pgferry.agent.http.RouteGroup;
 import java.io.IOException;
 import java.io.InputStream;
@@ -13,7 +14,7 @@ public final class OpenApiController implements RouteGroup {
 
     @Override
     public void register(RoutesConfig routes) {
-        routes.get("/v1/openapi.json", this::get);
+        routes.get("/v1/openapi.json", this::get, Access.READ);
     }
 
     /**

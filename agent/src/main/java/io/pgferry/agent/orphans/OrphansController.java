@@ -2,6 +2,7 @@ package io.pgferry.agent.orphans;
 
 import io.javalin.config.RoutesConfig;
 import io.javalin.http.Context;
+import io.pgferry.agent.http.Access;
 import io.pgferry.agent.http.RouteGroup;
 
 /** Either side: what pgferry left on this server, across migrations and databases. */
@@ -14,7 +15,7 @@ public final class OrphansController implements RouteGroup {
 
     @Override
     public void register(RoutesConfig routes) {
-        routes.get("/v1/orphans", this::get);
+        routes.get("/v1/orphans", this::get, Access.READ);
     }
 
     /**

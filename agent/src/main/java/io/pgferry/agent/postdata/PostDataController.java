@@ -2,6 +2,7 @@ package io.pgferry.agent.postdata;
 
 import io.javalin.config.RoutesConfig;
 import io.javalin.http.Context;
+import io.pgferry.agent.http.Access;
 import io.pgferry.agent.http.JsonBody;
 import io.pgferry.agent.http.RouteGroup;
 import io.pgferry.agent.jobs.JobRunner;
@@ -19,7 +20,7 @@ public final class PostDataController implements RouteGroup {
 
     @Override
     public void register(RoutesConfig routes) {
-        routes.post("/v1/migrations/{m}/post-data", this::postData);
+        routes.post("/v1/migrations/{m}/post-data", this::postData, Access.JOB);
     }
 
     /**

@@ -2,6 +2,7 @@ package io.pgferry.agent.preflight;
 
 import io.javalin.config.RoutesConfig;
 import io.javalin.http.Context;
+import io.pgferry.agent.http.Access;
 import io.pgferry.agent.http.JsonBody;
 import io.pgferry.agent.http.RouteGroup;
 import io.pgferry.agent.migration.MigrationId;
@@ -19,7 +20,7 @@ public final class PreflightController implements RouteGroup {
 
     @Override
     public void register(RoutesConfig routes) {
-        routes.post(PATH, this::post);
+        routes.post(PATH, this::post, Access.READ);
     }
 
     /**

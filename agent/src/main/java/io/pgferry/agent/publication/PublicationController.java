@@ -2,6 +2,7 @@ package io.pgferry.agent.publication;
 
 import io.javalin.config.RoutesConfig;
 import io.javalin.http.Context;
+import io.pgferry.agent.http.Access;
 import io.pgferry.agent.http.JsonBody;
 import io.pgferry.agent.http.RouteGroup;
 import io.pgferry.agent.migration.MigrationId;
@@ -19,8 +20,8 @@ public final class PublicationController implements RouteGroup {
 
     @Override
     public void register(RoutesConfig routes) {
-        routes.put(PATH, this::put);
-        routes.delete(PATH, this::delete);
+        routes.put(PATH, this::put, Access.CHANGE);
+        routes.delete(PATH, this::delete, Access.CHANGE);
     }
 
     /**

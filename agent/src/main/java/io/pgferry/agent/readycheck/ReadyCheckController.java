@@ -2,6 +2,7 @@ package io.pgferry.agent.readycheck;
 
 import io.javalin.config.RoutesConfig;
 import io.javalin.http.Context;
+import io.pgferry.agent.http.Access;
 import io.pgferry.agent.http.JsonBody;
 import io.pgferry.agent.http.RouteGroup;
 import io.pgferry.agent.migration.MigrationId;
@@ -17,7 +18,7 @@ public final class ReadyCheckController implements RouteGroup {
 
     @Override
     public void register(RoutesConfig routes) {
-        routes.post("/v1/migrations/{m}/ready-check", this::post);
+        routes.post("/v1/migrations/{m}/ready-check", this::post, Access.READ);
     }
 
     /**

@@ -2,6 +2,7 @@ package io.pgferry.agent.replicationrole;
 
 import io.javalin.config.RoutesConfig;
 import io.javalin.http.Context;
+import io.pgferry.agent.http.Access;
 import io.pgferry.agent.http.JsonBody;
 import io.pgferry.agent.http.RouteGroup;
 import io.pgferry.agent.migration.Steps;
@@ -16,7 +17,7 @@ public final class ReplicationRoleController implements RouteGroup {
 
     @Override
     public void register(RoutesConfig routes) {
-        routes.put("/v1/migrations/{m}/replication-role", this::put);
+        routes.put("/v1/migrations/{m}/replication-role", this::put, Access.CHANGE);
     }
 
     /**

@@ -2,6 +2,7 @@ package io.pgferry.agent.reversereplication;
 
 import io.javalin.config.RoutesConfig;
 import io.javalin.http.Context;
+import io.pgferry.agent.http.Access;
 import io.pgferry.agent.http.JsonBody;
 import io.pgferry.agent.http.RouteGroup;
 import io.pgferry.agent.migration.MigrationId;
@@ -17,7 +18,7 @@ public final class ReverseReplicationController implements RouteGroup {
 
     @Override
     public void register(RoutesConfig routes) {
-        routes.put("/v1/migrations/{m}/reverse-replication", this::put);
+        routes.put("/v1/migrations/{m}/reverse-replication", this::put, Access.CHANGE);
     }
 
     /**

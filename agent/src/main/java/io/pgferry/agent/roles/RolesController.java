@@ -2,6 +2,7 @@ package io.pgferry.agent.roles;
 
 import io.javalin.config.RoutesConfig;
 import io.javalin.http.Context;
+import io.pgferry.agent.http.Access;
 import io.pgferry.agent.http.JsonBody;
 import io.pgferry.agent.http.RouteGroup;
 import io.pgferry.agent.migration.MigrationId;
@@ -19,8 +20,8 @@ public final class RolesController implements RouteGroup {
 
     @Override
     public void register(RoutesConfig routes) {
-        routes.get(PATH, this::get);
-        routes.put(PATH, this::put);
+        routes.get(PATH, this::get, Access.READ);
+        routes.put(PATH, this::put, Access.CHANGE);
     }
 
     /**

@@ -2,6 +2,7 @@ package io.pgferry.agent.rowcounts;
 
 import io.javalin.config.RoutesConfig;
 import io.javalin.http.Context;
+import io.pgferry.agent.http.Access;
 import io.pgferry.agent.http.BadRequestException;
 import io.pgferry.agent.http.JsonBody;
 import io.pgferry.agent.http.RouteGroup;
@@ -22,11 +23,11 @@ public final class RowCountsController implements RouteGroup {
 
     @Override
     public void register(RoutesConfig routes) {
-        routes.post("/v1/migrations/{m}/row-counts", this::counts);
-        routes.post("/v1/migrations/{m}/row-counts/snapshot", this::snapshot);
-        routes.delete("/v1/migrations/{m}/row-counts/snapshot", this::release);
-        routes.post("/v1/migrations/{m}/row-counts/changes", this::changes);
-        routes.post("/v1/migrations/{m}/row-counts/lookup", this::lookup);
+        routes.post("/v1/migrations/{m}/row-counts", this::counts, Access.READ);
+        routes.post("/v1/migrations/{m}/row-counts/snapshot", this::snapshot, Access.READ);
+        routes.delete("/v1/migrations/{m}/row-counts/snapshot", this::release, Access.CHANGE);
+        routes.post("/v1/migrations/{m}/row-counts/changes", this::changes, Access.READ);
+        routes.post("/v1/migrations/{m}/row-counts/lookup", this::lookup, Access.READ);
     }
 
     /**

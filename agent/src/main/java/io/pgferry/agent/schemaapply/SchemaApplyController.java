@@ -2,6 +2,7 @@ package io.pgferry.agent.schemaapply;
 
 import io.javalin.config.RoutesConfig;
 import io.javalin.http.Context;
+import io.pgferry.agent.http.Access;
 import io.pgferry.agent.http.JsonBody;
 import io.pgferry.agent.http.RequestBodies;
 import io.pgferry.agent.http.RouteGroup;
@@ -30,9 +31,9 @@ public final class SchemaApplyController implements RouteGroup {
 
     @Override
     public void register(RoutesConfig routes) {
-        routes.put("/v1/migrations/{m}/schema-archive", this::putArchive);
-        routes.put("/v1/migrations/{m}/schema-archive/manifest", this::putManifest);
-        routes.post("/v1/migrations/{m}/schema-apply", this::apply);
+        routes.put("/v1/migrations/{m}/schema-archive", this::putArchive, Access.CHANGE);
+        routes.put("/v1/migrations/{m}/schema-archive/manifest", this::putManifest, Access.CHANGE);
+        routes.post("/v1/migrations/{m}/schema-apply", this::apply, Access.JOB);
     }
 
     /**

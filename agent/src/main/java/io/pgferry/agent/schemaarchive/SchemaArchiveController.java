@@ -2,6 +2,7 @@ package io.pgferry.agent.schemaarchive;
 
 import io.javalin.config.RoutesConfig;
 import io.javalin.http.Context;
+import io.pgferry.agent.http.Access;
 import io.pgferry.agent.http.ApiException;
 import io.pgferry.agent.http.JsonBody;
 import io.pgferry.agent.http.RouteGroup;
@@ -24,9 +25,9 @@ public final class SchemaArchiveController implements RouteGroup {
 
     @Override
     public void register(RoutesConfig routes) {
-        routes.post("/v1/migrations/{m}/schema-archive", this::create);
-        routes.get("/v1/migrations/{m}/schema-archive", this::download);
-        routes.get("/v1/migrations/{m}/schema-archive/manifest", this::manifest);
+        routes.post("/v1/migrations/{m}/schema-archive", this::create, Access.CHANGE);
+        routes.get("/v1/migrations/{m}/schema-archive", this::download, Access.READ);
+        routes.get("/v1/migrations/{m}/schema-archive/manifest", this::manifest, Access.READ);
     }
 
     /**

@@ -2,6 +2,7 @@ package io.pgferry.agent.status;
 
 import io.javalin.config.RoutesConfig;
 import io.javalin.http.Context;
+import io.pgferry.agent.http.Access;
 import io.pgferry.agent.http.RouteGroup;
 import io.pgferry.agent.migration.MigrationId;
 import io.pgferry.agent.migration.Steps;
@@ -16,7 +17,7 @@ public final class StatusController implements RouteGroup {
 
     @Override
     public void register(RoutesConfig routes) {
-        routes.get("/v1/migrations/{m}/status", this::get);
+        routes.get("/v1/migrations/{m}/status", this::get, Access.READ);
     }
 
     /**

@@ -2,6 +2,7 @@ package io.pgferry.agent.syncstatus;
 
 import io.javalin.config.RoutesConfig;
 import io.javalin.http.Context;
+import io.pgferry.agent.http.Access;
 import io.pgferry.agent.http.RouteGroup;
 import io.pgferry.agent.migration.MigrationId;
 import io.pgferry.agent.migration.Steps;
@@ -16,7 +17,7 @@ public final class SyncStatusController implements RouteGroup {
 
     @Override
     public void register(RoutesConfig routes) {
-        routes.get("/v1/migrations/{m}/sync-status", this::get);
+        routes.get("/v1/migrations/{m}/sync-status", this::get, Access.READ);
     }
 
     /**

@@ -2,6 +2,7 @@ package io.pgferry.agent.transactions;
 
 import io.javalin.config.RoutesConfig;
 import io.javalin.http.Context;
+import io.pgferry.agent.http.Access;
 import io.pgferry.agent.http.RouteGroup;
 import io.pgferry.agent.migration.Steps;
 
@@ -15,7 +16,7 @@ public final class TransactionsController implements RouteGroup {
 
     @Override
     public void register(RoutesConfig routes) {
-        routes.get("/v1/migrations/{m}/transactions", this::get);
+        routes.get("/v1/migrations/{m}/transactions", this::get, Access.READ);
     }
 
     /**

@@ -2,6 +2,7 @@ package io.pgferry.agent.verify;
 
 import io.javalin.config.RoutesConfig;
 import io.javalin.http.Context;
+import io.pgferry.agent.http.Access;
 import io.pgferry.agent.http.JsonBody;
 import io.pgferry.agent.http.RouteGroup;
 import io.pgferry.agent.migration.MigrationId;
@@ -17,9 +18,9 @@ public final class VerifyController implements RouteGroup {
 
     @Override
     public void register(RoutesConfig routes) {
-        routes.post("/v1/migrations/{m}/verify", this::post);
-        routes.post("/v1/migrations/{m}/verify/snapshot", this::exportSnapshot);
-        routes.delete("/v1/migrations/{m}/verify/snapshot", this::releaseSnapshot);
+        routes.post("/v1/migrations/{m}/verify", this::post, Access.READ);
+        routes.post("/v1/migrations/{m}/verify/snapshot", this::exportSnapshot, Access.READ);
+        routes.delete("/v1/migrations/{m}/verify/snapshot", this::releaseSnapshot, Access.CHANGE);
     }
 
     /**

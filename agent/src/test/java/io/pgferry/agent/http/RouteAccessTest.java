@@ -1,11 +1,18 @@
 package io.pgferry.agent.http;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.pgferry.agent.Agent;
 import io.pgferry.agent.config.AgentConfig;
 import io.pgferry.agent.config.ConfigLoader;
+import io.pgferry.agent.health.HealthController;
+import io.pgferry.agent.health.HealthService;
+import io.pgferry.agent.info.InfoController;
+import io.pgferry.agent.info.InfoService;
+import io.pgferry.agent.postgres.PgConnector;
+import io.pgferry.agent.postgres.PgToolsResolver;
 import io.pgferry.agent.testbed.AgentFixture;
 import java.io.OutputStream;
 import java.net.Socket;
@@ -19,6 +26,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 import java.util.TreeSet;
 import org.junit.jupiter.api.Test;
@@ -27,7 +35,8 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * Who may call each route and which routes take the migration's lock, as the agent answers (no PostgreSQL needed:
  * it starts without one). Every route is pinned to one of three sets; a new route fails here until it is put in
- * the set it belongs to, so a read-only POST cannot take the lock unnoticed, nor a route open up.
+ * the set its registration declares (http.Access), so a read-only POST cannot take the lock unnoticed, nor a route
+ * open up; a route that declares nothing keeps the agent from starting.
  */
 class RouteAccessTest {
     /** Answered without the token. */
@@ -113,7 +122,8 @@ class RouteAccessTest {
             pinned.addAll(LOCKED);
             pinned.addAll(UNLOCKED);
             assertEquals(PUBLIC.size() + LOCKED.size() + UNLOCKED.size(), pinned.size(), "a route pinned twice");
-            assertEquals(pinned, new TreeSet<>(routes), "pin each new route in PUBLIC, LOCKED or UNLOCKED");
+            assertEquals(pinned, new TreeSet<>(routes), "pin each new route in PUBLIC, LOCKED or UNLOCKED, as its "
+                    + "registration declares it");
 
             Set<String> open = new TreeSet<>();
             for (String route : routes) {
@@ -153,6 +163,21 @@ class RouteAccessTest {
             expected.add("GET /metrics");
             assertEquals(expected, open);
         }
+    }
+
+    @Test
+    void aRouteThatDeclaresNoAccessKeepsTheServerFromStarting() throws Exception {
+        AgentConfig config = config(AgentFixture.newToken(), "");
+        PgConnector connector = new PgConnector(config.postgres());
+        HealthController health = new HealthController(new HealthService(connector));
+        InfoController info = new InfoController(new InfoService(connector, new PgToolsResolver(Optional.empty(),
+                "")));
+        IllegalStateException e = assertThrows(IllegalStateException.class, () -> AgentServer.start(config, health,
+                info, List.of(routes -> routes.get("/v1/undeclared", ctx -> ctx.result("x"))), (ctx, ms) -> { }));
+        assertTrue(e.getMessage().contains("GET /v1/undeclared declares 0 Access"), e.getMessage());
+        e = assertThrows(IllegalStateException.class, () -> AgentServer.start(config, health, info,
+                List.of(routes -> routes.put("/v1/things", ctx -> ctx.result("x"), Access.CHANGE)), (ctx, ms) -> { }));
+        assertTrue(e.getMessage().contains("PUT /v1/things takes the migration lock but has no {m}"), e.getMessage());
     }
 
     private Agent start(String token, String extraYaml) throws Exception {

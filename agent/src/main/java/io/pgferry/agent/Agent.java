@@ -66,11 +66,12 @@ public final class Agent implements AutoCloseable {
         JobRunner jobs = new JobRunner(metrics::jobFinished);
         metrics.watch(connector, config.stateDir(), jobs::views);
         PgProcess tools = new PgProcess(config.postgres(), config.stateDir(), JobRunner::currentJob);
-        List<RouteGroup> routes = new ArrayList<>(Features.all(config, connector, info, jobs, tools));
+        List<RouteGroup> routes = new ArrayList<>(List.of(new HealthController(new HealthService(connector)),
+                new InfoController(info)));
+        routes.addAll(Features.all(config, connector, info, jobs, tools));
         routes.add(new MetricsController(metrics, config.metricsAuth()));
         routes.add(new OpenApiController());
-        AgentServer server = AgentServer.start(config, new HealthController(new HealthService(connector)),
-                new InfoController(info), routes, metrics::request);
+        AgentServer server = AgentServer.start(config, routes, metrics::request);
         LOG.info("pgferry-agent {} listening on {}://{}:{}", AgentVersion.get(),
                 config.tls().isPresent() ? "https" : "http", config.listenAddress(), server.port());
         return new Agent(server, jobs, tools);

@@ -1,15 +1,25 @@
 package io.pgferry.agent.health;
 
+import io.javalin.config.RoutesConfig;
 import io.javalin.http.Context;
+import io.pgferry.agent.http.Access;
 import io.pgferry.agent.http.BearerAuth;
+import io.pgferry.agent.http.RouteGroup;
 import io.pgferry.agent.postgres.PostgresUnavailableException;
 import java.util.Map;
 
-public final class HealthController {
+public final class HealthController implements RouteGroup {
     private final HealthService service;
 
     public HealthController(HealthService service) {
         this.service = service;
+    }
+
+    @Override
+    public void register(RoutesConfig routes) {
+        routes.get("/v1/health", this::get, Access.PUBLIC);
+        routes.get("/v1/health/live", this::live, Access.PUBLIC);
+        routes.get("/v1/health/ready", this::get, Access.PUBLIC);
     }
 
     /**

@@ -3,8 +3,6 @@ package io.pgferry.agent.http;
 import io.javalin.Javalin;
 import io.javalin.json.JavalinJackson;
 import io.pgferry.agent.config.AgentConfig;
-import io.pgferry.agent.health.HealthController;
-import io.pgferry.agent.info.InfoController;
 import java.util.List;
 import org.eclipse.jetty.util.thread.QueuedThreadPool;
 
@@ -19,10 +17,10 @@ public final class AgentServer {
     }
 
     /**
+     * @param routes every route the agent serves, each declaring its {@link Access}
      * @param observer told of every answered request with its time (metrics); must not throw
      */
-    public static AgentServer start(AgentConfig config, HealthController health, InfoController info,
-                                    List<RouteGroup> features, RequestObserver observer) {
+    public static AgentServer start(AgentConfig config, List<RouteGroup> routes, RequestObserver observer) {
         RouteAccess access = new RouteAccess(config.token());
         Javalin app = Javalin.create(c -> {
             c.startup.showJavalinBanner = false;
@@ -49,11 +47,7 @@ public final class AgentServer {
             c.routes.before(access::before);
             c.routes.after(access::after);
             c.routes.after(RequestBodies::release);
-            c.routes.get("/v1/health", health::get, Access.PUBLIC);
-            c.routes.get("/v1/health/live", health::live, Access.PUBLIC);
-            c.routes.get("/v1/health/ready", health::get, Access.PUBLIC);
-            c.routes.get("/v1/info", info::get, Access.READ);
-            features.forEach(f -> f.register(c.routes));
+            routes.forEach(group -> group.register(c.routes));
             ProblemMapper.register(c.routes);
         });
         access.routes(app.unsafe.internalRouter.allHttpHandlers());

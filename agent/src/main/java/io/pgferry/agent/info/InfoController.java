@@ -1,12 +1,20 @@
 package io.pgferry.agent.info;
 
+import io.javalin.config.RoutesConfig;
 import io.javalin.http.Context;
+import io.pgferry.agent.http.Access;
+import io.pgferry.agent.http.RouteGroup;
 
-public final class InfoController {
+public final class InfoController implements RouteGroup {
     private final InfoService service;
 
     public InfoController(InfoService service) {
         this.service = service;
+    }
+
+    @Override
+    public void register(RoutesConfig routes) {
+        routes.get("/v1/info", this::get, Access.READ);
     }
 
     /**

@@ -7,12 +7,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.pgferry.agent.Agent;
 import io.pgferry.agent.config.AgentConfig;
 import io.pgferry.agent.config.ConfigLoader;
-import io.pgferry.agent.health.HealthController;
-import io.pgferry.agent.health.HealthService;
-import io.pgferry.agent.info.InfoController;
-import io.pgferry.agent.info.InfoService;
-import io.pgferry.agent.postgres.PgConnector;
-import io.pgferry.agent.postgres.PgToolsResolver;
 import io.pgferry.agent.testbed.AgentFixture;
 import java.io.OutputStream;
 import java.net.Socket;
@@ -26,7 +20,6 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
-import java.util.Optional;
 import java.util.Set;
 import java.util.TreeSet;
 import org.junit.jupiter.api.Test;
@@ -168,14 +161,10 @@ class RouteAccessTest {
     @Test
     void aRouteThatDeclaresNoAccessKeepsTheServerFromStarting() throws Exception {
         AgentConfig config = config(AgentFixture.newToken(), "");
-        PgConnector connector = new PgConnector(config.postgres());
-        HealthController health = new HealthController(new HealthService(connector));
-        InfoController info = new InfoController(new InfoService(connector, new PgToolsResolver(Optional.empty(),
-                "")));
-        IllegalStateException e = assertThrows(IllegalStateException.class, () -> AgentServer.start(config, health,
-                info, List.of(routes -> routes.get("/v1/undeclared", ctx -> ctx.result("x"))), (ctx, ms) -> { }));
+        IllegalStateException e = assertThrows(IllegalStateException.class, () -> AgentServer.start(config,
+                List.of(routes -> routes.get("/v1/undeclared", ctx -> ctx.result("x"))), (ctx, ms) -> { }));
         assertTrue(e.getMessage().contains("GET /v1/undeclared declares 0 Access"), e.getMessage());
-        e = assertThrows(IllegalStateException.class, () -> AgentServer.start(config, health, info,
+        e = assertThrows(IllegalStateException.class, () -> AgentServer.start(config,
                 List.of(routes -> routes.put("/v1/things", ctx -> ctx.result("x"), Access.CHANGE)), (ctx, ms) -> { }));
         assertTrue(e.getMessage().contains("PUT /v1/things takes the migration lock but has no {m}"), e.getMessage());
     }

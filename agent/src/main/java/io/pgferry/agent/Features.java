@@ -17,6 +17,7 @@ import io.pgferry.agent.materializedviews.MaterializedViewsService;
 import io.pgferry.agent.largeobjects.LargeObjectsService;
 import io.pgferry.agent.lifecycle.LifecycleController;
 import io.pgferry.agent.lifecycle.LifecycleService;
+import io.pgferry.agent.migration.ManifestScopes;
 import io.pgferry.agent.postdata.PostDataController;
 import io.pgferry.agent.postdata.PostDataService;
 import io.pgferry.agent.postgres.PgConnector;
@@ -35,6 +36,7 @@ import io.pgferry.agent.roles.RolesController;
 import io.pgferry.agent.roles.RolesService;
 import io.pgferry.agent.schemaapply.SchemaApplyController;
 import io.pgferry.agent.schemaapply.SchemaApplyService;
+import io.pgferry.agent.schemaarchive.ArchiveFiles;
 import io.pgferry.agent.schemaarchive.ArchiveKey;
 import io.pgferry.agent.schemaarchive.SchemaArchiveController;
 import io.pgferry.agent.schemaarchive.SchemaArchiveService;
@@ -87,6 +89,7 @@ final class Features {
                 subscriptions);
         SyncStatusService syncStatus = new SyncStatusService(connector, copy);
         ReplicationRoleService replicationRoles = new ReplicationRoleService(connector);
+        ManifestScopes scopes = ArchiveFiles.scopes(config.stateDir());
         return List.of(
                 new JobsController(jobs),
                 new SchemaArchiveController(new SchemaArchiveService(connector, info, tools, config.stateDir(),
@@ -99,28 +102,28 @@ final class Features {
                 new ReplicationRoleController(replicationRoles),
                 new PublicationController(new PublicationService(connector, config.stateDir())),
                 new DatabaseController(new DatabaseService(connector)),
-                new RolesController(new RolesService(connector, config.stateDir())),
-                new PrivilegesController(new PrivilegesService(connector, config.stateDir())),
-                new ReplicaIdentityController(new ReplicaIdentityService(connector, config.stateDir())),
+                new RolesController(new RolesService(connector, scopes)),
+                new PrivilegesController(new PrivilegesService(connector, scopes)),
+                new ReplicaIdentityController(new ReplicaIdentityService(connector, config.stateDir(), scopes)),
                 new SubscriptionController(subscriptions),
                 new CopyController(copy, jobs),
                 new SyncStatusController(syncStatus),
                 new StatusController(new StatusService(connector)),
                 new LifecycleController(new LifecycleService(connector, config.stateDir())),
                 // Cutover, rollback and cleanup (docs/design.md, "Cutover").
-                new ReadyCheckController(new ReadyCheckService(connector, syncStatus, config.stateDir())),
+                new ReadyCheckController(new ReadyCheckService(connector, syncStatus, config.stateDir(), scopes)),
                 new FenceController(new FenceService(connector, config.stateDir())),
                 new CatchUpController(new CatchUpService(connector), new SubscriberCommitService(connector)),
-                new SequencesController(new SequencesService(connector, config.stateDir())),
+                new SequencesController(new SequencesService(connector, scopes)),
                 new StopReplicationController(new StopReplicationService(connector)),
                 new ReverseReplicationController(new ReverseReplicationService(connector, replicationRoles,
-                        config.stateDir())),
-                new VerifyController(new VerifyService(connector, config.stateDir())),
-                new RowCountsController(new RowCountsService(connector, config.stateDir())),
+                        config.stateDir(), scopes)),
+                new VerifyController(new VerifyService(connector, scopes)),
+                new RowCountsController(new RowCountsService(connector, scopes)),
                 new CleanupController(new CleanupService(connector, config.stateDir())),
                 new LargeObjectsController(new LargeObjectsService(connector, config.stateDir())),
-                new LeftBehindController(new LeftBehindService(connector, config.stateDir())),
-                new MaterializedViewsController(new MaterializedViewsService(connector, jobs, config.stateDir()), jobs),
+                new LeftBehindController(new LeftBehindService(connector, scopes)),
+                new MaterializedViewsController(new MaterializedViewsService(connector, jobs, scopes), jobs),
                 new OrphansController(new OrphansService(connector)),
                 new TransactionsController(new TransactionsService(connector))
         );

@@ -1,12 +1,12 @@
 package io.pgferry.agent.leftbehind;
 
 import io.pgferry.agent.migration.ManifestScope;
+import io.pgferry.agent.migration.ManifestScopes;
 import io.pgferry.agent.migration.MigrationId;
 import io.pgferry.agent.migration.Steps;
 import io.pgferry.agent.postgres.PgConnector;
 import io.pgferry.agent.preflight.Finding;
 import io.pgferry.agent.preflight.LeftBehindChecks;
-import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.ResultSet;
 import java.sql.SQLException;
@@ -28,16 +28,16 @@ public final class LeftBehindService {
     }
 
     private final PgConnector connector;
-    private final Path stateDir;
+    private final ManifestScopes scopes;
 
-    public LeftBehindService(PgConnector connector, Path stateDir) {
+    public LeftBehindService(PgConnector connector, ManifestScopes scopes) {
         this.connector = connector;
-        this.stateDir = stateDir;
+        this.scopes = scopes;
     }
 
     public Report read(MigrationId migration, String database, LeftBehindChecks.Options options,
                        boolean skipLargeObjects) {
-        ManifestScope scope = ManifestScope.read(stateDir, migration);
+        ManifestScope scope = scopes.read(migration);
         try (Connection c = Steps.open(connector, database, TIMEOUT, true)) {
             List<Finding> items = new ArrayList<>(LeftBehindChecks.read(c, scope.schemas(), scope.tables(), options));
             if (skipLargeObjects) {

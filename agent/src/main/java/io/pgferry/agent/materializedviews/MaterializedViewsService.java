@@ -4,11 +4,11 @@ import io.pgferry.agent.jobs.JobRunner;
 import io.pgferry.agent.jobs.JobView;
 import io.pgferry.agent.jobs.ProgressSink;
 import io.pgferry.agent.migration.ManifestScope;
+import io.pgferry.agent.migration.ManifestScopes;
 import io.pgferry.agent.migration.MigrationId;
 import io.pgferry.agent.migration.Sessions;
 import io.pgferry.agent.migration.Steps;
 import io.pgferry.agent.postgres.PgConnector;
-import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
@@ -51,17 +51,17 @@ public final class MaterializedViewsService {
 
     private final PgConnector connector;
     private final JobRunner jobs;
-    private final Path stateDir;
+    private final ManifestScopes scopes;
 
-    public MaterializedViewsService(PgConnector connector, JobRunner jobs, Path stateDir) {
+    public MaterializedViewsService(PgConnector connector, JobRunner jobs, ManifestScopes scopes) {
         this.connector = connector;
         this.jobs = jobs;
-        this.stateDir = stateDir;
+        this.scopes = scopes;
     }
 
     /** The views of the migration's schemas on this side. */
     public List<MaterializedView> read(MigrationId migration, String database) {
-        ManifestScope scope = ManifestScope.read(stateDir, migration);
+        ManifestScope scope = scopes.read(migration);
         try (Connection c = Steps.open(connector, database, Duration.ofSeconds(60), true)) {
             return views(c, scope.schemas()).stream().map(Here::view).toList();
         } catch (SQLException e) {
@@ -75,12 +75,12 @@ public final class MaterializedViewsService {
     }
 
     public JobView start(MigrationId migration, RefreshRequest request) {
-        ManifestScope.read(stateDir, migration); // 404 at once, not in the job
+        scopes.read(migration); // 404 at once, not in the job
         return jobs.submit(STEP, migration, request, progress -> refresh(migration, request, false, progress));
     }
 
     private Refreshed refresh(MigrationId migration, RefreshRequest request, boolean check, ProgressSink progress) {
-        ManifestScope scope = ManifestScope.read(stateDir, migration);
+        ManifestScope scope = scopes.read(migration);
         Map<List<String>, MaterializedView> there = new HashMap<>();
         request.source().forEach(v -> there.put(List.of(v.schema(), v.name()), v));
         // Writable even when fenced: at a rollback the old source refreshes before clients come back.

@@ -1,12 +1,12 @@
 package io.pgferry.agent.privileges;
 
 import io.pgferry.agent.migration.ManifestScope;
+import io.pgferry.agent.migration.ManifestScopes;
 import io.pgferry.agent.migration.MigrationId;
 import io.pgferry.agent.migration.Sessions;
 import io.pgferry.agent.migration.StepResult;
 import io.pgferry.agent.migration.Steps;
 import io.pgferry.agent.postgres.PgConnector;
-import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.time.Duration;
@@ -19,15 +19,15 @@ public final class PrivilegesService {
     private static final Duration TIMEOUT = Duration.ofMinutes(10);
 
     private final PgConnector connector;
-    private final Path stateDir;
+    private final ManifestScopes scopes;
 
-    public PrivilegesService(PgConnector connector, Path stateDir) {
+    public PrivilegesService(PgConnector connector, ManifestScopes scopes) {
         this.connector = connector;
-        this.stateDir = stateDir;
+        this.scopes = scopes;
     }
 
     public PrivilegeSet read(MigrationId migration, String database) {
-        ManifestScope scope = ManifestScope.read(stateDir, migration);
+        ManifestScope scope = scopes.read(migration);
         try (Connection c = Steps.open(connector, database, TIMEOUT, true)) {
             return PrivilegeCatalog.read(c, connector.serverVersion(c).major(), scope.schemas(),
                     scope.excludedTables());

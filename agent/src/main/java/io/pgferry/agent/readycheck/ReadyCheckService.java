@@ -2,6 +2,7 @@ package io.pgferry.agent.readycheck;
 
 import io.pgferry.agent.http.ApiException;
 import io.pgferry.agent.migration.ManifestScope;
+import io.pgferry.agent.migration.ManifestScopes;
 import io.pgferry.agent.migration.MigrationId;
 import io.pgferry.agent.migration.ReplicaIdentityChanges;
 import io.pgferry.agent.migration.ReplicatedRelations;
@@ -50,11 +51,14 @@ public final class ReadyCheckService {
     private final PgConnector connector;
     private final SyncStatusService syncStatus;
     private final Path stateDir;
+    private final ManifestScopes scopes;
 
-    public ReadyCheckService(PgConnector connector, SyncStatusService syncStatus, Path stateDir) {
+    public ReadyCheckService(PgConnector connector, SyncStatusService syncStatus, Path stateDir,
+                             ManifestScopes scopes) {
         this.connector = connector;
         this.syncStatus = syncStatus;
         this.stateDir = stateDir;
+        this.scopes = scopes;
     }
 
     public Ready check(MigrationId migration, ReadyCheckRequest request) {
@@ -62,7 +66,7 @@ public final class ReadyCheckService {
     }
 
     private Ready source(MigrationId migration, ReadyCheckRequest request) {
-        ManifestScope scope = ManifestScope.read(stateDir, migration);
+        ManifestScope scope = scopes.read(migration);
         SchemaFingerprint stored = SchemaFingerprint.load(stateDir, migration).orElseThrow(() ->
                 ApiException.notFound("fingerprint_not_found", "no schema fingerprint for migration " + migration
                         + " on this agent: it is taken with the schema archive (POST schema-archive)"));

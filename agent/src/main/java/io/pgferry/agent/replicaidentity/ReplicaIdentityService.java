@@ -2,6 +2,7 @@ package io.pgferry.agent.replicaidentity;
 
 import io.pgferry.agent.http.ApiException;
 import io.pgferry.agent.migration.ManifestScope;
+import io.pgferry.agent.migration.ManifestScopes;
 import io.pgferry.agent.migration.MigrationId;
 import io.pgferry.agent.migration.Plan;
 import io.pgferry.agent.migration.ReplicaIdentityChanges;
@@ -45,14 +46,16 @@ public final class ReplicaIdentityService {
 
     private final PgConnector connector;
     private final Path stateDir;
+    private final ManifestScopes scopes;
 
-    public ReplicaIdentityService(PgConnector connector, Path stateDir) {
+    public ReplicaIdentityService(PgConnector connector, Path stateDir, ManifestScopes scopes) {
         this.connector = connector;
         this.stateDir = stateDir;
+        this.scopes = scopes;
     }
 
     public StepResult<Mirrored> apply(MigrationId migration, ReplicaIdentityRequest request) {
-        ManifestScope scope = ManifestScope.read(stateDir, migration);
+        ManifestScope scope = scopes.read(migration);
         try (Connection c = Sessions.writable(connector, request.database(), TIMEOUT)) {
             Plan plan = new Plan();
             List<ReplicaIdentityChanges.Change> changes = plan(c, scope.tables(), request.replicaIdentities(), plan,

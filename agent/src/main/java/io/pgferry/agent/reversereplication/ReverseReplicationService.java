@@ -3,6 +3,7 @@ package io.pgferry.agent.reversereplication;
 import io.pgferry.agent.catalog.Subscriptions;
 import io.pgferry.agent.migration.Direction;
 import io.pgferry.agent.migration.ManifestScope;
+import io.pgferry.agent.migration.ManifestScopes;
 import io.pgferry.agent.migration.MigrationId;
 import io.pgferry.agent.migration.Plan;
 import io.pgferry.agent.migration.ReplicaIdentityChanges;
@@ -43,16 +44,19 @@ public final class ReverseReplicationService {
     private final PgConnector connector;
     private final ReplicationRoleService roles;
     private final Path stateDir;
+    private final ManifestScopes scopes;
 
-    public ReverseReplicationService(PgConnector connector, ReplicationRoleService roles, Path stateDir) {
+    public ReverseReplicationService(PgConnector connector, ReplicationRoleService roles, Path stateDir,
+                                     ManifestScopes scopes) {
         this.connector = connector;
         this.roles = roles;
         this.stateDir = stateDir;
+        this.scopes = scopes;
     }
 
     public StepResult<Reverse> apply(MigrationId migration, ReverseReplicationRequest request) {
         String name = Direction.REVERSE.objectName(migration);
-        ManifestScope scope = ManifestScope.read(stateDir, migration);
+        ManifestScope scope = scopes.read(migration);
         return request.side().equals("publisher") ? publisher(migration, name, scope, request)
                 : subscriber(name, scope, request);
     }

@@ -2,13 +2,13 @@ package io.pgferry.agent.roles;
 
 import io.pgferry.agent.http.ApiException;
 import io.pgferry.agent.migration.ManifestScope;
+import io.pgferry.agent.migration.ManifestScopes;
 import io.pgferry.agent.migration.MigrationId;
 import io.pgferry.agent.migration.StepResult;
 import io.pgferry.agent.migration.Steps;
 import io.pgferry.agent.postgres.PgConnector;
 import io.pgferry.agent.privileges.PrivilegeCatalog;
 import io.pgferry.agent.privileges.PrivilegeSet;
-import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.time.Duration;
@@ -22,15 +22,15 @@ public final class RolesService {
     private static final Duration TIMEOUT = Duration.ofMinutes(5);
 
     private final PgConnector connector;
-    private final Path stateDir;
+    private final ManifestScopes scopes;
 
-    public RolesService(PgConnector connector, Path stateDir) {
+    public RolesService(PgConnector connector, ManifestScopes scopes) {
         this.connector = connector;
-        this.stateDir = stateDir;
+        this.scopes = scopes;
     }
 
     public RolesState.SourceRoles read(MigrationId migration, String database) {
-        ManifestScope scope = ManifestScope.read(stateDir, migration);
+        ManifestScope scope = scopes.read(migration);
         try (Connection c = Steps.open(connector, database, TIMEOUT, true)) {
             int major = connector.serverVersion(c).major();
             PrivilegeSet set = PrivilegeCatalog.read(c, major, scope.schemas(), scope.excludedTables());

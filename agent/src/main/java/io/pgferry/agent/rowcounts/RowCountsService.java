@@ -4,7 +4,7 @@ import io.pgferry.agent.catchup.CatchUpService;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.pgferry.agent.http.ApiException;
 import io.pgferry.agent.http.JsonBody;
-import io.pgferry.agent.migration.ManifestScope;
+import io.pgferry.agent.migration.ManifestScopes;
 import io.pgferry.agent.migration.MigrationId;
 import io.pgferry.agent.migration.Sessions;
 import io.pgferry.agent.migration.Steps;
@@ -12,7 +12,6 @@ import io.pgferry.agent.migration.TableRef;
 import io.pgferry.agent.migration.UnloggedTables;
 import io.pgferry.agent.postgres.PgConnector;
 import io.pgferry.agent.sql.Sql;
-import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
@@ -78,17 +77,17 @@ public final class RowCountsService {
     private static final long NUDGE_AFTER_MS = 1000;
 
     private final PgConnector connector;
-    private final Path stateDir;
+    private final ManifestScopes scopes;
     private final HeldSnapshots snapshots;
 
-    public RowCountsService(PgConnector connector, Path stateDir) {
+    public RowCountsService(PgConnector connector, ManifestScopes scopes) {
         this.connector = connector;
-        this.stateDir = stateDir;
+        this.scopes = scopes;
         this.snapshots = new HeldSnapshots(connector);
     }
 
     private List<TableRef> tables(MigrationId migration, List<TableRef> given) {
-        return given != null ? given : ManifestScope.read(stateDir, migration).tables();
+        return given != null ? given : scopes.read(migration).tables();
     }
 
     public RowCounts.Counts counts(MigrationId migration, CountRequest request) {

@@ -2,6 +2,8 @@ package io.pgferry.agent.schemaarchive;
 
 import io.pgferry.agent.http.ApiException;
 import io.pgferry.agent.http.JsonBody;
+import io.pgferry.agent.migration.ManifestScope;
+import io.pgferry.agent.migration.ManifestScopes;
 import io.pgferry.agent.migration.MigrationId;
 import io.pgferry.agent.state.StateFiles;
 import java.io.IOException;
@@ -102,6 +104,14 @@ public final class ArchiveFiles {
 
     static Manifest parseSigned(byte[] doc) throws IOException {
         return JsonBody.MAPPER.readValue(ArchiveKey.unsigned(doc), Manifest.class);
+    }
+
+    /** The scope each migration's stored manifest records, for the steps that work on it. */
+    public static ManifestScopes scopes(Path stateDir) {
+        return migration -> {
+            Manifest m = new ArchiveFiles(stateDir, migration).requireManifest();
+            return new ManifestScope(m.database(), m.schemas(), m.tables(), m.excludedTables());
+        };
     }
 
     /** @throws ApiException 404 {@code archive_not_found} */

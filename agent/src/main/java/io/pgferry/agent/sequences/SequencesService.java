@@ -2,6 +2,7 @@ package io.pgferry.agent.sequences;
 
 import io.pgferry.agent.http.ApiException;
 import io.pgferry.agent.migration.ManifestScope;
+import io.pgferry.agent.migration.ManifestScopes;
 import io.pgferry.agent.migration.MigrationId;
 import io.pgferry.agent.migration.Plan;
 import io.pgferry.agent.migration.Sessions;
@@ -10,7 +11,6 @@ import io.pgferry.agent.migration.Steps;
 import io.pgferry.agent.migration.TableRef;
 import io.pgferry.agent.postgres.PgConnector;
 import io.pgferry.agent.sql.Sql;
-import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
@@ -51,16 +51,16 @@ public final class SequencesService {
     }
 
     private final PgConnector connector;
-    private final Path stateDir;
+    private final ManifestScopes scopes;
 
-    public SequencesService(PgConnector connector, Path stateDir) {
+    public SequencesService(PgConnector connector, ManifestScopes scopes) {
         this.connector = connector;
-        this.stateDir = stateDir;
+        this.scopes = scopes;
     }
 
     /** Every sequence of the migration's scope (from its manifest) with its position. */
     public Sequences read(MigrationId migration, String database) {
-        ManifestScope scope = ManifestScope.read(stateDir, migration);
+        ManifestScope scope = scopes.read(migration);
         try (Connection c = Steps.open(connector, database, TIMEOUT, true)) {
             return new Sequences(read(c, scope));
         } catch (SQLException e) {

@@ -1,6 +1,7 @@
 package io.pgferry.agent.verify;
 
 import io.pgferry.agent.migration.ManifestScope;
+import io.pgferry.agent.migration.ManifestScopes;
 import io.pgferry.agent.migration.MigrationId;
 import io.pgferry.agent.migration.Steps;
 import io.pgferry.agent.migration.TableRef;
@@ -8,7 +9,6 @@ import io.pgferry.agent.postgres.PgConnector;
 import io.pgferry.agent.sequences.SequenceValue;
 import io.pgferry.agent.sequences.SequencesService;
 import io.pgferry.agent.sql.Sql;
-import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
@@ -58,16 +58,16 @@ public final class VerifyService {
     }
 
     private final PgConnector connector;
-    private final Path stateDir;
+    private final ManifestScopes scopes;
     private final SnapshotService snapshots;
 
-    public VerifyService(PgConnector connector, Path stateDir) {
-        this(connector, stateDir, new SnapshotService(connector));
+    public VerifyService(PgConnector connector, ManifestScopes scopes) {
+        this(connector, scopes, new SnapshotService(connector));
     }
 
-    public VerifyService(PgConnector connector, Path stateDir, SnapshotService snapshots) {
+    public VerifyService(PgConnector connector, ManifestScopes scopes, SnapshotService snapshots) {
         this.connector = connector;
-        this.stateDir = stateDir;
+        this.scopes = scopes;
         this.snapshots = snapshots;
     }
 
@@ -76,7 +76,7 @@ public final class VerifyService {
     }
 
     public Result verify(MigrationId migration, VerifyRequest request) {
-        ManifestScope scope = ManifestScope.read(stateDir, migration);
+        ManifestScope scope = scopes.read(migration);
         List<TableRef> tables = request.tables() != null ? request.tables() : scope.tables();
         Map<TableRef, VerifyRequest.KeyRange> ranges = request.ranges().stream()
                 .collect(Collectors.toMap(VerifyRequest.KeyRange::table, Function.identity(), (a, b) -> b));

@@ -65,11 +65,13 @@ public final class PostDataService {
     }
 
     /**
+     * What a post-data run restores and refreshes, as far as the target's catalogs say now.
+     *
      * @param policies policies to create with mapped roles (the archive's text names the source's), with the
      *                 comments on them restored afterwards
      */
-    record Plan(List<TocEntry> restore, int present, List<TocEntry> refresh, List<String> notRefreshed,
-                List<PolicyRoles> policies, List<TocEntry> policyComments, int unresolved) {
+    record PostDataRestore(List<TocEntry> restore, int present, List<TocEntry> refresh, List<String> notRefreshed,
+                           List<PolicyRoles> policies, List<TocEntry> policyComments, int unresolved) {
     }
 
     public PostDataResult check(MigrationId migration, PostDataRequest request) {
@@ -89,7 +91,7 @@ public final class PostDataService {
     private PostDataResult run(MigrationId migration, String database, PostDataRequest request,
                                ProgressSink progress) throws IOException {
         TargetArchive archive = TargetArchive.load(stateDir, migration);
-        Plan plan = plan(database, archive.manifest(), request);
+        PostDataRestore plan = plan(database, archive.manifest(), request);
         int steps = plan.refresh().size() + 1;
         Restore restore = new Restore(process, Tools.forServer(info, serverMajor(database)), archive.files());
         if (!plan.restore().isEmpty()) {
@@ -126,12 +128,12 @@ public final class PostDataService {
         return result(false, plan, request);
     }
 
-    private static List<String> options(PostDataRequest request, Plan plan) {
+    private static List<String> options(PostDataRequest request, PostDataRestore plan) {
         int jobs = Math.min(request.jobs(), plan.restore().size());
         return jobs > 1 ? List.of("--jobs=" + jobs) : List.of();
     }
 
-    private static PostDataResult result(boolean check, Plan plan, PostDataRequest request) {
+    private static PostDataResult result(boolean check, PostDataRestore plan, PostDataRequest request) {
         Map<String, Integer> restored = new TreeMap<>();
         List<String> actions = new ArrayList<>();
         for (TocEntry e : plan.restore()) {
@@ -174,7 +176,7 @@ public final class PostDataService {
     }
 
     /** @throws ApiException 422 {@code schema_not_applied} when tables of the manifest are missing */
-    Plan plan(String database, Manifest manifest, PostDataRequest request) {
+    PostDataRestore plan(String database, Manifest manifest, PostDataRequest request) {
         PrivilegeSet privileges = manifest.privileges();
         Map<List<String>, PolicyRoles> renamed = new HashMap<>();
         Map<List<String>, String> owners = new HashMap<>();
@@ -239,8 +241,8 @@ public final class PostDataService {
             }
             List<TocEntry> policyComments = TargetArchive.withComments(manifest, mappedPolicies).stream()
                     .filter(e -> "COMMENT".equals(e.desc())).toList();
-            return new Plan(TargetArchive.withComments(manifest, missing), present, refresh, notRefreshed, policies,
-                    policyComments, unresolved);
+            return new PostDataRestore(TargetArchive.withComments(manifest, missing), present, refresh,
+                    notRefreshed, policies, policyComments, unresolved);
         } catch (SQLException e) {
             throw connector.translate(e);
         }

@@ -55,8 +55,8 @@ public final class SchemaApplyService {
         this.stateDir = stateDir;
     }
 
-    /** What the entries to restore are, as far as the target's catalogs say now. */
-    record Plan(List<TocEntry> preData, List<TocEntry> keys, int keysPresent) {
+    /** What a schema apply restores (pre-data, then keys), as far as the target's catalogs say now. */
+    record PreDataRestore(List<TocEntry> preData, List<TocEntry> keys, int keysPresent) {
         boolean preDataNeeded() {
             return !preData.isEmpty();
         }
@@ -66,7 +66,7 @@ public final class SchemaApplyService {
     public ApplyResult check(MigrationId migration, ApplyRequest request) {
         TargetArchive archive = TargetArchive.load(stateDir, migration);
         String database = DatabaseCheck.require(connector, request.database());
-        Plan plan = keys(plan(database, archive.manifest()), request);
+        PreDataRestore plan = keys(plan(database, archive.manifest()), request);
         if (plan.preDataNeeded() && request.privileges()) {
             requireRoles(database, archive.manifest(), request);
         }
@@ -80,7 +80,7 @@ public final class SchemaApplyService {
     public JobView start(MigrationId migration, ApplyRequest request) {
         TargetArchive archive = TargetArchive.load(stateDir, migration);
         String database = DatabaseCheck.require(connector, request.database());
-        Plan plan = plan(database, archive.manifest());
+        PreDataRestore plan = plan(database, archive.manifest());
         if (plan.preDataNeeded() && request.privileges()) {
             requireRoles(database, archive.manifest(), request);
         }
@@ -88,8 +88,8 @@ public final class SchemaApplyService {
     }
 
     /** Without keys when the request leaves them to the copy. */
-    private static Plan keys(Plan plan, ApplyRequest request) {
-        return request.keys() ? plan : new Plan(plan.preData(), List.of(), plan.keysPresent());
+    private static PreDataRestore keys(PreDataRestore plan, ApplyRequest request) {
+        return request.keys() ? plan : new PreDataRestore(plan.preData(), List.of(), plan.keysPresent());
     }
 
     private ApplyResult apply(MigrationId migration, String database, ApplyRequest request, ProgressSink progress)
@@ -97,7 +97,7 @@ public final class SchemaApplyService {
         TargetArchive archive = TargetArchive.load(stateDir, migration);
         Manifest manifest = archive.manifest();
         progress.report(0, 3, "checking the target's catalogs");
-        Plan plan = plan(database, manifest);
+        PreDataRestore plan = plan(database, manifest);
         Restore restore = new Restore(process, Tools.forServer(info, serverMajor(database)), archive.files());
         List<TocEntry> preData = plan.preData();
         List<String> privileges = List.of();
@@ -197,7 +197,7 @@ public final class SchemaApplyService {
                 new ApplyResult.KeyCounts(keysApplied, keysPresent));
     }
 
-    Plan plan(String database, Manifest manifest) {
+    PreDataRestore plan(String database, Manifest manifest) {
         try (Connection c = connector.open(database, Duration.ofMinutes(5), true)) {
             TargetCatalog target = new TargetCatalog(c);
             requireExtensions(manifest, target);
@@ -215,7 +215,7 @@ public final class SchemaApplyService {
                     present++;
                 }
             }
-            return new Plan(preData, TargetArchive.withComments(manifest, keys), present);
+            return new PreDataRestore(preData, TargetArchive.withComments(manifest, keys), present);
         } catch (SQLException e) {
             throw connector.translate(e);
         }

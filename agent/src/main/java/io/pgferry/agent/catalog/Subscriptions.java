@@ -23,13 +23,14 @@ public final class Subscriptions {
      * @param streaming {@code on}, {@code off} or {@code parallel}
      * @param conninfo null when the agent's role may not read it (only superusers can)
      * @param slotName null once detached from its slot ({@code slot_name = NONE})
+     * @param synchronousCommit how the apply worker commits ({@code off} as created; {@code on} for the cutover)
      */
     public record Subscription(String name, boolean enabled, boolean binary, String streaming, String conninfo,
-                               String slotName, List<String> publications) {
+                               String slotName, List<String> publications, String synchronousCommit) {
     }
 
     private static final String READ = """
-            SELECT s.subenabled, s.subbinary, s.substream::text, %s, s.subslotname, s.subpublications
+            SELECT s.subenabled, s.subbinary, s.substream::text, %s, s.subslotname, s.subpublications, s.subsynccommit
             FROM pg_subscription s
             WHERE s.subname = ? AND s.subdbid = (SELECT oid FROM pg_database WHERE datname = current_database())""";
     private static final String CONNINFO_READABLE =
@@ -53,7 +54,7 @@ public final class Subscriptions {
                 Array publications = rs.getArray(6);
                 return Optional.of(new Subscription(name, rs.getBoolean(1), rs.getBoolean(2),
                         streaming(rs.getString(3)), rs.getString(4), rs.getString(5),
-                        Arrays.asList((String[]) publications.getArray())));
+                        Arrays.asList((String[]) publications.getArray()), rs.getString(7)));
             }
         }
     }

@@ -1,5 +1,6 @@
 package io.pgferry.agent.catchup;
 
+import io.pgferry.agent.catalog.Subscriptions;
 import io.pgferry.agent.http.ApiException;
 import io.pgferry.agent.migration.MigrationId;
 import io.pgferry.agent.migration.Plan;
@@ -8,8 +9,6 @@ import io.pgferry.agent.migration.StepResult;
 import io.pgferry.agent.postgres.PgConnector;
 import io.pgferry.agent.sql.Sql;
 import java.sql.Connection;
-import java.sql.PreparedStatement;
-import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.time.Duration;
 
@@ -23,9 +22,6 @@ import java.time.Duration;
  */
 public final class SubscriberCommitService {
     private static final Duration TIMEOUT = Duration.ofSeconds(30);
-    private static final String READ = """
-            SELECT subsynccommit FROM pg_subscription
-            WHERE subname = ? AND subdbid = (SELECT oid FROM pg_database WHERE datname = current_database())""";
 
     /** @param synchronousCommit the subscription's setting once the step is done (in check mode: would be) */
     public record Subscriber(String subscription, String synchronousCommit) {
@@ -69,15 +65,8 @@ public final class SubscriberCommitService {
     }
 
     private static String read(Connection c, String name, String database) throws SQLException {
-        try (PreparedStatement ps = c.prepareStatement(READ)) {
-            ps.setString(1, name);
-            try (ResultSet rs = ps.executeQuery()) {
-                if (!rs.next()) {
-                    throw ApiException.notFound("subscription_not_found", "database " + database
-                            + " has no subscription " + name + "; nothing replicates into it");
-                }
-                return rs.getString(1);
-            }
-        }
+        return Subscriptions.read(c, name).map(Subscriptions.Subscription::synchronousCommit)
+                .orElseThrow(() -> ApiException.notFound("subscription_not_found", "database " + database
+                        + " has no subscription " + name + "; nothing replicates into it"));
     }
 }

@@ -32,7 +32,9 @@ public final class CleanupController implements RouteGroup {
      *   <li>200: {@code {changed, check, queries, database, remaining, state_removed}}</li>
      *   <li>400 {@code invalid_request}: malformed body or bad migration id</li>
      *   <li>401 {@code unauthorized}: missing or wrong bearer token</li>
-     *   <li>404 {@code database_not_found}: the database does not exist</li>
+     *   <li>404 {@code database_not_found}: the database does not exist, and a slot or subscription of the
+     *   migration is in another one (named); nothing was changed. A database that is gone otherwise leaves only
+     *   the role and the files to remove: 200</li>
      *   <li>422 {@code not_the_target}: {@code empty_tables} on the migration's source; nothing was changed</li>
      *   <li>502 {@code postgres_error}, 503 {@code postgres_unavailable}, 500 {@code internal_error}</li>
      * </ul>

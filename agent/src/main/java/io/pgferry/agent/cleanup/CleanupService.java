@@ -20,6 +20,7 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.sql.Array;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
@@ -74,6 +75,9 @@ public final class CleanupService {
         List<String> emptied = new ArrayList<>();
         ReplicaIdentityChanges identities = new ReplicaIdentityChanges(stateDir, migration);
         List<ReplicaIdentityChanges.Change> recorded = identities.load();
+        if (!databaseExists(db)) {
+            return databaseGone(migration, request, names, recorded);
+        }
         boolean changed = false;
         try (Connection c = Sessions.writable(connector, db, TIMEOUT)) {
             if (request.emptyTables()) {
@@ -149,6 +153,68 @@ public final class CleanupService {
         }
         return new StepResult<>(changed, request.check(), queries, new Cleanup(db, remaining, removed, recorded,
                 emptied));
+    }
+
+    private boolean databaseExists(String db) {
+        try (Connection c = connector.open(TIMEOUT)) {
+            return exists(c, "SELECT 1 FROM pg_database WHERE datname = ?", db);
+        } catch (SQLException e) {
+            throw connector.translate(e);
+        }
+    }
+
+    /**
+     * The database is gone, and with it the subscriptions, publications, policies and identities it held (PostgreSQL
+     * refuses to drop a database with a subscription or an active slot): what is left is server-wide, the role and
+     * this agent's files. A mistyped name must not drop the role a live migration uses, so when a slot or
+     * subscription of the migration is in another database the call is refused, naming it.
+     */
+    private StepResult<Cleanup> databaseGone(MigrationId migration, CleanupRequest request, List<String> names,
+                                             List<ReplicaIdentityChanges.Change> recorded) {
+        String db = request.database();
+        List<String> queries = new ArrayList<>();
+        List<String> remaining = new ArrayList<>();
+        boolean changed = false;
+        try (Connection c = Sessions.writable(connector, connector.config().database(), TIMEOUT)) {
+            String elsewhere = liveObjectElsewhere(c, names);
+            if (elsewhere != null) {
+                throw ApiException.notFound("database_not_found", "database " + db + " does not exist on this server, "
+                        + "but " + elsewhere + ": nothing was changed. Run cleanup with that database");
+            }
+            if (!request.keepReverse()) {
+                changed = dropRole(c, migration.objectName(), request.check(), queries, remaining);
+            }
+        } catch (SQLException e) {
+            throw connector.translate(e);
+        }
+        boolean removed = false;
+        if (!request.check()) {
+            new FenceFiles(stateDir, migration).remove(db);
+            if (!request.keepReverse() && !request.keepState()) {
+                removed = removeState(migration);
+                changed |= removed;
+            }
+        }
+        return new StepResult<>(changed, request.check(), queries, new Cleanup(db, remaining, removed, recorded,
+                List.of()));
+    }
+
+    /** A slot or subscription of the migration, named with its database, or null. Both catalogs are server-wide. */
+    private static String liveObjectElsewhere(Connection c, List<String> names) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement("""
+                SELECT 'slot ' || slot_name || ' is in database ' || database FROM pg_replication_slots
+                WHERE slot_name = ANY (?) AND database IS NOT NULL
+                UNION ALL
+                SELECT 'subscription ' || s.subname || ' is in database ' || d.datname FROM pg_subscription s
+                JOIN pg_database d ON d.oid = s.subdbid WHERE s.subname = ANY (?)
+                LIMIT 1""")) {
+            Array array = c.createArrayOf("text", names.toArray());
+            ps.setArray(1, array);
+            ps.setArray(2, array);
+            try (ResultSet rs = ps.executeQuery()) {
+                return rs.next() ? rs.getString(1) : null;
+            }
+        }
     }
 
     /** Emptying tables is for the target's copy; the source's tables are the data itself. */

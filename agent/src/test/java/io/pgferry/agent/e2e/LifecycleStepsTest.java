@@ -243,6 +243,16 @@ class LifecycleStepsTest {
         assertEquals(6, t.at("/forward/subscription/tables").asInt(), t.toString());
         assertTrue(t.at("/forward/subscription/worker_pid").asInt() > 0, t.toString());
         assertFalse(t.at("/reverse/publication").asBoolean());
+
+        // A mistyped database on cleanup must not take the role or the files of the migration that is streaming.
+        for (AgentHandle side : new AgentHandle[] {source, target}) {
+            Answer typo = side.post(path("cleanup"), Map.of("database", "ap p"));
+            assertEquals(404, typo.status(), typo.body().toString());
+            assertTrue(typo.at("/detail").asText().contains("is in database " + DB), typo.body().toString());
+        }
+        assertTrue(facts(source).get("role").asBoolean(), "nothing was changed");
+        assertTrue(facts(source).at("/state/archive").asBoolean(), "nothing was changed");
+        assertTrue(facts(target).at("/forward/subscription/exists").asBoolean());
     }
 
     /** #17.1: the user's scope rule is resolved again; what it selects now but was not copied refuses the cutover. */
@@ -385,6 +395,29 @@ class LifecycleStepsTest {
         for (PgCluster c : new PgCluster[] {src, dst}) {
             assertEquals("0", one(c, DB, "SELECT count(*) FROM pg_replication_origin"), c.toString());
         }
+    }
+
+    /**
+     * #9: cleanup after the database itself was dropped finds nothing to do there and still removes what is
+     * server-wide (the role); a rerun changes nothing.
+     */
+    @Test
+    @Order(11)
+    void cleanupOfADroppedDatabaseRemovesWhatIsLeftOnTheServer() throws Exception {
+        exec(src, "postgres", "CREATE DATABASE \"gone db\"");
+        exec(src, "postgres", "DROP DATABASE \"gone db\"");
+        exec(src, "postgres", "CREATE ROLE pgferry_life LOGIN");
+        JsonNode check = MigrationFlow.ok(source.post(path("cleanup"), Map.of("database", "gone db", "check", true)));
+        assertTrue(check.get("changed").asBoolean(), check.toString());
+        assertTrue(check.get("queries").toString().contains("DROP ROLE pgferry_life"), check.toString());
+        assertEquals("1", one(src, "postgres", "SELECT count(*) FROM pg_roles WHERE rolname = 'pgferry_life'"));
+        JsonNode done = MigrationFlow.ok(source.post(path("cleanup"), Map.of("database", "gone db")));
+        assertTrue(done.get("changed").asBoolean(), done.toString());
+        assertEquals("0", one(src, "postgres", "SELECT count(*) FROM pg_roles WHERE rolname = 'pgferry_life'"));
+        assertFalse(MigrationFlow.ok(source.post(path("cleanup"), Map.of("database", "gone db")))
+                .get("changed").asBoolean());
+        assertFalse(MigrationFlow.ok(target.post(path("cleanup"), Map.of("database", "gone db")))
+                .get("changed").asBoolean());
     }
 
     // ------------------------------------------------------------------ helpers

@@ -4,6 +4,7 @@ import io.pgferry.agent.config.AgentConfig;
 import io.pgferry.agent.health.HealthController;
 import io.pgferry.agent.health.HealthService;
 import io.pgferry.agent.http.AgentServer;
+import io.pgferry.agent.http.ProblemMapper;
 import io.pgferry.agent.info.InfoController;
 import io.pgferry.agent.info.InfoService;
 import io.pgferry.agent.jobs.JobRunner;
@@ -63,7 +64,7 @@ public final class Agent implements AutoCloseable {
             LOG.warn("PostgreSQL at {} is not reachable yet; starting anyway", connector.target());
         }
         AgentMetrics metrics = new AgentMetrics();
-        JobRunner jobs = new JobRunner(metrics::jobFinished);
+        JobRunner jobs = new JobRunner(ProblemMapper::known, metrics::jobFinished);
         metrics.watch(connector, config.stateDir(), jobs::views);
         PgProcess tools = new PgProcess(config.postgres(), config.stateDir(), JobRunner::currentJob);
         List<RouteGroup> routes = new ArrayList<>(List.of(new HealthController(new HealthService(connector)),

@@ -1,10 +1,6 @@
 package io.pgferry.agent.copy;
 
 import io.pgferry.agent.config.CopyLimits;
-import io.pgferry.agent.http.ApiException;
-import io.pgferry.agent.http.BadRequestException;
-import io.pgferry.agent.http.Problem;
-import io.pgferry.agent.http.ProblemMapper;
 import io.pgferry.agent.info.InfoService;
 import io.pgferry.agent.jobs.JobRunner;
 import io.pgferry.agent.jobs.JobView;
@@ -15,12 +11,15 @@ import io.pgferry.agent.migration.StepResult;
 import io.pgferry.agent.migration.TableRef;
 import io.pgferry.agent.postgres.PgConnector;
 import io.pgferry.agent.postgres.PgProcess;
+import io.pgferry.agent.problem.ApiException;
+import io.pgferry.agent.problem.BadRequestException;
+import io.pgferry.agent.problem.Problem;
 import io.pgferry.agent.schemaapply.Restore;
 import io.pgferry.agent.schemaapply.TargetArchive;
 import io.pgferry.agent.schemaapply.TargetCatalog;
 import io.pgferry.agent.schemaarchive.Manifest;
-import io.pgferry.agent.schemaarchive.Tools;
 import io.pgferry.agent.schemaarchive.TocEntry;
+import io.pgferry.agent.schemaarchive.Tools;
 import io.pgferry.agent.sql.Sql;
 import io.pgferry.agent.subscription.SubscriptionRequest;
 import io.pgferry.agent.subscription.SubscriptionService;
@@ -477,7 +476,7 @@ public final class CopyService implements SyncStatusService.OwnCopies {
 
     /** A copy that failed keeps nothing: its state says so and its slot is dropped, so no WAL is held for it. */
     private void abandon(MigrationId migration, CopyRequest request, CopyState fresh, LiveCopy copy, Exception e) {
-        String reason = ProblemMapper.known(e).map(Problem::detail).orElse(e.getClass().getSimpleName());
+        String reason = jobs.explain(e).map(Problem::detail).orElse(e.getClass().getSimpleName());
         try {
             fresh.with(CopyState.FAILED, null, Instant.now().toString(), copy.seconds(), reason,
                     copy.view().tables()).save(stateDir, migration);

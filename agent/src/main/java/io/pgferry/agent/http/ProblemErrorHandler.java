@@ -1,5 +1,6 @@
 package io.pgferry.agent.http;
 
+import io.pgferry.agent.problem.Problem;
 import java.nio.ByteBuffer;
 import java.nio.charset.Charset;
 import java.util.List;

@@ -3,11 +3,11 @@ package io.pgferry.agent.largeobjects;
 import io.javalin.config.RoutesConfig;
 import io.javalin.http.Context;
 import io.pgferry.agent.http.Access;
-import io.pgferry.agent.http.BadRequestException;
 import io.pgferry.agent.http.JsonBody;
 import io.pgferry.agent.http.RouteGroup;
 import io.pgferry.agent.migration.MigrationId;
 import io.pgferry.agent.migration.Steps;
+import io.pgferry.agent.problem.BadRequestException;
 
 /**
  * Either side: large objects, which logical replication does not carry (docs/design.md, "Large objects"). Read this

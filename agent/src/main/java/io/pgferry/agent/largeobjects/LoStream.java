@@ -1,8 +1,8 @@
 package io.pgferry.agent.largeobjects;
 
-import io.pgferry.agent.http.ApiException;
-import io.pgferry.agent.http.BadRequestException;
 import io.pgferry.agent.http.JsonBody;
+import io.pgferry.agent.problem.ApiException;
+import io.pgferry.agent.problem.BadRequestException;
 import java.io.BufferedInputStream;
 import java.io.BufferedOutputStream;
 import java.io.DataInputStream;

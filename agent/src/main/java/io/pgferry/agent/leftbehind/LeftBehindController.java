@@ -3,12 +3,12 @@ package io.pgferry.agent.leftbehind;
 import io.javalin.config.RoutesConfig;
 import io.javalin.http.Context;
 import io.pgferry.agent.http.Access;
-import io.pgferry.agent.http.BadRequestException;
 import io.pgferry.agent.http.RouteGroup;
 import io.pgferry.agent.migration.MigrationId;
 import io.pgferry.agent.migration.Steps;
 import io.pgferry.agent.migration.UnloggedTables;
 import io.pgferry.agent.preflight.LeftBehindChecks;
+import io.pgferry.agent.problem.BadRequestException;
 
 /** Source: what the migration does not move, for the report at the end of the migrate and cutover playbooks. */
 public final class LeftBehindController implements RouteGroup {

@@ -50,7 +50,7 @@ public final class ReplicaIdentityChanges {
     public record Identity(char kind, String index) {
         public static Identity parse(String text) {
             if (text == null) {
-                throw new io.pgferry.agent.http.BadRequestException("replica_identity", "a replica identity is "
+                throw new io.pgferry.agent.problem.BadRequestException("replica_identity", "a replica identity is "
                         + "default, nothing, full or index <name>");
             }
             return switch (text) {
@@ -59,7 +59,7 @@ public final class ReplicaIdentityChanges {
                 case "full" -> new Identity('f', null);
                 default -> {
                     if (!text.startsWith("index ") || text.length() <= 6) {
-                        throw new io.pgferry.agent.http.BadRequestException("replica_identity", "a replica "
+                        throw new io.pgferry.agent.problem.BadRequestException("replica_identity", "a replica "
                                 + "identity is default, nothing, full or index <name>, got " + text);
                     }
                     yield new Identity('i', Names.require("replica_identity", text.substring(6)));

@@ -1,10 +1,10 @@
 package io.pgferry.agent.migration;
 
 import io.javalin.http.Context;
-import io.pgferry.agent.http.ApiException;
-import io.pgferry.agent.http.BadRequestException;
 import io.pgferry.agent.postgres.PgConnector;
 import io.pgferry.agent.postgres.PostgresUnavailableException;
+import io.pgferry.agent.problem.ApiException;
+import io.pgferry.agent.problem.BadRequestException;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.time.Duration;

@@ -1,6 +1,5 @@
 package io.pgferry.agent.postdata;
 
-import io.pgferry.agent.http.ApiException;
 import io.pgferry.agent.info.InfoService;
 import io.pgferry.agent.jobs.JobRunner;
 import io.pgferry.agent.jobs.JobView;
@@ -14,12 +13,13 @@ import io.pgferry.agent.privileges.PolicyRoles;
 import io.pgferry.agent.privileges.PrivilegePlanner;
 import io.pgferry.agent.privileges.PrivilegeSet;
 import io.pgferry.agent.privileges.RoleMap;
+import io.pgferry.agent.problem.ApiException;
 import io.pgferry.agent.schemaapply.Restore;
 import io.pgferry.agent.schemaapply.TargetArchive;
 import io.pgferry.agent.schemaapply.TargetCatalog;
 import io.pgferry.agent.schemaarchive.Manifest;
-import io.pgferry.agent.schemaarchive.Tools;
 import io.pgferry.agent.schemaarchive.TocEntry;
+import io.pgferry.agent.schemaarchive.Tools;
 import io.pgferry.agent.sql.Sql;
 import io.pgferry.agent.subscription.SubscriptionService;
 import java.io.IOException;

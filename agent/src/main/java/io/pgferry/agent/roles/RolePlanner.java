@@ -296,7 +296,7 @@ public final class RolePlanner {
         for (String setting : s.settings()) {
             var m = SETTING.matcher(setting);
             if (!m.matches()) {
-                throw new io.pgferry.agent.http.BadRequestException("roles[].settings", "setting " + setting
+                throw new io.pgferry.agent.problem.BadRequestException("roles[].settings", "setting " + setting
                         + " of role " + s.name() + " is not name=value");
             }
             plan.add("ALTER ROLE " + Sql.ident(t) + " SET " + settingName(m.group(1)) + " TO "

@@ -1,8 +1,7 @@
 package io.pgferry.agent.rowcounts;
 
-import io.pgferry.agent.catchup.CatchUpService;
 import com.fasterxml.jackson.databind.JsonNode;
-import io.pgferry.agent.http.ApiException;
+import io.pgferry.agent.catchup.CatchUpService;
 import io.pgferry.agent.http.JsonBody;
 import io.pgferry.agent.migration.ManifestScopes;
 import io.pgferry.agent.migration.MigrationId;
@@ -11,6 +10,7 @@ import io.pgferry.agent.migration.Steps;
 import io.pgferry.agent.migration.TableRef;
 import io.pgferry.agent.migration.UnloggedTables;
 import io.pgferry.agent.postgres.PgConnector;
+import io.pgferry.agent.problem.ApiException;
 import io.pgferry.agent.sql.Sql;
 import java.sql.Connection;
 import java.sql.PreparedStatement;

@@ -62,7 +62,7 @@ public final class Restore {
 
     /**
      * @param options e.g. {@code --single-transaction} or {@code --jobs=4}
-     * @throws io.pgferry.agent.http.ApiException 502 {@code pg_restore_failed}
+     * @throws io.pgferry.agent.problem.ApiException 502 {@code pg_restore_failed}
      */
     public void run(String database, String section, List<TocEntry> entries, List<String> options)
             throws IOException {

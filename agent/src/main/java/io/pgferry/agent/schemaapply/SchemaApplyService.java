@@ -1,6 +1,5 @@
 package io.pgferry.agent.schemaapply;
 
-import io.pgferry.agent.http.ApiException;
 import io.pgferry.agent.info.InfoService;
 import io.pgferry.agent.jobs.JobRunner;
 import io.pgferry.agent.jobs.JobView;
@@ -10,10 +9,11 @@ import io.pgferry.agent.migration.MigrationId;
 import io.pgferry.agent.postgres.PgConnector;
 import io.pgferry.agent.postgres.PgProcess;
 import io.pgferry.agent.privileges.PrivilegePlanner;
+import io.pgferry.agent.problem.ApiException;
 import io.pgferry.agent.schemaarchive.ExtensionRef;
 import io.pgferry.agent.schemaarchive.Manifest;
-import io.pgferry.agent.schemaarchive.Tools;
 import io.pgferry.agent.schemaarchive.TocEntry;
+import io.pgferry.agent.schemaarchive.Tools;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.sql.Connection;

@@ -1,7 +1,7 @@
 package io.pgferry.agent.schemaapply;
 
-import io.pgferry.agent.http.ApiException;
 import io.pgferry.agent.migration.MigrationId;
+import io.pgferry.agent.problem.ApiException;
 import io.pgferry.agent.schemaarchive.ArchiveFiles;
 import io.pgferry.agent.schemaarchive.Manifest;
 import io.pgferry.agent.schemaarchive.TocEntry;

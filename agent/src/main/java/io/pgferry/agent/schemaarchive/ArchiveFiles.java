@@ -1,10 +1,10 @@
 package io.pgferry.agent.schemaarchive;
 
-import io.pgferry.agent.http.ApiException;
 import io.pgferry.agent.http.JsonBody;
 import io.pgferry.agent.migration.ManifestScope;
 import io.pgferry.agent.migration.ManifestScopes;
 import io.pgferry.agent.migration.MigrationId;
+import io.pgferry.agent.problem.ApiException;
 import io.pgferry.agent.state.StateFiles;
 import java.io.IOException;
 import java.io.InputStream;

@@ -1,8 +1,8 @@
 package io.pgferry.agent.schemaarchive;
 
-import io.pgferry.agent.http.ApiException;
 import io.pgferry.agent.http.JsonBody;
 import io.pgferry.agent.migration.MigrationId;
+import io.pgferry.agent.problem.ApiException;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;

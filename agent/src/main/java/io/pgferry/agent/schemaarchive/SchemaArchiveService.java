@@ -1,6 +1,5 @@
 package io.pgferry.agent.schemaarchive;
 
-import io.pgferry.agent.http.ApiException;
 import io.pgferry.agent.http.JsonBody;
 import io.pgferry.agent.info.InfoService;
 import io.pgferry.agent.migration.DatabaseCheck;
@@ -14,6 +13,7 @@ import io.pgferry.agent.postgres.PgTools;
 import io.pgferry.agent.postgres.ServerVersion;
 import io.pgferry.agent.privileges.PrivilegeCatalog;
 import io.pgferry.agent.privileges.PrivilegeSet;
+import io.pgferry.agent.problem.ApiException;
 import io.pgferry.agent.readycheck.SchemaFingerprint;
 import io.pgferry.agent.sql.Sql;
 import java.io.IOException;

@@ -1,10 +1,10 @@
 package io.pgferry.agent.schemaarchive;
 
-import io.pgferry.agent.http.ApiException;
 import io.pgferry.agent.info.InfoService;
 import io.pgferry.agent.postgres.PgProcess;
 import io.pgferry.agent.postgres.PgTools;
 import io.pgferry.agent.postgres.PgToolsException;
+import io.pgferry.agent.problem.ApiException;
 import java.util.List;
 import java.util.stream.Collectors;
 import org.slf4j.Logger;

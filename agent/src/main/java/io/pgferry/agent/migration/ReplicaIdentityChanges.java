@@ -1,7 +1,7 @@
 package io.pgferry.agent.migration;
 
 import com.fasterxml.jackson.core.type.TypeReference;
-import io.pgferry.agent.http.JsonBody;
+import io.pgferry.agent.json.Json;
 import io.pgferry.agent.sql.Sql;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -106,7 +106,7 @@ public final class ReplicaIdentityChanges {
             return List.of();
         }
         try {
-            return List.copyOf(JsonBody.MAPPER.readValue(file.toFile(), new TypeReference<List<Change>>() {
+            return List.copyOf(Json.MAPPER.readValue(file.toFile(), new TypeReference<List<Change>>() {
             }));
         } catch (IOException e) {
             throw new UncheckedIOException("cannot read " + file, e);
@@ -127,7 +127,7 @@ public final class ReplicaIdentityChanges {
         try {
             Files.createDirectories(file.getParent());
             Path tmp = file.resolveSibling(FILE + ".tmp");
-            Files.writeString(tmp, JsonBody.MAPPER.writeValueAsString(List.copyOf(all.values())));
+            Files.writeString(tmp, Json.MAPPER.writeValueAsString(List.copyOf(all.values())));
             Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
         } catch (IOException e) {
             throw new UncheckedIOException("cannot record replica identity changes in " + file, e);

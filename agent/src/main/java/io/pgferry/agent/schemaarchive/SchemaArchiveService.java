@@ -1,7 +1,7 @@
 package io.pgferry.agent.schemaarchive;
 
-import io.pgferry.agent.http.JsonBody;
 import io.pgferry.agent.info.InfoService;
+import io.pgferry.agent.json.Json;
 import io.pgferry.agent.migration.DatabaseCheck;
 import io.pgferry.agent.migration.MigrationId;
 import io.pgferry.agent.migration.ResolvedScope;
@@ -149,7 +149,7 @@ public final class SchemaArchiveService {
         var md = ArchiveFiles.sha256();
         md.update((database + "\n").getBytes(StandardCharsets.UTF_8));
         md.update(script.getBytes(StandardCharsets.UTF_8));
-        md.update(JsonBody.MAPPER.writeValueAsBytes(privileges));
+        md.update(Json.MAPPER.writeValueAsBytes(privileges));
         return HexFormat.of().formatHex(md.digest());
     }
 

@@ -1,6 +1,8 @@
 package io.pgferry.agent.privileges;
 
 import io.pgferry.agent.migration.Names;
+import io.pgferry.agent.privilegeset.PrivilegeSet;
+import io.pgferry.agent.privilegeset.RoleMap;
 import io.pgferry.agent.problem.BadRequestException;
 import java.util.Map;
 

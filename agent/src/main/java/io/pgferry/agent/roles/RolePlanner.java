@@ -2,7 +2,7 @@ package io.pgferry.agent.roles;
 
 import io.pgferry.agent.migration.Plan;
 import io.pgferry.agent.migration.StepResult;
-import io.pgferry.agent.privileges.RoleMap;
+import io.pgferry.agent.privilegeset.RoleMap;
 import io.pgferry.agent.sql.Sql;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
@@ -300,7 +300,7 @@ public final class RolePlanner {
                         + " of role " + s.name() + " is not name=value");
             }
             plan.add("ALTER ROLE " + Sql.ident(t) + " SET " + settingName(m.group(1)) + " TO "
-                    + io.pgferry.agent.privileges.PrivilegePlanner.settingValue(m.group(1), m.group(2)));
+                    + io.pgferry.agent.privilegeset.PrivilegePlanner.settingValue(m.group(1), m.group(2)));
         }
         if (s.comment() != null) {
             plan.add("COMMENT ON ROLE " + Sql.ident(t) + " IS " + Sql.literal(s.comment()));

@@ -17,7 +17,7 @@ import java.util.stream.Collectors;
  * Restores chosen entries of the uploaded archive with the target's own pg_restore, selected by dump id through
  * a {@code --use-list} file: into the database, or as a script the agent runs itself (the pre-data, so the owners
  * and privileges go in with it, in one transaction). Owners and grants never come from the archive (see the
- * source's pg_dump options): the privileges package applies them through the role map.
+ * source's pg_dump options): privilegeset.PrivilegePlanner applies them through the role map.
  */
 public final class Restore {
     /** Index builds on big tables take hours; the job, not the client, waits for them. */

@@ -8,7 +8,7 @@ import io.pgferry.agent.migration.DatabaseCheck;
 import io.pgferry.agent.migration.MigrationId;
 import io.pgferry.agent.postgres.PgConnector;
 import io.pgferry.agent.postgres.PgProcess;
-import io.pgferry.agent.privileges.PrivilegePlanner;
+import io.pgferry.agent.privilegeset.PrivilegePlanner;
 import io.pgferry.agent.problem.ApiException;
 import io.pgferry.agent.schemaarchive.ExtensionRef;
 import io.pgferry.agent.schemaarchive.Manifest;

@@ -11,8 +11,8 @@ import io.pgferry.agent.postgres.PgConnector;
 import io.pgferry.agent.postgres.PgProcess;
 import io.pgferry.agent.postgres.PgTools;
 import io.pgferry.agent.postgres.ServerVersion;
-import io.pgferry.agent.privileges.PrivilegeCatalog;
-import io.pgferry.agent.privileges.PrivilegeSet;
+import io.pgferry.agent.privilegeset.PrivilegeCatalog;
+import io.pgferry.agent.privilegeset.PrivilegeSet;
 import io.pgferry.agent.problem.ApiException;
 import io.pgferry.agent.readycheck.SchemaFingerprint;
 import io.pgferry.agent.sql.Sql;
@@ -121,7 +121,7 @@ public final class SchemaArchiveService {
      * literally, so a schema named {@code a.*} selects exactly that schema. Ownership and privileges are left
      * out of the archive: pg_restore could only restore them under the source's role names, and a role map
      * (consolidation) renames roles. They travel in the manifest instead, read from the catalogs, and the target
-     * applies them through the role map (privileges package). UTF8, because the target runs the pre-data as a
+     * applies them through the role map (privilegeset.PrivilegePlanner). UTF8, because the target runs the pre-data as a
      * script through its JDBC session, which speaks UTF-8 only; the server converts to the database's encoding.
      */
     static List<String> dumpArgs(ResolvedScope scope, List<ExtensionRef> extensions, Path file) {

@@ -1,4 +1,4 @@
-package io.pgferry.agent.privileges;
+package io.pgferry.agent.privilegeset;
 
 import com.fasterxml.jackson.core.type.TypeReference;
 import com.fasterxml.jackson.databind.ObjectMapper;

@@ -1,4 +1,4 @@
-package io.pgferry.agent.privileges;
+package io.pgferry.agent.privilegeset;
 
 import io.pgferry.agent.migration.Names;
 import io.pgferry.agent.problem.BadRequestException;

@@ -1,10 +1,7 @@
-package io.pgferry.agent.schemaapply;
+package io.pgferry.agent.schemaarchive;
 
 import io.pgferry.agent.postgres.PgProcess;
 import io.pgferry.agent.postgres.PgTools;
-import io.pgferry.agent.schemaarchive.ArchiveFiles;
-import io.pgferry.agent.schemaarchive.Tools;
-import io.pgferry.agent.schemaarchive.TocEntry;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;

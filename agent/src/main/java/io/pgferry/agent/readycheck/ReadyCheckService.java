@@ -12,6 +12,7 @@ import io.pgferry.agent.migration.TableIdentity;
 import io.pgferry.agent.migration.TableRef;
 import io.pgferry.agent.postgres.PgConnector;
 import io.pgferry.agent.problem.ApiException;
+import io.pgferry.agent.schemaarchive.SchemaFingerprint;
 import io.pgferry.agent.sequences.SequenceValue;
 import io.pgferry.agent.sequences.SequencesService;
 import io.pgferry.agent.sql.Sql;

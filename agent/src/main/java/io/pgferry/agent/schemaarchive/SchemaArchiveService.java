@@ -14,7 +14,6 @@ import io.pgferry.agent.postgres.ServerVersion;
 import io.pgferry.agent.privilegeset.PrivilegeCatalog;
 import io.pgferry.agent.privilegeset.PrivilegeSet;
 import io.pgferry.agent.problem.ApiException;
-import io.pgferry.agent.readycheck.SchemaFingerprint;
 import io.pgferry.agent.sql.Sql;
 import java.io.IOException;
 import java.io.UncheckedIOException;

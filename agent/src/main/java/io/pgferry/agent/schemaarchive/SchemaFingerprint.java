@@ -1,4 +1,4 @@
-package io.pgferry.agent.readycheck;
+package io.pgferry.agent.schemaarchive;
 
 import io.pgferry.agent.json.Json;
 import io.pgferry.agent.migration.MigrationId;

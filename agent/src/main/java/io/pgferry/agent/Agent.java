@@ -11,6 +11,7 @@ import io.pgferry.agent.jobs.JobRunner;
 import io.pgferry.agent.postgres.PgConnector;
 import io.pgferry.agent.postgres.PgProcess;
 import io.pgferry.agent.postgres.PgTools;
+import io.pgferry.agent.postgres.PgToolsCache;
 import io.pgferry.agent.postgres.PgToolsException;
 import io.pgferry.agent.postgres.PgToolsResolver;
 import io.pgferry.agent.postgres.PostgresUnavailableException;
@@ -54,10 +55,11 @@ public final class Agent implements AutoCloseable {
         StateFiles.directory(config.stateDir());
         PgProcess.removeLeftoverFiles(config.stateDir());
         PgConnector connector = new PgConnector(config.postgres());
-        InfoService info = new InfoService(connector, new PgToolsResolver(config.pgBinDir(), searchPath));
+        PgToolsCache pgTools = new PgToolsCache(new PgToolsResolver(config.pgBinDir(), searchPath));
+        InfoService info = new InfoService(connector, pgTools);
         try (Connection c = connector.open(Duration.ofSeconds(5))) {
             ServerVersion version = connector.serverVersion(c);
-            PgTools tools = info.tools(version.major());
+            PgTools tools = pgTools.tools(version.major());
             LOG.info("PostgreSQL {} at {}; pg_dump {} in {} ({})", version.version(), connector.target(),
                     tools.pgDumpVersion(), tools.binDir(), tools.source());
         } catch (PostgresUnavailableException | SQLException e) {
@@ -69,7 +71,7 @@ public final class Agent implements AutoCloseable {
         PgProcess tools = new PgProcess(config.postgres(), config.stateDir(), JobRunner::currentJob);
         List<RouteGroup> routes = new ArrayList<>(List.of(new HealthController(new HealthService(connector)),
                 new InfoController(info)));
-        routes.addAll(Features.all(config, connector, info, jobs, tools));
+        routes.addAll(Features.all(config, connector, pgTools, jobs, tools));
         routes.add(new MetricsController(metrics, config.metricsAuth()));
         routes.add(new OpenApiController());
         AgentServer server = AgentServer.start(config, routes, metrics::request);

@@ -1,7 +1,6 @@
 package io.pgferry.agent.copy;
 
 import io.pgferry.agent.config.CopyLimits;
-import io.pgferry.agent.info.InfoService;
 import io.pgferry.agent.jobs.JobRunner;
 import io.pgferry.agent.jobs.JobView;
 import io.pgferry.agent.jobs.ProgressSink;
@@ -11,6 +10,7 @@ import io.pgferry.agent.migration.StepResult;
 import io.pgferry.agent.migration.TableRef;
 import io.pgferry.agent.postgres.PgConnector;
 import io.pgferry.agent.postgres.PgProcess;
+import io.pgferry.agent.postgres.PgToolsCache;
 import io.pgferry.agent.problem.ApiException;
 import io.pgferry.agent.problem.BadRequestException;
 import io.pgferry.agent.problem.Problem;
@@ -81,7 +81,7 @@ public final class CopyService implements SyncStatusService.OwnCopies {
     }
 
     private final PgConnector connector;
-    private final InfoService info;
+    private final PgToolsCache pgTools;
     private final PgProcess process;
     private final JobRunner jobs;
     private final Path stateDir;
@@ -89,10 +89,10 @@ public final class CopyService implements SyncStatusService.OwnCopies {
     private final SubscriptionService subscriptions;
     private final Map<String, LiveCopy> live = new ConcurrentHashMap<>();
 
-    public CopyService(PgConnector connector, InfoService info, PgProcess process, JobRunner jobs, Path stateDir,
+    public CopyService(PgConnector connector, PgToolsCache pgTools, PgProcess process, JobRunner jobs, Path stateDir,
                        CopyLimits limits, SubscriptionService subscriptions) {
         this.connector = connector;
-        this.info = info;
+        this.pgTools = pgTools;
         this.process = process;
         this.jobs = jobs;
         this.stateDir = stateDir;
@@ -357,7 +357,7 @@ public final class CopyService implements SyncStatusService.OwnCopies {
             copy.mark("plan");
             IndexPlan indexes = IndexPlan.of(manifest, plan.units(), new TargetCatalog(target));
             Optional<IndexScript.Script> script = IndexScript.extract(process,
-                    Tools.forServer(info, (Integer) targetSide[1]), archive.files(), indexes.entries());
+                    Tools.forServer(pgTools, (Integer) targetSide[1]), archive.files(), indexes.entries());
             if (script.isEmpty()) {
                 LOG.warn("copy of {}: the archive's index script could not be cut per entry; keys are restored "
                         + "after the copy, the other indexes by post-data", migration);
@@ -451,7 +451,7 @@ public final class CopyService implements SyncStatusService.OwnCopies {
             keys = TargetArchive.withComments(manifest, missing);
         }
         if (!keys.isEmpty()) {
-            Restore restore = new Restore(process, Tools.forServer(info, targetMajor(database)), archive.files());
+            Restore restore = new Restore(process, Tools.forServer(pgTools, targetMajor(database)), archive.files());
             restore.run(database, TocEntry.POST_DATA, keys, List.of("--single-transaction"));
             queries.add(Restore.describe(TocEntry.POST_DATA, keys, List.of("--single-transaction")));
         }

@@ -4,12 +4,14 @@ import io.pgferry.agent.config.AgentConfig;
 import io.pgferry.agent.health.HealthController;
 import io.pgferry.agent.health.HealthService;
 import io.pgferry.agent.http.AgentServer;
+import io.pgferry.agent.http.ProblemMapper;
 import io.pgferry.agent.info.InfoController;
 import io.pgferry.agent.info.InfoService;
 import io.pgferry.agent.jobs.JobRunner;
 import io.pgferry.agent.postgres.PgConnector;
 import io.pgferry.agent.postgres.PgProcess;
 import io.pgferry.agent.postgres.PgTools;
+import io.pgferry.agent.postgres.PgToolsCache;
 import io.pgferry.agent.postgres.PgToolsException;
 import io.pgferry.agent.postgres.PgToolsResolver;
 import io.pgferry.agent.postgres.PostgresUnavailableException;
@@ -53,22 +55,23 @@ public final class Agent implements AutoCloseable {
         StateFiles.directory(config.stateDir());
         PgProcess.removeLeftoverFiles(config.stateDir());
         PgConnector connector = new PgConnector(config.postgres());
-        InfoService info = new InfoService(connector, new PgToolsResolver(config.pgBinDir(), searchPath));
+        PgToolsCache pgTools = new PgToolsCache(new PgToolsResolver(config.pgBinDir(), searchPath));
+        InfoService info = new InfoService(connector, pgTools);
         try (Connection c = connector.open(Duration.ofSeconds(5))) {
             ServerVersion version = connector.serverVersion(c);
-            PgTools tools = info.tools(version.major());
+            PgTools tools = pgTools.tools(version.major());
             LOG.info("PostgreSQL {} at {}; pg_dump {} in {} ({})", version.version(), connector.target(),
                     tools.pgDumpVersion(), tools.binDir(), tools.source());
         } catch (PostgresUnavailableException | SQLException e) {
             LOG.warn("PostgreSQL at {} is not reachable yet; starting anyway", connector.target());
         }
         AgentMetrics metrics = new AgentMetrics();
-        JobRunner jobs = new JobRunner(metrics::jobFinished);
+        JobRunner jobs = new JobRunner(ProblemMapper::known, metrics::jobFinished);
         metrics.watch(connector, config.stateDir(), jobs::views);
         PgProcess tools = new PgProcess(config.postgres(), config.stateDir(), JobRunner::currentJob);
         List<RouteGroup> routes = new ArrayList<>(List.of(new HealthController(new HealthService(connector)),
                 new InfoController(info)));
-        routes.addAll(Features.all(config, connector, info, jobs, tools));
+        routes.addAll(Features.all(config, connector, pgTools, jobs, tools));
         routes.add(new MetricsController(metrics, config.metricsAuth()));
         routes.add(new OpenApiController());
         AgentServer server = AgentServer.start(config, routes, metrics::request);

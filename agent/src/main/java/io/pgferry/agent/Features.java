@@ -6,7 +6,6 @@ import io.pgferry.agent.copy.CopyService;
 import io.pgferry.agent.database.DatabaseController;
 import io.pgferry.agent.database.DatabaseService;
 import io.pgferry.agent.http.RouteGroup;
-import io.pgferry.agent.info.InfoService;
 import io.pgferry.agent.jobs.JobRunner;
 import io.pgferry.agent.jobs.JobsController;
 import io.pgferry.agent.largeobjects.LargeObjectsController;
@@ -22,6 +21,7 @@ import io.pgferry.agent.postdata.PostDataController;
 import io.pgferry.agent.postdata.PostDataService;
 import io.pgferry.agent.postgres.PgConnector;
 import io.pgferry.agent.postgres.PgProcess;
+import io.pgferry.agent.postgres.PgToolsCache;
 import io.pgferry.agent.preflight.PreflightController;
 import io.pgferry.agent.preflight.PreflightService;
 import io.pgferry.agent.publication.PublicationController;
@@ -81,23 +81,23 @@ final class Features {
      * @param jobs one runner for every long step: the agent runs one long operation at a time
      * @param tools the pg_dump and pg_restore runs, stopped with the agent
      */
-    static List<RouteGroup> all(AgentConfig config, PgConnector connector, InfoService info, JobRunner jobs,
+    static List<RouteGroup> all(AgentConfig config, PgConnector connector, PgToolsCache pgTools, JobRunner jobs,
                                 PgProcess tools) {
         Optional<ArchiveKey> archiveKey = config.archiveKey().map(ArchiveKey::of);
         SubscriptionService subscriptions = new SubscriptionService(connector);
-        CopyService copy = new CopyService(connector, info, tools, jobs, config.stateDir(), config.copy(),
+        CopyService copy = new CopyService(connector, pgTools, tools, jobs, config.stateDir(), config.copy(),
                 subscriptions);
         SyncStatusService syncStatus = new SyncStatusService(connector, copy);
         ReplicationRoleService replicationRoles = new ReplicationRoleService(connector);
         ManifestScopes scopes = ArchiveFiles.scopes(config.stateDir());
         return List.of(
                 new JobsController(jobs),
-                new SchemaArchiveController(new SchemaArchiveService(connector, info, tools, config.stateDir(),
+                new SchemaArchiveController(new SchemaArchiveService(connector, pgTools, tools, config.stateDir(),
                         archiveKey),
-                        config.stateDir()),
-                new SchemaApplyController(new SchemaApplyService(connector, info, tools, jobs, config.stateDir()),
-                        jobs, config.stateDir(), archiveKey),
-                new PostDataController(new PostDataService(connector, info, tools, jobs, config.stateDir()), jobs),
+                        config.stateDir(), archiveKey),
+                new SchemaApplyController(new SchemaApplyService(connector, pgTools, tools, jobs, config.stateDir()),
+                        jobs),
+                new PostDataController(new PostDataService(connector, pgTools, tools, jobs, config.stateDir()), jobs),
                 new PreflightController(new PreflightService(connector, copy::started)),
                 new ReplicationRoleController(replicationRoles),
                 new PublicationController(new PublicationService(connector, config.stateDir())),

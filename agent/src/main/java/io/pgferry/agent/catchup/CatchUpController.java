@@ -4,9 +4,9 @@ import io.javalin.config.RoutesConfig;
 import io.javalin.http.Context;
 import io.pgferry.agent.http.Access;
 import io.pgferry.agent.http.JsonBody;
+import io.pgferry.agent.http.Params;
 import io.pgferry.agent.http.RouteGroup;
 import io.pgferry.agent.migration.MigrationId;
-import io.pgferry.agent.migration.Steps;
 
 /**
  * Catching up: on the publishing side, wait until the subscriber has applied and flushed everything up to a WAL
@@ -44,7 +44,7 @@ public final class CatchUpController implements RouteGroup {
      * </ul>
      */
     public void post(Context ctx) throws InterruptedException {
-        MigrationId migration = Steps.migration(ctx);
+        MigrationId migration = Params.migration(ctx);
         ctx.json(service.catchUp(migration, JsonBody.read(ctx, CatchUpRequest.class)));
     }
 
@@ -66,7 +66,7 @@ public final class CatchUpController implements RouteGroup {
      * </ul>
      */
     public void put(Context ctx) {
-        MigrationId migration = Steps.migration(ctx);
+        MigrationId migration = Params.migration(ctx);
         ctx.json(subscriber.prompt(migration, JsonBody.read(ctx, SubscriberCommitRequest.class)));
     }
 
@@ -85,8 +85,8 @@ public final class CatchUpController implements RouteGroup {
      * </ul>
      */
     public void delete(Context ctx) {
-        MigrationId migration = Steps.migration(ctx);
-        ctx.json(subscriber.relax(migration, new SubscriberCommitRequest(Steps.databaseParam(ctx),
-                ctx.queryParam("direction"), Steps.checkParam(ctx))));
+        MigrationId migration = Params.migration(ctx);
+        ctx.json(subscriber.relax(migration, new SubscriberCommitRequest(Params.databaseParam(ctx),
+                ctx.queryParam("direction"), Params.checkParam(ctx))));
     }
 }

@@ -1,8 +1,8 @@
 package io.pgferry.agent.catchup;
 
-import io.pgferry.agent.http.BadRequestException;
 import io.pgferry.agent.migration.Direction;
 import io.pgferry.agent.migration.Names;
+import io.pgferry.agent.problem.BadRequestException;
 
 /**
  * Body of {@code POST /v1/migrations/{m}/catch-up}.

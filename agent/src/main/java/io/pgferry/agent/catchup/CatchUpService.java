@@ -1,9 +1,9 @@
 package io.pgferry.agent.catchup;
 
-import io.pgferry.agent.http.ApiException;
 import io.pgferry.agent.migration.MigrationId;
 import io.pgferry.agent.migration.Sessions;
 import io.pgferry.agent.postgres.PgConnector;
+import io.pgferry.agent.problem.ApiException;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;

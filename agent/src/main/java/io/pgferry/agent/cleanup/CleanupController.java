@@ -4,9 +4,9 @@ import io.javalin.config.RoutesConfig;
 import io.javalin.http.Context;
 import io.pgferry.agent.http.Access;
 import io.pgferry.agent.http.JsonBody;
+import io.pgferry.agent.http.Params;
 import io.pgferry.agent.http.RouteGroup;
 import io.pgferry.agent.migration.MigrationId;
-import io.pgferry.agent.migration.Steps;
 
 /** Both sides: remove every object and file of a migration, finished or abandoned. */
 public final class CleanupController implements RouteGroup {
@@ -40,7 +40,7 @@ public final class CleanupController implements RouteGroup {
      * </ul>
      */
     public void post(Context ctx) throws InterruptedException {
-        MigrationId migration = Steps.migration(ctx);
+        MigrationId migration = Params.migration(ctx);
         ctx.json(service.cleanup(migration, JsonBody.read(ctx, CleanupRequest.class)));
     }
 }

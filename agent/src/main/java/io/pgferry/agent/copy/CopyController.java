@@ -4,11 +4,11 @@ import io.javalin.config.RoutesConfig;
 import io.javalin.http.Context;
 import io.pgferry.agent.http.Access;
 import io.pgferry.agent.http.JsonBody;
+import io.pgferry.agent.http.Params;
 import io.pgferry.agent.http.RouteGroup;
 import io.pgferry.agent.jobs.JobRunner;
 import io.pgferry.agent.jobs.JobsController;
 import io.pgferry.agent.migration.MigrationId;
-import io.pgferry.agent.migration.Steps;
 
 /** Target side: pgferry's own initial copy under the slot's snapshot, then the subscription on that slot. */
 public final class CopyController implements RouteGroup {
@@ -58,7 +58,7 @@ public final class CopyController implements RouteGroup {
      * server's message), {@code copy_rows_mismatch}, {@code tables_missing_on_source}, {@code pg_restore_failed}.
      */
     void post(Context ctx) throws InterruptedException {
-        MigrationId m = Steps.migration(ctx);
+        MigrationId m = Params.migration(ctx);
         CopyRequest request = JsonBody.read(ctx, CopyRequest.class);
         JobsController.waitSeconds(ctx); // a bad wait is refused before anything starts
         if (request.check()) {
@@ -80,7 +80,7 @@ public final class CopyController implements RouteGroup {
      * </ul>
      */
     void get(Context ctx) {
-        MigrationId m = Steps.migration(ctx);
-        ctx.json(service.view(m, Steps.databaseParam(ctx)));
+        MigrationId m = Params.migration(ctx);
+        ctx.json(service.view(m, Params.databaseParam(ctx)));
     }
 }

@@ -1,7 +1,7 @@
 package io.pgferry.agent.copy;
 
-import io.pgferry.agent.http.ApiException;
 import io.pgferry.agent.migration.TableRef;
+import io.pgferry.agent.problem.ApiException;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;

@@ -1,7 +1,7 @@
 package io.pgferry.agent.copy;
 
-import io.pgferry.agent.http.BadRequestException;
 import io.pgferry.agent.migration.Names;
+import io.pgferry.agent.problem.BadRequestException;
 import io.pgferry.agent.subscription.SourceConnection;
 import java.util.Locale;
 

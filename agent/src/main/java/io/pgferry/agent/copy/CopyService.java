@@ -1,11 +1,6 @@
 package io.pgferry.agent.copy;
 
 import io.pgferry.agent.config.CopyLimits;
-import io.pgferry.agent.http.ApiException;
-import io.pgferry.agent.http.BadRequestException;
-import io.pgferry.agent.http.Problem;
-import io.pgferry.agent.http.ProblemMapper;
-import io.pgferry.agent.info.InfoService;
 import io.pgferry.agent.jobs.JobRunner;
 import io.pgferry.agent.jobs.JobView;
 import io.pgferry.agent.jobs.ProgressSink;
@@ -15,12 +10,16 @@ import io.pgferry.agent.migration.StepResult;
 import io.pgferry.agent.migration.TableRef;
 import io.pgferry.agent.postgres.PgConnector;
 import io.pgferry.agent.postgres.PgProcess;
-import io.pgferry.agent.schemaapply.Restore;
-import io.pgferry.agent.schemaapply.TargetArchive;
-import io.pgferry.agent.schemaapply.TargetCatalog;
+import io.pgferry.agent.postgres.PgToolsCache;
+import io.pgferry.agent.problem.ApiException;
+import io.pgferry.agent.problem.BadRequestException;
+import io.pgferry.agent.problem.Problem;
 import io.pgferry.agent.schemaarchive.Manifest;
-import io.pgferry.agent.schemaarchive.Tools;
+import io.pgferry.agent.schemaarchive.Restore;
+import io.pgferry.agent.schemaarchive.TargetArchive;
+import io.pgferry.agent.schemaarchive.TargetCatalog;
 import io.pgferry.agent.schemaarchive.TocEntry;
+import io.pgferry.agent.schemaarchive.Tools;
 import io.pgferry.agent.sql.Sql;
 import io.pgferry.agent.subscription.SubscriptionRequest;
 import io.pgferry.agent.subscription.SubscriptionService;
@@ -82,7 +81,7 @@ public final class CopyService implements SyncStatusService.OwnCopies {
     }
 
     private final PgConnector connector;
-    private final InfoService info;
+    private final PgToolsCache pgTools;
     private final PgProcess process;
     private final JobRunner jobs;
     private final Path stateDir;
@@ -90,10 +89,10 @@ public final class CopyService implements SyncStatusService.OwnCopies {
     private final SubscriptionService subscriptions;
     private final Map<String, LiveCopy> live = new ConcurrentHashMap<>();
 
-    public CopyService(PgConnector connector, InfoService info, PgProcess process, JobRunner jobs, Path stateDir,
+    public CopyService(PgConnector connector, PgToolsCache pgTools, PgProcess process, JobRunner jobs, Path stateDir,
                        CopyLimits limits, SubscriptionService subscriptions) {
         this.connector = connector;
-        this.info = info;
+        this.pgTools = pgTools;
         this.process = process;
         this.jobs = jobs;
         this.stateDir = stateDir;
@@ -358,7 +357,7 @@ public final class CopyService implements SyncStatusService.OwnCopies {
             copy.mark("plan");
             IndexPlan indexes = IndexPlan.of(manifest, plan.units(), new TargetCatalog(target));
             Optional<IndexScript.Script> script = IndexScript.extract(process,
-                    Tools.forServer(info, (Integer) targetSide[1]), archive.files(), indexes.entries());
+                    Tools.forServer(pgTools, (Integer) targetSide[1]), archive.files(), indexes.entries());
             if (script.isEmpty()) {
                 LOG.warn("copy of {}: the archive's index script could not be cut per entry; keys are restored "
                         + "after the copy, the other indexes by post-data", migration);
@@ -452,7 +451,7 @@ public final class CopyService implements SyncStatusService.OwnCopies {
             keys = TargetArchive.withComments(manifest, missing);
         }
         if (!keys.isEmpty()) {
-            Restore restore = new Restore(process, Tools.forServer(info, targetMajor(database)), archive.files());
+            Restore restore = new Restore(process, Tools.forServer(pgTools, targetMajor(database)), archive.files());
             restore.run(database, TocEntry.POST_DATA, keys, List.of("--single-transaction"));
             queries.add(Restore.describe(TocEntry.POST_DATA, keys, List.of("--single-transaction")));
         }
@@ -477,7 +476,7 @@ public final class CopyService implements SyncStatusService.OwnCopies {
 
     /** A copy that failed keeps nothing: its state says so and its slot is dropped, so no WAL is held for it. */
     private void abandon(MigrationId migration, CopyRequest request, CopyState fresh, LiveCopy copy, Exception e) {
-        String reason = ProblemMapper.known(e).map(Problem::detail).orElse(e.getClass().getSimpleName());
+        String reason = jobs.explain(e).map(Problem::detail).orElse(e.getClass().getSimpleName());
         try {
             fresh.with(CopyState.FAILED, null, Instant.now().toString(), copy.seconds(), reason,
                     copy.view().tables()).save(stateDir, migration);

@@ -1,6 +1,6 @@
 package io.pgferry.agent.copy;
 
-import io.pgferry.agent.http.JsonBody;
+import io.pgferry.agent.json.Json;
 import io.pgferry.agent.migration.MigrationId;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -58,7 +58,7 @@ public record CopyState(int format, String migration, String database, String st
             return Optional.empty();
         }
         try {
-            return Optional.of(JsonBody.MAPPER.readValue(f.toFile(), CopyState.class));
+            return Optional.of(Json.MAPPER.readValue(f.toFile(), CopyState.class));
         } catch (IOException e) {
             throw new UncheckedIOException("cannot read the copy's state " + f + "; if it is damaged, remove it and "
                     + "make sure the migration's tables on the target are empty before rerunning", e);
@@ -73,7 +73,7 @@ public record CopyState(int format, String migration, String database, String st
             Path tmp = Files.createTempFile(f.getParent(), ".copy", ".tmp",
                     PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
             try {
-                JsonBody.MAPPER.writeValue(tmp.toFile(), this);
+                Json.MAPPER.writeValue(tmp.toFile(), this);
                 Files.move(tmp, f, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
             } finally {
                 Files.deleteIfExists(tmp);

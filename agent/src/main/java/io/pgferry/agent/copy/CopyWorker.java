@@ -1,6 +1,6 @@
 package io.pgferry.agent.copy;
 
-import io.pgferry.agent.http.ApiException;
+import io.pgferry.agent.problem.ApiException;
 import io.pgferry.agent.sql.Sql;
 import java.sql.Connection;
 import java.sql.SQLException;

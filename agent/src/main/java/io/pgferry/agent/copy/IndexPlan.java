@@ -1,9 +1,9 @@
 package io.pgferry.agent.copy;
 
 import io.pgferry.agent.migration.TableRef;
-import io.pgferry.agent.schemaapply.TargetArchive;
-import io.pgferry.agent.schemaapply.TargetCatalog;
 import io.pgferry.agent.schemaarchive.Manifest;
+import io.pgferry.agent.schemaarchive.TargetArchive;
+import io.pgferry.agent.schemaarchive.TargetCatalog;
 import io.pgferry.agent.schemaarchive.TocEntry;
 import java.sql.SQLException;
 import java.util.ArrayList;

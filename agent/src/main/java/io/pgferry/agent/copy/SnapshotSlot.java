@@ -1,6 +1,6 @@
 package io.pgferry.agent.copy;
 
-import io.pgferry.agent.http.ApiException;
+import io.pgferry.agent.problem.ApiException;
 import io.pgferry.agent.subscription.SourceConnection;
 import java.sql.Connection;
 import java.sql.ResultSet;

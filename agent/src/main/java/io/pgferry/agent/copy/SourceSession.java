@@ -1,7 +1,7 @@
 package io.pgferry.agent.copy;
 
-import io.pgferry.agent.http.ApiException;
 import io.pgferry.agent.migration.StepResult;
+import io.pgferry.agent.problem.ApiException;
 import io.pgferry.agent.subscription.SourceConnection;
 import java.net.ConnectException;
 import java.net.UnknownHostException;

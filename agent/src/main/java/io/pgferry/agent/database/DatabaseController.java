@@ -4,8 +4,8 @@ import io.javalin.config.RoutesConfig;
 import io.javalin.http.Context;
 import io.pgferry.agent.http.Access;
 import io.pgferry.agent.http.JsonBody;
+import io.pgferry.agent.http.Params;
 import io.pgferry.agent.http.RouteGroup;
-import io.pgferry.agent.migration.Steps;
 
 /** Target side: the database the migration fills. */
 public final class DatabaseController implements RouteGroup {
@@ -39,7 +39,7 @@ public final class DatabaseController implements RouteGroup {
      * </ul>
      */
     public void put(Context ctx) {
-        Steps.migration(ctx);
+        Params.migration(ctx);
         ctx.json(service.apply(JsonBody.read(ctx, DatabaseRequest.class)));
     }
 }

@@ -1,7 +1,7 @@
 package io.pgferry.agent.database;
 
-import io.pgferry.agent.http.BadRequestException;
 import io.pgferry.agent.migration.Names;
+import io.pgferry.agent.problem.BadRequestException;
 
 /**
  * Body of {@code PUT /v1/migrations/{m}/database}. Encoding and locales are normally the source database's,

@@ -4,9 +4,9 @@ import io.javalin.config.RoutesConfig;
 import io.javalin.http.Context;
 import io.pgferry.agent.http.Access;
 import io.pgferry.agent.http.JsonBody;
+import io.pgferry.agent.http.Params;
 import io.pgferry.agent.http.RouteGroup;
 import io.pgferry.agent.migration.MigrationId;
-import io.pgferry.agent.migration.Steps;
 
 /** Either side: the write fence of a database during cutover (source) or rollback (target). */
 public final class FenceController implements RouteGroup {
@@ -41,7 +41,7 @@ public final class FenceController implements RouteGroup {
      * </ul>
      */
     public void put(Context ctx) {
-        MigrationId migration = Steps.migration(ctx);
+        MigrationId migration = Params.migration(ctx);
         ctx.json(service.fence(migration, JsonBody.read(ctx, FenceRequest.class)));
     }
 
@@ -57,8 +57,8 @@ public final class FenceController implements RouteGroup {
      * </ul>
      */
     public void get(Context ctx) {
-        MigrationId migration = Steps.migration(ctx);
-        ctx.json(service.status(migration, Steps.databaseParam(ctx)));
+        MigrationId migration = Params.migration(ctx);
+        ctx.json(service.status(migration, Params.databaseParam(ctx)));
     }
 
     /**
@@ -73,7 +73,7 @@ public final class FenceController implements RouteGroup {
      * </ul>
      */
     public void delete(Context ctx) {
-        MigrationId migration = Steps.migration(ctx);
-        ctx.json(service.unfence(migration, Steps.databaseParam(ctx), Steps.checkParam(ctx)));
+        MigrationId migration = Params.migration(ctx);
+        ctx.json(service.unfence(migration, Params.databaseParam(ctx), Params.checkParam(ctx)));
     }
 }

@@ -1,7 +1,7 @@
 package io.pgferry.agent.fence;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import io.pgferry.agent.http.JsonBody;
+import io.pgferry.agent.json.Json;
 import io.pgferry.agent.migration.MigrationId;
 import io.pgferry.agent.state.StateFiles;
 import java.io.IOException;
@@ -37,7 +37,7 @@ public final class FenceFiles {
             return Optional.empty();
         }
         try {
-            return Optional.ofNullable(JsonBody.MAPPER.readTree(f.toFile()).path("fenced_at").asText(null));
+            return Optional.ofNullable(Json.MAPPER.readTree(f.toFile()).path("fenced_at").asText(null));
         } catch (IOException e) {
             return Optional.empty();
         }
@@ -45,8 +45,8 @@ public final class FenceFiles {
 
     public void record(String database, String fencedAt) {
         try {
-            ObjectNode n = JsonBody.MAPPER.createObjectNode().put("database", database).put("fenced_at", fencedAt);
-            StateFiles.write(file(database), JsonBody.MAPPER.writeValueAsBytes(n));
+            ObjectNode n = Json.MAPPER.createObjectNode().put("database", database).put("fenced_at", fencedAt);
+            StateFiles.write(file(database), Json.MAPPER.writeValueAsBytes(n));
         } catch (IOException e) {
             throw new UncheckedIOException("cannot record the fence in " + dir, e);
         }

@@ -3,6 +3,7 @@ package io.pgferry.agent.http;
 import io.javalin.Javalin;
 import io.javalin.json.JavalinJackson;
 import io.pgferry.agent.config.AgentConfig;
+import io.pgferry.agent.json.Json;
 import java.util.List;
 import org.eclipse.jetty.util.thread.QueuedThreadPool;
 
@@ -39,7 +40,7 @@ public final class AgentServer {
                     config.listenAddress(), config.listenPort())));
             c.jetty.modifyServer(server -> server.setErrorHandler(new ProblemErrorHandler()));
             c.jetty.modifyServletContextHandler(context -> context.setErrorHandler(new ProblemErrorHandler()));
-            c.jsonMapper(new JavalinJackson(JsonBody.MAPPER, false));
+            c.jsonMapper(new JavalinJackson(Json.MAPPER, false));
             c.requestLogger.http((ctx, millis) -> {
                 RequestLog.log(ctx, millis);
                 observer.answered(ctx, millis);

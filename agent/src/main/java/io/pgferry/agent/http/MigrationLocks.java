@@ -1,6 +1,7 @@
 package io.pgferry.agent.http;
 
 import io.javalin.http.Context;
+import io.pgferry.agent.problem.ApiException;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;

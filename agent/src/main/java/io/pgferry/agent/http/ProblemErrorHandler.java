@@ -1,5 +1,7 @@
 package io.pgferry.agent.http;
 
+import io.pgferry.agent.json.Json;
+import io.pgferry.agent.problem.Problem;
 import java.nio.ByteBuffer;
 import java.nio.charset.Charset;
 import java.util.List;
@@ -26,7 +28,7 @@ final class ProblemErrorHandler extends ErrorHandler {
                 : title;
         Problem problem = Problem.of(code, ProblemMapper.codeFor(title), title, detail);
         try {
-            byte[] body = JsonBody.MAPPER.writeValueAsBytes(problem);
+            byte[] body = Json.MAPPER.writeValueAsBytes(problem);
             response.getHeaders().put(HttpHeader.CONTENT_TYPE, ProblemMapper.PROBLEM_JSON);
             response.write(true, ByteBuffer.wrap(body), callback);
             return true;

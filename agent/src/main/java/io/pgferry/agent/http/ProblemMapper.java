@@ -5,6 +5,8 @@ import io.javalin.http.Context;
 import io.javalin.http.HttpResponseException;
 import io.javalin.http.HttpStatus;
 import io.pgferry.agent.postgres.PostgresException;
+import io.pgferry.agent.problem.ApiException;
+import io.pgferry.agent.problem.Problem;
 import java.util.List;
 import java.util.Locale;
 import java.util.Optional;
@@ -43,7 +45,8 @@ public final class ProblemMapper {
     /** The problem a failure the agent knows is answered with; empty for anything else (a bug: 500). */
     public static Optional<Problem> known(Throwable e) {
         if (e instanceof ApiException api) {
-            return Optional.of(Problem.of(api));
+            return Optional.of(Problem.of(api.status(), api.code(), api.title(), api.getMessage(), api.field(),
+                    api.objects()));
         }
         if (e instanceof PostgresException pg) {
             return Optional.of(problem(pg));

@@ -1,6 +1,8 @@
 package io.pgferry.agent.http;
 
 import io.javalin.http.Context;
+import io.pgferry.agent.problem.ApiException;
+import io.pgferry.agent.problem.BadRequestException;
 import java.io.ByteArrayOutputStream;
 import java.io.FilterInputStream;
 import java.io.IOException;

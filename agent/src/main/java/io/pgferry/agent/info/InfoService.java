@@ -4,7 +4,7 @@ import io.pgferry.agent.AgentVersion;
 import io.pgferry.agent.postgres.PgConnector;
 import io.pgferry.agent.postgres.PgTools;
 import io.pgferry.agent.postgres.PgToolsException;
-import io.pgferry.agent.postgres.PgToolsResolver;
+import io.pgferry.agent.postgres.PgToolsCache;
 import io.pgferry.agent.postgres.ServerVersion;
 import java.sql.Array;
 import java.sql.Connection;
@@ -17,7 +17,6 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.ConcurrentHashMap;
 
 public final class InfoService {
     /** Settings that decide whether logical replication can run; rds.* exists only on Amazon RDS. */
@@ -28,13 +27,11 @@ public final class InfoService {
     private static final Duration QUERY_TIMEOUT = Duration.ofSeconds(30);
 
     private final PgConnector connector;
-    private final PgToolsResolver resolver;
-    // Keyed by server major: an in-place upgrade of the server while the agent runs gets a fresh check.
-    private final Map<Integer, PgTools> tools = new ConcurrentHashMap<>();
+    private final PgToolsCache tools;
 
-    public InfoService(PgConnector connector, PgToolsResolver resolver) {
+    public InfoService(PgConnector connector, PgToolsCache tools) {
         this.connector = connector;
-        this.resolver = resolver;
+        this.tools = tools;
     }
 
     public AgentInfo info() {
@@ -45,7 +42,7 @@ public final class InfoService {
             PgTools pg = null;
             String toolsError = null;
             try {
-                pg = tools(version.major());
+                pg = tools.tools(version.major());
             } catch (PgToolsException e) {
                 toolsError = e.getMessage();
             }
@@ -57,16 +54,6 @@ public final class InfoService {
         }
     }
 
-    /** Resolves once per server major and caches the answer; failures are not cached so a fix is seen. */
-    public PgTools tools(int serverMajor) throws PgToolsException {
-        PgTools known = tools.get(serverMajor);
-        if (known != null) {
-            return known;
-        }
-        PgTools found = resolver.resolve(serverMajor);
-        tools.put(serverMajor, found);
-        return found;
-    }
 
     private static Map<String, String> settings(Connection c) throws SQLException {
         Map<String, String> out = new LinkedHashMap<>();

@@ -1,6 +1,6 @@
 package io.pgferry.agent.jobs;
 
-import io.pgferry.agent.http.Problem;
+import io.pgferry.agent.problem.Problem;
 import java.time.Instant;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;

@@ -1,9 +1,8 @@
 package io.pgferry.agent.jobs;
 
-import io.pgferry.agent.http.ApiException;
-import io.pgferry.agent.http.Problem;
-import io.pgferry.agent.http.ProblemMapper;
 import io.pgferry.agent.migration.MigrationId;
+import io.pgferry.agent.problem.ApiException;
+import io.pgferry.agent.problem.Problem;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -11,6 +10,7 @@ import java.util.Optional;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.function.Consumer;
+import java.util.function.Function;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -35,6 +35,11 @@ public final class JobRunner implements AutoCloseable {
     private static final int CLOSE_WAIT_SECONDS = 30;
 
     private final Map<String, Job> jobs = new LinkedHashMap<>();
+    /**
+     * The problem a failure the agent knows is reported with (http.ProblemMapper, the one place that turns
+     * exceptions into problems); empty for anything else, which fails the job as an internal error.
+     */
+    private final Function<Throwable, Optional<Problem>> explain;
     /** Told of every job that ends (metrics); must not throw. */
     private final Consumer<JobView> onFinish;
     private Job running;
@@ -44,12 +49,18 @@ public final class JobRunner implements AutoCloseable {
         return Optional.ofNullable(CURRENT.get());
     }
 
-    public JobRunner() {
-        this(job -> { });
+    public JobRunner(Function<Throwable, Optional<Problem>> explain) {
+        this(explain, job -> { });
     }
 
-    public JobRunner(Consumer<JobView> onFinish) {
+    public JobRunner(Function<Throwable, Optional<Problem>> explain, Consumer<JobView> onFinish) {
+        this.explain = explain;
         this.onFinish = onFinish;
+    }
+
+    /** The problem a job failing with {@code e} reports, if the agent knows {@code e}. */
+    public Optional<Problem> explain(Throwable e) {
+        return explain.apply(e);
     }
 
     /** The id of a step's job: derived, so a retry of the same step finds its job. */
@@ -113,13 +124,13 @@ public final class JobRunner implements AutoCloseable {
         return job.view();
     }
 
-    private static void execute(Job job, JobWork work) {
+    private void execute(Job job, JobWork work) {
         CURRENT.set(job.id());
         try {
             job.succeed(work.run(job));
             LOG.info("job {} succeeded", job.id());
         } catch (Exception | Error e) {
-            Optional<Problem> known = ProblemMapper.known(e);
+            Optional<Problem> known = explain.apply(e);
             if (known.isPresent()) {
                 LOG.warn("job {} failed: {} {}", job.id(), known.get().code(), known.get().detail());
                 job.fail(known.get());

@@ -1,6 +1,6 @@
 package io.pgferry.agent.jobs;
 
-import io.pgferry.agent.http.Problem;
+import io.pgferry.agent.problem.Problem;
 /**
  * A job as clients see it ({@code GET /v1/jobs/{id}} and the {@code job} of a long step's answer).
  *

@@ -3,8 +3,8 @@ package io.pgferry.agent.jobs;
 import io.javalin.config.RoutesConfig;
 import io.javalin.http.Context;
 import io.pgferry.agent.http.Access;
-import io.pgferry.agent.http.BadRequestException;
 import io.pgferry.agent.http.RouteGroup;
+import io.pgferry.agent.problem.BadRequestException;
 import java.util.Map;
 
 /** {@code GET /v1/jobs/{id}}, and how every long step answers its POST. */

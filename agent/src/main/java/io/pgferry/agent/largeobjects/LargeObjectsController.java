@@ -3,11 +3,11 @@ package io.pgferry.agent.largeobjects;
 import io.javalin.config.RoutesConfig;
 import io.javalin.http.Context;
 import io.pgferry.agent.http.Access;
-import io.pgferry.agent.http.BadRequestException;
 import io.pgferry.agent.http.JsonBody;
+import io.pgferry.agent.http.Params;
 import io.pgferry.agent.http.RouteGroup;
 import io.pgferry.agent.migration.MigrationId;
-import io.pgferry.agent.migration.Steps;
+import io.pgferry.agent.problem.BadRequestException;
 
 /**
  * Either side: large objects, which logical replication does not carry (docs/design.md, "Large objects"). Read this
@@ -47,9 +47,9 @@ public final class LargeObjectsController implements RouteGroup {
      * </ul>
      */
     public void scan(Context ctx) {
-        MigrationId migration = Steps.migration(ctx);
+        MigrationId migration = Params.migration(ctx);
         String digests = ctx.queryParam("digests");
-        ctx.json(service.scan(migration, Steps.databaseParam(ctx), digests == null ? "auto" : digests));
+        ctx.json(service.scan(migration, Params.databaseParam(ctx), digests == null ? "auto" : digests));
     }
 
     /**
@@ -70,7 +70,7 @@ public final class LargeObjectsController implements RouteGroup {
      * </ul>
      */
     public void export(Context ctx) {
-        MigrationId migration = Steps.migration(ctx);
+        MigrationId migration = Params.migration(ctx);
         ExportRequest request = JsonBody.read(ctx, ExportRequest.class);
         service.export(migration, request, () -> {
             ctx.contentType(LoStream.CONTENT_TYPE);
@@ -99,9 +99,9 @@ public final class LargeObjectsController implements RouteGroup {
      * </ul>
      */
     public void importStream(Context ctx) {
-        MigrationId migration = Steps.migration(ctx);
-        String database = Steps.databaseParam(ctx);
-        boolean check = Steps.checkParam(ctx);
+        MigrationId migration = Params.migration(ctx);
+        String database = Params.databaseParam(ctx);
+        boolean check = Params.checkParam(ctx);
         boolean adopt = flag(ctx, "adopt");
         ctx.json(service.importStream(migration, database, check, adopt, ctx.bodyInputStream()));
     }
@@ -122,7 +122,7 @@ public final class LargeObjectsController implements RouteGroup {
      * </ul>
      */
     public void mark(Context ctx) {
-        MigrationId migration = Steps.migration(ctx);
+        MigrationId migration = Params.migration(ctx);
         ctx.json(service.mark(migration, JsonBody.read(ctx, MarkRequest.class)));
     }
 

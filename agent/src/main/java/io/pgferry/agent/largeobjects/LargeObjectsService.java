@@ -1,12 +1,12 @@
 package io.pgferry.agent.largeobjects;
 
-import io.pgferry.agent.http.ApiException;
-import io.pgferry.agent.http.BadRequestException;
 import io.pgferry.agent.migration.MigrationId;
 import io.pgferry.agent.migration.Sessions;
 import io.pgferry.agent.migration.StepResult;
 import io.pgferry.agent.migration.Steps;
 import io.pgferry.agent.postgres.PgConnector;
+import io.pgferry.agent.problem.ApiException;
+import io.pgferry.agent.problem.BadRequestException;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;

@@ -1,7 +1,7 @@
 package io.pgferry.agent.largeobjects;
 
 import com.fasterxml.jackson.core.type.TypeReference;
-import io.pgferry.agent.http.JsonBody;
+import io.pgferry.agent.json.Json;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.sql.Array;
@@ -198,7 +198,7 @@ final class LoCatalog {
 
     private static List<LoHeader.AclItem> parse(String json) {
         try {
-            return JsonBody.MAPPER.readValue(json, ACL);
+            return Json.MAPPER.readValue(json, ACL);
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }

@@ -1,6 +1,6 @@
 package io.pgferry.agent.largeobjects;
 
-import io.pgferry.agent.http.ApiException;
+import io.pgferry.agent.problem.ApiException;
 import io.pgferry.agent.sql.Sql;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;

@@ -1,6 +1,6 @@
 package io.pgferry.agent.largeobjects;
 
-import io.pgferry.agent.http.JsonBody;
+import io.pgferry.agent.json.Json;
 import io.pgferry.agent.migration.MigrationId;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -34,7 +34,7 @@ final class LoState {
             return Optional.empty();
         }
         try {
-            Saved s = JsonBody.MAPPER.readValue(f.toFile(), Saved.class);
+            Saved s = Json.MAPPER.readValue(f.toFile(), Saved.class);
             return database.equals(s.database()) ? Optional.of(s) : Optional.empty();
         } catch (IOException | RuntimeException e) {
             return Optional.empty(); // unreadable: as if absent, the safe side
@@ -52,7 +52,7 @@ final class LoState {
         try {
             Files.createDirectories(dir);
             Path tmp = dir.resolve(FILE + ".tmp");
-            Files.write(tmp, JsonBody.MAPPER.writeValueAsBytes(saved));
+            Files.write(tmp, Json.MAPPER.writeValueAsBytes(saved));
             Files.move(tmp, dir.resolve(FILE), StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
         } catch (IOException e) {
             throw new UncheckedIOException("cannot write " + dir.resolve(FILE), e);

@@ -1,8 +1,8 @@
 package io.pgferry.agent.largeobjects;
 
-import io.pgferry.agent.http.ApiException;
-import io.pgferry.agent.http.BadRequestException;
-import io.pgferry.agent.http.JsonBody;
+import io.pgferry.agent.json.Json;
+import io.pgferry.agent.problem.ApiException;
+import io.pgferry.agent.problem.BadRequestException;
 import java.io.BufferedInputStream;
 import java.io.BufferedOutputStream;
 import java.io.DataInputStream;
@@ -42,7 +42,7 @@ final class LoStream {
         }
 
         void header(LoHeader h) throws IOException {
-            byte[] json = JsonBody.MAPPER.writeValueAsBytes(h);
+            byte[] json = Json.MAPPER.writeValueAsBytes(h);
             out.writeInt(json.length);
             out.write(json);
         }
@@ -92,7 +92,7 @@ final class LoStream {
             if (json.length < length) {
                 throw incomplete();
             }
-            return JsonBody.parse(json, LoHeader.class).validated();
+            return Json.parse(json, LoHeader.class).validated();
         }
 
         /** The next chunk of the current object's content; null after its last one. */

@@ -1,6 +1,6 @@
 package io.pgferry.agent.largeobjects;
 
-import io.pgferry.agent.http.BadRequestException;
+import io.pgferry.agent.problem.BadRequestException;
 import java.util.List;
 import java.util.regex.Pattern;
 

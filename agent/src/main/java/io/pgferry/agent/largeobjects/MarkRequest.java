@@ -1,7 +1,7 @@
 package io.pgferry.agent.largeobjects;
 
-import io.pgferry.agent.http.BadRequestException;
 import io.pgferry.agent.migration.Names;
+import io.pgferry.agent.problem.BadRequestException;
 import java.util.List;
 
 /** Body of {@code PUT /v1/migrations/{m}/large-objects/mark}: this side's mark once a sync is complete. */

@@ -3,12 +3,12 @@ package io.pgferry.agent.leftbehind;
 import io.javalin.config.RoutesConfig;
 import io.javalin.http.Context;
 import io.pgferry.agent.http.Access;
-import io.pgferry.agent.http.BadRequestException;
+import io.pgferry.agent.http.Params;
 import io.pgferry.agent.http.RouteGroup;
 import io.pgferry.agent.migration.MigrationId;
-import io.pgferry.agent.migration.Steps;
 import io.pgferry.agent.migration.UnloggedTables;
 import io.pgferry.agent.preflight.LeftBehindChecks;
+import io.pgferry.agent.problem.BadRequestException;
 
 /** Source: what the migration does not move, for the report at the end of the migrate and cutover playbooks. */
 public final class LeftBehindController implements RouteGroup {
@@ -40,8 +40,8 @@ public final class LeftBehindController implements RouteGroup {
      * </ul>
      */
     public void get(Context ctx) {
-        MigrationId migration = Steps.migration(ctx);
-        String database = Steps.databaseParam(ctx);
+        MigrationId migration = Params.migration(ctx);
+        String database = Params.databaseParam(ctx);
         LeftBehindChecks.Options options = new LeftBehindChecks.Options(
                 UnloggedTables.require(ctx.queryParam("unlogged_tables")), flag(ctx, "refresh_materialized_views"));
         ctx.json(service.read(migration, database, options, flag(ctx, "skip_large_objects")));

@@ -3,9 +3,9 @@ package io.pgferry.agent.lifecycle;
 import io.javalin.config.RoutesConfig;
 import io.javalin.http.Context;
 import io.pgferry.agent.http.Access;
+import io.pgferry.agent.http.Params;
 import io.pgferry.agent.http.RouteGroup;
 import io.pgferry.agent.migration.MigrationId;
-import io.pgferry.agent.migration.Steps;
 
 /** Both sides: the facts every playbook reads first, to know the migration's phase (docs/design.md, Lifecycle). */
 public final class LifecycleController implements RouteGroup {
@@ -35,7 +35,7 @@ public final class LifecycleController implements RouteGroup {
      * </ul>
      */
     public void get(Context ctx) {
-        MigrationId migration = Steps.migration(ctx);
-        ctx.json(service.facts(migration, Steps.databaseParam(ctx)));
+        MigrationId migration = Params.migration(ctx);
+        ctx.json(service.facts(migration, Params.databaseParam(ctx)));
     }
 }

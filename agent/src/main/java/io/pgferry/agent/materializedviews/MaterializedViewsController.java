@@ -4,11 +4,11 @@ import io.javalin.config.RoutesConfig;
 import io.javalin.http.Context;
 import io.pgferry.agent.http.Access;
 import io.pgferry.agent.http.JsonBody;
+import io.pgferry.agent.http.Params;
 import io.pgferry.agent.http.RouteGroup;
 import io.pgferry.agent.jobs.JobRunner;
 import io.pgferry.agent.jobs.JobsController;
 import io.pgferry.agent.migration.MigrationId;
-import io.pgferry.agent.migration.Steps;
 import java.util.Map;
 
 /** Either side: the migration's materialized views (GET), refreshed where clients go (POST, a job). */
@@ -41,8 +41,8 @@ public final class MaterializedViewsController implements RouteGroup {
      * </ul>
      */
     public void get(Context ctx) {
-        MigrationId migration = Steps.migration(ctx);
-        ctx.json(Map.of("views", service.read(migration, Steps.databaseParam(ctx))));
+        MigrationId migration = Params.migration(ctx);
+        ctx.json(Map.of("views", service.read(migration, Params.databaseParam(ctx))));
     }
 
     /**
@@ -64,7 +64,7 @@ public final class MaterializedViewsController implements RouteGroup {
      * </ul>
      */
     public void post(Context ctx) throws InterruptedException {
-        MigrationId migration = Steps.migration(ctx);
+        MigrationId migration = Params.migration(ctx);
         RefreshRequest request = JsonBody.read(ctx, RefreshRequest.class);
         JobsController.waitSeconds(ctx);
         if (request.check()) {

@@ -1,7 +1,7 @@
 package io.pgferry.agent.materializedviews;
 
-import io.pgferry.agent.http.BadRequestException;
 import io.pgferry.agent.migration.Names;
+import io.pgferry.agent.problem.BadRequestException;
 import java.util.List;
 
 /**

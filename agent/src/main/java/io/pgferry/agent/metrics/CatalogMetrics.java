@@ -1,12 +1,12 @@
 package io.pgferry.agent.metrics;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import io.pgferry.agent.http.JsonBody;
+import io.pgferry.agent.json.Json;
 import io.pgferry.agent.postgres.PgConnector;
 import io.pgferry.agent.postgres.PostgresUnavailableException;
 import io.prometheus.metrics.model.registry.MultiCollector;
-import io.prometheus.metrics.model.snapshots.GaugeSnapshot;
 import io.prometheus.metrics.model.snapshots.GaugeSnapshot.GaugeDataPointSnapshot;
+import io.prometheus.metrics.model.snapshots.GaugeSnapshot;
 import io.prometheus.metrics.model.snapshots.Labels;
 import io.prometheus.metrics.model.snapshots.MetricSnapshot;
 import io.prometheus.metrics.model.snapshots.MetricSnapshots;
@@ -197,7 +197,7 @@ final class CatalogMetrics implements MultiCollector {
             for (Path dir : migrations) {
                 try (DirectoryStream<Path> files = Files.newDirectoryStream(dir, "fence-*.json")) {
                     for (Path f : files) {
-                        JsonNode n = JsonBody.MAPPER.readTree(f.toFile());
+                        JsonNode n = Json.MAPPER.readTree(f.toFile());
                         Instant at = Instant.parse(n.path("fenced_at").asText());
                         g.set("pgferry_fence_active_seconds", Labels.of("migration",
                                 dir.getFileName().toString(), "database", n.path("database").asText()),

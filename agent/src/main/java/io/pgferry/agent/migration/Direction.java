@@ -1,6 +1,6 @@
 package io.pgferry.agent.migration;
 
-import io.pgferry.agent.http.BadRequestException;
+import io.pgferry.agent.problem.BadRequestException;
 
 /**
  * Which stream of a migration: {@code forward} (source to target: publication, subscription and slot

@@ -6,6 +6,6 @@ package io.pgferry.agent.migration;
  */
 @FunctionalInterface
 public interface ManifestScopes {
-    /** @throws io.pgferry.agent.http.ApiException 404 {@code archive_not_found} when no manifest is stored */
+    /** @throws io.pgferry.agent.problem.ApiException 404 {@code archive_not_found} when no manifest is stored */
     ManifestScope read(MigrationId migration);
 }

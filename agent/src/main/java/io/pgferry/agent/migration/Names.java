@@ -1,6 +1,6 @@
 package io.pgferry.agent.migration;
 
-import io.pgferry.agent.http.BadRequestException;
+import io.pgferry.agent.problem.BadRequestException;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
 

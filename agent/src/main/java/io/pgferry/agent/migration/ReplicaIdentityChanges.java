@@ -1,7 +1,7 @@
 package io.pgferry.agent.migration;
 
 import com.fasterxml.jackson.core.type.TypeReference;
-import io.pgferry.agent.http.JsonBody;
+import io.pgferry.agent.json.Json;
 import io.pgferry.agent.sql.Sql;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -50,7 +50,7 @@ public final class ReplicaIdentityChanges {
     public record Identity(char kind, String index) {
         public static Identity parse(String text) {
             if (text == null) {
-                throw new io.pgferry.agent.http.BadRequestException("replica_identity", "a replica identity is "
+                throw new io.pgferry.agent.problem.BadRequestException("replica_identity", "a replica identity is "
                         + "default, nothing, full or index <name>");
             }
             return switch (text) {
@@ -59,7 +59,7 @@ public final class ReplicaIdentityChanges {
                 case "full" -> new Identity('f', null);
                 default -> {
                     if (!text.startsWith("index ") || text.length() <= 6) {
-                        throw new io.pgferry.agent.http.BadRequestException("replica_identity", "a replica "
+                        throw new io.pgferry.agent.problem.BadRequestException("replica_identity", "a replica "
                                 + "identity is default, nothing, full or index <name>, got " + text);
                     }
                     yield new Identity('i', Names.require("replica_identity", text.substring(6)));
@@ -106,7 +106,7 @@ public final class ReplicaIdentityChanges {
             return List.of();
         }
         try {
-            return List.copyOf(JsonBody.MAPPER.readValue(file.toFile(), new TypeReference<List<Change>>() {
+            return List.copyOf(Json.MAPPER.readValue(file.toFile(), new TypeReference<List<Change>>() {
             }));
         } catch (IOException e) {
             throw new UncheckedIOException("cannot read " + file, e);
@@ -127,7 +127,7 @@ public final class ReplicaIdentityChanges {
         try {
             Files.createDirectories(file.getParent());
             Path tmp = file.resolveSibling(FILE + ".tmp");
-            Files.writeString(tmp, JsonBody.MAPPER.writeValueAsString(List.copyOf(all.values())));
+            Files.writeString(tmp, Json.MAPPER.writeValueAsString(List.copyOf(all.values())));
             Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
         } catch (IOException e) {
             throw new UncheckedIOException("cannot record replica identity changes in " + file, e);

@@ -1,6 +1,6 @@
 package io.pgferry.agent.migration;
 
-import io.pgferry.agent.http.ApiException;
+import io.pgferry.agent.problem.ApiException;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;

@@ -1,43 +1,18 @@
 package io.pgferry.agent.migration;
 
-import io.javalin.http.Context;
-import io.pgferry.agent.http.ApiException;
-import io.pgferry.agent.http.BadRequestException;
 import io.pgferry.agent.postgres.PgConnector;
 import io.pgferry.agent.postgres.PostgresUnavailableException;
+import io.pgferry.agent.problem.ApiException;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.time.Duration;
 
-/** What every migration-step handler does the same way: path and query parameters, database connections. */
+/**
+ * What every migration step does the same way: open its database connections. The handlers' shared path and query
+ * parameters are http.Params'.
+ */
 public final class Steps {
     private Steps() {
-    }
-
-    /** The {@code {m}} path parameter; 400 when it is not a valid migration id. */
-    public static MigrationId migration(Context ctx) {
-        return new MigrationId(ctx.pathParam("m"));
-    }
-
-    /** The required {@code ?database=} query parameter of GET and DELETE routes. */
-    public static String databaseParam(Context ctx) {
-        String database = ctx.queryParam("database");
-        if (database == null) {
-            throw new BadRequestException("database", "add ?database=<name> to the URL");
-        }
-        return Names.require("database", database);
-    }
-
-    /** The optional {@code ?check=true} of DELETE routes. */
-    public static boolean checkParam(Context ctx) {
-        String check = ctx.queryParam("check");
-        if (check == null || check.equals("false")) {
-            return false;
-        }
-        if (check.equals("true")) {
-            return true;
-        }
-        throw new BadRequestException("check", "check must be true or false");
     }
 
     /**

@@ -1,7 +1,5 @@
 package io.pgferry.agent.postdata;
 
-import io.pgferry.agent.http.ApiException;
-import io.pgferry.agent.info.InfoService;
 import io.pgferry.agent.jobs.JobRunner;
 import io.pgferry.agent.jobs.JobView;
 import io.pgferry.agent.jobs.ProgressSink;
@@ -9,17 +7,19 @@ import io.pgferry.agent.migration.DatabaseCheck;
 import io.pgferry.agent.migration.MigrationId;
 import io.pgferry.agent.postgres.PgConnector;
 import io.pgferry.agent.postgres.PgProcess;
-import io.pgferry.agent.privileges.ObjectPrivileges;
-import io.pgferry.agent.privileges.PolicyRoles;
-import io.pgferry.agent.privileges.PrivilegePlanner;
-import io.pgferry.agent.privileges.PrivilegeSet;
-import io.pgferry.agent.privileges.RoleMap;
-import io.pgferry.agent.schemaapply.Restore;
-import io.pgferry.agent.schemaapply.TargetArchive;
-import io.pgferry.agent.schemaapply.TargetCatalog;
+import io.pgferry.agent.postgres.PgToolsCache;
+import io.pgferry.agent.privilegeset.ObjectPrivileges;
+import io.pgferry.agent.privilegeset.PolicyRoles;
+import io.pgferry.agent.privilegeset.PrivilegePlanner;
+import io.pgferry.agent.privilegeset.PrivilegeSet;
+import io.pgferry.agent.privilegeset.RoleMap;
+import io.pgferry.agent.problem.ApiException;
 import io.pgferry.agent.schemaarchive.Manifest;
-import io.pgferry.agent.schemaarchive.Tools;
+import io.pgferry.agent.schemaarchive.Restore;
+import io.pgferry.agent.schemaarchive.TargetArchive;
+import io.pgferry.agent.schemaarchive.TargetCatalog;
 import io.pgferry.agent.schemaarchive.TocEntry;
+import io.pgferry.agent.schemaarchive.Tools;
 import io.pgferry.agent.sql.Sql;
 import io.pgferry.agent.subscription.SubscriptionService;
 import java.io.IOException;
@@ -50,15 +50,15 @@ public final class PostDataService {
     private static final Duration REFRESH_TIMEOUT = Duration.ofHours(48);
 
     private final PgConnector connector;
-    private final InfoService info;
+    private final PgToolsCache pgTools;
     private final PgProcess process;
     private final JobRunner jobs;
     private final Path stateDir;
 
-    public PostDataService(PgConnector connector, InfoService info, PgProcess process, JobRunner jobs,
+    public PostDataService(PgConnector connector, PgToolsCache pgTools, PgProcess process, JobRunner jobs,
                            Path stateDir) {
         this.connector = connector;
-        this.info = info;
+        this.pgTools = pgTools;
         this.process = process;
         this.jobs = jobs;
         this.stateDir = stateDir;
@@ -93,7 +93,7 @@ public final class PostDataService {
         TargetArchive archive = TargetArchive.load(stateDir, migration);
         PostDataRestore plan = plan(database, archive.manifest(), request);
         int steps = plan.refresh().size() + 1;
-        Restore restore = new Restore(process, Tools.forServer(info, serverMajor(database)), archive.files());
+        Restore restore = new Restore(process, Tools.forServer(pgTools, serverMajor(database)), archive.files());
         if (!plan.restore().isEmpty()) {
             progress.report(0, steps, "restoring " + plan.restore().size() + " post-data entries");
             restore.run(database, TocEntry.POST_DATA, plan.restore(), options(request, plan));

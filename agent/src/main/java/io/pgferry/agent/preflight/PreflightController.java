@@ -4,9 +4,9 @@ import io.javalin.config.RoutesConfig;
 import io.javalin.http.Context;
 import io.pgferry.agent.http.Access;
 import io.pgferry.agent.http.JsonBody;
+import io.pgferry.agent.http.Params;
 import io.pgferry.agent.http.RouteGroup;
 import io.pgferry.agent.migration.MigrationId;
-import io.pgferry.agent.migration.Steps;
 
 /** Both sides: the checks before a migration starts. Read-only. */
 public final class PreflightController implements RouteGroup {
@@ -43,7 +43,7 @@ public final class PreflightController implements RouteGroup {
      * </ul>
      */
     public void post(Context ctx) {
-        MigrationId migration = Steps.migration(ctx);
+        MigrationId migration = Params.migration(ctx);
         ctx.json(service.run(migration, JsonBody.read(ctx, PreflightRequest.class)));
     }
 }

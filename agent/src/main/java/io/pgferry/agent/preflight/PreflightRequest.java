@@ -1,13 +1,13 @@
 package io.pgferry.agent.preflight;
 
-import io.pgferry.agent.http.BadRequestException;
 import io.pgferry.agent.migration.Names;
 import io.pgferry.agent.migration.Scope;
 import io.pgferry.agent.migration.TableRef;
-import io.pgferry.agent.privileges.RoleMap;
-import io.pgferry.agent.roles.SourceRole;
-import io.pgferry.agent.replicationrole.RowSecurityMode;
 import io.pgferry.agent.migration.UnloggedTables;
+import io.pgferry.agent.privilegeset.RoleMap;
+import io.pgferry.agent.problem.BadRequestException;
+import io.pgferry.agent.replicationrole.RowSecurityMode;
+import io.pgferry.agent.roles.SourceRole;
 import io.pgferry.agent.subscription.SourceConnection;
 import java.util.ArrayList;
 import java.util.List;

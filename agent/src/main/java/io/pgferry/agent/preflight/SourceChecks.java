@@ -1,13 +1,13 @@
 package io.pgferry.agent.preflight;
 
-import io.pgferry.agent.http.ApiException;
-import io.pgferry.agent.migration.ReplicatedRelations;
 import io.pgferry.agent.migration.ReplicatedRelations.Relation;
+import io.pgferry.agent.migration.ReplicatedRelations;
 import io.pgferry.agent.migration.ResolvedScope;
 import io.pgferry.agent.migration.ScopeResolver;
 import io.pgferry.agent.migration.TableRef;
 import io.pgferry.agent.migration.UnloggedTables;
 import io.pgferry.agent.postgres.ServerVersion;
+import io.pgferry.agent.problem.ApiException;
 import io.pgferry.agent.sql.Sql;
 import java.sql.Connection;
 import java.sql.PreparedStatement;

@@ -2,8 +2,8 @@ package io.pgferry.agent.preflight;
 
 import io.pgferry.agent.migration.ResolvedScope;
 import io.pgferry.agent.migration.TableRef;
-import io.pgferry.agent.privileges.PrivilegeCatalog;
-import io.pgferry.agent.privileges.PrivilegeSet;
+import io.pgferry.agent.privilegeset.PrivilegeCatalog;
+import io.pgferry.agent.privilegeset.PrivilegeSet;
 import io.pgferry.agent.roles.RoleCatalog;
 import io.pgferry.agent.roles.SourceRole;
 import java.sql.Connection;

@@ -1,6 +1,6 @@
 package io.pgferry.agent.preflight;
 
-import io.pgferry.agent.privileges.RoleMap;
+import io.pgferry.agent.privilegeset.RoleMap;
 import io.pgferry.agent.roles.RolePlanner;
 import java.sql.Connection;
 import java.sql.ResultSet;

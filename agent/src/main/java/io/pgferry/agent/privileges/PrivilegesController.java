@@ -4,9 +4,9 @@ import io.javalin.config.RoutesConfig;
 import io.javalin.http.Context;
 import io.pgferry.agent.http.Access;
 import io.pgferry.agent.http.JsonBody;
+import io.pgferry.agent.http.Params;
 import io.pgferry.agent.http.RouteGroup;
 import io.pgferry.agent.migration.MigrationId;
-import io.pgferry.agent.migration.Steps;
 
 /** Owners, grants, default privileges, policy roles and database settings: read on either side, made equal on the target. */
 public final class PrivilegesController implements RouteGroup {
@@ -40,8 +40,8 @@ public final class PrivilegesController implements RouteGroup {
      * </ul>
      */
     public void get(Context ctx) {
-        MigrationId migration = Steps.migration(ctx);
-        ctx.json(service.read(migration, Steps.databaseParam(ctx)));
+        MigrationId migration = Params.migration(ctx);
+        ctx.json(service.read(migration, Params.databaseParam(ctx)));
     }
 
     /**
@@ -62,7 +62,7 @@ public final class PrivilegesController implements RouteGroup {
      * </ul>
      */
     public void put(Context ctx) {
-        MigrationId migration = Steps.migration(ctx);
+        MigrationId migration = Params.migration(ctx);
         ctx.json(service.apply(migration, JsonBody.read(ctx, PrivilegesRequest.class)));
     }
 }

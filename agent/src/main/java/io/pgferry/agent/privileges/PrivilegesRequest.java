@@ -1,7 +1,9 @@
 package io.pgferry.agent.privileges;
 
-import io.pgferry.agent.http.BadRequestException;
 import io.pgferry.agent.migration.Names;
+import io.pgferry.agent.privilegeset.PrivilegeSet;
+import io.pgferry.agent.privilegeset.RoleMap;
+import io.pgferry.agent.problem.BadRequestException;
 import java.util.Map;
 
 /**

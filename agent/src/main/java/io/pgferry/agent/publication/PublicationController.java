@@ -4,9 +4,9 @@ import io.javalin.config.RoutesConfig;
 import io.javalin.http.Context;
 import io.pgferry.agent.http.Access;
 import io.pgferry.agent.http.JsonBody;
+import io.pgferry.agent.http.Params;
 import io.pgferry.agent.http.RouteGroup;
 import io.pgferry.agent.migration.MigrationId;
-import io.pgferry.agent.migration.Steps;
 
 /** Source side: the publication of the tables in scope. */
 public final class PublicationController implements RouteGroup {
@@ -49,7 +49,7 @@ public final class PublicationController implements RouteGroup {
      * </ul>
      */
     public void put(Context ctx) {
-        MigrationId migration = Steps.migration(ctx);
+        MigrationId migration = Params.migration(ctx);
         ctx.json(service.apply(migration, JsonBody.read(ctx, PublicationRequest.class)));
     }
 
@@ -66,7 +66,7 @@ public final class PublicationController implements RouteGroup {
      * </ul>
      */
     public void delete(Context ctx) {
-        MigrationId migration = Steps.migration(ctx);
-        ctx.json(service.drop(migration, Steps.databaseParam(ctx), Steps.checkParam(ctx)));
+        MigrationId migration = Params.migration(ctx);
+        ctx.json(service.drop(migration, Params.databaseParam(ctx), Params.checkParam(ctx)));
     }
 }

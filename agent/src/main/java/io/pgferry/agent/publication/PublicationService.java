@@ -1,10 +1,9 @@
 package io.pgferry.agent.publication;
 
-import io.pgferry.agent.http.ApiException;
 import io.pgferry.agent.migration.MigrationId;
 import io.pgferry.agent.migration.Plan;
-import io.pgferry.agent.migration.ReplicaIdentityChanges;
 import io.pgferry.agent.migration.ReplicaIdentityChanges.Identity;
+import io.pgferry.agent.migration.ReplicaIdentityChanges;
 import io.pgferry.agent.migration.ReplicatedRelations;
 import io.pgferry.agent.migration.ResolvedScope;
 import io.pgferry.agent.migration.ScopeResolver;
@@ -14,9 +13,10 @@ import io.pgferry.agent.migration.TableIdentity;
 import io.pgferry.agent.migration.TableRef;
 import io.pgferry.agent.migration.UnloggedTables;
 import io.pgferry.agent.postgres.PgConnector;
+import io.pgferry.agent.problem.ApiException;
 import io.pgferry.agent.sql.Sql;
-import java.sql.Connection;
 import java.nio.file.Path;
+import java.sql.Connection;
 import java.sql.SQLException;
 import java.time.Duration;
 import java.util.ArrayList;

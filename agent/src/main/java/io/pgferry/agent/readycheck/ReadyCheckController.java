@@ -4,9 +4,9 @@ import io.javalin.config.RoutesConfig;
 import io.javalin.http.Context;
 import io.pgferry.agent.http.Access;
 import io.pgferry.agent.http.JsonBody;
+import io.pgferry.agent.http.Params;
 import io.pgferry.agent.http.RouteGroup;
 import io.pgferry.agent.migration.MigrationId;
-import io.pgferry.agent.migration.Steps;
 
 /** Both sides, before a cutover: is the migration in a state where it can be switched? */
 public final class ReadyCheckController implements RouteGroup {
@@ -47,7 +47,7 @@ public final class ReadyCheckController implements RouteGroup {
      * </ul>
      */
     public void post(Context ctx) {
-        MigrationId migration = Steps.migration(ctx);
+        MigrationId migration = Params.migration(ctx);
         ctx.json(service.check(migration, JsonBody.read(ctx, ReadyCheckRequest.class)));
     }
 }

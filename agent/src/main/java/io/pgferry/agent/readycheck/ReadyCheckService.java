@@ -1,6 +1,5 @@
 package io.pgferry.agent.readycheck;
 
-import io.pgferry.agent.http.ApiException;
 import io.pgferry.agent.migration.ManifestScope;
 import io.pgferry.agent.migration.ManifestScopes;
 import io.pgferry.agent.migration.MigrationId;
@@ -11,13 +10,15 @@ import io.pgferry.agent.migration.ScopeResolver;
 import io.pgferry.agent.migration.Steps;
 import io.pgferry.agent.migration.TableIdentity;
 import io.pgferry.agent.migration.TableRef;
-import io.pgferry.agent.sql.Sql;
 import io.pgferry.agent.postgres.PgConnector;
+import io.pgferry.agent.problem.ApiException;
+import io.pgferry.agent.schemaarchive.SchemaFingerprint;
 import io.pgferry.agent.sequences.SequenceValue;
 import io.pgferry.agent.sequences.SequencesService;
+import io.pgferry.agent.sql.Sql;
+import io.pgferry.agent.syncstatus.SubscriptionStats;
 import io.pgferry.agent.syncstatus.SyncStatus;
 import io.pgferry.agent.syncstatus.SyncStatusService;
-import io.pgferry.agent.syncstatus.SubscriptionStats;
 import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.PreparedStatement;

@@ -4,9 +4,9 @@ import io.javalin.config.RoutesConfig;
 import io.javalin.http.Context;
 import io.pgferry.agent.http.Access;
 import io.pgferry.agent.http.JsonBody;
+import io.pgferry.agent.http.Params;
 import io.pgferry.agent.http.RouteGroup;
 import io.pgferry.agent.migration.MigrationId;
-import io.pgferry.agent.migration.Steps;
 
 /** Target side: the source's replica identities on the target's tables, before the subscription streams. */
 public final class ReplicaIdentityController implements RouteGroup {
@@ -37,7 +37,7 @@ public final class ReplicaIdentityController implements RouteGroup {
      * </ul>
      */
     public void put(Context ctx) {
-        MigrationId migration = Steps.migration(ctx);
+        MigrationId migration = Params.migration(ctx);
         ctx.json(service.apply(migration, JsonBody.read(ctx, ReplicaIdentityRequest.class)));
     }
 }

@@ -1,18 +1,18 @@
 package io.pgferry.agent.replicaidentity;
 
-import io.pgferry.agent.http.ApiException;
 import io.pgferry.agent.migration.ManifestScope;
 import io.pgferry.agent.migration.ManifestScopes;
 import io.pgferry.agent.migration.MigrationId;
 import io.pgferry.agent.migration.Plan;
-import io.pgferry.agent.migration.ReplicaIdentityChanges;
 import io.pgferry.agent.migration.ReplicaIdentityChanges.Identity;
+import io.pgferry.agent.migration.ReplicaIdentityChanges;
 import io.pgferry.agent.migration.ReplicatedRelations;
 import io.pgferry.agent.migration.Sessions;
 import io.pgferry.agent.migration.StepResult;
 import io.pgferry.agent.migration.TableIdentity;
 import io.pgferry.agent.migration.TableRef;
 import io.pgferry.agent.postgres.PgConnector;
+import io.pgferry.agent.problem.ApiException;
 import io.pgferry.agent.sql.Sql;
 import java.nio.file.Path;
 import java.sql.Connection;

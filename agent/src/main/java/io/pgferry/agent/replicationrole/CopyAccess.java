@@ -1,9 +1,9 @@
 package io.pgferry.agent.replicationrole;
 
-import io.pgferry.agent.http.ApiException;
 import io.pgferry.agent.migration.Plan;
 import io.pgferry.agent.migration.TableRef;
 import io.pgferry.agent.postgres.ServerVersion;
+import io.pgferry.agent.problem.ApiException;
 import io.pgferry.agent.sql.Sql;
 import java.sql.Connection;
 import java.sql.SQLException;

@@ -4,8 +4,8 @@ import io.javalin.config.RoutesConfig;
 import io.javalin.http.Context;
 import io.pgferry.agent.http.Access;
 import io.pgferry.agent.http.JsonBody;
+import io.pgferry.agent.http.Params;
 import io.pgferry.agent.http.RouteGroup;
-import io.pgferry.agent.migration.Steps;
 
 /** Source side: the login role the target's subscription uses. */
 public final class ReplicationRoleController implements RouteGroup {
@@ -45,7 +45,7 @@ public final class ReplicationRoleController implements RouteGroup {
      * </ul>
      */
     public void put(Context ctx) {
-        var migration = Steps.migration(ctx);
+        var migration = Params.migration(ctx);
         ctx.json(service.apply(migration, JsonBody.read(ctx, ReplicationRoleRequest.class)));
     }
 }

@@ -1,9 +1,9 @@
 package io.pgferry.agent.replicationrole;
 
-import io.pgferry.agent.http.BadRequestException;
 import io.pgferry.agent.migration.Names;
 import io.pgferry.agent.migration.Scope;
 import io.pgferry.agent.migration.TableRef;
+import io.pgferry.agent.problem.BadRequestException;
 import java.util.List;
 
 /**

@@ -1,7 +1,7 @@
 package io.pgferry.agent.replicationrole;
 
 import com.fasterxml.jackson.annotation.JsonValue;
-import io.pgferry.agent.http.BadRequestException;
+import io.pgferry.agent.problem.BadRequestException;
 
 /**
  * How the initial copy gets past row-level security that would hide rows from the replication role (see

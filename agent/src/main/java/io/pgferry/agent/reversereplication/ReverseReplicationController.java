@@ -4,9 +4,9 @@ import io.javalin.config.RoutesConfig;
 import io.javalin.http.Context;
 import io.pgferry.agent.http.Access;
 import io.pgferry.agent.http.JsonBody;
+import io.pgferry.agent.http.Params;
 import io.pgferry.agent.http.RouteGroup;
 import io.pgferry.agent.migration.MigrationId;
-import io.pgferry.agent.migration.Steps;
 
 /** Both sides after cutover: a stream from the new primary back to the old source. */
 public final class ReverseReplicationController implements RouteGroup {
@@ -39,7 +39,7 @@ public final class ReverseReplicationController implements RouteGroup {
      * </ul>
      */
     public void put(Context ctx) {
-        MigrationId migration = Steps.migration(ctx);
+        MigrationId migration = Params.migration(ctx);
         ctx.json(service.apply(migration, JsonBody.read(ctx, ReverseReplicationRequest.class)));
     }
 }

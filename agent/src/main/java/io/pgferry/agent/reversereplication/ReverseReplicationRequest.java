@@ -1,8 +1,8 @@
 package io.pgferry.agent.reversereplication;
 
-import io.pgferry.agent.http.BadRequestException;
 import io.pgferry.agent.migration.Names;
 import io.pgferry.agent.migration.TableIdentity;
+import io.pgferry.agent.problem.BadRequestException;
 import io.pgferry.agent.subscription.SourceConnection;
 import java.util.List;
 

@@ -1,7 +1,7 @@
 package io.pgferry.agent.roles;
 
-import io.pgferry.agent.privileges.PrivilegeSet;
-import io.pgferry.agent.privileges.RoleMap;
+import io.pgferry.agent.privilegeset.PrivilegeSet;
+import io.pgferry.agent.privilegeset.RoleMap;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;

@@ -2,7 +2,7 @@ package io.pgferry.agent.roles;
 
 import io.pgferry.agent.migration.Plan;
 import io.pgferry.agent.migration.StepResult;
-import io.pgferry.agent.privileges.RoleMap;
+import io.pgferry.agent.privilegeset.RoleMap;
 import io.pgferry.agent.sql.Sql;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
@@ -296,11 +296,11 @@ public final class RolePlanner {
         for (String setting : s.settings()) {
             var m = SETTING.matcher(setting);
             if (!m.matches()) {
-                throw new io.pgferry.agent.http.BadRequestException("roles[].settings", "setting " + setting
+                throw new io.pgferry.agent.problem.BadRequestException("roles[].settings", "setting " + setting
                         + " of role " + s.name() + " is not name=value");
             }
             plan.add("ALTER ROLE " + Sql.ident(t) + " SET " + settingName(m.group(1)) + " TO "
-                    + io.pgferry.agent.privileges.PrivilegePlanner.settingValue(m.group(1), m.group(2)));
+                    + io.pgferry.agent.privilegeset.PrivilegePlanner.settingValue(m.group(1), m.group(2)));
         }
         if (s.comment() != null) {
             plan.add("COMMENT ON ROLE " + Sql.ident(t) + " IS " + Sql.literal(s.comment()));

@@ -4,9 +4,9 @@ import io.javalin.config.RoutesConfig;
 import io.javalin.http.Context;
 import io.pgferry.agent.http.Access;
 import io.pgferry.agent.http.JsonBody;
+import io.pgferry.agent.http.Params;
 import io.pgferry.agent.http.RouteGroup;
 import io.pgferry.agent.migration.MigrationId;
-import io.pgferry.agent.migration.Steps;
 
 /** The roles a database needs: read on the source, created where missing on the target. */
 public final class RolesController implements RouteGroup {
@@ -41,8 +41,8 @@ public final class RolesController implements RouteGroup {
      * </ul>
      */
     public void get(Context ctx) {
-        MigrationId migration = Steps.migration(ctx);
-        ctx.json(service.read(migration, Steps.databaseParam(ctx)));
+        MigrationId migration = Params.migration(ctx);
+        ctx.json(service.read(migration, Params.databaseParam(ctx)));
     }
 
     /**
@@ -62,7 +62,7 @@ public final class RolesController implements RouteGroup {
      * </ul>
      */
     public void put(Context ctx) {
-        MigrationId migration = Steps.migration(ctx);
+        MigrationId migration = Params.migration(ctx);
         ctx.json(service.apply(migration, JsonBody.read(ctx, RolesRequest.class)));
     }
 }

@@ -1,8 +1,8 @@
 package io.pgferry.agent.roles;
 
-import io.pgferry.agent.http.BadRequestException;
 import io.pgferry.agent.migration.Names;
-import io.pgferry.agent.privileges.RoleMap;
+import io.pgferry.agent.privilegeset.RoleMap;
+import io.pgferry.agent.problem.BadRequestException;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;

@@ -1,14 +1,14 @@
 package io.pgferry.agent.roles;
 
-import io.pgferry.agent.http.ApiException;
 import io.pgferry.agent.migration.ManifestScope;
 import io.pgferry.agent.migration.ManifestScopes;
 import io.pgferry.agent.migration.MigrationId;
 import io.pgferry.agent.migration.StepResult;
 import io.pgferry.agent.migration.Steps;
 import io.pgferry.agent.postgres.PgConnector;
-import io.pgferry.agent.privileges.PrivilegeCatalog;
-import io.pgferry.agent.privileges.PrivilegeSet;
+import io.pgferry.agent.privilegeset.PrivilegeCatalog;
+import io.pgferry.agent.privilegeset.PrivilegeSet;
+import io.pgferry.agent.problem.ApiException;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.time.Duration;

@@ -25,7 +25,7 @@ public record SourceRole(String name, boolean superuser, boolean inherit, boolea
         why = why == null ? List.of() : List.copyOf(why);
         password = password == null ? "unknown" : password;
         if (verifier != null && !verifier.startsWith(PasswordVerifiers.SCRAM)) {
-            throw new io.pgferry.agent.http.BadRequestException("roles[].verifier", "verifier of role " + name
+            throw new io.pgferry.agent.problem.BadRequestException("roles[].verifier", "verifier of role " + name
                     + " is not a SCRAM-SHA-256 verifier; only those are carried");
         }
     }

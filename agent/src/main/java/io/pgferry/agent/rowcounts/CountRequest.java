@@ -1,8 +1,8 @@
 package io.pgferry.agent.rowcounts;
 
-import io.pgferry.agent.http.BadRequestException;
 import io.pgferry.agent.migration.Names;
 import io.pgferry.agent.migration.TableRef;
+import io.pgferry.agent.problem.BadRequestException;
 import java.util.List;
 
 /**

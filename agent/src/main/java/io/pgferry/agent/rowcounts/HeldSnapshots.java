@@ -1,8 +1,8 @@
 package io.pgferry.agent.rowcounts;
 
-import io.pgferry.agent.http.ApiException;
 import io.pgferry.agent.migration.Steps;
 import io.pgferry.agent.postgres.PgConnector;
+import io.pgferry.agent.problem.ApiException;
 import java.sql.Connection;
 import java.sql.ResultSet;
 import java.sql.SQLException;

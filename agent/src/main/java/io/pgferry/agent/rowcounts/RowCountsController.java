@@ -3,11 +3,11 @@ package io.pgferry.agent.rowcounts;
 import io.javalin.config.RoutesConfig;
 import io.javalin.http.Context;
 import io.pgferry.agent.http.Access;
-import io.pgferry.agent.http.BadRequestException;
 import io.pgferry.agent.http.JsonBody;
+import io.pgferry.agent.http.Params;
 import io.pgferry.agent.http.RouteGroup;
 import io.pgferry.agent.migration.MigrationId;
-import io.pgferry.agent.migration.Steps;
+import io.pgferry.agent.problem.BadRequestException;
 import java.util.Map;
 
 /**
@@ -47,7 +47,7 @@ public final class RowCountsController implements RouteGroup {
      * </ul>
      */
     public void counts(Context ctx) {
-        MigrationId migration = Steps.migration(ctx);
+        MigrationId migration = Params.migration(ctx);
         ctx.json(service.counts(migration, JsonBody.read(ctx, CountRequest.class)));
     }
 
@@ -67,7 +67,7 @@ public final class RowCountsController implements RouteGroup {
      * </ul>
      */
     public void snapshot(Context ctx) throws InterruptedException {
-        MigrationId migration = Steps.migration(ctx);
+        MigrationId migration = Params.migration(ctx);
         ctx.json(service.snapshot(migration, JsonBody.read(ctx, SnapshotRequest.class)));
     }
 
@@ -79,7 +79,7 @@ public final class RowCountsController implements RouteGroup {
      * </ul>
      */
     public void release(Context ctx) {
-        Steps.migration(ctx);
+        Params.migration(ctx);
         String snapshot = ctx.queryParam("snapshot");
         if (snapshot == null || !snapshot.matches("[0-9A-Fa-f]+-[0-9A-Fa-f]+(-[0-9A-Fa-f]+)?")) {
             throw new BadRequestException("snapshot", "add ?snapshot=<id answered by row-counts/snapshot>");
@@ -98,7 +98,7 @@ public final class RowCountsController implements RouteGroup {
      * </ul>
      */
     public void lookup(Context ctx) {
-        MigrationId migration = Steps.migration(ctx);
+        MigrationId migration = Params.migration(ctx);
         ctx.json(service.lookup(migration, JsonBody.read(ctx, LookupRequest.class)));
     }
 
@@ -111,7 +111,7 @@ public final class RowCountsController implements RouteGroup {
      * </ul>
      */
     public void changes(Context ctx) {
-        MigrationId migration = Steps.migration(ctx);
+        MigrationId migration = Params.migration(ctx);
         ctx.json(service.changes(migration, JsonBody.read(ctx, CountRequest.class)));
     }
 }

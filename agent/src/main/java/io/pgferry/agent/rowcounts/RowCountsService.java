@@ -1,9 +1,8 @@
 package io.pgferry.agent.rowcounts;
 
-import io.pgferry.agent.catchup.CatchUpService;
 import com.fasterxml.jackson.databind.JsonNode;
-import io.pgferry.agent.http.ApiException;
-import io.pgferry.agent.http.JsonBody;
+import io.pgferry.agent.catchup.CatchUpService;
+import io.pgferry.agent.json.Json;
 import io.pgferry.agent.migration.ManifestScopes;
 import io.pgferry.agent.migration.MigrationId;
 import io.pgferry.agent.migration.Sessions;
@@ -11,6 +10,7 @@ import io.pgferry.agent.migration.Steps;
 import io.pgferry.agent.migration.TableRef;
 import io.pgferry.agent.migration.UnloggedTables;
 import io.pgferry.agent.postgres.PgConnector;
+import io.pgferry.agent.problem.ApiException;
 import io.pgferry.agent.sql.Sql;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
@@ -189,7 +189,7 @@ public final class RowCountsService {
         }
         try {
             List<JsonNode> out = new ArrayList<>();
-            JsonBody.MAPPER.readTree(json).forEach(out::add);
+            Json.MAPPER.readTree(json).forEach(out::add);
             return out;
         } catch (java.io.IOException e) {
             throw new SQLException("unreadable key list", e);
@@ -250,7 +250,7 @@ public final class RowCountsService {
         String sql = "SELECT coalesce(jsonb_agg(" + keyJson + "), '[]')::text FROM jsonb_populate_recordset(NULL::"
                 + t.quoted() + ", ?::jsonb) k JOIN " + only + t.quoted() + " r ON " + on;
         try (PreparedStatement ps = c.prepareStatement(sql)) {
-            ps.setString(1, JsonBody.MAPPER.writeValueAsString(keys));
+            ps.setString(1, Json.MAPPER.writeValueAsString(keys));
             try (ResultSet rs = ps.executeQuery()) {
                 rs.next();
                 return new RowCounts.TableLookup(t.schema(), t.name(), jsonList(rs.getString(1)));

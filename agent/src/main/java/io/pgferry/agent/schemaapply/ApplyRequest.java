@@ -1,7 +1,7 @@
 package io.pgferry.agent.schemaapply;
 
 import io.pgferry.agent.migration.Names;
-import io.pgferry.agent.privileges.RoleMap;
+import io.pgferry.agent.privilegeset.RoleMap;
 import java.util.Map;
 
 /**

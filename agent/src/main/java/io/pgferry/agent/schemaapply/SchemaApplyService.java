@@ -1,7 +1,5 @@
 package io.pgferry.agent.schemaapply;
 
-import io.pgferry.agent.http.ApiException;
-import io.pgferry.agent.info.InfoService;
 import io.pgferry.agent.jobs.JobRunner;
 import io.pgferry.agent.jobs.JobView;
 import io.pgferry.agent.jobs.ProgressSink;
@@ -9,11 +7,16 @@ import io.pgferry.agent.migration.DatabaseCheck;
 import io.pgferry.agent.migration.MigrationId;
 import io.pgferry.agent.postgres.PgConnector;
 import io.pgferry.agent.postgres.PgProcess;
-import io.pgferry.agent.privileges.PrivilegePlanner;
+import io.pgferry.agent.postgres.PgToolsCache;
+import io.pgferry.agent.privilegeset.PrivilegePlanner;
+import io.pgferry.agent.problem.ApiException;
 import io.pgferry.agent.schemaarchive.ExtensionRef;
 import io.pgferry.agent.schemaarchive.Manifest;
-import io.pgferry.agent.schemaarchive.Tools;
+import io.pgferry.agent.schemaarchive.Restore;
+import io.pgferry.agent.schemaarchive.TargetArchive;
+import io.pgferry.agent.schemaarchive.TargetCatalog;
 import io.pgferry.agent.schemaarchive.TocEntry;
+import io.pgferry.agent.schemaarchive.Tools;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.sql.Connection;
@@ -41,15 +44,15 @@ public final class SchemaApplyService {
     private static final List<String> ONE_TRANSACTION = List.of("--single-transaction");
 
     private final PgConnector connector;
-    private final InfoService info;
+    private final PgToolsCache pgTools;
     private final PgProcess process;
     private final JobRunner jobs;
     private final Path stateDir;
 
-    public SchemaApplyService(PgConnector connector, InfoService info, PgProcess process, JobRunner jobs,
+    public SchemaApplyService(PgConnector connector, PgToolsCache pgTools, PgProcess process, JobRunner jobs,
                               Path stateDir) {
         this.connector = connector;
-        this.info = info;
+        this.pgTools = pgTools;
         this.process = process;
         this.jobs = jobs;
         this.stateDir = stateDir;
@@ -98,7 +101,7 @@ public final class SchemaApplyService {
         Manifest manifest = archive.manifest();
         progress.report(0, 3, "checking the target's catalogs");
         PreDataRestore plan = plan(database, manifest);
-        Restore restore = new Restore(process, Tools.forServer(info, serverMajor(database)), archive.files());
+        Restore restore = new Restore(process, Tools.forServer(pgTools, serverMajor(database)), archive.files());
         List<TocEntry> preData = plan.preData();
         List<String> privileges = List.of();
         if (!preData.isEmpty()) {

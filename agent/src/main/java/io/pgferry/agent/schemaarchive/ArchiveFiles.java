@@ -1,10 +1,10 @@
 package io.pgferry.agent.schemaarchive;
 
-import io.pgferry.agent.http.ApiException;
-import io.pgferry.agent.http.JsonBody;
+import io.pgferry.agent.json.Json;
 import io.pgferry.agent.migration.ManifestScope;
 import io.pgferry.agent.migration.ManifestScopes;
 import io.pgferry.agent.migration.MigrationId;
+import io.pgferry.agent.problem.ApiException;
 import io.pgferry.agent.state.StateFiles;
 import java.io.IOException;
 import java.io.InputStream;
@@ -103,7 +103,7 @@ public final class ArchiveFiles {
     }
 
     static Manifest parseSigned(byte[] doc) throws IOException {
-        return JsonBody.MAPPER.readValue(ArchiveKey.unsigned(doc), Manifest.class);
+        return Json.MAPPER.readValue(ArchiveKey.unsigned(doc), Manifest.class);
     }
 
     /** The scope each migration's stored manifest records, for the steps that work on it. */
@@ -147,7 +147,7 @@ public final class ArchiveFiles {
 
     /** Source: signs the manifest of the archive just stored and stores both. */
     void storeManifest(Manifest manifest, ArchiveKey key) throws IOException {
-        byte[] doc = key.sign(migration, JsonBody.MAPPER.writeValueAsBytes(manifest));
+        byte[] doc = key.sign(migration, Json.MAPPER.writeValueAsBytes(manifest));
         Path tmp = temp(MANIFEST);
         try {
             Files.write(tmp, doc, StandardOpenOption.WRITE, LinkOption.NOFOLLOW_LINKS);

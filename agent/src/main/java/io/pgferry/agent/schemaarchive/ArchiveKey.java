@@ -1,8 +1,8 @@
 package io.pgferry.agent.schemaarchive;
 
 import io.pgferry.agent.config.Secret;
-import io.pgferry.agent.http.ApiException;
 import io.pgferry.agent.migration.MigrationId;
+import io.pgferry.agent.problem.ApiException;
 import java.io.ByteArrayOutputStream;
 import java.nio.charset.StandardCharsets;
 import java.security.GeneralSecurityException;

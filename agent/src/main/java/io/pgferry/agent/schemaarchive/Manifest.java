@@ -1,7 +1,7 @@
 package io.pgferry.agent.schemaarchive;
 
 import io.pgferry.agent.migration.TableRef;
-import io.pgferry.agent.privileges.PrivilegeSet;
+import io.pgferry.agent.privilegeset.PrivilegeSet;
 import java.util.List;
 
 /**

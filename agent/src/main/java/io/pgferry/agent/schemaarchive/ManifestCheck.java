@@ -1,8 +1,8 @@
 package io.pgferry.agent.schemaarchive;
 
-import io.pgferry.agent.http.ApiException;
-import io.pgferry.agent.http.JsonBody;
+import io.pgferry.agent.json.Json;
 import io.pgferry.agent.migration.MigrationId;
+import io.pgferry.agent.problem.ApiException;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -38,7 +38,7 @@ public final class ManifestCheck {
     public Manifest verifiedManifest(Path document) throws IOException {
         switch (verifier.outcome()) {
             case VALID -> {
-                return JsonBody.parse(ArchiveKey.unsigned(Files.readAllBytes(document)), Manifest.class);
+                return Json.parse(ArchiveKey.unsigned(Files.readAllBytes(document)), Manifest.class);
             }
             case UNSIGNED -> throw refused("manifest_unsigned", "the manifest carries no signature; upload the "
                     + "manifest exactly as GET schema-archive/manifest served it on the source agent (an agent of "

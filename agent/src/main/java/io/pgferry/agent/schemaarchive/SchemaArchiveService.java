@@ -1,8 +1,6 @@
 package io.pgferry.agent.schemaarchive;
 
-import io.pgferry.agent.http.ApiException;
-import io.pgferry.agent.http.JsonBody;
-import io.pgferry.agent.info.InfoService;
+import io.pgferry.agent.json.Json;
 import io.pgferry.agent.migration.DatabaseCheck;
 import io.pgferry.agent.migration.MigrationId;
 import io.pgferry.agent.migration.ResolvedScope;
@@ -10,11 +8,12 @@ import io.pgferry.agent.migration.ScopeResolver;
 import io.pgferry.agent.migration.TableRef;
 import io.pgferry.agent.postgres.PgConnector;
 import io.pgferry.agent.postgres.PgProcess;
+import io.pgferry.agent.postgres.PgToolsCache;
 import io.pgferry.agent.postgres.PgTools;
 import io.pgferry.agent.postgres.ServerVersion;
-import io.pgferry.agent.privileges.PrivilegeCatalog;
-import io.pgferry.agent.privileges.PrivilegeSet;
-import io.pgferry.agent.readycheck.SchemaFingerprint;
+import io.pgferry.agent.privilegeset.PrivilegeCatalog;
+import io.pgferry.agent.privilegeset.PrivilegeSet;
+import io.pgferry.agent.problem.ApiException;
 import io.pgferry.agent.sql.Sql;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -44,15 +43,15 @@ public final class SchemaArchiveService {
              ORDER BY 1""";
 
     private final PgConnector connector;
-    private final InfoService info;
+    private final PgToolsCache pgTools;
     private final PgProcess process;
     private final Path stateDir;
     private final Optional<ArchiveKey> key;
 
-    public SchemaArchiveService(PgConnector connector, InfoService info, PgProcess process, Path stateDir,
+    public SchemaArchiveService(PgConnector connector, PgToolsCache pgTools, PgProcess process, Path stateDir,
                                 Optional<ArchiveKey> key) {
         this.connector = connector;
-        this.info = info;
+        this.pgTools = pgTools;
         this.process = process;
         this.stateDir = stateDir;
         this.key = key;
@@ -76,7 +75,7 @@ public final class SchemaArchiveService {
             List<ExtensionRef> extensions = extensions(c);
             SchemaFingerprint.storeIfAbsent(stateDir, migration,
                     SchemaFingerprint.compute(c, scope.schemas(), scope.excludedTables()));
-            PgTools tools = Tools.forServer(info, version.major());
+            PgTools tools = Tools.forServer(pgTools, version.major());
             Path tmp = files.temp(ArchiveFiles.DUMP);
             try {
                 List<String> args = dumpArgs(scope, extensions, tmp);
@@ -121,8 +120,8 @@ public final class SchemaArchiveService {
      * literally, so a schema named {@code a.*} selects exactly that schema. Ownership and privileges are left
      * out of the archive: pg_restore could only restore them under the source's role names, and a role map
      * (consolidation) renames roles. They travel in the manifest instead, read from the catalogs, and the target
-     * applies them through the role map (privileges package). UTF8, because the target runs the pre-data as a
-     * script through its JDBC session, which speaks UTF-8 only; the server converts to the database's encoding.
+     * applies them through the role map (privilegeset.PrivilegePlanner). UTF8, because the target runs the pre-data
+     * as a script through its JDBC session, which speaks UTF-8 only; the server converts to the database's encoding.
      */
     static List<String> dumpArgs(ResolvedScope scope, List<ExtensionRef> extensions, Path file) {
         List<String> args = new ArrayList<>(List.of("--format=custom", "--schema-only", "--no-publications",
@@ -149,7 +148,7 @@ public final class SchemaArchiveService {
         var md = ArchiveFiles.sha256();
         md.update((database + "\n").getBytes(StandardCharsets.UTF_8));
         md.update(script.getBytes(StandardCharsets.UTF_8));
-        md.update(JsonBody.MAPPER.writeValueAsBytes(privileges));
+        md.update(Json.MAPPER.writeValueAsBytes(privileges));
         return HexFormat.of().formatHex(md.digest());
     }
 

@@ -1,10 +1,10 @@
 package io.pgferry.agent.schemaarchive;
 
-import io.pgferry.agent.http.ApiException;
-import io.pgferry.agent.info.InfoService;
 import io.pgferry.agent.postgres.PgProcess;
 import io.pgferry.agent.postgres.PgTools;
+import io.pgferry.agent.postgres.PgToolsCache;
 import io.pgferry.agent.postgres.PgToolsException;
+import io.pgferry.agent.problem.ApiException;
 import java.util.List;
 import java.util.stream.Collectors;
 import org.slf4j.Logger;
@@ -20,9 +20,9 @@ public final class Tools {
     }
 
     /** @throws ApiException 500 {@code pg_tools_unavailable} when no usable client programs are installed */
-    public static PgTools forServer(InfoService info, int serverMajor) {
+    public static PgTools forServer(PgToolsCache tools, int serverMajor) {
         try {
-            return info.tools(serverMajor);
+            return tools.tools(serverMajor);
         } catch (PgToolsException e) {
             throw new ApiException(500, "pg_tools_unavailable", "PostgreSQL client programs unavailable",
                     e.getMessage());

@@ -1,6 +1,5 @@
 package io.pgferry.agent.sequences;
 
-import io.pgferry.agent.http.ApiException;
 import io.pgferry.agent.migration.ManifestScope;
 import io.pgferry.agent.migration.ManifestScopes;
 import io.pgferry.agent.migration.MigrationId;
@@ -10,6 +9,7 @@ import io.pgferry.agent.migration.StepResult;
 import io.pgferry.agent.migration.Steps;
 import io.pgferry.agent.migration.TableRef;
 import io.pgferry.agent.postgres.PgConnector;
+import io.pgferry.agent.problem.ApiException;
 import io.pgferry.agent.sql.Sql;
 import java.sql.Connection;
 import java.sql.PreparedStatement;

@@ -3,9 +3,9 @@ package io.pgferry.agent.status;
 import io.javalin.config.RoutesConfig;
 import io.javalin.http.Context;
 import io.pgferry.agent.http.Access;
+import io.pgferry.agent.http.Params;
 import io.pgferry.agent.http.RouteGroup;
 import io.pgferry.agent.migration.MigrationId;
-import io.pgferry.agent.migration.Steps;
 
 /** Both sides: what of the migration exists on this server. */
 public final class StatusController implements RouteGroup {
@@ -34,7 +34,7 @@ public final class StatusController implements RouteGroup {
      * </ul>
      */
     public void get(Context ctx) {
-        MigrationId migration = Steps.migration(ctx);
-        ctx.json(service.status(migration, Steps.databaseParam(ctx)));
+        MigrationId migration = Params.migration(ctx);
+        ctx.json(service.status(migration, Params.databaseParam(ctx)));
     }
 }

@@ -4,9 +4,9 @@ import io.javalin.config.RoutesConfig;
 import io.javalin.http.Context;
 import io.pgferry.agent.http.Access;
 import io.pgferry.agent.http.JsonBody;
+import io.pgferry.agent.http.Params;
 import io.pgferry.agent.http.RouteGroup;
 import io.pgferry.agent.migration.MigrationId;
-import io.pgferry.agent.migration.Steps;
 
 /** Subscriber side: drop the migration's subscription (and so its slot on the publisher). */
 public final class StopReplicationController implements RouteGroup {
@@ -36,7 +36,7 @@ public final class StopReplicationController implements RouteGroup {
      * </ul>
      */
     public void post(Context ctx) {
-        MigrationId migration = Steps.migration(ctx);
+        MigrationId migration = Params.migration(ctx);
         ctx.json(service.stop(migration, JsonBody.read(ctx, StopReplicationRequest.class)));
     }
 }

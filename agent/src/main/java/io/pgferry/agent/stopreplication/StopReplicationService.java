@@ -1,12 +1,12 @@
 package io.pgferry.agent.stopreplication;
 
 import io.pgferry.agent.catalog.Subscriptions;
-import io.pgferry.agent.http.ApiException;
 import io.pgferry.agent.migration.MigrationId;
 import io.pgferry.agent.migration.Plan;
 import io.pgferry.agent.migration.Sessions;
 import io.pgferry.agent.migration.StepResult;
 import io.pgferry.agent.postgres.PgConnector;
+import io.pgferry.agent.problem.ApiException;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.time.Duration;

@@ -1,8 +1,8 @@
 package io.pgferry.agent.subscription;
 
-import io.pgferry.agent.http.BadRequestException;
 import io.pgferry.agent.migration.Names;
 import io.pgferry.agent.migration.StepResult;
+import io.pgferry.agent.problem.BadRequestException;
 import io.pgferry.agent.sql.Sql;
 import java.util.LinkedHashMap;
 import java.util.Map;

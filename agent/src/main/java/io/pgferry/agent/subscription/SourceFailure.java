@@ -1,7 +1,7 @@
 package io.pgferry.agent.subscription;
 
-import io.pgferry.agent.http.ApiException;
 import io.pgferry.agent.migration.StepResult;
+import io.pgferry.agent.problem.ApiException;
 import java.sql.SQLException;
 import java.util.List;
 import org.postgresql.util.PSQLException;

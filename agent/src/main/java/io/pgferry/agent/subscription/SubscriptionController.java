@@ -4,9 +4,9 @@ import io.javalin.config.RoutesConfig;
 import io.javalin.http.Context;
 import io.pgferry.agent.http.Access;
 import io.pgferry.agent.http.JsonBody;
+import io.pgferry.agent.http.Params;
 import io.pgferry.agent.http.RouteGroup;
 import io.pgferry.agent.migration.MigrationId;
-import io.pgferry.agent.migration.Steps;
 
 /** Target side: the subscription to the source's publication. */
 public final class SubscriptionController implements RouteGroup {
@@ -45,7 +45,7 @@ public final class SubscriptionController implements RouteGroup {
      * </ul>
      */
     public void put(Context ctx) {
-        MigrationId migration = Steps.migration(ctx);
+        MigrationId migration = Params.migration(ctx);
         ctx.json(service.apply(migration, JsonBody.read(ctx, SubscriptionRequest.class)));
     }
 
@@ -66,7 +66,7 @@ public final class SubscriptionController implements RouteGroup {
      * </ul>
      */
     public void delete(Context ctx) {
-        MigrationId migration = Steps.migration(ctx);
-        ctx.json(service.drop(migration, Steps.databaseParam(ctx), Steps.checkParam(ctx)));
+        MigrationId migration = Params.migration(ctx);
+        ctx.json(service.drop(migration, Params.databaseParam(ctx), Params.checkParam(ctx)));
     }
 }

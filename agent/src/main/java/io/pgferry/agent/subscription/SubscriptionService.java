@@ -1,20 +1,20 @@
 package io.pgferry.agent.subscription;
 
-import io.pgferry.agent.catalog.Subscriptions;
 import io.pgferry.agent.catalog.Subscriptions.Subscription;
-import io.pgferry.agent.http.ApiException;
+import io.pgferry.agent.catalog.Subscriptions;
 import io.pgferry.agent.migration.MigrationId;
 import io.pgferry.agent.migration.Plan;
 import io.pgferry.agent.migration.StepResult;
 import io.pgferry.agent.migration.Steps;
 import io.pgferry.agent.postgres.PgConnector;
+import io.pgferry.agent.problem.ApiException;
 import io.pgferry.agent.replicationrole.RowSecurity;
 import io.pgferry.agent.sql.Sql;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
-import java.sql.Statement;
 import java.sql.SQLException;
+import java.sql.Statement;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;

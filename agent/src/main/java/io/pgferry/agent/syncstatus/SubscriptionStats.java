@@ -1,7 +1,7 @@
 package io.pgferry.agent.syncstatus;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import io.pgferry.agent.http.JsonBody;
+import io.pgferry.agent.json.Json;
 import java.io.IOException;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
@@ -63,7 +63,7 @@ public record SubscriptionStats(Map<String, Long> counters, Map<String, Long> co
             ps.setLong(1, subid);
             try (ResultSet rs = ps.executeQuery()) {
                 if (rs.next()) {
-                    JsonNode row = JsonBody.MAPPER.readTree(rs.getString(1));
+                    JsonNode row = Json.MAPPER.readTree(rs.getString(1));
                     row.fields().forEachRemaining(e -> {
                         if (e.getValue().isIntegralNumber() && (e.getKey().endsWith("_count")
                                 || e.getKey().startsWith("confl_"))) {

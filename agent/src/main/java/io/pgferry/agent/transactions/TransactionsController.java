@@ -3,8 +3,8 @@ package io.pgferry.agent.transactions;
 import io.javalin.config.RoutesConfig;
 import io.javalin.http.Context;
 import io.pgferry.agent.http.Access;
+import io.pgferry.agent.http.Params;
 import io.pgferry.agent.http.RouteGroup;
-import io.pgferry.agent.migration.Steps;
 
 /** The side clients leave: the transactions a cutover's PAUSE would wait for, read before anyone is paused. */
 public final class TransactionsController implements RouteGroup {
@@ -34,7 +34,7 @@ public final class TransactionsController implements RouteGroup {
      * </ul>
      */
     public void get(Context ctx) {
-        Steps.migration(ctx);
-        ctx.json(service.open(Steps.databaseParam(ctx)));
+        Params.migration(ctx);
+        ctx.json(service.open(Params.databaseParam(ctx)));
     }
 }

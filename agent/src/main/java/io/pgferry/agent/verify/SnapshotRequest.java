@@ -1,7 +1,7 @@
 package io.pgferry.agent.verify;
 
-import io.pgferry.agent.http.BadRequestException;
 import io.pgferry.agent.migration.Names;
+import io.pgferry.agent.problem.BadRequestException;
 
 /**
  * Body of {@code POST /v1/migrations/{m}/verify/snapshot}.

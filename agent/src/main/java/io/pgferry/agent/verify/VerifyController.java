@@ -4,9 +4,9 @@ import io.javalin.config.RoutesConfig;
 import io.javalin.http.Context;
 import io.pgferry.agent.http.Access;
 import io.pgferry.agent.http.JsonBody;
+import io.pgferry.agent.http.Params;
 import io.pgferry.agent.http.RouteGroup;
 import io.pgferry.agent.migration.MigrationId;
-import io.pgferry.agent.migration.Steps;
 
 /** Either side: per-table row counts and checksums, and sequence positions, to compare with the other side. */
 public final class VerifyController implements RouteGroup {
@@ -33,15 +33,15 @@ public final class VerifyController implements RouteGroup {
      * </ul>
      */
     public void exportSnapshot(Context ctx) {
-        MigrationId migration = Steps.migration(ctx);
+        MigrationId migration = Params.migration(ctx);
         SnapshotRequest request = JsonBody.read(ctx, SnapshotRequest.class);
         ctx.json(service.snapshots().export(migration, request.database(), request.holdSeconds()));
     }
 
     /** {@code DELETE /v1/migrations/{m}/verify/snapshot?database=}: releases the held snapshot; 200 {@code {changed}}. */
     public void releaseSnapshot(Context ctx) {
-        MigrationId migration = Steps.migration(ctx);
-        ctx.json(java.util.Map.of("changed", service.snapshots().release(migration, Steps.databaseParam(ctx), null)));
+        MigrationId migration = Params.migration(ctx);
+        ctx.json(java.util.Map.of("changed", service.snapshots().release(migration, Params.databaseParam(ctx), null)));
     }
 
     /**
@@ -59,7 +59,7 @@ public final class VerifyController implements RouteGroup {
      * </ul>
      */
     public void post(Context ctx) {
-        MigrationId migration = Steps.migration(ctx);
+        MigrationId migration = Params.migration(ctx);
         ctx.json(service.verify(migration, JsonBody.read(ctx, VerifyRequest.class)));
     }
 }

@@ -4,8 +4,9 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.pgferry.agent.http.ApiException;
+import io.pgferry.agent.http.ProblemMapper;
 import io.pgferry.agent.migration.MigrationId;
+import io.pgferry.agent.problem.ApiException;
 import java.util.List;
 import java.util.concurrent.CountDownLatch;
 import org.junit.jupiter.api.Test;
@@ -16,7 +17,7 @@ class JobRunnerTest {
 
     @Test
     void sameRequestReattachesAndOthersAreRefusedUntilTheJobEnds() throws Exception {
-        try (JobRunner runner = new JobRunner()) {
+        try (JobRunner runner = new JobRunner(ProblemMapper::known)) {
             CountDownLatch release = new CountDownLatch(1);
             JobView first = runner.submit("post-data", M, List.of("db"), p -> {
                 p.report(1, 2, "waiting");
@@ -51,7 +52,7 @@ class JobRunnerTest {
 
     @Test
     void onlyTheLastFinishedJobsAreKept() throws Exception {
-        try (JobRunner runner = new JobRunner()) {
+        try (JobRunner runner = new JobRunner(ProblemMapper::known)) {
             for (int i = 0; i < JobRunner.KEEP_FINISHED + 4; i++) {
                 runner.await(runner.submit("post-data", new MigrationId("m" + i), i, p -> null).id(), 10);
             }

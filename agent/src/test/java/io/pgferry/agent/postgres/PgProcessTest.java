@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.pgferry.agent.config.AgentConfig;
+import io.pgferry.agent.http.ProblemMapper;
 import io.pgferry.agent.jobs.JobRunner;
 import io.pgferry.agent.jobs.JobState;
 import io.pgferry.agent.jobs.JobView;
@@ -90,7 +91,7 @@ class PgProcessTest {
     @Test
     void aShutdownStopsTheRunningToolAndItsSessionAndTheJobUnwinds() throws Exception {
         PgProcess tools = new PgProcess(config.postgres(), config.stateDir(), JobRunner::currentJob);
-        JobRunner jobs = new JobRunner();
+        JobRunner jobs = new JobRunner(ProblemMapper::known);
         String app = "pgferry:post-data:stopme";
         JobView job = jobs.submit("post-data", new MigrationId("stopme"), "r", p -> Tools.check("psql", tools.run(
                 cluster.binDir().resolve("psql"), sleep(), "postgres", true, Duration.ofMinutes(10))));
@@ -111,7 +112,7 @@ class PgProcessTest {
     @Test
     void anInterruptedJobStopsItsTool() throws Exception {
         try (PgProcess tools = new PgProcess(config.postgres(), config.stateDir(), JobRunner::currentJob)) {
-            JobRunner jobs = new JobRunner();
+            JobRunner jobs = new JobRunner(ProblemMapper::known);
             String app = "pgferry:schema-apply:interrupt";
             jobs.submit("schema-apply", new MigrationId("interrupt"), "r", p -> tools.run(
                     cluster.binDir().resolve("psql"), sleep(), "postgres", true, Duration.ofMinutes(10)));
@@ -134,7 +135,7 @@ class PgProcessTest {
         pb.environment().put("PGPASSWORD", cluster.superuserPassword());
         Process orphan = pb.start();
         try (PgProcess tools = new PgProcess(config.postgres(), config.stateDir(), JobRunner::currentJob);
-             JobRunner jobs = new JobRunner()) {
+             JobRunner jobs = new JobRunner(ProblemMapper::known)) {
             await("the orphan's session is on the server", Duration.ofSeconds(30), () -> !noSessions(app));
             JobView job = jobs.submit("post-data", new MigrationId("orphan"), "r", p -> tools.run(
                     cluster.binDir().resolve("psql"), List.of("-X", "-q", "-c", "SELECT 1"), "postgres", true,

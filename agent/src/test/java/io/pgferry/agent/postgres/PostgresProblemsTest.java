@@ -4,8 +4,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
 
 import io.pgferry.agent.config.PostgresConfig;
-import io.pgferry.agent.http.Problem;
 import io.pgferry.agent.http.ProblemMapper;
+import io.pgferry.agent.problem.Problem;
 import java.sql.SQLException;
 import java.util.EnumSet;
 import java.util.List;

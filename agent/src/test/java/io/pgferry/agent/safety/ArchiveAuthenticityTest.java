@@ -7,13 +7,13 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.pgferry.agent.config.Secret;
-import io.pgferry.agent.http.JsonBody;
+import io.pgferry.agent.json.Json;
 import io.pgferry.agent.migration.MigrationId;
 import io.pgferry.agent.schemaarchive.ArchiveKey;
 import io.pgferry.agent.schemaarchive.Manifest;
 import io.pgferry.agent.testbed.AgentFixture;
-import io.pgferry.agent.testbed.AgentHandle;
 import io.pgferry.agent.testbed.AgentHandle.Answer;
+import io.pgferry.agent.testbed.AgentHandle;
 import io.pgferry.agent.testbed.PgBed;
 import io.pgferry.agent.testbed.PgCluster;
 import java.nio.charset.StandardCharsets;
@@ -101,8 +101,8 @@ class ArchiveAuthenticityTest {
         refused(target.putJsonBytes(M + "/schema-archive/manifest", JSON.writeValueAsBytes(unsigned)),
                 "manifest_unsigned", "carries no signature");
         ArchiveKey otherKey = ArchiveKey.of(Secret.of(AgentFixture.newToken()));
-        byte[] otherSigned = otherKey.sign(new MigrationId("auth"), JsonBody.MAPPER.writeValueAsBytes(
-                JsonBody.MAPPER.treeToValue(unsigned, Manifest.class)));
+        byte[] otherSigned = otherKey.sign(new MigrationId("auth"), Json.MAPPER.writeValueAsBytes(
+                Json.MAPPER.treeToValue(unsigned, Manifest.class)));
         Answer other = target.putJsonBytes(M + "/schema-archive/manifest", otherSigned);
         refused(other, "manifest_key_mismatch", otherKey.keyId());
         // A genuine manifest of another migration (same key) does not pass for this one.

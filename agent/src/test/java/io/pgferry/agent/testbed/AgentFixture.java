@@ -6,7 +6,7 @@ import io.pgferry.agent.config.AgentConfig;
 import io.pgferry.agent.config.ConfigException;
 import io.pgferry.agent.config.ConfigLoader;
 import io.pgferry.agent.config.Secret;
-import io.pgferry.agent.http.JsonBody;
+import io.pgferry.agent.json.Json;
 import io.pgferry.agent.migration.MigrationId;
 import io.pgferry.agent.schemaarchive.ArchiveKey;
 import io.pgferry.agent.schemaarchive.Manifest;
@@ -58,9 +58,9 @@ public final class AgentFixture {
     public static byte[] signManifest(String migration, JsonNode manifest) throws IOException {
         ObjectNode unsigned = manifest.deepCopy();
         unsigned.remove("signature");
-        Manifest parsed = JsonBody.MAPPER.treeToValue(unsigned, Manifest.class);
+        Manifest parsed = Json.MAPPER.treeToValue(unsigned, Manifest.class);
         return ArchiveKey.of(Secret.of(ARCHIVE_KEY)).sign(new MigrationId(migration),
-                JsonBody.MAPPER.writeValueAsBytes(parsed));
+                Json.MAPPER.writeValueAsBytes(parsed));
     }
 
     /** A config for the cluster, loaded through the real loader from a real YAML file. */

@@ -1,6 +1,6 @@
-package io.pgferry.agent.readycheck;
+package io.pgferry.agent.schemaarchive;
 
-import io.pgferry.agent.http.JsonBody;
+import io.pgferry.agent.json.Json;
 import io.pgferry.agent.migration.MigrationId;
 import io.pgferry.agent.migration.TableRef;
 import io.pgferry.agent.state.StateFiles;
@@ -112,7 +112,7 @@ public record SchemaFingerprint(String sha256, Map<String, String> objects) {
             return Optional.empty();
         }
         try {
-            return Optional.of(JsonBody.MAPPER.readValue(f.toFile(), SchemaFingerprint.class));
+            return Optional.of(Json.MAPPER.readValue(f.toFile(), SchemaFingerprint.class));
         } catch (IOException e) {
             return Optional.empty();
         }
@@ -128,7 +128,7 @@ public record SchemaFingerprint(String sha256, Map<String, String> objects) {
             return false;
         }
         try {
-            StateFiles.write(f, JsonBody.MAPPER.writeValueAsBytes(fingerprint));
+            StateFiles.write(f, Json.MAPPER.writeValueAsBytes(fingerprint));
             return true;
         } catch (IOException e) {
             throw new UncheckedIOException("cannot store the schema fingerprint in " + f.getParent(), e);

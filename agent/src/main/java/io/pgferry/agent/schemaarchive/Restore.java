@@ -1,10 +1,7 @@
-package io.pgferry.agent.schemaapply;
+package io.pgferry.agent.schemaarchive;
 
 import io.pgferry.agent.postgres.PgProcess;
 import io.pgferry.agent.postgres.PgTools;
-import io.pgferry.agent.schemaarchive.ArchiveFiles;
-import io.pgferry.agent.schemaarchive.Tools;
-import io.pgferry.agent.schemaarchive.TocEntry;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -17,7 +14,7 @@ import java.util.stream.Collectors;
  * Restores chosen entries of the uploaded archive with the target's own pg_restore, selected by dump id through
  * a {@code --use-list} file: into the database, or as a script the agent runs itself (the pre-data, so the owners
  * and privileges go in with it, in one transaction). Owners and grants never come from the archive (see the
- * source's pg_dump options): the privileges package applies them through the role map.
+ * source's pg_dump options): privilegeset.PrivilegePlanner applies them through the role map.
  */
 public final class Restore {
     /** Index builds on big tables take hours; the job, not the client, waits for them. */
@@ -62,7 +59,7 @@ public final class Restore {
 
     /**
      * @param options e.g. {@code --single-transaction} or {@code --jobs=4}
-     * @throws io.pgferry.agent.http.ApiException 502 {@code pg_restore_failed}
+     * @throws io.pgferry.agent.problem.ApiException 502 {@code pg_restore_failed}
      */
     public void run(String database, String section, List<TocEntry> entries, List<String> options)
             throws IOException {

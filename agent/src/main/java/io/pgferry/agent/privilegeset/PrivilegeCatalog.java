@@ -1,8 +1,8 @@
-package io.pgferry.agent.privileges;
+package io.pgferry.agent.privilegeset;
 
 import com.fasterxml.jackson.core.type.TypeReference;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import io.pgferry.agent.http.JsonBody;
+import io.pgferry.agent.json.Json;
 import io.pgferry.agent.migration.TableRef;
 import java.sql.Array;
 import java.sql.Connection;
@@ -21,7 +21,7 @@ import java.util.Objects;
  * target must equal), the target (what it has now) and verify. Roles pgferry makes for itself are left out.
  */
 public final class PrivilegeCatalog {
-    private static final ObjectMapper JSON = JsonBody.MAPPER;
+    private static final ObjectMapper JSON = Json.MAPPER;
     private static final TypeReference<List<AclEntry>> ACL = new TypeReference<>() {
     };
     /** An exploded ACL as JSON; acl and owner are columns of the enclosing query. */

@@ -1,7 +1,7 @@
-package io.pgferry.agent.privileges;
+package io.pgferry.agent.privilegeset;
 
-import io.pgferry.agent.http.BadRequestException;
 import io.pgferry.agent.migration.Names;
+import io.pgferry.agent.problem.BadRequestException;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeMap;

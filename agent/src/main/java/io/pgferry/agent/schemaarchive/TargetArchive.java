@@ -1,10 +1,7 @@
-package io.pgferry.agent.schemaapply;
+package io.pgferry.agent.schemaarchive;
 
-import io.pgferry.agent.http.ApiException;
 import io.pgferry.agent.migration.MigrationId;
-import io.pgferry.agent.schemaarchive.ArchiveFiles;
-import io.pgferry.agent.schemaarchive.Manifest;
-import io.pgferry.agent.schemaarchive.TocEntry;
+import io.pgferry.agent.problem.ApiException;
 import java.nio.file.Path;
 import java.util.HashSet;
 import java.util.List;

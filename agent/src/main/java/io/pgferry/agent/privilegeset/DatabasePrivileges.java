@@ -1,4 +1,4 @@
-package io.pgferry.agent.privileges;
+package io.pgferry.agent.privilegeset;
 
 import java.util.List;
 

@@ -1,12 +1,8 @@
-package io.pgferry.agent.schemaapply;
+package io.pgferry.agent.schemaarchive;
 
-import io.pgferry.agent.http.ApiException;
-import io.pgferry.agent.http.BadRequestException;
 import io.pgferry.agent.migration.MigrationId;
-import io.pgferry.agent.schemaarchive.ArchiveFiles;
-import io.pgferry.agent.schemaarchive.ArchiveKey;
-import io.pgferry.agent.schemaarchive.Manifest;
-import io.pgferry.agent.schemaarchive.ManifestCheck;
+import io.pgferry.agent.problem.ApiException;
+import io.pgferry.agent.problem.BadRequestException;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;

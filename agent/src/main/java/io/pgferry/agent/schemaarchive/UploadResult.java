@@ -1,4 +1,4 @@
-package io.pgferry.agent.schemaapply;
+package io.pgferry.agent.schemaarchive;
 
 /**
  * Answer of the two uploads.

@@ -1,4 +1,4 @@
-package io.pgferry.agent.http;
+package io.pgferry.agent.problem;
 
 import java.util.List;
 
@@ -16,13 +16,14 @@ public record Problem(String type, String title, int status, String detail, Stri
         return of(status, code, title, detail, List.of());
     }
 
-    static Problem of(int status, String code, String title, String detail, List<String> objects) {
-        return new Problem("urn:pgferry:problem:" + code, title, status, detail, code, null,
-                objects.isEmpty() ? null : objects);
+    public static Problem of(int status, String code, String title, String detail, List<String> objects) {
+        return of(status, code, title, detail, null, objects);
     }
 
-    static Problem of(ApiException e) {
-        return new Problem("urn:pgferry:problem:" + e.code(), e.title(), e.status(), e.getMessage(), e.code(),
-                e.field(), e.objects().isEmpty() ? null : e.objects());
+    /** The one spelling of the {@code type} URN, and no empty {@code objects} list in the document. */
+    public static Problem of(int status, String code, String title, String detail, String field,
+                             List<String> objects) {
+        return new Problem("urn:pgferry:problem:" + code, title, status, detail, code, field,
+                objects.isEmpty() ? null : objects);
     }
 }

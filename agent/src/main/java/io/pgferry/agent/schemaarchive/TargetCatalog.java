@@ -1,6 +1,5 @@
-package io.pgferry.agent.schemaapply;
+package io.pgferry.agent.schemaarchive;
 
-import io.pgferry.agent.schemaarchive.TocEntry;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;

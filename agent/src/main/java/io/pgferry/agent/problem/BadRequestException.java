@@ -1,4 +1,4 @@
-package io.pgferry.agent.http;
+package io.pgferry.agent.problem;
 
 import java.util.List;
 

@@ -1,4 +1,4 @@
-package io.pgferry.agent.privileges;
+package io.pgferry.agent.privilegeset;
 
 /**
  * One privilege of an ACL, as {@code aclexplode} gives it: who holds it (null for PUBLIC: a role may be named

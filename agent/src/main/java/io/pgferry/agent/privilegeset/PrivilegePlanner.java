@@ -1,10 +1,10 @@
-package io.pgferry.agent.privileges;
+package io.pgferry.agent.privilegeset;
 
-import io.pgferry.agent.http.ApiException;
-import io.pgferry.agent.http.BadRequestException;
-import io.pgferry.agent.privileges.AclEntry.Key;
-import io.pgferry.agent.privileges.ObjectPrivileges.Address;
-import io.pgferry.agent.privileges.PrivilegeCatalog.Found;
+import io.pgferry.agent.privilegeset.AclEntry.Key;
+import io.pgferry.agent.privilegeset.ObjectPrivileges.Address;
+import io.pgferry.agent.privilegeset.PrivilegeCatalog.Found;
+import io.pgferry.agent.problem.ApiException;
+import io.pgferry.agent.problem.BadRequestException;
 import io.pgferry.agent.sql.Sql;
 import java.sql.Connection;
 import java.sql.PreparedStatement;

@@ -117,8 +117,8 @@ def test_report_a_migration_driven_by_another_run_is_busy_not_failed():
                failure=dict(step='Publication', busy=True,
                             msg='agent answered HTTP 409 Conflict [operation_in_progress]: another request changes '
                                 'migration a right now (PUT /v1/migrations/a/publication)')),
-        b=dict(target_status=dict(phase='schema'), failure=dict(step='Schema apply on the target', busy='False',
-                                                                 msg='job failed')))
+        b=dict(target_status=dict(phase='schema'),
+               failure=dict(step='Schema apply on the target', busy='False', msg='job failed')))
     r = fleet_report(readings, plan)
     assert r['summary'] == dict(migrations=2, streaming=0, cut_over=0, in_progress=0, failed=1, not_run=0, busy=1)
     rows = {x['id']: x for x in r['migrations']}

@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
+import threading
 import time
 from pathlib import Path
 
@@ -35,6 +37,11 @@ FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
 WHERE c.relkind IN ('r', 'p') AND NOT c.relispartition AND n.nspname <> 'scratch'
   AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname !~ '^pg_' ORDER BY 1
 """
+
+
+def schema_of(i: int) -> str:
+    """The schema (quoted as SQL needs it) of the i-th database that Fleet.load makes from a list of migrations."""
+    return f'"Sch {i} Ü"' if i % 4 == 1 else f"s{i}"
 
 
 def migrations(n: int) -> list[dict]:
@@ -72,7 +79,7 @@ class Fleet:
                 continue
             made.add((m["source"], m["database"]))
             stack.psql(side, f'CREATE DATABASE "{m["database"]}"', db="postgres")
-            schema = f'"Sch {i} Ü"' if i % 4 == 1 else f"s{i}"
+            schema = schema_of(i)
             stack.psql(side, SCHEMA_SQL.format(s=schema, i=i, rows=rows + 37 * i), db=m["database"])
 
     def write_vars(self, entries: list[dict], max_copies: dict | None = None, name: str = "fleet-vars.yml") -> Path:
@@ -132,6 +139,76 @@ class Fleet:
             if not bad or time.monotonic() >= deadline:
                 return bad
             time.sleep(1)
+
+
+# One write transaction of Writer: a new item and a changed order line, both tables in the migration's scope and
+# with a primary key (the scratch schema is excluded).
+WRITE_SCRIPT = """\\set id random(1, {rows})
+BEGIN;
+INSERT INTO {s}.items (name, qty) VALUES ('bench write', :id % 17);
+UPDATE {s}."Order Lines €" SET "Amount" = "Amount" + 1, at = now() WHERE id = :id;
+END;
+"""
+
+
+class Writer(threading.Thread):
+    """pgbench (the source cluster's own, a custom script) writing into one source database of a migration at a
+    fixed rate, in chunks of CHUNK seconds until stop(): each chunk's pgbench exits normally with its summary, so
+    transactions processed and failed are exact. committed() counts the rows it inserted, on the source."""
+
+    CHUNK = 5
+
+    def __init__(self, fleet: "Fleet", m: dict, index: int, rows: int, rate: float, workdir: Path):
+        super().__init__(daemon=True)
+        self.fleet, self.m, self.schema, self.rate = fleet, m, schema_of(index), rate
+        self.script = workdir / f"writes-{m['id']}.pgbench"
+        self.script.write_text(WRITE_SCRIPT.format(s=self.schema, rows=rows), encoding="utf-8")
+        self.processed = self.failed = self.chunks = 0
+        self.errors: list[str] = []
+        self.halt = threading.Event()
+
+    def run(self) -> None:
+        stack, side = self.fleet.side(self.m["source"])
+        c = stack.info[side]
+        env = {**os.environ, "PGPASSFILE": c["pgpass_file"], "PGCLIENTENCODING": "UTF8", "PGCONNECT_TIMEOUT": "5"}
+        while not self.halt.is_set():
+            r = subprocess.run([str(Path(c["bin_dir"]) / "pgbench"), "-n", "-h", c["pg_host"], "-p", str(c["pg_port"]),
+                                "-U", "postgres", "-c", "1", "-T", str(self.CHUNK), "-R", str(self.rate),
+                                "-f", str(self.script), self.m["database"]],
+                               capture_output=True, text=True, env=env, timeout=self.CHUNK + 120)
+            self.chunks += 1
+            done = re.search(r"number of transactions actually processed: (\d+)", r.stdout)
+            failed = re.search(r"number of failed transactions: (\d+)", r.stdout)
+            self.processed += int(done.group(1)) if done else 0
+            self.failed += int(failed.group(1)) if failed else 0
+            if r.returncode != 0:
+                self.errors.append(f"pgbench rc {r.returncode}: {r.stderr.strip()[-300:]}")
+                self.halt.wait(1)
+
+    def stop(self) -> None:
+        self.halt.set()
+        self.join(timeout=self.CHUNK + 150)
+
+    def committed(self) -> int:
+        stack, side = self.fleet.side(self.m["source"])
+        return int(stack.scalar(side, f"SELECT count(*) FROM {self.schema}.items WHERE name = 'bench write'",
+                                db=self.m["database"]))
+
+
+def caught_up(fleet: "Fleet", m: dict, timeout: float = 300) -> float:
+    """Seconds until migration m's slot has confirmed the source's WAL position of now (its subscriber applied
+    everything written so far); fails after timeout."""
+    stack, side = fleet.side(m["source"])
+    lsn = stack.scalar(side, "SELECT pg_current_wal_lsn()", db="postgres")
+    started = time.monotonic()
+    while True:
+        rows = stack.psql(side, f"SELECT confirmed_flush_lsn >= '{lsn}'::pg_lsn FROM pg_replication_slots "
+                                f"WHERE slot_name = 'pgferry_{m['id']}'", db="postgres")
+        if rows and rows[0][0] == "t":
+            return time.monotonic() - started
+        if time.monotonic() - started > timeout:
+            raise AssertionError(f"{m['id']}: slot pgferry_{m['id']} has not confirmed {lsn} after {timeout}s: {rows}")
+        time.sleep(0.5)
 
 
 def raise_limits(fleet: "Fleet", n: int) -> None:

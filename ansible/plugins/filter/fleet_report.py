@@ -27,12 +27,18 @@ def _row(migration, reading):
     slot = source.get('slot') or {}
     failure = reading.get('failure') or {}
     error = ''
-    if failure:
+    busy = bool(failure) and str(failure.get('busy')).lower() in ('true', '1', 'yes')
+    if busy:
+        error = 'busy, driven by another run at the same time (%s: %s)' % (failure.get('step') or '?',
+                                                                           failure.get('msg') or '?')
+    elif failure:
         error = '%s: %s' % (failure.get('step') or '?', failure.get('msg') or '?')
     elif reading.get('read_error'):
         error = 'status not read: %s' % reading['read_error']
     phase = target.get('phase') or ('unknown' if reading.get('read_error') else 'none')
-    if failure:
+    if busy:
+        outcome = 'busy'
+    elif failure:
         outcome = 'failed'
     elif reading.get('cutover_state') == 'cut_over':  # cut over in this run (pgferry.migrate.fleet_cutover)
         outcome = 'cut over'
@@ -48,7 +54,7 @@ def _row(migration, reading):
                 slot_lag_bytes=slot.get('lag_bytes') if slot.get('exists') else None,
                 slot_wal_status=slot.get('wal_status') if slot.get('exists') else None,
                 slot_active=slot.get('active') if slot.get('exists') else None,
-                outcome=outcome, failed_step=failure.get('step'), error=error)
+                outcome=outcome, failed_step=None if busy else failure.get('step'), error=error)
 
 
 def _instances(rows):
@@ -64,6 +70,14 @@ def _instances(rows):
     return out
 
 
+def _summary_text(summary):
+    text = ('%(migrations)d migrations: %(streaming)d streaming, %(cut_over)d cut over, %(in_progress)d in '
+            'progress, %(failed)d failed, %(not_run)d not run' % summary)
+    if summary.get('busy'):
+        text += ', %(busy)d busy (driven by another run)' % summary
+    return text
+
+
 def _text(rows, summary, instances):
     keys, heads = [c[0] for c in COLUMNS], [c[1] for c in COLUMNS]
     cells = [heads] + [['' if r[k] is None else str(r[k]) for k in keys] for r in rows]
@@ -71,8 +85,7 @@ def _text(rows, summary, instances):
     lines = ['  '.join(c[i].ljust(widths[i]) for i in range(len(widths))) + '  ' + c[-1] for c in cells]
     lines = [line.rstrip() for line in lines]
     lines.append('')
-    lines.append('%(migrations)d migrations: %(streaming)d streaming, %(cut_over)d cut over, %(in_progress)d in '
-                 'progress, %(failed)d failed, %(not_run)d not run' % summary)
+    lines.append(_summary_text(summary))
     for name, i in sorted(instances.items()):
         lines.append('source %s: %d pgferry slot(s), %d bytes of WAL retained%s' % (
             name, i['slots'], i['retained_bytes'],
@@ -93,24 +106,24 @@ def _html(rows, summary, instances, title):
             'body{font-family:sans-serif;margin:1em}table{border-collapse:collapse}'
             'td,th{border:1px solid #bbb;padding:.2em .5em;text-align:left}th{background:#eee}'
             'tr.failed{background:#fdd}tr.streaming{background:#dfd}tr.in-progress{background:#ffd}'
-            'tr.cut-over{background:#ddf}'
+            'tr.cut-over{background:#ddf}tr.busy{background:#eee}'
             '</style></head><body><h1>%s</h1><p>%s</p><table><tr>%s</tr>%s</table><h2>Source instances</h2>'
             '<ul>%s</ul></body></html>\n' % (
                 esc(title), esc(title),
-                esc('%(migrations)d migrations: %(streaming)d streaming, %(cut_over)d cut over, %(in_progress)d '
-                    'in progress, %(failed)d failed, %(not_run)d not run' % summary), head, body, inst))
+                esc(_summary_text(summary)), head, body, inst))
 
 
 def fleet_report(readings, plan, title='pgferry fleet'):
-    """readings: migration id -> {target_status, source_status, failure: {step, msg}, read_error, ran,
-    cutover_state}."""
+    """readings: migration id -> {target_status, source_status, failure: {step, msg, busy}, read_error, ran,
+    cutover_state}. A failure with busy true (the agent refused a change because another run changes the same
+    migration at that moment) is reported as outcome busy, not failed."""
     try:
         migrations = plan['migrations']
     except (TypeError, KeyError):
         raise AnsibleFilterError('fleet_report expects the fleet_plan filter\'s result as its argument')
     readings = readings or {}
     rows = [_row(m, readings.get(m['id'])) for m in migrations]
-    summary = dict(migrations=len(rows), streaming=0, cut_over=0, in_progress=0, failed=0, not_run=0)
+    summary = dict(migrations=len(rows), streaming=0, cut_over=0, in_progress=0, failed=0, not_run=0, busy=0)
     for r in rows:
         summary[r['outcome'].replace(' ', '_')] += 1
     instances = _instances(rows)

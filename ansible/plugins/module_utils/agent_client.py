@@ -263,18 +263,42 @@ class AgentClient:
 
         The agent answers 202 {"job": {...}} (an identical call re-attaches to the running job), or, for a call that
         needs no job (check mode), 200 with the step's result. Returns dict(job=..., result=..., polls=n);
-        result is the job's result once it succeeded (None when wait=false and it still runs). A 409, a failed
-        job and a job still running after wait_timeout seconds each end the module with a message saying so.
+        result is the job's result once it succeeded (None when wait=false and it still runs). A failed job and a
+        job still running after wait_timeout seconds end the module with a message saying so; so does a 409
+        operation_in_progress for this migration (another request or playbook drives it right now). A 409 for
+        another migration's job (the agent runs one long job at a time; another playbook run or controller started
+        it) is queued behind instead when wait is true: the running job is polled until it ends, then the POST is
+        sent again, within wait_timeout (queued_seconds says how long).
         """
-        status, answer = self.post(path, data, accept_status=(200, 201, 202, 409))
         where = 'POST %s' % _safe_url(self.url(path))
-        if status == 409:
+        started = clock()
+        queued = 0.0
+        while True:
+            status, answer = self.post(path, data, accept_status=(200, 201, 202, 409))
+            if status != 409:
+                break
             answer = answer if isinstance(answer, dict) else {}
-            running = answer.get('job') or {}
-            self.fail('%s: agent answered HTTP 409 [%s]: another long operation is running for this migration%s%s; '
+            running = _running_job_id(answer)
+            mine = _path_migration(path)
+            other = running and mine and running.partition(':')[2] not in ('', mine)
+            if answer.get('code') == 'operation_in_progress' and other and wait:
+                # The agent runs one long job at a time; this one belongs to another migration (another playbook
+                # run, another controller): queue behind it as the fleet's job slot does within one run.
+                waited = self._wait_for_other_job(running, wait_timeout - (clock() - started), poll_interval,
+                                                  sleep, clock)
+                if waited is not None:
+                    queued += waited
+                    continue
+                # timed_out: the action plugins' slices call again, and this call queues again
+                self.fail('%s: the agent still runs job %s of another migration after %ss of waiting (it runs one '
+                          'long job at a time); rerun to wait again, or raise wait_timeout'
+                          % (where, running, int(clock() - started)), status=409, code=answer.get('code'),
+                          problem=answer, timed_out=True, queued_seconds=round(clock() - started, 1))
+            self.fail('%s: agent answered HTTP 409 [%s]: another long operation is running for %s%s%s; '
                       'wait for it to finish (or for it to fail), then rerun'
                       % (where, answer.get('code') or 'operation_in_progress',
-                         (' (job %s)' % running.get('id')) if running.get('id') else '',
+                         'this agent' if other else 'this migration',
+                         (' (job %s)' % running) if running else '',
                          (': %s' % answer['detail']) if answer.get('detail') else ''),
                       status=409, code=answer.get('code'), problem=answer)
         if not isinstance(answer, dict) or 'job' not in answer:
@@ -304,7 +328,19 @@ class AgentClient:
             self.fail(msg, job=job, code=error.get('code'), problem=error or None)
         if job.get('state') not in ('running', 'succeeded'):
             self.fail('job %s is in an unknown state %r' % (job['id'], job.get('state')), job=job)
-        return dict(job=job, result=job.get('result') if job.get('state') == 'succeeded' else None, polls=polls)
+        return dict(job=job, result=job.get('result') if job.get('state') == 'succeeded' else None, polls=polls,
+                    queued_seconds=round(queued, 1))
+
+    def _wait_for_other_job(self, job_id, budget, poll_interval, sleep, clock):
+        """Polls another migration's running job until it ends; returns the seconds waited, or None when it still
+        runs after budget seconds (the caller then fails with the agent's 409)."""
+        started = clock()
+        while clock() - started < budget:
+            sleep(max(poll_interval, 0.5))
+            status, job = self.get('/v1/jobs/' + job_id, accept_status=(404,))
+            if status == 404 or not isinstance(job, dict) or job.get('state') != 'running':
+                return clock() - started
+        return None
 
     def _send(self, method, path, body, headers, accept_status=()):
         """Open one request; return (status, response, where). HTTP errors end the module unless accepted,
@@ -428,6 +464,21 @@ class AgentClient:
         if isinstance(err, AnsibleConnectionError):
             return '%s: cannot connect to the agent: %s' % (where, to_native(err))
         return '%s: request failed: %s: %s' % (where, type(err).__name__, to_native(err))
+
+
+def _running_job_id(problem):
+    """The running job a 409 operation_in_progress names: the agent lists its id in objects (step:migration)."""
+    job = problem.get('job')
+    if isinstance(job, dict) and job.get('id'):
+        return str(job['id'])
+    objects = problem.get('objects') or []
+    return str(objects[0]) if objects and ':' in str(objects[0]) else None
+
+
+def _path_migration(path):
+    """The migration id of /v1/migrations/{m}/..., or None."""
+    parts = path.split('?')[0].strip('/').split('/')
+    return parts[2] if len(parts) > 2 and parts[:2] == ['v1', 'migrations'] else None
 
 
 def is_transient(err):

@@ -52,6 +52,11 @@ def _problem(status, title, detail, code):
         'status': status, 'detail': detail, 'code': code}
 
 
+def _problem_objects(status, title, detail, code, objects):
+    status, ctype, body = _problem(status, title, detail, code)
+    return status, ctype, dict(body, objects=objects)
+
+
 class _Handler(BaseHTTPRequestHandler):
     """Routes by path; each route is one way the agent (or something that is not the agent) can answer."""
 
@@ -119,6 +124,15 @@ class _Handler(BaseHTTPRequestHandler):
             p = _problem(409, 'Conflict', 'post-data:m1 is running', 'operation_in_progress')
             p[2]['job'] = {'id': 'post-data:m1', 'state': 'running'}
             return p
+        if self.command == 'POST' and path == '/v1/migrations/m1/queued':
+            if srv.other_job_polls > 0:  # the real agent names the running job in objects
+                return _problem_objects(409, 'Conflict', 'the agent is running job post-data:m2; wait for it',
+                                        'operation_in_progress', ['post-data:m2'])
+            return 202, 'application/json', {'job': dict(srv.job_state(), state='succeeded')}
+        if self.command == 'GET' and path == '/v1/jobs/post-data:m2':
+            srv.other_job_polls -= 1
+            return 200, 'application/json', {'id': 'post-data:m2',
+                                             'state': 'running' if srv.other_job_polls > 0 else 'succeeded'}
         if self.command == 'GET' and path == '/v1/jobs/' + job_id:
             srv.job_gets += 1
             return 200, 'application/json', srv.job_state()
@@ -165,6 +179,7 @@ def agent_server():
     srv.job_posts = srv.job_gets = 0
     srv.job_running_polls = 2
     srv.job_outcome = 'succeeded'
+    srv.other_job_polls = 0
 
     def job_state():
         done = srv.job_gets >= srv.job_running_polls

@@ -98,7 +98,7 @@ def test_report_rows_outcomes_and_formats():
         c=dict(target_status=dict(phase='copying', subscription=dict(exists=True, ready=1, total=4)),
                source_status=dict(slot=dict(exists=True, lag_bytes=5, wal_status='lost'))))
     r = fleet_report(readings, plan)
-    assert r['summary'] == dict(migrations=3, streaming=1, cut_over=0, in_progress=1, failed=1, not_run=0)
+    assert r['summary'] == dict(migrations=3, streaming=1, cut_over=0, in_progress=1, failed=1, not_run=0, busy=0)
     rows = {x['id']: x for x in r['migrations']}
     assert rows['a']['tables'] == '3/3' and rows['c']['tables'] == '1/4'
     assert rows['b']['error'] == 'Schema apply on the target: pg_restore failed <b>'
@@ -106,6 +106,27 @@ def test_report_rows_outcomes_and_formats():
     assert json.loads(r['json'])['summary']['failed'] == 1
     assert 'slot LOST' in r['text'] and '3 migrations: 1 streaming' in r['text']
     assert 'pg_restore failed &lt;b&gt;' in r['html'] and 'failed <b>' not in r['html']
+    assert 'busy' not in r['text']
+
+
+def test_report_a_migration_driven_by_another_run_is_busy_not_failed():
+    plan = fleet_plan(fleet(dict(id='a', source='src1', database='x', target='shared'),
+                            dict(id='b', source='src2', database='y', target='shared')), HOSTS)
+    readings = dict(
+        a=dict(target_status=dict(phase='database'),
+               failure=dict(step='Publication', busy=True,
+                            msg='agent answered HTTP 409 Conflict [operation_in_progress]: another request changes '
+                                'migration a right now (PUT /v1/migrations/a/publication)')),
+        b=dict(target_status=dict(phase='schema'),
+               failure=dict(step='Schema apply on the target', busy='False', msg='job failed')))
+    r = fleet_report(readings, plan)
+    assert r['summary'] == dict(migrations=2, streaming=0, cut_over=0, in_progress=0, failed=1, not_run=0, busy=1)
+    rows = {x['id']: x for x in r['migrations']}
+    assert rows['a']['outcome'] == 'busy' and rows['a']['failed_step'] is None
+    assert rows['a']['error'].startswith('busy, driven by another run at the same time (Publication: agent answered')
+    assert rows['b']['outcome'] == 'failed' and rows['b']['failed_step'] == 'Schema apply on the target'
+    assert '1 failed, 0 not run, 1 busy (driven by another run)' in r['text']
+    assert '<tr class="busy">' in r['html']
 
 
 def test_groups_select_the_migrations_to_cut_over_and_a_wrong_one_is_refused():

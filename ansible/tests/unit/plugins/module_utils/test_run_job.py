@@ -114,6 +114,38 @@ def test_conflict_names_the_running_job(agent_server):
     assert TOKEN not in json.dumps(result)
 
 
+def test_a_job_of_another_migration_is_queued_behind(agent_server):
+    # The agent runs post-data:m2 (another playbook run): m1's POST waits for it to end, then is sent again.
+    agent_server.other_job_polls = 2
+    clock = Clock()
+    outcome = client(agent_server).run_job('/v1/migrations/m1/queued', {'database': 'app'}, poll_interval=1,
+                                           sleep=clock.sleep, clock=clock)
+    assert outcome['job']['state'] == 'succeeded' and outcome['queued_seconds'] == 2
+    paths = [(r['method'], r['path']) for r in agent_server.requests]
+    assert paths == [('POST', '/v1/migrations/m1/queued'), ('GET', '/v1/jobs/post-data:m2'),
+                     ('GET', '/v1/jobs/post-data:m2'), ('POST', '/v1/migrations/m1/queued')]
+
+
+def test_a_job_of_another_migration_that_outlasts_the_wait_times_out(agent_server):
+    agent_server.other_job_polls = 100
+    clock = Clock()
+    with pytest.raises(FailJson) as err:
+        client(agent_server).run_job('/v1/migrations/m1/queued', {'database': 'app'}, wait_timeout=5,
+                                     poll_interval=1, sleep=clock.sleep, clock=clock)
+    result = err.value.args[0]
+    assert result['timed_out'] is True and result['status'] == 409
+    assert 'the agent still runs job post-data:m2 of another migration after 5s' in result['msg']
+
+
+def test_without_wait_a_job_of_another_migration_fails_at_once(agent_server):
+    agent_server.other_job_polls = 100
+    with pytest.raises(FailJson) as err:
+        client(agent_server).run_job('/v1/migrations/m1/queued', {'database': 'app'}, wait=False)
+    result = err.value.args[0]
+    assert result['status'] == 409 and 'timed_out' not in result
+    assert 'another long operation is running for this agent (job post-data:m2)' in result['msg']
+
+
 def test_rerun_reattaches_to_the_same_job(agent_server):
     agent_server.job_running_polls = 50
     first = client(agent_server).run_job(APPLY, {'database': 'app'}, wait=False)

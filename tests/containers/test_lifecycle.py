@@ -45,6 +45,10 @@ def test_migrate_cutover_rollback_cleanup_over_ssh(make_hosts, request: pytest.F
     assert docker("exec", agents, "ps", "-o", "user=", "-C", "java").split() == ["pgferry"], "runs as its own user"
     assert docker("exec", agents, "systemctl", "show", "-p", "ProtectSystem", "--value",
                   "pgferry-agent-target") == "strict"
+    pid = docker("exec", agents, "systemctl", "show", "-p", "MainPID", "--value", "pgferry-agent-target")
+    # As the agent's user: root in the container lacks CAP_SYS_PTRACE, which another user's maps need.
+    assert "/pgferry-agent.jsa" in docker("exec", "-u", "pgferry", agents, "cat", f"/proc/{pid}/maps"), \
+        "the hardened unit's JVM maps the class-data archive the role made"
     run = hosts.playbook("pgferry.migrate.agent")
     assert run.rc == 0 and all(r["changed"] == 0 for r in run.recap().values()), run.output[-3000:]
     run = hosts.playbook("pgferry.migrate.info")

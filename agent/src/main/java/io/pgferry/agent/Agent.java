@@ -14,7 +14,6 @@ import io.pgferry.agent.postgres.PgTools;
 import io.pgferry.agent.postgres.PgToolsCache;
 import io.pgferry.agent.postgres.PgToolsException;
 import io.pgferry.agent.postgres.PgToolsResolver;
-import io.pgferry.agent.postgres.PostgresUnavailableException;
 import io.pgferry.agent.postgres.ServerVersion;
 import io.pgferry.agent.http.RouteGroup;
 import io.pgferry.agent.metrics.AgentMetrics;
@@ -24,9 +23,6 @@ import java.io.IOException;
 import io.pgferry.agent.state.StateFiles;
 import java.util.ArrayList;
 import java.util.List;
-import java.sql.Connection;
-import java.sql.SQLException;
-import java.time.Duration;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -57,19 +53,22 @@ public final class Agent implements AutoCloseable {
         PgConnector connector = new PgConnector(config.postgres());
         PgToolsCache pgTools = new PgToolsCache(new PgToolsResolver(config.pgBinDir(), searchPath));
         InfoService info = new InfoService(connector, pgTools);
-        try (Connection c = connector.open(Duration.ofSeconds(5))) {
-            ServerVersion version = connector.serverVersion(c);
+        // The health probe is the start check: the first /v1/health answers from it instead of logging in again.
+        HealthService health = new HealthService(connector);
+        HealthService.Probe probe = health.current();
+        if (probe.up()) {
+            ServerVersion version = probe.version();
             PgTools tools = pgTools.tools(version.major());
             LOG.info("PostgreSQL {} at {}; pg_dump {} in {} ({})", version.version(), connector.target(),
                     tools.pgDumpVersion(), tools.binDir(), tools.source());
-        } catch (PostgresUnavailableException | SQLException e) {
+        } else {
             LOG.warn("PostgreSQL at {} is not reachable yet; starting anyway", connector.target());
         }
         AgentMetrics metrics = new AgentMetrics();
         JobRunner jobs = new JobRunner(ProblemMapper::known, metrics::jobFinished);
         metrics.watch(connector, config.stateDir(), jobs::views);
         PgProcess tools = new PgProcess(config.postgres(), config.stateDir(), JobRunner::currentJob);
-        List<RouteGroup> routes = new ArrayList<>(List.of(new HealthController(new HealthService(connector)),
+        List<RouteGroup> routes = new ArrayList<>(List.of(new HealthController(health),
                 new InfoController(info)));
         routes.addAll(Features.all(config, connector, pgTools, jobs, tools));
         routes.add(new MetricsController(metrics, config.metricsAuth()));

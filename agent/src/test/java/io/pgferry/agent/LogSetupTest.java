@@ -67,7 +67,7 @@ class LogSetupTest {
         String classpath = Arrays.stream(System.getProperty("java.class.path").split(File.pathSeparator))
                 .filter(p -> !p.endsWith("test-classes")).collect(Collectors.joining(File.pathSeparator));
         List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java")
-                .toString(), "-cp", classpath));
+                .toString(), AgentFixture.jvmOptions(), "-cp", classpath));
         cmd.addAll(jvmArgs);
         cmd.addAll(List.of("io.pgferry.agent.cli.Main", "serve", "--config", yaml.toString()));
         cmd.addAll(List.of(flags));

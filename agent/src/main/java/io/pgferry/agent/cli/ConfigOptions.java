@@ -12,8 +12,8 @@ import java.util.Map;
 import picocli.CommandLine.Option;
 
 /**
- * Flags shared by serve and check-config. All are strings so bad values are reported by the config validator
- * together with every other error. There is deliberately no flag for a password or token: argv is readable
+ * Flags shared by serve, check-config and warm-up. All are strings so bad values are reported by the config
+ * validator together with every other error. There is deliberately no flag for a password or token: argv is readable
  * by every user through /proc.
  */
 public final class ConfigOptions {

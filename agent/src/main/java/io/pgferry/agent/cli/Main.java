@@ -29,6 +29,7 @@ public final class Main implements Callable<Integer> {
         CommandLine cl = new CommandLine(new Main());
         cl.addSubcommand(new ServeCommand(env));
         cl.addSubcommand(new CheckConfigCommand(env));
+        cl.addSubcommand(new WarmUpCommand(env));
         cl.addSubcommand(new VersionCommand());
         cl.setParameterExceptionHandler((e, args) -> {
             CommandLine failed = e.getCommandLine();

@@ -10,6 +10,8 @@ import org.eclipse.jetty.util.thread.QueuedThreadPool;
 /** The HTTP API, configured completely here before it starts: routes, auth, error mapping, limits, logging. */
 public final class AgentServer {
     static final long MAX_REQUEST_BYTES = 1024 * 1024;
+    /** Read once by Jetty's MemoryUtils (a 64-byte cache line over 4-byte references). */
+    static final String REFERENCES_PER_CACHE_LINE = "org.eclipse.jetty.util.referencesPerCacheLine";
 
     private final Javalin app;
 
@@ -23,6 +25,9 @@ public final class AgentServer {
      */
     public static AgentServer start(AgentConfig config, List<RouteGroup> routes, RequestObserver observer) {
         RouteAccess access = new RouteAccess(config.token());
+        // Without it Jetty asks the JMX platform server whether oops are compressed: some 150 JMX classes and their
+        // MBeans (about 3 MiB resident) for a padding size. Compressed (4-byte) oops under the agent's heap cap.
+        System.getProperties().putIfAbsent(REFERENCES_PER_CACHE_LINE, "16");
         Javalin app = Javalin.create(c -> {
             c.startup.showJavalinBanner = false;
             c.startup.showOldJavalinVersionWarning = false;

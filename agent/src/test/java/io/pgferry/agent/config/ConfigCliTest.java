@@ -184,8 +184,9 @@ class ConfigCliTest {
     void helpVersionAndUsageExitCodes() {
         Run help = run(Map.of(), "--help");
         assertEquals(0, help.exit());
-        assertTrue(help.out().contains("serve") && help.out().contains("check-config"), help.out());
-        for (String cmd : List.of("serve", "check-config", "version")) {
+        assertTrue(help.out().contains("serve") && help.out().contains("check-config")
+                && help.out().contains("warm-up"), help.out());
+        for (String cmd : List.of("serve", "check-config", "warm-up", "version")) {
             Run r = run(Map.of(), cmd, "--help");
             assertEquals(0, r.exit(), cmd);
             assertTrue(r.out().startsWith("Usage: pgferry-agent " + cmd), r.out());
@@ -198,6 +199,22 @@ class ConfigCliTest {
         assertEquals(64, run(Map.of(), "serve", "--no-such-flag").exit());
         assertEquals(64, run(Map.of(), "--password", "x").exit());
         assertEquals(64, run(Map.of()).exit());
+    }
+
+    @Test
+    void warmUpCallsItsOwnApiOnAFreePortAndLeavesNothingBehind() throws IOException {
+        Path state = dir.resolve("state");
+        Path f = yaml("token_file: " + tokenFile + "\nstate_dir: " + state + "\nlisten_port: 7070\n"
+                + "postgres:\n  port: " + AgentFixture.freePort() + "\n");
+        Run r = run(Map.of(), "warm-up", "--config", f.toString());
+        assertEquals(0, r.exit(), r.err());
+        // PostgreSQL is not there: health and info say 503; liveness, metrics, the missing token and the bad body
+        // are answered by the agent alone.
+        assertEquals("warm-up answers: 503 200 503 200 401 503 400", r.out().trim(), r.out());
+        assertFalse(Files.exists(state), "warm-up uses a temporary state directory, not the configured one");
+
+        assertEquals(2, run(Map.of(), "warm-up", "--config", yaml("listen_port: 0\n").toString()).exit());
+        assertEquals(64, run(Map.of(), "warm-up", "--no-such-flag").exit());
     }
 
     @Test

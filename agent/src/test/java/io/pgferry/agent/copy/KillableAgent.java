@@ -48,8 +48,8 @@ final class KillableAgent implements AgentApi, AutoCloseable {
 
     /** Starts the JVM (again) and waits for /v1/health. */
     void restart() throws Exception {
-        List<String> cmd = List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xms32m",
-                "-Xmx256m", "-XX:+UseSerialGC", "-cp", System.getProperty("java.class.path"),
+        List<String> cmd = List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                AgentFixture.jvmOptions(), "-cp", System.getProperty("java.class.path"),
                 "io.pgferry.agent.cli.Main", "serve", "--config", dir.resolve("agent.yaml").toString());
         process = new ProcessBuilder(cmd).redirectErrorStream(true)
                 .redirectOutput(ProcessBuilder.Redirect.appendTo(dir.resolve("agent.log").toFile())).start();

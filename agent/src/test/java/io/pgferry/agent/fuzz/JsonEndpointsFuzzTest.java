@@ -84,7 +84,7 @@ class JsonEndpointsFuzzTest {
         Map<String, Function<String, ObjectNode>> templates = templates();
         assertEveryBodyRouteHasATemplate(dir, templates.keySet());
 
-        try (AgentProcess agent = AgentProcess.start(cluster, dir.resolve("agent"), "077", "256m")) {
+        try (AgentProcess agent = AgentProcess.start(cluster, dir.resolve("agent"), "077")) {
             assertEquals(200, agent.json("POST", "/v1/migrations/fz/schema-archive", "{\"database\": \"fuzz\"}")
                     .statusCode(), agent.log());
             byte[] archive = agent.send("GET", "/v1/migrations/fz/schema-archive", null, null).body();

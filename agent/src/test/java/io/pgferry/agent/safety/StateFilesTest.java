@@ -56,7 +56,7 @@ class StateFilesTest {
             Files.createSymbolicLink(p, victim);
         }
 
-        try (AgentProcess agent = AgentProcess.start(cluster, dir.resolve("agent"), "000", "256m")) {
+        try (AgentProcess agent = AgentProcess.start(cluster, dir.resolve("agent"), "000")) {
             ok(agent.json("POST", "/v1/migrations/m/schema-archive", "{\"database\": \"shop\"}"));
             ok(agent.json("PUT", "/v1/migrations/m/fence", "{\"database\": \"shop\", \"terminate\": false}"));
             // The target's side: an upload of that archive and its manifest under another migration.

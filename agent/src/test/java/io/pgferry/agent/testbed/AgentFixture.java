@@ -45,6 +45,18 @@ public final class AgentFixture {
         return f;
     }
 
+    /**
+     * The JVM flags every agent process of the tests starts with: the production ones, as an argument file
+     * ({@code java @agent/jvm.options}, which the agent role installs beside the jar and its unit names).
+     */
+    public static String jvmOptions() {
+        Path file = Path.of(System.getProperty("pgferry.jvm.options", "jvm.options")).toAbsolutePath();
+        if (!Files.isRegularFile(file)) {
+            throw new IllegalStateException("no JVM options file at " + file + " (agent/jvm.options)");
+        }
+        return "@" + file;
+    }
+
     public static int freePort() throws IOException {
         try (ServerSocket s = new ServerSocket(0)) {
             return s.getLocalPort();

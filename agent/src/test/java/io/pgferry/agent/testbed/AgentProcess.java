@@ -13,8 +13,9 @@ import java.util.List;
 
 /**
  * The agent as its own process, started the way the systemd unit and tools/stack start it (serve --config, the
- * production JVM flags), on this build's classes: for what an in-process agent cannot show, such as the modes of the
- * files it makes under a given umask, its resident memory, or how it survives an upload meant to exhaust its heap.
+ * production JVM flags from agent/jvm.options), on this build's classes: for what an in-process agent cannot show,
+ * such as the modes of the files it makes under a given umask, its resident memory, or how it survives an upload
+ * meant to exhaust its heap.
  */
 public final class AgentProcess implements AutoCloseable {
     private static final HttpClient HTTP = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
@@ -32,8 +33,18 @@ public final class AgentProcess implements AutoCloseable {
     }
 
     /**
+     * With the production JVM flags (agent/jvm.options).
+     *
      * @param umask e.g. "000": the mode the agent's files get must not depend on it
-     * @param heap e.g. "256m", as the agent role sets it
+     */
+    public static AgentProcess start(PgCluster cluster, Path dir, String umask) throws Exception {
+        return start(cluster, dir, umask, null);
+    }
+
+    /**
+     * @param umask e.g. "000": the mode the agent's files get must not depend on it
+     * @param heap e.g. "64m": a smaller heap cap than the production flags' (which come first; a later -Xmx wins),
+     *             or null for theirs
      */
     public static AgentProcess start(PgCluster cluster, Path dir, String umask, String heap) throws Exception {
         Files.createDirectories(dir);
@@ -42,8 +53,11 @@ public final class AgentProcess implements AutoCloseable {
         int port = AgentFixture.freePort();
         AgentFixture.configFor(cluster, dir, tokenFile, port); // writes dir/agent.yaml (and checks it loads)
         List<String> java = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "-Xms32m", "-Xmx" + heap, "-XX:+UseSerialGC", "-XX:+ExitOnOutOfMemoryError",
-                "-cp", System.getProperty("java.class.path"), "io.pgferry.agent.cli.Main", "serve",
+                AgentFixture.jvmOptions()));
+        if (heap != null) {
+            java.add("-Xmx" + heap);
+        }
+        java.addAll(List.of("-cp", System.getProperty("java.class.path"), "io.pgferry.agent.cli.Main", "serve",
                 "--config", dir.resolve("agent.yaml").toString()));
         StringBuilder cmd = new StringBuilder("umask " + umask + " && exec");
         for (String arg : java) {

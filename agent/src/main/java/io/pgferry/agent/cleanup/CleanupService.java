@@ -143,14 +143,8 @@ public final class CleanupService {
         } catch (SQLException e) {
             throw connector.translate(e);
         }
-        boolean removed = false;
-        if (!request.check()) {
-            new FenceFiles(stateDir, migration).remove(db);
-            if (!request.keepReverse() && !request.keepState()) {
-                removed = removeState(migration);
-                changed |= removed;
-            }
-        }
+        boolean removed = removeFiles(migration, request);
+        changed |= removed;
         return new StepResult<>(changed, request.check(), queries, new Cleanup(db, remaining, removed, recorded,
                 emptied));
     }
@@ -187,16 +181,19 @@ public final class CleanupService {
         } catch (SQLException e) {
             throw connector.translate(e);
         }
-        boolean removed = false;
-        if (!request.check()) {
-            new FenceFiles(stateDir, migration).remove(db);
-            if (!request.keepReverse() && !request.keepState()) {
-                removed = removeState(migration);
-                changed |= removed;
-            }
-        }
+        boolean removed = removeFiles(migration, request);
+        changed |= removed;
         return new StepResult<>(changed, request.check(), queries, new Cleanup(db, remaining, removed, recorded,
                 List.of()));
+    }
+
+    /** The fence's record and, unless kept, the migration's state directory; true when the directory was removed. */
+    private boolean removeFiles(MigrationId migration, CleanupRequest request) {
+        if (request.check()) {
+            return false;
+        }
+        new FenceFiles(stateDir, migration).remove(request.database());
+        return !request.keepReverse() && !request.keepState() && removeState(migration);
     }
 
     /** A slot or subscription of the migration, named with its database, or null. Both catalogs are server-wide. */

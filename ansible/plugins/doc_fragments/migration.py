@@ -95,7 +95,8 @@ options:
     default: 3600
   poll_interval:
     description:
-      - Seconds between two polls of C(GET /v1/jobs/{id}).
+      - The longest pause in seconds between two polls of C(GET /v1/jobs/{id}). The first polls come sooner (0.1 s,
+        the pause doubling up to this), so a short job is not waited for longer than it runs.
     type: float
     default: 2.0
 '''

@@ -308,12 +308,13 @@ class AgentClient:
             self.fail('%s: agent answered HTTP %s with a job that has no id: %s' % (where, status, answer))
         polls = 0
         started = clock()
+        pauses = poll_pauses(poll_interval)
         while wait and job.get('state') == 'running':
             if clock() - started >= wait_timeout:
                 self.fail('job %s is still running after %ss (%s); it goes on on the agent: rerun the task to '
                           'wait for it again, or raise wait_timeout' % (job['id'], wait_timeout, progress_text(job)),
                           job=job, timed_out=True)
-            sleep(poll_interval)
+            sleep(next(pauses))
             job = self.get('/v1/jobs/' + job['id'])
             polls += 1
         if job.get('state') == 'failed':
@@ -335,8 +336,9 @@ class AgentClient:
         """Polls another migration's running job until it ends; returns the seconds waited, or None when it still
         runs after budget seconds (the caller then fails with the agent's 409)."""
         started = clock()
+        pauses = poll_pauses(max(poll_interval, 0.5), first=0.5)
         while clock() - started < budget:
-            sleep(max(poll_interval, 0.5))
+            sleep(next(pauses))
             status, job = self.get('/v1/jobs/' + job_id, accept_status=(404,))
             if status == 404 or not isinstance(job, dict) or job.get('state') != 'running':
                 return clock() - started
@@ -464,6 +466,16 @@ class AgentClient:
         if isinstance(err, AnsibleConnectionError):
             return '%s: cannot connect to the agent: %s' % (where, to_native(err))
         return '%s: request failed: %s: %s' % (where, type(err).__name__, to_native(err))
+
+
+def poll_pauses(poll_interval, first=0.1):
+    """The pauses between polls: short at first, doubling up to poll_interval. Most steps end within a second or two,
+    and a fixed interval made each wait for the rest of it (2 s a job, 5 s a sync_status poll) after the work was
+    done; a long job is still polled only every poll_interval."""
+    pause = min(first, poll_interval)
+    while True:
+        yield pause
+        pause = min(pause * 2, poll_interval)
 
 
 def _running_job_id(problem):

@@ -13,7 +13,8 @@ version_added: 0.1.0
 description:
   - Calls the target agent's C(GET /v1/migrations/{m}/sync-status) and returns the subscription's state and every
     table's copy state.
-  - With O(wait=true), polls every O(poll_interval) seconds until the subscription is in sync, that is every table is
+  - With O(wait=true), polls - at first after a quarter of a second, the pause doubling up to O(poll_interval)
+    seconds - until the subscription is in sync, that is every table is
     ready (C(srsubstate = r)) and the apply lag is at most O(max_lag_seconds), and fails after O(wait_timeout) seconds
     with the tables that are not ready yet and their states.
   - Once every table is ready, with O(source_agent) given and O(row_counts=true), the copy proves itself - every
@@ -44,7 +45,7 @@ options:
     default: 3600
   poll_interval:
     description:
-      - Seconds between two polls when O(wait=true).
+      - The longest pause in seconds between two polls when O(wait=true) (the first come sooner).
     type: float
     default: 5.0
   max_lag_seconds:
@@ -199,6 +200,7 @@ from ansible_collections.pgferry.migrate.plugins.module_utils.agent_client impor
     agent_argument_spec,
     migration_argument_spec,
     migration_path,
+    poll_pauses,
 )
 from ansible_collections.pgferry.migrate.plugins.module_utils.row_counts import (
     describe as describe_rows,
@@ -275,6 +277,7 @@ def main():
 
     history = []
     started = time.monotonic()
+    pauses = poll_pauses(p['poll_interval'], first=0.25)
     while True:
         status = client.get(path) or {}
         lag_bytes = source_lag_bytes(module, source, p['source_database'] or p['database']) if source else None
@@ -308,7 +311,7 @@ def main():
         if elapsed >= p['wait_timeout']:
             module.fail_json(msg='subscription pgferry_%s not in sync after %ss: %s'
                                  % (p['migration_id'], p['wait_timeout'], describe(status)), timed_out=True, **result)
-        time.sleep(min(p['poll_interval'], max(p['wait_timeout'] - elapsed, 0.1)))
+        time.sleep(min(next(pauses), max(p['wait_timeout'] - elapsed, 0.1)))
 
 
 if __name__ == '__main__':

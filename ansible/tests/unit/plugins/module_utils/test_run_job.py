@@ -56,12 +56,21 @@ def test_job_polled_until_it_succeeds(agent_server):
                                            clock=clock)
     assert outcome['job']['state'] == 'succeeded' and outcome['polls'] == 2
     assert outcome['result']['changed'] is True
-    assert clock.sleeps == [0.5, 0.5]
+    assert clock.sleeps == [0.1, 0.2]
     paths = [(r['method'], r['path']) for r in agent_server.requests]
     assert paths == [('POST', APPLY), ('GET', '/v1/jobs/schema-apply:m1'), ('GET', '/v1/jobs/schema-apply:m1')]
     result = step_result(outcome['result'], job=outcome['job'])
     assert result['changed'] is True and result['queries'] == ["CREATE ROLE r PASSWORD '********'"]
     assert result['tables'] == 2 and result['job']['id'] == 'schema-apply:m1'
+
+
+def test_pauses_double_up_to_the_poll_interval(agent_server):
+    agent_server.job_running_polls = 7
+    clock = Clock()
+    outcome = client(agent_server).run_job(APPLY, {'database': 'app'}, poll_interval=0.5, sleep=clock.sleep,
+                                           clock=clock)
+    assert outcome['job']['state'] == 'succeeded' and outcome['polls'] == 7
+    assert clock.sleeps == [0.1, 0.2, 0.4, 0.5, 0.5, 0.5, 0.5]
 
 
 def test_real_sleep_between_polls(agent_server):
@@ -99,10 +108,10 @@ def test_timeout_says_the_job_goes_on(agent_server):
         client(agent_server).run_job(APPLY, {'database': 'app'}, wait_timeout=10, poll_interval=3,
                                      sleep=clock.sleep, clock=clock)
     result = err.value.args[0]
-    assert result['msg'].startswith('job schema-apply:m1 is still running after 10s (state running, progress 4/100: '
+    assert result['msg'].startswith('job schema-apply:m1 is still running after 10s (state running, progress 8/100: '
                                     'pre-data)')
     assert 'rerun the task' in result['msg']
-    assert agent_server.job_gets == 4 and clock.sleeps == [3, 3, 3, 3]
+    assert agent_server.job_gets == 8 and clock.sleeps == [0.1, 0.2, 0.4, 0.8, 1.6, 3, 3, 3]
 
 
 def test_conflict_names_the_running_job(agent_server):
@@ -120,7 +129,7 @@ def test_a_job_of_another_migration_is_queued_behind(agent_server):
     clock = Clock()
     outcome = client(agent_server).run_job('/v1/migrations/m1/queued', {'database': 'app'}, poll_interval=1,
                                            sleep=clock.sleep, clock=clock)
-    assert outcome['job']['state'] == 'succeeded' and outcome['queued_seconds'] == 2
+    assert outcome['job']['state'] == 'succeeded' and outcome['queued_seconds'] == 1.5  # polled after 0.5 s, then 1 s
     paths = [(r['method'], r['path']) for r in agent_server.requests]
     assert paths == [('POST', '/v1/migrations/m1/queued'), ('GET', '/v1/jobs/post-data:m2'),
                      ('GET', '/v1/jobs/post-data:m2'), ('POST', '/v1/migrations/m1/queued')]

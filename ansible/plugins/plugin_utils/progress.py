@@ -17,8 +17,8 @@ from __future__ import annotations
 import math
 import time
 
-from ansible.plugins.action import ActionBase
 from ansible.utils.display import Display
+from ansible_collections.pgferry.migrate.plugins.plugin_utils.in_process import InProcessAction
 
 display = Display()
 
@@ -105,7 +105,7 @@ def job_line(step, result, elapsed, eta):
     return text + ', waited %s' % duration(elapsed)
 
 
-class ProgressAction(ActionBase):
+class ProgressAction(InProcessAction):
     """Base of the action plugins named after a waiting module; subclasses set STEP, DEFAULT_WAIT and line()."""
 
     TRANSFERS_FILES = False

@@ -132,3 +132,16 @@ class InProcessAction(ActionBase):
         rc = os.waitstatus_to_exitcode(status)
         return dict(rc=rc, stdout=stdout.decode('utf-8', 'replace'), stderr=stderr.decode('utf-8', 'replace'))
 
+
+class ModuleAction(InProcessAction):
+    """The action of a pgferry module with nothing else to do than run it: plugins/action/<module>.py is this class."""
+
+    TRANSFERS_FILES = False
+    _requires_connection = True
+
+    def run(self, tmp=None, task_vars=None):
+        result = super().run(tmp, task_vars)
+        del tmp
+        result.update(self._execute_module(module_name=self._task.action, module_args=dict(self._task.args),
+                                           task_vars=task_vars))
+        return result

@@ -59,17 +59,25 @@ def needs_digests(sent, received):
     return not set(sent.get('oids') or []).isdisjoint(received.get('oids') or [])
 
 
-def sync(sender, receiver, path, sender_db, receiver_db, check=False, batch_size=500, adopt=False):
-    """Brings the receiver's large objects in line with the sender's; returns the step's result.
-
-    sender, receiver: AgentClient; path(step, query=None): the migration's path of a step.
-    """
-    def scan(client, db, digests):
+def scan(sender, receiver, path, sender_db, receiver_db):
+    """Both sides' large objects, read at once (with digests when the marks cannot tell what changed): reads only, so
+    the cutover runs them beside the sequences' copy, and sync() only writes when they found something."""
+    def read(client, db, digests):
         return client.get(path('large-objects', dict(database=db, digests=digests)))
 
-    sent, received = _both(lambda: scan(sender, sender_db, 'false'), lambda: scan(receiver, receiver_db, 'false'))
+    sent, received = _both(lambda: read(sender, sender_db, 'false'), lambda: read(receiver, receiver_db, 'false'))
     if needs_digests(sent, received):
-        sent, received = _both(lambda: scan(sender, sender_db, 'true'), lambda: scan(receiver, receiver_db, 'true'))
+        sent, received = _both(lambda: read(sender, sender_db, 'true'), lambda: read(receiver, receiver_db, 'true'))
+    return sent, received
+
+
+def sync(sender, receiver, path, sender_db, receiver_db, check=False, batch_size=500, adopt=False, scanned=None):
+    """Brings the receiver's large objects in line with the sender's; returns the step's result.
+
+    sender, receiver: AgentClient; path(step, query=None): the migration's path of a step; scanned: what scan() read,
+    when it was read already (nothing can have changed since on the sender: it is fenced).
+    """
+    sent, received = scanned or scan(sender, receiver, path, sender_db, receiver_db)
     copy, unlink = plan(sent, received)
     todo = copy + unlink
     totals = dict(objects=sent.get('objects', 0), copied=0, replaced=0, unlinked=0, bytes=0, batches=0,

@@ -152,8 +152,8 @@ queries:
 steps_done:
   description:
     - The steps that completed - pool_mode, subscriber_commit, large_objects_before_pause, transactions, pause, fence,
-      disconnect (session pooling), catch_up, sequences, large_objects, snapshot, reverse_publisher, reverse_subscriber,
-      unfence_target, switch, stop_replication, resume.
+      disconnect (session pooling), catch_up, sequences, large_objects_scan, large_objects, snapshot, reverse_publisher,
+      reverse_subscriber, unfence_target, switch, stop_replication, resume.
   returned: always
   type: list
   elements: str
@@ -230,6 +230,7 @@ from ansible_collections.pgferry.migrate.plugins.module_utils.agent_client impor
     peer_argument_spec,
     peer_client,
 )
+from ansible_collections.pgferry.migrate.plugins.module_utils.large_objects import scan as scan_large_objects
 from ansible_collections.pgferry.migrate.plugins.module_utils.large_objects import sync as sync_large_objects
 from ansible_collections.pgferry.migrate.plugins.module_utils.pgbouncer import (
     PauseTimedOut,
@@ -286,6 +287,7 @@ class Cutover:
         self.info = None
         self.secrets = [s for s in (self.p['password'], (self.p['connection'] or {}).get('password')) if s]
         self.large_objects_answer = None
+        self.large_objects_scanned = None
 
     def step(self, name, call):
         self.step_name = name
@@ -371,8 +373,15 @@ class Cutover:
             body['lsn'] = fence['lsn']
         # Sequences are final once the source is fenced (nextval is refused in a read-only transaction), so they are
         # copied while the target catches up.
-        caught = self.together(('catch_up', lambda: self.source.post(self.path('catch-up'), body)),
-                               ('sequences', self.sequences_then_large_objects))[0]
+        # The large objects' scans read both sides beside them (reads take no lock; the fenced source changes no more),
+        # so only a sync that has something to write adds to the pause.
+        lanes = [('catch_up', lambda: self.source.post(self.path('catch-up'), body)),
+                 ('sequences', self.sequences)]
+        if self.p['large_objects']:
+            lanes.append(('large_objects_scan', self.scan_large_objects))
+        caught = self.together(*lanes)[0]
+        if self.p['large_objects']:
+            self.step('large_objects', self.large_objects_after_fence)
         result['catch_up'] = dict((k, v) for k, v in caught.items() if k != 'queries')
         self.record_large_objects(result)
         # The snapshots and the reverse subscription at once: nothing reaches the source through the reverse stream
@@ -466,24 +475,24 @@ class Cutover:
         """Large objects created, changed or removed on the side clients leave since the last sync."""
         return sync_large_objects(self.source, self.target, self.path, self.source_db, self.target_db)
 
-    def sequences_then_large_objects(self):
-        """One lane on the target's agent (one change per migration at a time there): the sequences, then the large
-        objects written since the sync before the pause - final, like the sequences, once the source is fenced."""
-        answer = self.sequences()
-        if self.p['large_objects']:
-            t = time.monotonic()
-            try:
-                self.large_objects_answer = self.large_objects()
-            except StepFailed as e:
-                raise StepFailed('large objects after the fence: %s' % e.msg)
-            self.timings['large_objects'] = int((time.monotonic() - t) * 1000)
-        return answer
+    def scan_large_objects(self):
+        """Both sides' large objects after the fence, read beside the catch-up and the sequences."""
+        self.large_objects_scanned = scan_large_objects(self.source, self.target, self.path, self.source_db,
+                                                        self.target_db)
+
+    def large_objects_after_fence(self):
+        """The large objects written since the sync before the pause - final, like the sequences, once the source is
+        fenced - from the scans already read: writes only when they found something, after the sequences' copy (one
+        change per migration at a time on the target's agent)."""
+        try:
+            self.large_objects_answer = sync_large_objects(self.source, self.target, self.path, self.source_db,
+                                                           self.target_db, scanned=self.large_objects_scanned)
+        except StepFailed as e:
+            raise StepFailed('large objects after the fence: %s' % e.msg)
+        return self.large_objects_answer
 
     def record_large_objects(self, result):
         if self.large_objects_answer is not None:
-            self.timings['sequences'] -= self.timings['large_objects']
-            self.queries.extend(self.large_objects_answer.get('queries') or [])
-            self.done.append('large_objects')
             result['large_objects'] = self.large_objects_answer['large_objects']
 
     def snapshots(self):

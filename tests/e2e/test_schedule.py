@@ -23,6 +23,12 @@ BEFORE_THE_SUBSCRIPTION = "preflight,replication_role,publication,schema_archive
 # pgferry_sync_timeout (inventories/local: 300 s), with rc != 0.
 RUN_LIMIT = 600
 STATE = re.compile(r"pgferry state: (\w+)")
+# What carries a schema archive too large to travel inline (roles/migrate/tasks: schema_archive_fetch.yml,
+# schema_apply_copy.yml, schema_transfer_cleanup.yml), in order.
+FILE_TASKS = ("Private temporary directory on the controller", "Fetch the archive and its manifest to the controller",
+              "Remove the source host's copy", "Private temporary directory on the target host",
+              "Copy the archive and its manifest to the target host", "Remove the target host's copy of the archive",
+              "Remove the source host's copy of the archive", "Remove the controller's copy of the archive")
 LOCKER = "pgferry-test-locker"
 
 
@@ -46,6 +52,11 @@ def hold_share_lock(stack: Stack, table: str) -> subprocess.Popen:
     raise AssertionError(f"SHARE lock on {table} not granted within 30 s")
 
 
+def flat(run: Run) -> str:
+    """The run's output on one line: Ansible wraps long messages."""
+    return " ".join(run.output.split())
+
+
 def report(stack: Stack) -> dict:
     return json.loads((stack.dir / "reports" / "pgferry-app-migrate-latest.json").read_text())
 
@@ -63,8 +74,16 @@ def scheduled_run(stack: Stack, request, label: str) -> tuple[Run, str, float]:
 
 
 def test_schedule_mode_advances_to_streaming_ready(stack: Stack, request) -> None:
-    prepare = stack.playbook("--tags", BEFORE_THE_SUBSCRIPTION, timeout=300)
+    # The schema archive as files (limit 0), the way an archive over pgferry_schema_archive_inline_max_bytes takes -
+    # every other test's small archive travels inline - and under --tags, which the included file tasks must follow.
+    prepare = stack.playbook("--tags", BEFORE_THE_SUBSCRIPTION, "-e", "pgferry_schema_archive_inline_max_bytes=0",
+                             timeout=300)
     assert prepare.rc == 0, prepare.output[-4000:]
+    assert re.search(r"schema archive sha256 [0-9a-f]{64}, \d+ entries, \d+ table\(s\), as files", flat(prepare)), \
+        prepare.output[-4000:]
+    for task in FILE_TASKS:
+        ran = re.search(rf"TASK \[[^\]]*: {re.escape(task)}\] \**\n(ok|changed): ", prepare.output)
+        assert ran, (task, prepare.output[-4000:])
     locker = hold_share_lock(stack, "included.big")
 
     run, state, seconds = scheduled_run(stack, request, "scheduled run 1 (copy blocked)")

@@ -11,8 +11,10 @@ Real clusters, real agents, a real ansible-playbook run (conftest.py's stack fix
 """
 from __future__ import annotations
 
+import base64
 import json
 import os
+import re
 import subprocess
 import threading
 import time
@@ -115,6 +117,11 @@ def test_no_secret_in_argv_logs_activity_or_verbose_output(stack: Stack, request
     assert any("CREATE SUBSCRIPTION" in q or "pg_stat" in q for q in sampler.queries) or sampler.queries
 
     haystacks = {"-vvv output": output}
+    # The schema archive and its manifest travel inline, base64 in the output: read them decoded too.
+    for name, b64 in re.findall(r'(?<![\w])"?(content|manifest_content)"?: ["\']?([A-Za-z0-9+/=]{100,})', output):
+        haystacks[f"the inline {name} (decoded)"] = base64.b64decode(b64).decode(errors="replace")
+    assert {"the inline content (decoded)", "the inline manifest_content (decoded)"} <= set(haystacks), \
+        "the archive travelled inline"
     haystacks.update({name: path.read_text(errors="replace") for name, path in logs.items()})
     haystacks["process command lines"] = "\n".join(c.replace(b"\0", b" ").decode(errors="replace")
                                                    for c in sampler.cmdlines)
@@ -131,5 +138,7 @@ def test_no_secret_in_argv_logs_activity_or_verbose_output(stack: Stack, request
              if secret in text]
     leaks += [f"a SCRAM verifier in {where}" for where, text in haystacks.items() if "SCRAM-SHA-256$" in text]
     assert not leaks, "secrets leaked: " + ", ".join(leaks)
+    # The small schema archive travelled inline: the file tasks were not reached.
+    assert "table(s), inline" in output and "Fetch the archive" not in output, output[-4000:]
     # The migration really ran: the subscription exists and streams.
     assert stack.scalar("target", "SELECT count(*) FROM pg_subscription") == "1"

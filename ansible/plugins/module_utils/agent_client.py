@@ -212,11 +212,47 @@ class AgentClient:
                 os.unlink(tmp)
         return dict(sha256=sha, size_bytes=size, agent_sha256=agent_sha, changed=changed)
 
+    def download_bytes(self, path, max_bytes):
+        """GET path into memory when its body is at most max_bytes long.
+
+        Returns dict(data, sha256, size_bytes, agent_sha256), or None when the body is longer (Content-Length says
+        so, or more than max_bytes arrive); then no more of it is read. A mismatch with the X-Pgferry-Sha256 the
+        agent sent fails the module, as in download.
+        """
+        status, resp, where = self._send('GET', path, None, {'Accept': 'application/octet-stream, application/json'})
+        try:
+            length = resp.headers.get('Content-Length')
+            if length and length.strip().isdigit() and int(length) > max_bytes:
+                return None
+            chunks = []
+            size = 0
+            while size <= max_bytes:
+                chunk = resp.read(min(_CHUNK, max_bytes + 1 - size))
+                if not chunk:
+                    break
+                chunks.append(chunk)
+                size += len(chunk)
+            if size > max_bytes:
+                return None
+            data = b''.join(chunks)
+            agent_sha = resp.headers.get(SHA256_HEADER)
+        finally:
+            resp.close()
+        sha = hashlib.sha256(data).hexdigest()
+        if agent_sha and agent_sha.lower() != sha:
+            self.fail('%s: received %d bytes with sha256 %s but the agent announced %s; the transfer was '
+                      'damaged, rerun' % (where, size, sha, agent_sha), status=status)
+        return dict(data=data, sha256=sha, size_bytes=size, agent_sha256=agent_sha)
+
     def upload(self, path, src, sha256=None, content_type='application/octet-stream'):
         """PUT the bytes of file src to path with its sha256 in X-Pgferry-Sha256; return the parsed answer."""
-        sha256 = sha256 or file_sha256(src)
         with open(src, 'rb') as f:
             data = f.read()
+        return self.upload_bytes(path, data, sha256, content_type)
+
+    def upload_bytes(self, path, data, sha256=None, content_type='application/octet-stream'):
+        """PUT data to path with its sha256 in X-Pgferry-Sha256; return the parsed answer."""
+        sha256 = sha256 or hashlib.sha256(data).hexdigest()
         headers = {'Content-Type': content_type, SHA256_HEADER: sha256}
         status, resp, where = self._send('PUT', path, data, headers)
         return self._parse(resp.read(), where, status)
@@ -519,6 +555,23 @@ def file_sha256(path):
         for chunk in iter(lambda: f.read(_CHUNK), b''):
             digest.update(chunk)
     return digest.hexdigest()
+
+
+def write_if_different(dest, data, mode=0o600):
+    """Store data at dest, replaced atomically and only when its bytes differ; return whether it was written."""
+    if file_sha256(dest) == hashlib.sha256(data).hexdigest():
+        return False
+    fd, tmp = tempfile.mkstemp(prefix='.pgferry-', dir=os.path.dirname(os.path.abspath(dest)))
+    try:
+        with os.fdopen(fd, 'wb') as out:
+            out.write(data)
+        os.chmod(tmp, mode)
+        os.rename(tmp, dest)
+        tmp = None
+    finally:
+        if tmp and os.path.exists(tmp):
+            os.unlink(tmp)
+    return True
 
 
 def progress_text(job):

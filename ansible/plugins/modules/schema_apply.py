@@ -11,8 +11,10 @@ module: schema_apply
 short_description: Upload a schema archive to the target agent and apply its pre-data and keys
 version_added: 0.1.0
 description:
-  - Uploads O(src) (C(PUT /v1/migrations/{m}/schema-archive) with its sha256 in C(X-Pgferry-Sha256)) and its manifest
-    (C(PUT .../schema-archive/manifest)) to the target agent, each only when the agent's copy differs.
+  - Uploads the archive (C(PUT /v1/migrations/{m}/schema-archive) with its sha256 in C(X-Pgferry-Sha256)) and its
+    manifest (C(PUT .../schema-archive/manifest)) to the target agent, each only when the agent's copy differs. They
+    come from files (O(src), O(manifest)) or, as M(pgferry.migrate.schema_archive) returns a small archive, inline
+    (O(content), O(manifest_content)).
   - Then calls C(POST /v1/migrations/{m}/schema-apply) and follows the job until it ends. The agent checks that
     every extension the archive needs exists (C(extensions_missing) otherwise), restores pre-data minus existing
     schemas and extensions in one transaction - together with the source's owners and privileges (through
@@ -32,12 +34,24 @@ options:
   src:
     description:
       - Path of the archive made by M(pgferry.migrate.schema_archive), on the host where the module runs.
+      - One of O(src) and O(content) is required (in check mode neither is, for when M(pgferry.migrate.schema_archive)
+        ran in check mode too and so downloaded nothing).
     type: path
-    required: true
   manifest:
     description:
       - Path of the archive's manifest. Defaults to O(src) with C(.manifest.json) appended.
     type: path
+  content:
+    description:
+      - The archive's bytes, base64-encoded, as RV(pgferry.migrate.schema_archive#module:content) returns them;
+        instead of O(src).
+      - Kept out of the host's log and of the result's C(invocation) (C(no_log)); not for secrecy, for size.
+    type: str
+  manifest_content:
+    description:
+      - The manifest's bytes, base64-encoded, as RV(pgferry.migrate.schema_archive#module:manifest_content) returns
+        them. Required with O(content); kept out of the log as it is.
+    type: str
   keys:
     description:
       - Restore primary keys and replica-identity indexes with the schema, before the initial copy (what native
@@ -46,7 +60,7 @@ options:
     default: true
 notes:
   - In check mode nothing is uploaded; the agent is asked what it would apply (with C(check=true)) only when its
-    copy of the archive is already the same as O(src).
+    copy of the archive is already the same as O(src) or O(content).
 '''
 
 EXAMPLES = r'''
@@ -58,6 +72,15 @@ EXAMPLES = r'''
     database: app
     src: /var/tmp/pgferry/app.dump
     wait_timeout: 1800
+
+- name: Apply an archive pgferry.migrate.schema_archive returned inline (registered as archive)
+  pgferry.migrate.schema_apply:
+    agent_url: https://db2.example.com:8443
+    agent_token: "{{ vault_pgferry_agent_token }}"
+    migration_id: app
+    database: app
+    content: "{{ archive.content }}"
+    manifest_content: "{{ archive.manifest_content }}"
 '''
 
 RETURN = r'''
@@ -73,8 +96,8 @@ uploaded:
   type: dict
   sample: {"archive": true, "manifest": true}
 sha256:
-  description: sha256 of O(src).
-  returned: always
+  description: sha256 of the archive (O(src) or O(content)).
+  returned: when the archive was given
   type: str
 job:
   description: The agent's job as last seen (C(id), C(step), C(state), C(progress), C(started_at), C(finished_at), C(result)).
@@ -83,6 +106,8 @@ job:
   sample: {"id": "schema-apply:app", "state": "succeeded", "progress": {"done": 3, "total": 3, "message": "keys"}}
 '''
 
+import base64
+import binascii
 import hashlib
 import os
 
@@ -91,7 +116,6 @@ from ansible_collections.pgferry.migrate.plugins.module_utils.agent_client impor
     AgentClient,
     agent_argument_spec,
     check_mode_step,
-    file_sha256,
     migration_argument_spec,
     migration_path,
     privileges_argument_spec,
@@ -99,29 +123,57 @@ from ansible_collections.pgferry.migrate.plugins.module_utils.agent_client impor
 )
 
 
+def decoded(module, name):
+    try:
+        return base64.b64decode(module.params[name], validate=True)
+    except (binascii.Error, ValueError, TypeError):
+        module.fail_json(msg='%s is not base64 (pass the %s that pgferry.migrate.schema_archive returned, as it is)'
+                             % (name, name))
+
+
+def read(path):
+    with open(path, 'rb') as f:
+        return f.read()
+
+
 def main():
     argument_spec = agent_argument_spec()
     argument_spec.update(migration_argument_spec(job=True))
     argument_spec.update(privileges_argument_spec(switch=True))
-    argument_spec.update(src=dict(type='path', required=True), manifest=dict(type='path'),
+    # no_log on the inline archive: megabytes that AnsibleModule would otherwise write to the host's syslog and send
+    # back in the result's invocation; it is not secret.
+    argument_spec.update(src=dict(type='path'), manifest=dict(type='path'),
+                         content=dict(type='str', no_log=True), manifest_content=dict(type='str', no_log=True),
                          keys=dict(type='bool', default=True))
-    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
+    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True,
+                           mutually_exclusive=[('src', 'content'), ('manifest', 'manifest_content'),
+                                               ('src', 'manifest_content'), ('content', 'manifest')],
+                           required_together=[('content', 'manifest_content')])
     p = module.params
-    src = p['src']
-    manifest = p['manifest'] or src + '.manifest.json'
     client = AgentClient(module)
     would = ('upload the schema archive, then restore in database %s the pre-data and keys that are missing'
              % p['database'])
-    for path in (src, manifest):
-        if not os.path.isfile(path):
-            if module.check_mode:  # schema_archive ran in check mode too: nothing was downloaded
-                module.exit_json(changed=True, queries=['-- ' + would])
-            module.fail_json(msg='%s does not exist (make it with pgferry.migrate.schema_archive)' % path)
+    if p['content'] is not None:
+        data, manifest_data = decoded(module, 'content'), decoded(module, 'manifest_content')
+    elif p['src']:
+        src = p['src']
+        manifest = p['manifest'] or src + '.manifest.json'
+        for path in (src, manifest):
+            if not os.path.isfile(path):
+                if module.check_mode:  # schema_archive ran in check mode too: nothing was downloaded
+                    module.exit_json(changed=True, queries=['-- ' + would])
+                module.fail_json(msg='%s does not exist (make it with pgferry.migrate.schema_archive)' % path)
+        data, manifest_data = read(src), read(manifest)
+    elif module.check_mode:  # schema_archive ran in check mode too: it returned no archive
+        module.exit_json(changed=True, queries=['-- ' + would])
+    else:
+        module.fail_json(msg='give the archive: src (a file pgferry.migrate.schema_archive wrote) or content and '
+                             'manifest_content (what it returned inline)')
 
     archive_path = migration_path(module, 'schema-archive')
     manifest_path = migration_path(module, 'schema-archive/manifest')
-    sha = file_sha256(src)
-    manifest_sha = file_sha256(manifest)
+    sha = hashlib.sha256(data).hexdigest()
+    manifest_sha = hashlib.sha256(manifest_data).hexdigest()
     remote_manifest = client.get_bytes(manifest_path)
     uploaded = dict(
         archive=client.remote_sha256(archive_path) != sha,
@@ -133,9 +185,9 @@ def main():
         module.exit_json(changed=True, queries=[], uploaded=uploaded, sha256=sha)
     if not module.check_mode:
         if uploaded['archive']:
-            client.upload(archive_path, src, sha)
+            client.upload_bytes(archive_path, data, sha)
         if uploaded['manifest']:
-            client.upload(manifest_path, manifest, manifest_sha, content_type='application/json')
+            client.upload_bytes(manifest_path, manifest_data, manifest_sha, content_type='application/json')
 
     body = dict(database=p['database'], privileges=p['privileges'], role_map=p['role_map'])
     if not p['keys']:

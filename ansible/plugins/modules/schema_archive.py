@@ -14,10 +14,15 @@ description:
   - Calls the source agent's C(POST /v1/migrations/{m}/schema-archive), which runs C(pg_dump -Fc --schema-only) of
     the scope and keeps the archive and its manifest in its state directory. The agent keeps the previous archive
     when the schema did not change.
-  - Then downloads the archive (C(GET .../schema-archive)) to O(dest) and the manifest
-    (C(GET .../schema-archive/manifest)) to O(dest) plus C(.manifest.json), on the host where the module runs.
-    The download is checked against the sha256 the agent announces, and a local file is replaced only when it differs.
-  - The result is changed when the agent made a new archive or a local file differed.
+  - Then downloads the archive (C(GET .../schema-archive)) and the manifest (C(GET .../schema-archive/manifest)).
+    When together they are at most O(inline_max_bytes), both come back in the result (RV(content),
+    RV(manifest_content)) and no file is written; M(pgferry.migrate.schema_apply) takes them as they are, so a small
+    archive needs no copy from host to host.
+  - Otherwise they are written to O(dest) and O(dest) plus C(.manifest.json), on the host where the module runs; a
+    local file is replaced only when it differs. Without O(dest), they go to a new private directory (mode C(0700))
+    under the host's temporary directory, returned as RV(tmpdir), which the caller removes.
+  - Every download is checked against the sha256 the agent announces.
+  - The result is changed when the agent made a new archive or a file at O(dest) differed.
 author:
   - pgferry maintainers (@pgferry)
 extends_documentation_fragment:
@@ -27,12 +32,24 @@ extends_documentation_fragment:
 options:
   dest:
     description:
-      - Local path of the archive. The manifest goes to O(dest) with C(.manifest.json) appended.
+      - Local path of the archive when it is written to files. The manifest goes to O(dest) with C(.manifest.json)
+        appended.
       - Its directory must exist. Files are written with mode C(0600).
+      - Omitted, files (when the archive is not returned inline) go to a new private temporary directory, RV(tmpdir).
     type: path
-    required: true
+  inline_max_bytes:
+    description:
+      - Largest archive plus manifest, in bytes, returned in the result instead of written to files. The size of the
+        archive is known from the agent's answer before anything is downloaded; a larger one is downloaded to files
+        directly.
+      - V(0) always writes files.
+    type: int
+    default: 0
 notes:
-  - In check mode the agent reports whether it would make a new archive and nothing is downloaded.
+  - In check mode the agent reports whether it would make a new archive and nothing is downloaded or written.
+  - The archive holds the scope's schema without owners, privileges, publications or subscriptions, and the signed
+    manifest the scope's tables, owners and privileges. Neither holds a password, but returned inline both are in
+    the task's result, which C(-v) prints.
 '''
 
 EXAMPLES = r'''
@@ -49,6 +66,25 @@ EXAMPLES = r'''
 - name: Show the archive's digest
   ansible.builtin.debug:
     msg: "{{ archive.sha256 }} {{ archive.manifest }}"
+
+- name: The archive in the result when it is at most 8 MiB (files in a temporary directory otherwise)
+  pgferry.migrate.schema_archive:
+    agent_url: https://db1.example.com:8443
+    agent_token: "{{ vault_pgferry_agent_token }}"
+    migration_id: app
+    database: app
+    inline_max_bytes: 8388608
+  register: archive
+
+- name: Upload it to the target agent and apply it
+  pgferry.migrate.schema_apply:
+    agent_url: https://db2.example.com:8443
+    agent_token: "{{ vault_pgferry_agent_token }}"
+    migration_id: app
+    database: app
+    content: "{{ archive.content }}"
+    manifest_content: "{{ archive.manifest_content }}"
+  when: archive.inline
 '''
 
 RETURN = r'''
@@ -84,84 +120,154 @@ archive_changed:
   description: Whether the agent made a new archive (as opposed to only a local file being replaced).
   returned: success
   type: bool
+inline:
+  description: Whether the archive and its manifest are in RV(content) and RV(manifest_content) (no file written).
+  returned: success
+  type: bool
+  sample: true
+content:
+  description: The archive's bytes, base64-encoded, for the O(pgferry.migrate.schema_apply#module:content) option.
+  returned: when RV(inline)
+  type: str
+  sample: UEdETVABDgAECAEBAQAAAAAL...
+manifest_content:
+  description: The manifest's bytes, base64-encoded, for the O(pgferry.migrate.schema_apply#module:manifest_content)
+    option.
+  returned: when RV(inline)
+  type: str
+  sample: eyJzaWduYXR1cmUiOiJobWFjLXNoYTI1Njo...
 dest:
   description: Local path of the archive.
-  returned: success
+  returned: when written to files, and in check mode when O(dest) is given
   type: str
   sample: /var/tmp/pgferry/app.dump
 manifest:
   description: Local path of the manifest.
-  returned: success
+  returned: when written to files, and in check mode when O(dest) is given
   type: str
   sample: /var/tmp/pgferry/app.dump.manifest.json
+tmpdir:
+  description: The private temporary directory the module made for the files when O(dest) was not given; remove it
+    when done.
+  returned: when written to files without O(dest)
+  type: str
+  sample: /tmp/pgferry-app-k2j4h1x0
 sha256:
-  description: sha256 of the local archive (of the agent's archive in check mode).
+  description: sha256 of the archive downloaded (of the agent's archive in check mode).
   returned: success
   type: str
   sample: 9f2c4d0a1b7e3f6c5d8e9a0b1c2d3e4f5a6b7c8d9e0f1a2b3c4d5e6f7a8b9c0d
 manifest_sha256:
-  description: sha256 of the local manifest; absent in check mode.
+  description: sha256 of the manifest downloaded; absent in check mode.
   returned: success and not in check mode
   type: str
 '''
 
+import base64
 import json
 import os
+import shutil
+import tempfile
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.pgferry.migrate.plugins.module_utils.agent_client import (
     AgentClient,
     agent_argument_spec,
-    file_sha256,
     migration_argument_spec,
     migration_path,
     scope_body,
     step_result,
+    write_if_different,
 )
+
+ARCHIVE_NAME = 'schema.dump'
+
+
+def inline_download(client, module, result, limit):
+    """(archive, manifest) downloaded into memory when both fit in limit; else (the archive or None, None)."""
+    archive = result.get('archive') or {}
+    if limit <= 0:
+        return None, None
+    size = archive.get('size_bytes')
+    if isinstance(size, int) and size > limit:  # known too large: not a byte of it into memory
+        return None, None
+    got = client.download_bytes(migration_path(module, 'schema-archive'), limit)
+    if got is None:
+        return None, None
+    check_archive_sha256(module, result, got['sha256'])
+    got_manifest = client.download_bytes(migration_path(module, 'schema-archive/manifest'), limit - got['size_bytes'])
+    return got, got_manifest
+
+
+def check_archive_sha256(module, result, sha):
+    archive = result.get('archive') or {}
+    if archive.get('sha256') and archive['sha256'].lower() != sha:
+        module.fail_json(msg='the archive downloaded has sha256 %s but the agent reported %s for it; another '
+                             'schema_archive call for this migration may have run meanwhile, rerun'
+                             % (sha, archive['sha256']), **result)
 
 
 def main():
     argument_spec = agent_argument_spec()
     argument_spec.update(migration_argument_spec(scope=True))
-    argument_spec.update(dest=dict(type='path', required=True))
+    argument_spec.update(dest=dict(type='path'), inline_max_bytes=dict(type='int', default=0))
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
     p = module.params
     dest = p['dest']
-    manifest = dest + '.manifest.json'
-    if not os.path.isdir(os.path.dirname(os.path.abspath(dest))):
+    limit = p['inline_max_bytes']
+    if limit < 0:
+        module.fail_json(msg='inline_max_bytes must be 0 (always files) or more, got %d' % limit)
+    if dest and not os.path.isdir(os.path.dirname(os.path.abspath(dest))):
         module.fail_json(msg='the directory of dest %s does not exist' % dest)
+    where = dict(dest=dest, manifest=dest + '.manifest.json') if dest else {}
 
     client = AgentClient(module)
     if module.check_mode:
         # Making an archive writes the agent's state: in check mode only what is there is read.
         stored = client.get_bytes(migration_path(module, 'schema-archive/manifest'))
         archive = json.loads(stored) if stored else {}
-        module.exit_json(changed=True, archive_changed=True, dest=dest, manifest=manifest,
+        module.exit_json(changed=True, archive_changed=True, inline=False,
                          sha256=archive.get('archive_sha256'), archive=dict(
                              (k, archive[k]) for k in ('archive_sha256', 'schemas', 'tables') if k in archive),
                          queries=['-- pg_dump --schema-only of the scope in database %s into the agent\'s state '
                                   'directory (kept when the schema is unchanged%s)' % (
-                                      p['database'], '; one is there now' if stored else '')])
+                                      p['database'], '; one is there now' if stored else '')], **where)
     body = dict(database=p['database'])
     body.update(scope_body(p))
     result = step_result(client.post(migration_path(module, 'schema-archive'), body))
-    archive = result.get('archive') or {}
-    result.update(archive_changed=result['changed'], dest=dest, manifest=manifest)
+    result.update(archive_changed=result['changed'], inline=False)
 
-    if module.check_mode:
-        remote = (archive.get('sha256') or '').lower() or None
-        local_differs = remote is None or file_sha256(dest) != remote
-        result.update(changed=result['changed'] or local_differs, sha256=remote)
+    got, got_manifest = inline_download(client, module, result, limit)
+    if got_manifest is not None:
+        result.update(inline=True, sha256=got['sha256'], manifest_sha256=got_manifest['sha256'],
+                      content=base64.b64encode(got['data']).decode('ascii'),
+                      manifest_content=base64.b64encode(got_manifest['data']).decode('ascii'))
         module.exit_json(**result)
 
-    got = client.download(migration_path(module, 'schema-archive'), dest)
-    if archive.get('sha256') and archive['sha256'].lower() != got['sha256']:
-        module.fail_json(msg='the archive downloaded has sha256 %s but the agent reported %s for it; another '
-                             'schema_archive call for this migration may have run meanwhile, rerun'
-                             % (got['sha256'], archive['sha256']), **result)
-    got_manifest = client.download(migration_path(module, 'schema-archive/manifest'), manifest)
-    result.update(changed=result['changed'] or got['changed'] or got_manifest['changed'],
-                  sha256=got['sha256'], manifest_sha256=got_manifest['sha256'])
+    tmpdir = None
+    if not dest:
+        # The caller's files, not this module's: they outlive it until the caller has carried them on and removes
+        # the directory (Ansible's own remote temporary directory goes when the module ends).
+        tmpdir = tempfile.mkdtemp(prefix='pgferry-%s-' % p['migration_id'])
+        dest = os.path.join(tmpdir, ARCHIVE_NAME)
+    manifest = dest + '.manifest.json'
+    try:
+        if got is not None:  # the archive fitted, the manifest did not: the bytes in memory are the ones checked
+            written = dict(sha256=got['sha256'], changed=write_if_different(dest, got['data']))
+        else:
+            written = client.download(migration_path(module, 'schema-archive'), dest)
+            check_archive_sha256(module, result, written['sha256'])
+        got_manifest = client.download(migration_path(module, 'schema-archive/manifest'), manifest)
+    except BaseException:  # fail_json exits too: a directory nobody is told about would stay behind
+        if tmpdir:
+            shutil.rmtree(tmpdir, ignore_errors=True)
+        raise
+    if tmpdir:
+        # A new directory always "differs": only a file at a dest the caller keeps is a change of it.
+        result.update(tmpdir=tmpdir)
+    else:
+        result.update(changed=result['changed'] or written['changed'] or got_manifest['changed'])
+    result.update(dest=dest, manifest=manifest, sha256=written['sha256'], manifest_sha256=got_manifest['sha256'])
     module.exit_json(**result)
 
 

@@ -105,6 +105,22 @@ class _Handler(BaseHTTPRequestHandler):
         """A long step as the agent runs it: POST starts (or re-attaches to) a job, GET /v1/jobs/{id} follows it."""
         srv = self.server
         job_id = 'schema-apply:m1'
+        if path == '/v1/migrations/m1/schema-archive' and self.command == 'POST':
+            self.rfile.read(int(self.headers.get('Content-Length') or 0))
+            if srv.archive is None:
+                return _problem(404, 'Not Found', 'no database named app', 'database_not_found')
+            size = len(srv.archive) if srv.archive_size is None else srv.archive_size
+            return 200, 'application/json', {
+                'changed': srv.archive_changed, 'queries': ['pg_dump --format=custom --schema-only app'],
+                'archive': {'sha256': hashlib.sha256(srv.archive).hexdigest(), 'size_bytes': size, 'entries': 3,
+                            'pg_dump_version': '16.13', 'tables': [{'schema': 'included', 'name': 'customers'}]}}
+        if path == '/v1/migrations/m1/schema-archive/manifest' and self.command == 'GET':
+            if srv.manifest is None:
+                return _problem(404, 'Not Found', 'no manifest', 'archive_not_found')
+            return 200, 'application/json', srv.manifest
+        if path == '/v1/migrations/m1/schema-archive/manifest' and self.command == 'PUT':
+            srv.manifest = self.rfile.read(int(self.headers.get('Content-Length') or 0))
+            return 200, 'application/json', {'changed': True}
         if path == '/v1/migrations/m1/schema-archive' and self.command == 'GET':
             if srv.archive is None:
                 return _problem(404, 'Not Found', 'no archive', 'archive_not_found')
@@ -176,6 +192,9 @@ def agent_server():
     # the job the /v1/migrations/m1/schema-apply route runs: running for job_running_polls GETs, then job_outcome
     srv.archive = None  # bytes the schema-archive route serves (None: 404)
     srv.archive_sha256 = None  # the X-Pgferry-Sha256 it announces (None: the real one)
+    srv.archive_size = None  # the size_bytes POST schema-archive reports (None: the real one)
+    srv.archive_changed = True  # whether POST schema-archive made a new archive
+    srv.manifest = None  # bytes the schema-archive/manifest route serves (None: 404)
     srv.job_posts = srv.job_gets = 0
     srv.job_running_polls = 2
     srv.job_outcome = 'succeeded'

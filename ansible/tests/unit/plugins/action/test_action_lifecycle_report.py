@@ -18,7 +18,6 @@ from ansible_collections.pgferry.migrate.plugins.action.lifecycle import ActionM
 from ansible_collections.pgferry.migrate.plugins.action.report import ActionModule as Report
 
 
-
 def side(fpub=False, fslot=None, fsub=None):
     """One side's facts as GET .../lifecycle answers them (module_utils/test_lifecycle.py has the full helper)."""
     slot = dict(exists=fslot is not None, wal_status=fslot, active=fslot is not None)

@@ -45,4 +45,3 @@ class ActionModule(ActionBase):
         # as AnsibleModule does with its result: a no_log value (a token, given though unused) never shows
         result.update(remove_values(answer, validation._no_log_values))
         return result
-

@@ -168,8 +168,8 @@ def argument_spec():
 def run(p, check_mode):
     """The module's result from its validated options; a failed one carries `msg` (nothing else was written)."""
     if not MIGRATION_ID_RE.match(p['migration_id']):
-        return dict(failed=True, msg='migration_id must match %s, got %r' % (MIGRATION_ID_RE.pattern,
-                                                                           p['migration_id']))
+        return dict(failed=True,
+                    msg='migration_id must match %s, got %r' % (MIGRATION_ID_RE.pattern, p['migration_id']))
     if not PLAYBOOK_RE.match(p['playbook']):
         return dict(failed=True, msg='playbook must match %s, got %r' % (PLAYBOOK_RE.pattern, p['playbook']))
     now = time.time()

@@ -21,9 +21,9 @@ description:
     contents - that is how M(pgferry.migrate.cutover_steps) brings them in line inside the cutover's pause.
   - Owners and grantees must exist on the receiving side (the roles of the migration); a receiving database that holds
     large objects pgferry did not write there is refused unless O(adopt_existing).
-  - Refuses, before anything, when the sending database (O(database) on the sending agent) is fenced
-    (C(GET /v1/migrations/{m}/fence)): clients then write the receiving side - a cutover happened or is under way - and
-    it may hold large objects written since that the sender lacks. Nothing is copied then; the cutover and rollback
+  - Refuses, before anything, when the sending database (O(database) on the sending agent) is fenced, as
+    C(GET /v1/migrations/{m}/fence) says - clients then write the receiving side (a cutover happened or is under way),
+    which may hold large objects written since that the sender lacks. Nothing is copied then; the cutover and rollback
     playbooks carry large objects from that point (M(pgferry.migrate.cutover_steps)).
   - A rerun changes nothing. In check mode nothing changes and RV(queries) lists the statements (the first 200 of
     each batch).

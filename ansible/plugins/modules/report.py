@@ -18,7 +18,7 @@ description:
     AWX keeps the report with the job (its Artifacts).
   - Runs where the task runs (the roles run it on the controller); calls no agent. Over a local connection without
     become the module's action plugin runs it in the controller's process, with the same code, rather than execute
-    the module: the same files, written by the same user.
+    the module - the same files, written by the same user.
   - Files are named C(pgferry-<migration_id>-<playbook>-<UTC time>.json) and C(.html), one pair per run, plus
     C(pgferry-<migration_id>-<playbook>-latest.json) and C(.html), replaced by each run.
 author:

@@ -2,13 +2,33 @@
 # Copyright: pgferry contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""Action plugin of pgferry.migrate.report: the module, run in process on a local connection (plugin_utils/in_process.py);
-documented with the module."""
+"""Action plugin of pgferry.migrate.report; documented with the module.
+
+The roles write the report on the controller (delegate_to: localhost). There the module would only be this process's
+own code run in another Python process - a temporary directory, a process, its imports: most of a second at the end
+of every playbook run - so over a local connection without become it runs here (module_utils/report.py), writing as
+the same user to the same directory. Anywhere else - another host, or become - the module runs as before (in a child of the worker on a local connection: plugin_utils/in_process.py).
+"""
 
 from __future__ import annotations
 
-from ansible_collections.pgferry.migrate.plugins.plugin_utils.in_process import ModuleAction
+from ansible_collections.pgferry.migrate.plugins.plugin_utils.in_process import InProcessAction
+from ansible_collections.pgferry.migrate.plugins.module_utils.report import argument_spec, run
 
 
-class ActionModule(ModuleAction):
-    """pgferry.migrate.report"""
+class ActionModule(InProcessAction):
+    TRANSFERS_FILES = False
+
+    def _here(self):
+        return getattr(self._connection, 'transport', None) == 'local' and not self._play_context.become
+
+    def run(self, tmp=None, task_vars=None):
+        result = super().run(tmp, task_vars)
+        del tmp
+        if not self._here():
+            result.update(self._execute_module(module_name=self._task.action, module_args=self._task.args,
+                                               task_vars=task_vars))
+            return result
+        dummy, p = self.validate_argument_spec(argument_spec=argument_spec())
+        result.update(run(p, self._task.check_mode))
+        return result

@@ -8,6 +8,13 @@ phase. One place, so every playbook reads the same phase and refuses the same wa
 
 from __future__ import annotations
 
+from ansible_collections.pgferry.migrate.plugins.module_utils.agent_client import (
+    agent_argument_spec,
+    migration_argument_spec,
+    peer_argument_spec,
+)
+from ansible_collections.pgferry.migrate.plugins.module_utils.pgbouncer import pgbouncer_argument_spec
+
 PHASES = dict(
     none='nothing of the migration exists on either side',
     prepared='role, publication, schema or target database made; no subscription yet',
@@ -286,3 +293,97 @@ def next_steps(phase, migration_id):
         action, why = decide(playbook, phase, migration_id)
         out[playbook] = action if action else 'refused: ' + why
     return out
+
+
+# ---------------------------------------------------------------- the module's answer from what was read
+
+def _mb(n):
+    return 'n/a' if n is None else '%.1f MB' % (n / 1048576.0)
+
+
+def summary(migration_id, phase, source, target, bouncer, bouncer_error):
+    """Lines for a person - the phase, each side, PgBouncer."""
+    lines = ['migration %s: phase %s - %s%s' % (migration_id, phase.name, phase.as_dict()['description'],
+                                                (' (%s)' % '; '.join(phase.reasons)) if phase.reasons else '')]
+    for side, read in (('source', source), ('target', target)):
+        f = read['facts']
+        if not read['reachable']:
+            lines.append('%s: UNREACHABLE - %s' % (side, read['error']))
+            continue
+        stream = 'forward' if side == 'source' else 'reverse'
+        slot = (f.get(stream) or {}).get('slot') or {}
+        sub = (f.get('reverse' if side == 'source' else 'forward') or {}).get('subscription') or {}
+        parts = ['database %s%s' % (f.get('database'), '' if f.get('database_exists') else ' (missing)'),
+                 'fenced' if f.get('fenced') else 'not fenced']
+        if slot.get('exists'):
+            limit = (f.get('wal') or {}).get('max_slot_wal_keep_size_bytes')
+            parts.append('slot %s %s, lag %s bytes, retained WAL %s of %s, wal_status %s' % (
+                (f.get(stream) or {}).get('name'), 'active' if slot.get('active') else 'INACTIVE',
+                slot.get('lag_bytes', 'n/a'), _mb(slot.get('retained_bytes')),
+                'max_slot_wal_keep_size unbounded (-1)' if limit is not None and limit < 0 else _mb(limit),
+                slot.get('wal_status')))
+        if sub.get('exists'):
+            parts.append('subscription %s: %s of %s tables ready, %s' % (
+                (f.get('reverse' if side == 'source' else 'forward') or {}).get('name'), sub.get('ready'),
+                sub.get('tables'), 'apply worker running' if sub.get('worker_pid') else 'apply worker NOT running'))
+        lines.append('%s: %s' % (side, '; '.join(parts)))
+    if bouncer is not None:
+        lines.append('PgBouncer: clients go to the %s%s' % (bouncer['points'] or 'address %s:%s' % (
+            bouncer['host'], bouncer['port']), ', PAUSED' if bouncer['paused'] else ''))
+    elif bouncer_error:
+        lines.append('PgBouncer: UNREADABLE - %s' % bouncer_error)
+    return lines
+
+
+def cleanup_plan(phase, action, source, target, bouncer):
+    """Which side first, which sides, whether the target's copy is emptied, the identities to restore there."""
+    forward_pub = ((source or {}).get('forward') or {}).get('publication')
+    empty = action == 'abandon' and ((phase.name in LIVE and forward_pub) or phase.name == 'rolled_back') \
+        and (bouncer or {}).get('points') != 'target'
+    return dict(order='target_first' if phase.name in LIVE else 'source_first', source=source is not None,
+                target=target is not None, empty_target_tables=bool(empty),
+                restore_replica_identity=((source or {}).get('state') or {}).get('replica_identity_changes') or [])
+
+
+def judge(migration_id, source, target, playbook=None, abandon=None, pgbouncer=False, bouncer=None,
+          bouncer_error=None):
+    """The lifecycle module's result from both sides as read ({reachable, error, facts}) and PgBouncer's state
+    (pgbouncer: whether O(pgbouncer) was given; bouncer, bouncer_error: what reading it gave).
+
+    Returns (result, refused): a refused playbook's result carries the refusal in `message`. Pure - it reads
+    nothing - so the action plugin runs it on the controller when no PgBouncer must be read.
+    """
+    s_facts = source.get('facts') if source.get('reachable') else None
+    t_facts = target.get('facts') if target.get('reachable') else None
+    phase = derive(s_facts, t_facts, bouncer)
+    result = dict(changed=False, queries=[], phase=phase.as_dict(), source=source, target=target,
+                  next=next_steps(phase, migration_id),
+                  summary=summary(migration_id, phase, source, target, bouncer, bouncer_error))
+    if pgbouncer:
+        result['pgbouncer'] = dict(bouncer or {}, error=bouncer_error)
+    if not playbook:
+        return result, False
+    needed = pgbouncer and playbook in ('cutover', 'rollback')
+    action, why = decide(playbook, phase, migration_id, abandon=abandon or None, bouncer_error=bouncer_error,
+                         pgbouncer_needed=needed)
+    if action is None:
+        result['message'] = refusal(playbook, phase, migration_id, why)
+        return result, True
+    result['action'] = action
+    if playbook == 'cleanup':
+        result['cleanup'] = cleanup_plan(phase, action, s_facts, t_facts, bouncer)
+    return result, False
+
+
+def argument_spec():
+    """The lifecycle module's options, for the module and its action plugin alike."""
+    spec = agent_argument_spec()
+    spec.update(peer_argument_spec())
+    spec.update(migration_argument_spec())
+    spec.update(pgbouncer_argument_spec())
+    spec.update(target_database=dict(type='str'),
+                playbook=dict(type='str', choices=list(PLAYBOOKS)),
+                abandon=dict(type='str', default=''), fail_on_refusal=dict(type='bool', default=True),
+                side=dict(type='str', choices=['source', 'target']), source=dict(type='dict'),
+                target=dict(type='dict'))
+    return spec

@@ -21,6 +21,10 @@ description:
     contents - that is how M(pgferry.migrate.cutover_steps) brings them in line inside the cutover's pause.
   - Owners and grantees must exist on the receiving side (the roles of the migration); a receiving database that holds
     large objects pgferry did not write there is refused unless O(adopt_existing).
+  - Refuses, before anything, when the sending database (O(database) on the sending agent) is fenced, as
+    C(GET /v1/migrations/{m}/fence) says - clients then write the receiving side (a cutover happened or is under way),
+    which may hold large objects written since that the sender lacks. Nothing is copied then; the cutover and rollback
+    playbooks carry large objects from that point (M(pgferry.migrate.cutover_steps)).
   - A rerun changes nothing. In check mode nothing changes and RV(queries) lists the statements (the first 200 of
     each batch).
   - For a rollback, O(agent_url) is the new primary and O(target_agent_url) the old source.
@@ -82,6 +86,12 @@ from ansible_collections.pgferry.migrate.plugins.module_utils.agent_client impor
 from ansible_collections.pgferry.migrate.plugins.module_utils.large_objects import sync
 
 
+def fenced_refusal(database):
+    return ('the source database %s is fenced: the migration was cut over (or a cutover is under way), so the target '
+            'may hold large objects written since that the source lacks. Nothing was copied. Large objects now follow '
+            'the cutover and rollback playbooks; run pgferry.migrate.rollback to go back to the source.' % database)
+
+
 def main():
     argument_spec = agent_argument_spec()
     argument_spec.update(peer_argument_spec())
@@ -93,7 +103,11 @@ def main():
     p['timeout'] = max(p['timeout'], 3600)  # a batch's import answers once its transaction committed
     if not 1 <= p['batch_size'] <= 50000:
         module.fail_json(msg='batch_size must be 1 to 50000, got %d' % p['batch_size'])
-    result = sync(AgentClient(module), peer_client(module), lambda step, query=None: migration_path(module, step, query),
+    sender = AgentClient(module)
+    fence = sender.get(migration_path(module, 'fence', dict(database=p['database'])))
+    if fence.get('fenced'):
+        module.fail_json(msg=fenced_refusal(p['database']), changed=False, queries=[], fence=fence)
+    result = sync(sender, peer_client(module), lambda step, query=None: migration_path(module, step, query),
                   p['database'], p['target_database'] or p['database'], check=module.check_mode,
                   batch_size=p['batch_size'], adopt=p['adopt_existing'])
     module.exit_json(**result)

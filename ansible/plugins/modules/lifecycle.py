@@ -20,6 +20,9 @@ description:
     (C(reachable=false), C(error)), never hides the other side. The phase is then C(unknown).
   - Agents listen on loopback by default, so the roles read each side from its own host (O(side)) and combine the two
     answers where PgBouncer is (O(source) and O(target) instead of O(agent) and O(target_agent)).
+  - Combining O(source) and O(target) without O(pgbouncer) reads nothing, so the module's action plugin runs that in
+    the controller's process, with the same code, rather than execute the module; whatever reads an agent or PgBouncer
+    executes the module where the task runs.
 author:
   - pgferry maintainers (@pgferry)
 extends_documentation_fragment:
@@ -128,25 +131,18 @@ summary:
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.pgferry.migrate.plugins.module_utils.agent_client import (
     AgentClient,
-    agent_argument_spec,
     mask_value,
-    migration_argument_spec,
     migration_path,
-    peer_argument_spec,
     peer_client,
 )
 from ansible_collections.pgferry.migrate.plugins.module_utils.lifecycle import (
-    LIVE,
-    decide,
-    derive,
-    next_steps,
-    refusal,
+    argument_spec,
+    judge,
 )
 from ansible_collections.pgferry.migrate.plugins.module_utils.pgbouncer import (
     PgBouncer,
     PgBouncerError,
     entry_address,
-    pgbouncer_argument_spec,
 )
 
 
@@ -187,57 +183,9 @@ def read_bouncer(options):
     return dict(points=points, paused=state['paused'], host=state['host'], port=state['port']), None
 
 
-def _mb(n):
-    return 'n/a' if n is None else '%.1f MB' % (n / 1048576.0)
-
-
-def summary(migration_id, phase, source, target, bouncer, bouncer_error):
-    lines = ['migration %s: phase %s - %s%s' % (migration_id, phase.name, phase.as_dict()['description'],
-                                                (' (%s)' % '; '.join(phase.reasons)) if phase.reasons else '')]
-    for side, read in (('source', source), ('target', target)):
-        f = read['facts']
-        if not read['reachable']:
-            lines.append('%s: UNREACHABLE - %s' % (side, read['error']))
-            continue
-        stream = 'forward' if side == 'source' else 'reverse'
-        slot = (f.get(stream) or {}).get('slot') or {}
-        sub = (f.get('reverse' if side == 'source' else 'forward') or {}).get('subscription') or {}
-        parts = ['database %s%s' % (f.get('database'), '' if f.get('database_exists') else ' (missing)'),
-                 'fenced' if f.get('fenced') else 'not fenced']
-        if slot.get('exists'):
-            limit = (f.get('wal') or {}).get('max_slot_wal_keep_size_bytes')
-            parts.append('slot %s %s, lag %s bytes, retained WAL %s of %s, wal_status %s' % (
-                (f.get(stream) or {}).get('name'), 'active' if slot.get('active') else 'INACTIVE',
-                slot.get('lag_bytes', 'n/a'), _mb(slot.get('retained_bytes')),
-                'max_slot_wal_keep_size unbounded (-1)' if limit is not None and limit < 0 else _mb(limit),
-                slot.get('wal_status')))
-        if sub.get('exists'):
-            parts.append('subscription %s: %s of %s tables ready, %s' % (
-                (f.get('reverse' if side == 'source' else 'forward') or {}).get('name'), sub.get('ready'),
-                sub.get('tables'), 'apply worker running' if sub.get('worker_pid') else 'apply worker NOT running'))
-        lines.append('%s: %s' % (side, '; '.join(parts)))
-    if bouncer is not None:
-        lines.append('PgBouncer: clients go to the %s%s' % (bouncer['points'] or 'address %s:%s' % (
-            bouncer['host'], bouncer['port']), ', PAUSED' if bouncer['paused'] else ''))
-    elif bouncer_error:
-        lines.append('PgBouncer: UNREADABLE - %s' % bouncer_error)
-    return lines
-
-
 def main():
-    argument_spec = agent_argument_spec()
-    argument_spec.update(peer_argument_spec())
-    argument_spec.update(migration_argument_spec())
-    argument_spec.update(pgbouncer_argument_spec())
-    argument_spec.update(target_database=dict(type='str'),
-                         playbook=dict(type='str', choices=['preflight', 'migrate', 'status', 'cutover', 'rollback',
-                                                            'cleanup']),
-                         abandon=dict(type='str', default=''), fail_on_refusal=dict(type='bool', default=True),
-                         side=dict(type='str', choices=['source', 'target']), source=dict(type='dict'),
-                         target=dict(type='dict'))
-    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
+    module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
     p = module.params
-    m = p['migration_id']
     target_db = p['target_database'] or p['database']
     if p['side']:
         facts, error = read_side(module, AgentClient(module), p['database'] if p['side'] == 'source' else target_db)
@@ -250,37 +198,12 @@ def main():
     if target is None:
         t_facts, t_error = read_side(module, peer_client(module), target_db)
         target = dict(reachable=t_facts is not None, error=t_error, facts=t_facts or {})
-    s_facts = source.get('facts') if source.get('reachable') else None
-    t_facts = target.get('facts') if target.get('reachable') else None
     bouncer, bouncer_error = read_bouncer(p['pgbouncer']) if p['pgbouncer'] else (None, None)
-    phase = derive(s_facts, t_facts, bouncer)
-    result = dict(changed=False, queries=[], phase=phase.as_dict(), source=source, target=target,
-                  next=next_steps(phase, m), summary=summary(m, phase, source, target, bouncer, bouncer_error))
-    if p['pgbouncer']:
-        result['pgbouncer'] = dict(bouncer or {}, error=bouncer_error)
-    if p['playbook']:
-        needed = bool(p['pgbouncer']) and p['playbook'] in ('cutover', 'rollback')
-        action, why = decide(p['playbook'], phase, m, abandon=p['abandon'] or None, bouncer_error=bouncer_error,
-                             pgbouncer_needed=needed)
-        if action is None:
-            result['message'] = refusal(p['playbook'], phase, m, why)
-            if p['fail_on_refusal']:
-                module.fail_json(msg=result['message'], **mask_value(result))
-        else:
-            result['action'] = action
-            if p['playbook'] == 'cleanup':
-                result['cleanup'] = cleanup_plan(phase, action, s_facts, t_facts, bouncer)
+    result, refused = judge(p['migration_id'], source, target, playbook=p['playbook'], abandon=p['abandon'],
+                            pgbouncer=bool(p['pgbouncer']), bouncer=bouncer, bouncer_error=bouncer_error)
+    if refused and p['fail_on_refusal']:
+        module.fail_json(msg=result['message'], **mask_value(result))
     module.exit_json(**mask_value(result))
-
-
-def cleanup_plan(phase, action, source, target, bouncer):
-    """Which side first, which sides, whether the target's copy is emptied, the identities to restore there."""
-    forward_pub = ((source or {}).get('forward') or {}).get('publication')
-    empty = action == 'abandon' and ((phase.name in LIVE and forward_pub) or phase.name == 'rolled_back') \
-        and (bouncer or {}).get('points') != 'target'
-    return dict(order='target_first' if phase.name in LIVE else 'source_first', source=source is not None,
-                target=target is not None, empty_target_tables=bool(empty),
-                restore_replica_identity=((source or {}).get('state') or {}).get('replica_identity_changes') or [])
 
 
 if __name__ == '__main__':

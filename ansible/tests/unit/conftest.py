@@ -136,6 +136,12 @@ class _Handler(BaseHTTPRequestHandler):
                 return 200, 'application/json', {'changed': True, 'check': True, 'queries': ['CREATE TABLE t ()']}
             srv.job_posts += 1
             return 202, 'application/json', {'job': dict(srv.job_state(), state='running')}
+        if self.command == 'GET' and path.startswith('/v1/migrations/m1/fence?'):
+            return 200, 'application/json', {'database': 'app', 'fenced': srv.fenced, 'fenced_at': None,
+                                             'terminated': [], 'lsn': '0/1'}
+        if self.command == 'GET' and path.startswith('/v1/migrations/m1/large-objects?'):
+            return 200, 'application/json', {'objects': 0, 'oids': [], 'mark': '7', 'next_mark': '8',
+                                             'detection': 'xmin'}
         if self.command == 'POST' and path == '/v1/migrations/m1/busy':
             p = _problem(409, 'Conflict', 'post-data:m1 is running', 'operation_in_progress')
             p[2]['job'] = {'id': 'post-data:m1', 'state': 'running'}
@@ -199,6 +205,7 @@ def agent_server():
     srv.job_running_polls = 2
     srv.job_outcome = 'succeeded'
     srv.other_job_polls = 0
+    srv.fenced = False  # what GET /v1/migrations/m1/fence answers
 
     def job_state():
         done = srv.job_gets >= srv.job_running_polls

@@ -4,7 +4,7 @@
 """The report module's content: steps timed from their marks, the text, and an HTML page that escapes every name."""
 from __future__ import annotations
 
-from ansible_collections.pgferry.migrate.plugins.modules.report import build, page, text
+from ansible_collections.pgferry.migrate.plugins.module_utils.report import build, page, text
 
 
 def params(**kw):

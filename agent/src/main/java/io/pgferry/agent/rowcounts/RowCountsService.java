@@ -19,7 +19,9 @@ import java.sql.SQLException;
 import java.sql.Statement;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 
 /**
  * Exact row counts of the migration's tables in one snapshot, and what a client needs to compare them across the
@@ -31,7 +33,11 @@ import java.util.List;
  */
 public final class RowCountsService {
     private static final Duration TIMEOUT = Duration.ofHours(2);
-    private static final String KIND = "SELECT relkind FROM pg_class WHERE oid = to_regclass(?)";
+    /**
+     * Tables per counting statement. One statement counts a batch (a UNION ALL, one branch per table): a round trip
+     * and a parse per table was most of the time with many small tables; a batch bounds the statement's text.
+     */
+    static final int BATCH = 100;
     /**
      * Whether a transaction id of a row ({@code %1$s}: xmin or xmax) is one snapshot {@code s.snap} does not see. The
      * row's ids are 32 bits, the snapshot's 64: one that precedes the snapshot's xmin (modulo 2^32; 0, frozen and
@@ -43,17 +49,24 @@ public final class RowCountsService {
              AND (r.%1$s::text::bigint - s.xm8 %% 4294967296 + 4294967296) %% 4294967296 < 2147483648
              AND NOT pg_visible_in_snapshot((s.xm8 + (r.%1$s::text::bigint - s.xm8 %% 4294967296 + 4294967296)
                                              %% 4294967296)::text::xid8, s.snap))""";
-    /** The columns of a table's primary key, else of its replica identity index; none for a table without. */
-    private static final String KEY = """
-            SELECT a.attname FROM pg_index i
-            JOIN LATERAL unnest(i.indkey::int2[]) WITH ORDINALITY AS k(attnum, ord) ON true
-            JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum
-            WHERE i.indexrelid = (SELECT indexrelid FROM pg_index WHERE indrelid = to_regclass(?)
-                                  AND (indisprimary OR (indisreplident AND indisvalid))
-                                  ORDER BY indisprimary DESC LIMIT 1)
-            ORDER BY k.ord""";
-    private static final String SINCE = "(SELECT ?::pg_snapshot AS snap, pg_snapshot_xmin(?::pg_snapshot)::text::bigint"
-            + " AS xm8) s";
+    /**
+     * Each table's kind (null when it does not exist) and the columns of its primary key, else of its replica identity
+     * index (null for a table without), in the order given: one catalog read for all the tables.
+     */
+    private static final String RELATIONS = """
+            SELECT c.relkind::text,
+                   (SELECT array_agg(a.attname::text ORDER BY k.ord) FROM pg_index i
+                    JOIN LATERAL unnest(i.indkey::int2[]) WITH ORDINALITY AS k(attnum, ord) ON true
+                    JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum
+                    WHERE i.indexrelid = (SELECT x.indexrelid FROM pg_index x WHERE x.indrelid = c.oid
+                                          AND (x.indisprimary OR (x.indisreplident AND x.indisvalid))
+                                          ORDER BY x.indisprimary DESC LIMIT 1))
+            FROM unnest(?::text[]) WITH ORDINALITY AS r(q, ord)
+            LEFT JOIN pg_class c ON c.oid = to_regclass(r.q)
+            ORDER BY r.ord""";
+    /** The earlier snapshot of {@code since}, once per statement for all its tables. */
+    private static final String SINCE = "WITH s AS (SELECT ?::pg_snapshot AS snap, "
+            + "pg_snapshot_xmin(?::pg_snapshot)::text::bigint AS xm8) ";
     /** pg_partition_tree has no rows for a table that is not partitioned: then the table stands for itself. */
     private static final String CHANGES = """
             SELECT r.nsp, r.rel, coalesce(sum(s.n_tup_ins), 0)::bigint, coalesce(sum(s.n_tup_del), 0)::bigint
@@ -100,10 +113,12 @@ public final class RowCountsService {
                     use(st, request.snapshot(), request.release());
                 }
                 st.execute("SET LOCAL row_security = off");
-                List<RowCounts.TableCount> out = new ArrayList<>();
                 // Unlogged tables write no WAL: nothing replicates their rows (they move empty, if at all).
-                for (TableRef t : UnloggedTables.logged(c, tables)) {
-                    out.add(count(c, t, request.since(), request.keys()));
+                List<Relation> relations = relations(c, UnloggedTables.logged(c, tables));
+                List<RowCounts.TableCount> out = new ArrayList<>();
+                for (int i = 0; i < relations.size(); i += BATCH) {
+                    out.addAll(count(c, relations.subList(i, Math.min(i + BATCH, relations.size())),
+                            request.since(), request.keys()));
                 }
                 return new RowCounts.Counts(out);
             } finally {
@@ -114,7 +129,6 @@ public final class RowCountsService {
         }
     }
 
-    /** Rows null when the table does not exist; a partitioned table counts its partitions, an ordinary one itself. */
     /** Imports a held snapshot: the first statement of the transaction. Its exporter may go once imported. */
     private void use(Statement st, String snapshot, boolean release) throws SQLException {
         try {
@@ -129,52 +143,129 @@ public final class RowCountsService {
         }
     }
 
-    private static RowCounts.TableCount count(Connection c, TableRef t, String since, boolean keys)
-            throws SQLException {
-        String kind;
-        try (PreparedStatement ps = c.prepareStatement(KIND)) {
-            ps.setString(1, t.quoted());
+    /** A table as this server has it: kind null when it does not exist, key empty when it has none. */
+    record Relation(TableRef table, String kind, List<String> key) {
+        boolean exists() {
+            return kind != null;
+        }
+
+        /** A partitioned table counts its partitions, an ordinary one itself. */
+        String from() {
+            return ("p".equals(kind) ? "" : "ONLY ") + table.quoted() + " r";
+        }
+    }
+
+    static List<Relation> relations(Connection c, List<TableRef> tables) throws SQLException {
+        List<Relation> out = new ArrayList<>();
+        try (PreparedStatement ps = c.prepareStatement(RELATIONS)) {
+            ps.setArray(1, c.createArrayOf("text", tables.stream().map(TableRef::quoted).toArray()));
             try (ResultSet rs = ps.executeQuery()) {
-                if (!rs.next()) {
-                    return new RowCounts.TableCount(t.schema(), t.name(), null, null, null, null);
+                for (TableRef t : tables) {
+                    rs.next();
+                    java.sql.Array key = rs.getArray(2);
+                    out.add(new Relation(t, rs.getString(1), key == null ? List.of()
+                            : List.of((String[]) key.getArray())));
                 }
-                kind = rs.getString(1);
             }
         }
-        String from = " FROM " + ("p".equals(kind) ? "" : "ONLY ") + t.quoted() + " r";
-        List<String> key = keys ? key(c, t) : List.of();
-        String sql;
-        if (since == null) {
-            sql = "SELECT count(*), NULL::bigint, NULL::text, NULL::text" + from;
-        } else {
-            String inserted = UNSEEN.formatted("xmin");
-            String touched = "(r.xmax::text::bigint <> 0 AND " + UNSEEN.formatted("xmax") + ")";
-            String keyJson = "jsonb_build_object(" + key.stream().map(k -> Sql.literal(k) + ", r." + Sql.ident(k))
-                    .collect(java.util.stream.Collectors.joining(", ")) + ")";
-            sql = "SELECT count(*), count(*) FILTER (WHERE " + inserted + "), "
-                    + (key.isEmpty() ? "NULL::text, NULL::text" : keyList(keyJson, inserted) + ", "
-                    + keyList(keyJson, touched)) + from + ", " + SINCE;
+        return out;
+    }
+
+    /**
+     * Counts a batch of tables in one statement, in the transaction's snapshot; rows null for those that do not exist.
+     */
+    private static List<RowCounts.TableCount> count(Connection c, List<Relation> batch, String since, boolean keys)
+            throws SQLException {
+        List<Relation> present = batch.stream().filter(Relation::exists).toList();
+        Map<TableRef, RowCounts.TableCount> counted = new HashMap<>();
+        if (!present.isEmpty()) {
+            try {
+                counted.putAll(countAll(c, present, since, keys));
+            } catch (SQLException e) {
+                if ("42501".equals(e.getSQLState())) {
+                    throw uncountable(c, present, e);
+                }
+                throw e;
+            }
         }
-        try (PreparedStatement ps = c.prepareStatement(sql)) {
+        List<RowCounts.TableCount> out = new ArrayList<>();
+        for (Relation r : batch) {
+            out.add(r.exists() ? counted.get(r.table())
+                    : new RowCounts.TableCount(r.table().schema(), r.table().name(), null, null, null, null));
+        }
+        return out;
+    }
+
+    /**
+     * A batch's statement failed because the agent's role may not count one of its tables: the table, named in a 422,
+     * found by trying each alone (no row read) in a fresh transaction, the batch's being aborted. The request fails
+     * either way; this only says which table.
+     */
+    private static SQLException uncountable(Connection c, List<Relation> batch, SQLException e) throws SQLException {
+        c.rollback();
+        try (Statement st = c.createStatement()) {
+            st.execute("SET LOCAL row_security = off");
+            for (Relation r : batch) {
+                try {
+                    st.execute("SELECT 1 FROM " + r.from() + " LIMIT 0");
+                } catch (SQLException probe) {
+                    if ("42501".equals(probe.getSQLState())) {
+                        throw notCountable(r.table());
+                    }
+                    throw probe;
+                }
+            }
+        }
+        return e;
+    }
+
+    private static Map<TableRef, RowCounts.TableCount> countAll(Connection c, List<Relation> tables, String since,
+                                                                boolean keys) throws SQLException {
+        StringBuilder sql = new StringBuilder(since == null ? "" : SINCE);
+        for (int i = 0; i < tables.size(); i++) {
+            if (i > 0) {
+                sql.append("\nUNION ALL\n");
+            }
+            sql.append(branch(i, tables.get(i), since != null, keys));
+        }
+        Map<TableRef, RowCounts.TableCount> out = new HashMap<>();
+        try (PreparedStatement ps = c.prepareStatement(sql.toString())) {
             if (since != null) {
                 ps.setString(1, since);
                 ps.setString(2, since);
             }
             try (ResultSet rs = ps.executeQuery()) {
-                rs.next();
-                return new RowCounts.TableCount(t.schema(), t.name(), rs.getLong(1), (Long) rs.getObject(2),
-                        jsonList(rs.getString(3)), jsonList(rs.getString(4)));
+                while (rs.next()) {
+                    TableRef t = tables.get(rs.getInt(1)).table();
+                    out.put(t, new RowCounts.TableCount(t.schema(), t.name(), rs.getLong(2), (Long) rs.getObject(3),
+                            jsonList(rs.getString(4)), jsonList(rs.getString(5))));
+                }
             }
-        } catch (SQLException e) {
-            if ("42501".equals(e.getSQLState())) {
-                throw ApiException.unprocessable("rows_not_countable", "the agent's role cannot count every row of "
-                        + t.quoted() + ": it lacks SELECT on it, or row-level security applies to it (with "
-                        + "row_security = off that is an error rather than a short count). Run the agent as a role "
-                        + "that bypasses row security there: a superuser, a BYPASSRLS role, or the table's owner "
-                        + "(unless FORCE ROW LEVEL SECURITY)", List.of(t.quoted()));
-            }
-            throw e;
         }
+        return out;
+    }
+
+    /** One table's row of a counting statement: its position in the batch, then what {@link #count} returns. */
+    private static String branch(int index, Relation t, boolean since, boolean keys) {
+        if (!since) {
+            return "SELECT " + index + ", count(*), NULL::bigint, NULL::text, NULL::text FROM " + t.from();
+        }
+        List<String> key = keys ? t.key() : List.of();
+        String inserted = UNSEEN.formatted("xmin");
+        String touched = "(r.xmax::text::bigint <> 0 AND " + UNSEEN.formatted("xmax") + ")";
+        String keyJson = "jsonb_build_object(" + key.stream().map(k -> Sql.literal(k) + ", r." + Sql.ident(k))
+                .collect(java.util.stream.Collectors.joining(", ")) + ")";
+        return "SELECT " + index + ", count(*), count(*) FILTER (WHERE " + inserted + "), "
+                + (key.isEmpty() ? "NULL::text, NULL::text" : keyList(keyJson, inserted) + ", "
+                + keyList(keyJson, touched)) + " FROM " + t.from() + ", s";
+    }
+
+    private static ApiException notCountable(TableRef t) {
+        return ApiException.unprocessable("rows_not_countable", "the agent's role cannot count every row of "
+                + t.quoted() + ": it lacks SELECT on it, or row-level security applies to it (with "
+                + "row_security = off that is an error rather than a short count). Run the agent as a role "
+                + "that bypasses row security there: a superuser, a BYPASSRLS role, or the table's owner "
+                + "(unless FORCE ROW LEVEL SECURITY)", List.of(t.quoted()));
     }
 
     /** The keys of the rows matching {@code where}, as a JSON array; null when more than the lookup accepts. */
@@ -196,19 +287,6 @@ public final class RowCountsService {
         }
     }
 
-    private static List<String> key(Connection c, TableRef t) throws SQLException {
-        List<String> out = new ArrayList<>();
-        try (PreparedStatement ps = c.prepareStatement(KEY)) {
-            ps.setString(1, t.quoted());
-            try (ResultSet rs = ps.executeQuery()) {
-                while (rs.next()) {
-                    out.add(rs.getString(1));
-                }
-            }
-        }
-        return out;
-    }
-
     /** Which of the given keys each table holds, in a held snapshot (index lookups). */
     public RowCounts.Lookups lookup(MigrationId migration, LookupRequest request) {
         try (Connection c = Steps.open(connector, request.database(), TIMEOUT, true)) {
@@ -217,9 +295,11 @@ public final class RowCountsService {
             try (Statement st = c.createStatement()) {
                 use(st, request.snapshot(), request.release());
                 st.execute("SET LOCAL row_security = off");
+                List<Relation> relations = relations(c, request.tables().stream()
+                        .map(t -> new TableRef(t.schema(), t.name())).toList());
                 List<RowCounts.TableLookup> out = new ArrayList<>();
-                for (LookupRequest.TableKeys t : request.tables()) {
-                    out.add(lookup(c, new TableRef(t.schema(), t.name()), t.keys()));
+                for (int i = 0; i < relations.size(); i++) {
+                    out.add(lookup(c, relations.get(i), request.tables().get(i).keys()));
                 }
                 return new RowCounts.Lookups(out);
             } finally {
@@ -230,8 +310,9 @@ public final class RowCountsService {
         }
     }
 
-    private static RowCounts.TableLookup lookup(Connection c, TableRef t, List<JsonNode> keys) throws SQLException {
-        List<String> key = key(c, t);
+    private static RowCounts.TableLookup lookup(Connection c, Relation r, List<JsonNode> keys) throws SQLException {
+        TableRef t = r.table();
+        List<String> key = r.key();
         if (keys.isEmpty() || key.isEmpty()) {
             return new RowCounts.TableLookup(t.schema(), t.name(), List.of());
         }
@@ -240,13 +321,7 @@ public final class RowCountsService {
         String keyJson = "jsonb_build_object(" + key.stream().map(k -> Sql.literal(k) + ", r." + Sql.ident(k))
                 .collect(java.util.stream.Collectors.joining(", ")) + ")";
         // The table's own row type gives each key its column's type; only the key columns are filled.
-        String only;
-        try (PreparedStatement ps = c.prepareStatement(KIND)) {
-            ps.setString(1, t.quoted());
-            try (ResultSet rs = ps.executeQuery()) {
-                only = rs.next() && "p".equals(rs.getString(1)) ? "" : "ONLY ";
-            }
-        }
+        String only = "p".equals(r.kind()) ? "" : "ONLY ";
         String sql = "SELECT coalesce(jsonb_agg(" + keyJson + "), '[]')::text FROM jsonb_populate_recordset(NULL::"
                 + t.quoted() + ", ?::jsonb) k JOIN " + only + t.quoted() + " r ON " + on;
         try (PreparedStatement ps = c.prepareStatement(sql)) {

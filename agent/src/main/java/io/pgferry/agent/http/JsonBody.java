@@ -10,7 +10,12 @@ public final class JsonBody {
     }
 
     public static <T> T read(Context ctx, Class<T> type) {
-        byte[] body = RequestBodies.read(ctx, AgentServer.MAX_REQUEST_BYTES);
+        return read(ctx, type, AgentServer.MAX_REQUEST_BYTES);
+    }
+
+    /** For the few bodies that carry a catalog from the other side, whose size grows with the schema. */
+    public static <T> T read(Context ctx, Class<T> type, long limit) {
+        byte[] body = RequestBodies.read(ctx, limit);
         if (body.length == 0) {
             throw new BadRequestException("body", "send a JSON object as the request body");
         }

@@ -56,6 +56,7 @@ public final class PrivilegesController implements RouteGroup {
      *   <li>401 {@code unauthorized}: missing or wrong bearer token</li>
      *   <li>404 {@code database_not_found}: the database does not exist</li>
      *   <li>409 {@code operation_in_progress}: another call changes this migration</li>
+     *   <li>413 {@code body_too_large}: a body over 32 MiB (the source's privileges of some 50,000 tables)</li>
      *   <li>422 {@code roles_missing}: roles the privileges name do not exist here (run the roles step)</li>
      *   <li>502 {@code postgres_error}: PostgreSQL refused a statement (nothing was changed)</li>
      *   <li>503 {@code postgres_unavailable}, 500 {@code internal_error}</li>
@@ -63,6 +64,6 @@ public final class PrivilegesController implements RouteGroup {
      */
     public void put(Context ctx) {
         MigrationId migration = Params.migration(ctx);
-        ctx.json(service.apply(migration, JsonBody.read(ctx, PrivilegesRequest.class)));
+        ctx.json(service.apply(migration, JsonBody.read(ctx, PrivilegesRequest.class, PrivilegesRequest.MAX_BODY_BYTES)));
     }
 }

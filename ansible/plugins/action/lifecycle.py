@@ -8,7 +8,8 @@ The roles read each side on its own host, then combine the two answers. Without 
 nothing - it is module_utils/lifecycle.py's judge() over the task's arguments - so it runs here, in the controller's
 process: a module execution (a temporary directory, a Python process, its imports) costs most of a second on every
 playbook run and adds nothing. Anything that reads an agent or PgBouncer runs the module where the task is delegated,
-as before (in a child of the worker on a local connection: plugin_utils/in_process.py).
+as before
+(in a child of the worker on a local connection: plugin_utils/in_process.py).
 """
 
 from __future__ import annotations

@@ -7,7 +7,7 @@
 The roles write the report on the controller (delegate_to: localhost). There the module would only be this process's
 own code run in another Python process - a temporary directory, a process, its imports: most of a second at the end
 of every playbook run - so over a local connection without become it runs here (module_utils/report.py), writing as
-the same user to the same directory. Anywhere else - another host, or become - the module runs as before (in a child of the worker on a local connection: plugin_utils/in_process.py).
+the same user to the same directory. Anywhere else - another host, or become - the module runs as before.
 """
 
 from __future__ import annotations

@@ -22,8 +22,9 @@ description:
     (O(target_agent_url)) has applied everything up to the fence; copy the sequences; optionally export and hold a
     snapshot on each side for a later M(pgferry.migrate.verify); optionally set up the reverse stream (publisher on
     the target before the pause, subscriber on the source - beside the catch-up when both run PostgreSQL 16 or newer,
-    since its C(origin = none) keeps the changes the catch-up applies from coming back); lift a fence left on the target (a rollback's); with O(pgbouncer), point
-    the database at the target, C(RELOAD), drop the stream (O(stop_replication)) and C(RESUME).
+    since its C(origin = none) keeps the changes the catch-up applies from coming back); lift a fence left on the
+    target (a rollback's); with O(pgbouncer), point the database at the target, C(RELOAD), drop the stream
+    (O(stop_replication)) and C(RESUME).
   - One module call instead of a task per step, so clients wait for the agents' work only, not for Ansible's
     per-task overhead. RV(pause_ms) is how long they waited.
   - Before anyone is paused the stream's subscription is set to commit what it applies with C(synchronous_commit=on)

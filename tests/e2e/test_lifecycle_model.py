@@ -26,6 +26,7 @@ import os
 import random
 import re
 import signal
+import sys
 import threading
 import time
 import urllib.request
@@ -54,6 +55,9 @@ KILL = float(os.environ.get("PGFERRY_MODEL_KILL", "0.35"))
 ACTIONS = {"migrate": 3, "status": 1, "preflight": 1, "cutover": 3, "rollback": 2, "cleanup": 2, "abandon": 1}
 FAULTS = ("controller", "source agent", "target agent")
 
+# module_utils/lifecycle.py imports the collection's agent_client: the collection's own path (collections/ holds
+# ansible_collections/pgferry/migrate, a link to ansible/) makes that import work outside Ansible's loader.
+sys.path.insert(0, str(REPO / "collections"))
 _spec = importlib.util.spec_from_file_location("pgferry_lifecycle",
                                                REPO / "ansible" / "plugins" / "module_utils" / "lifecycle.py")
 lifecycle = importlib.util.module_from_spec(_spec)

@@ -21,10 +21,8 @@ description:
     C(PAUSE) the clients; fence the side they leave (O(agent_url)); wait until the side they go to
     (O(target_agent_url)) has applied everything up to the fence; copy the sequences; optionally export and hold a
     snapshot on each side for a later M(pgferry.migrate.verify); optionally set up the reverse stream (publisher on
-    the target before the pause, subscriber on the source - beside the catch-up when both run PostgreSQL 16 or newer,
-    since its C(origin = none) keeps the changes the catch-up applies from coming back); lift a fence left on the
-    target (a rollback's); with O(pgbouncer), point the database at the target, C(RELOAD), drop the stream
-    (O(stop_replication)) and C(RESUME).
+    the target, subscriber on the source); lift a fence left on the target (a rollback's); with O(pgbouncer), point
+    the database at the target, C(RELOAD), drop the stream (O(stop_replication)) and C(RESUME).
   - One module call instead of a task per step, so clients wait for the agents' work only, not for Ansible's
     per-task overhead. RV(pause_ms) is how long they waited.
   - Before anyone is paused the stream's subscription is set to commit what it applies with C(synchronous_commit=on)
@@ -290,16 +288,8 @@ class Cutover:
         self.secrets = [s for s in (self.p['password'], (self.p['connection'] or {}).get('password')) if s]
         self.large_objects_answer = None
         self.large_objects_scanned = None
-        self.attempted = set()  # every step started, done or not (the undo drops a reverse subscription begun)
-
-    def both_at_least(self, major):
-        """Whether both servers run PostgreSQL major or newer (each agent's /v1/info)."""
-        self.step_name = 'versions'
-        majors = at_once(lambda: self.source.get('/v1/info'), lambda: self.target.get('/v1/info'))
-        return all(int((info or {}).get('major') or 0) >= major for info in majors)
 
     def step(self, name, call):
-        self.attempted.add(name)
         self.step_name = name
         t = time.monotonic()
         try:
@@ -322,7 +312,6 @@ class Cutover:
             except (StepFailed, PgBouncerError) as e:
                 return None, e, int((time.monotonic() - t) * 1000)
 
-        self.attempted.update(name for name, dummy in steps)
         outcomes = at_once(*[lambda call=call: timed(call) for dummy, call in steps])
         answers = []
         for (name, dummy), (answer, error, ms) in zip(steps, outcomes):
@@ -363,10 +352,6 @@ class Cutover:
                 replica_identities=p['replica_identities'])))
         self.step_name = 'check_target_fence'
         target_fenced = self.target.get(self.path('fence', dict(database=self.target_db))).get('fenced')
-        # From PostgreSQL 16 on both sides the reverse subscription is made with origin = none: the changes the forward
-        # stream still applies on the target during the catch-up carry its origin and are never sent back, so the
-        # subscription can be made beside the catch-up instead of after it, out of the pause's longest lane.
-        early_reverse = p['reverse_replication'] and self.both_at_least(16)
         if p['large_objects']:
             self.step('large_objects_before_pause', self.large_objects)
         if self.bouncer:
@@ -394,18 +379,15 @@ class Cutover:
                  ('sequences', self.sequences)]
         if self.p['large_objects']:
             lanes.append(('large_objects_scan', self.scan_large_objects))
-        if early_reverse:
-            lanes.append(('reverse_subscriber', self.reverse_subscriber))
         caught = self.together(*lanes)[0]
         if self.p['large_objects']:
             self.step('large_objects', self.large_objects_after_fence)
         result['catch_up'] = dict((k, v) for k, v in caught.items() if k != 'queries')
         self.record_large_objects(result)
-        # The snapshots and (before 16) the reverse subscription at once: nothing reaches the source through the reverse
-        # stream before the RESUME (the target gets no writes until then), so the snapshots see the same data either
-        # way. The subscriber comes first in the order, so when both fail it is the failure the undo sees.
-        late_reverse = p['reverse_replication'] and not early_reverse
-        parallel = ([('reverse_subscriber', self.reverse_subscriber)] if late_reverse else []) + (
+        # The snapshots and the reverse subscription at once: nothing reaches the source through the reverse stream
+        # before the RESUME (the target gets no writes until then), so the snapshots see the same data either way. The
+        # subscriber comes first in the order, so when both fail it is the failure the undo sees.
+        parallel = ([('reverse_subscriber', self.reverse_subscriber)] if p['reverse_replication'] else []) + (
             [('snapshot', self.snapshots)] if p['snapshot'] else [])
         if parallel:
             answers = dict(zip([name for name, dummy in parallel], self.together(*parallel)))
@@ -546,8 +528,7 @@ class Cutover:
             except (StepFailed, PgBouncerError) as e:
                 errors.append('%s: %s' % (what, getattr(e, 'msg', None) or e))
 
-        # Attempted, not done: beside the catch-up it may have been made while another lane failed.
-        if 'reverse_subscriber' in self.attempted:
+        if 'reverse_subscriber' in done or failed == 'reverse_subscriber':
             attempt('reverse subscription dropped', lambda: self.source.post(
                 self.path('stop-replication'), dict(database=self.source_db, direction='reverse')))
         if self.target_was_fenced:

@@ -17,6 +17,9 @@ description:
   - O(side=target) sends them (C(PUT /v1/migrations/{m}/privileges)); the target agent reads its own the same way and
     changes only what differs, through O(role_map), in one transaction - so a rerun changes nothing. Privileges granted
     on the source after the schema moved (GRANTs are not replicated) arrive this way.
+  - With O(connection) instead of O(source), the target agent reads the source's privileges itself, over the
+    subscription's connection (every catalog it reads is open to any role): one task instead of two, and a schema of
+    thousands of tables is not carried through Ansible (its privileges run to megabytes).
   - The schema apply already gives the restored objects their owners and privileges; run this after post-data and
     before the cutover. M(pgferry.migrate.verify) compares the same after it.
 author:
@@ -32,8 +35,40 @@ options:
     required: true
     choices: [source, target]
   source:
-    description: Target side. The RV(privileges) the source side returned.
+    description:
+      - Target side. The RV(privileges) the source side returned.
+      - Exactly one of O(source) and O(connection).
     type: dict
+  connection:
+    description:
+      - Target side. How the target host reaches the source, with the replication role, exactly as the subscription
+        step gets it; the target agent reads the source's privileges over it.
+      - Needs the migration's manifest on the target (the schema apply brings it).
+    type: dict
+    suboptions:
+      host:
+        description: Source host name or address, as seen from the target host.
+        type: str
+        required: true
+      port:
+        description: Source port.
+        type: int
+        default: 5432
+      dbname:
+        description: Source database.
+        type: str
+        required: true
+      user:
+        description: Role to log in as. Defaults to C(pgferry_<migration_id>).
+        type: str
+      password:
+        description: Password of O(connection.user). Never logged nor returned.
+        type: str
+        required: true
+      sslmode:
+        description: libpq C(sslmode).
+        type: str
+        choices: [disable, allow, prefer, require, verify-ca, verify-full]
 '''
 
 EXAMPLES = r'''
@@ -52,6 +87,18 @@ EXAMPLES = r'''
     migration_id: app
     database: shop
     source: "{{ app_privileges.privileges }}"
+    role_map: {app_rw: shop_rw}
+
+- name: The same in one task, the target agent reading the source's itself
+  pgferry.migrate.privileges:
+    agent: "{{ target_agent }}"
+    side: target
+    migration_id: app
+    database: shop
+    connection:
+      host: db1.example.com
+      dbname: app
+      password: "{{ replication_password }}"
     role_map: {app_rw: shop_rw}
 '''
 
@@ -87,16 +134,31 @@ def main():
     argument_spec.update(migration_argument_spec())
     argument_spec.update(privileges_argument_spec())
     argument_spec.update(side=dict(type='str', required=True, choices=['source', 'target']),
-                         source=dict(type='dict'))
-    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
+                         source=dict(type='dict'),
+                         connection=dict(type='dict', options=dict(
+                             host=dict(type='str', required=True),
+                             port=dict(type='int', default=5432),
+                             dbname=dict(type='str', required=True),
+                             user=dict(type='str'),
+                             password=dict(type='str', required=True, no_log=True),
+                             sslmode=dict(type='str', choices=['disable', 'allow', 'prefer', 'require', 'verify-ca',
+                                                               'verify-full']))))
+    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True,
+                           mutually_exclusive=[('source', 'connection')])
     p = module.params
     client = AgentClient(module)
     if p['side'] == 'source':
         answer = client.get(migration_path(module, 'privileges', dict(database=p['database'])))
         module.exit_json(changed=False, queries=[], privileges=answer)
-    if p['source'] is None:
-        module.fail_json(msg='source is required on the target side: the privileges the source side returned')
-    body = dict(database=p['database'], source=p['source'], role_map=p['role_map'])
+    body = dict(database=p['database'], role_map=p['role_map'])
+    if p['connection']:
+        body['connection'] = dict((k, v) for k, v in p['connection'].items() if v is not None)
+        body['connection'].setdefault('user', 'pgferry_%s' % p['migration_id'])
+    elif p['source'] is not None:
+        body['source'] = p['source']
+    else:
+        module.fail_json(msg='the target side needs source (the privileges the source side returned) or connection '
+                             '(the subscription\'s, for the target agent to read them on the source)')
     if module.check_mode:
         body['check'] = True
     module.exit_json(**step_result(client.put(migration_path(module, 'privileges'), body)))

@@ -21,6 +21,7 @@ import io.pgferry.agent.schemaarchive.TargetCatalog;
 import io.pgferry.agent.schemaarchive.TocEntry;
 import io.pgferry.agent.schemaarchive.Tools;
 import io.pgferry.agent.sql.Sql;
+import io.pgferry.agent.subscription.SourceSession;
 import io.pgferry.agent.subscription.SubscriptionRequest;
 import io.pgferry.agent.subscription.SubscriptionService;
 import io.pgferry.agent.subscription.SubscriptionState;

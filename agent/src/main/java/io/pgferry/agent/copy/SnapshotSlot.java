@@ -2,6 +2,7 @@ package io.pgferry.agent.copy;
 
 import io.pgferry.agent.problem.ApiException;
 import io.pgferry.agent.subscription.SourceConnection;
+import io.pgferry.agent.subscription.SourceSession;
 import java.sql.Connection;
 import java.sql.ResultSet;
 import java.sql.SQLException;

@@ -45,20 +45,25 @@ public final class PrivilegesController implements RouteGroup {
     }
 
     /**
-     * {@code PUT /v1/migrations/{m}/privileges} {@code {database, source, role_map, check}}: makes owners, ACLs
-     * (columns included), default privileges, policy roles and the database's owner, ACL, settings and comment equal
-     * to {@code source} (the source's GET answer) through the role map, in one transaction; only what differs is
+     * {@code PUT /v1/migrations/{m}/privileges} {@code {database, source | connection, role_map, check}}: makes
+     * owners, ACLs (columns included), default privileges, policy roles and the database's owner, ACL, settings and
+     * comment equal to {@code source} (the source's GET answer), or to what this agent reads on the source over
+     * {@code connection} (the subscription's), through the role map, in one transaction; only what differs is
      * changed, so a rerun changes nothing. With {@code check}, answers the differences and the SQL only.
      * <ul>
      *   <li>200: {@code {changed, check, queries, privileges: {objects, equal, differences, missing, notes}}}</li>
      *   <li>400 {@code invalid_request}: malformed body, bad migration id, a role map naming pg_* or pgferry_*
      *       roles</li>
      *   <li>401 {@code unauthorized}: missing or wrong bearer token</li>
+     *   <li>404 {@code archive_not_found}: with {@code connection}, this agent has no manifest of the migration (its
+     *       scope; the schema apply brings it)</li>
      *   <li>404 {@code database_not_found}: the database does not exist</li>
      *   <li>409 {@code operation_in_progress}: another call changes this migration</li>
      *   <li>413 {@code body_too_large}: a body over 32 MiB (the source's privileges of some 50,000 tables)</li>
      *   <li>422 {@code roles_missing}: roles the privileges name do not exist here (run the roles step)</li>
      *   <li>502 {@code postgres_error}: PostgreSQL refused a statement (nothing was changed)</li>
+     *   <li>502 {@code source_unreachable}, {@code source_error}: with {@code connection}, the source could not be
+     *       reached or refused the read (nothing was changed)</li>
      *   <li>503 {@code postgres_unavailable}, 500 {@code internal_error}</li>
      * </ul>
      */

@@ -10,13 +10,18 @@ import io.pgferry.agent.postgres.PgConnector;
 import io.pgferry.agent.privilegeset.PrivilegeCatalog;
 import io.pgferry.agent.privilegeset.PrivilegePlanner;
 import io.pgferry.agent.privilegeset.PrivilegeSet;
+import io.pgferry.agent.problem.ApiException;
+import io.pgferry.agent.subscription.SourceConnection;
+import io.pgferry.agent.subscription.SourceSession;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.time.Duration;
+import java.util.List;
 
 /**
  * Either side reads its privileges for the migration's scope (the schemas of its manifest); the target makes its own
- * equal to the source's, through the role map, in one transaction.
+ * equal to the source's, through the role map, in one transaction. The target may read the source's itself, over the
+ * subscription's connection: every catalog read is open to any role, and the manifest both sides hold is the same.
  */
 public final class PrivilegesService {
     private static final Duration TIMEOUT = Duration.ofMinutes(10);
@@ -40,16 +45,18 @@ public final class PrivilegesService {
     }
 
     public StepResult<PrivilegesState.Response> apply(MigrationId migration, PrivilegesRequest request) {
+        PrivilegeSet source = request.source() != null ? request.source()
+                : readSource(scopes.read(migration), request.connection());
         // Writable even on a fenced target (after a rollback): privileges are no client write.
         try (Connection c = Sessions.writable(connector, request.database(), TIMEOUT)) {
             c.setAutoCommit(false);
             try {
-                PrivilegePlanner.Result plan = PrivilegePlanner.plan(c, request.source(), request.map());
+                PrivilegePlanner.Result plan = PrivilegePlanner.plan(c, source, request.map());
                 if (!request.check() && !plan.statements().isEmpty()) {
                     PrivilegePlanner.execute(c, plan.statements());
                     c.commit();
                 }
-                PrivilegesState state = new PrivilegesState(request.source().objects().size(), plan.equal(),
+                PrivilegesState state = new PrivilegesState(source.objects().size(), plan.equal(),
                         plan.differences(), plan.missing(), plan.notes());
                 return new StepResult<>(!plan.statements().isEmpty(), request.check(), plan.statements(),
                         new PrivilegesState.Response(state));
@@ -61,4 +68,23 @@ public final class PrivilegesService {
         }
     }
 
+    /** The source's privileges as its own agent's GET answers them, read from here. */
+    private static PrivilegeSet readSource(ManifestScope scope, SourceConnection source) {
+        try (Connection c = SourceSession.open(source, "pgferry_privileges")) {
+            c.setReadOnly(true);
+            int major;
+            try (var st = c.createStatement();
+                 var rs = st.executeQuery("SELECT current_setting('server_version_num')::int / 10000")) {
+                rs.next();
+                major = rs.getInt(1);
+            }
+            return PrivilegeCatalog.read(c, major, scope.schemas(), scope.excludedTables());
+        } catch (SQLException e) {
+            throw new ApiException(502, "source_error", "The source refused reading its privileges",
+                    "the target agent could not read the privileges on the source " + source.host() + ":"
+                    + source.port() + "/" + source.dbname() + " as " + source.user() + ": "
+                    + SourceSession.mask(source, SourceSession.reason(e)) + "; the role needs only to connect and "
+                    + "read the catalogs, which any role may", null, List.of(), e);
+        }
+    }
 }

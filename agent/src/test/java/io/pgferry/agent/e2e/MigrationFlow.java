@@ -124,21 +124,34 @@ final class MigrationFlow {
     Map<String, Boolean> stream() throws Exception {
         Map<String, Boolean> changed = new LinkedHashMap<>();
         changed.put("publication", ok(source.put(path("publication"), scoped())).get("changed").asBoolean());
-        Map<String, Object> connection = Map.of("host", sourceCluster.peerHost(), "port", sourceCluster.peerPort(),
-                "dbname", database, "user", "pgferry_" + migration, "password", password);
-        changed.put("subscription", ok(target.put(path("subscription"), onTarget("connection", connection)))
+        changed.put("subscription", ok(target.put(path("subscription"), onTarget("connection", connection())))
                 .get("changed").asBoolean());
         awaitReady();
         changed.put("post-data", job(target, target.post(path("post-data"), onTarget("role_map", roleMap)))
                 .get("changed").asBoolean());
-        changed.put("privileges", privileges(false).get("changed").asBoolean());
+        changed.put("privileges", privilegesOverConnection(false).get("changed").asBoolean());
         return changed;
+    }
+
+    /** How the subscription, and the target agent's reads of the source, reach it. */
+    Map<String, Object> connection() {
+        return Map.of("host", sourceCluster.peerHost(), "port", sourceCluster.peerPort(), "dbname", database,
+                "user", "pgferry_" + migration, "password", password);
     }
 
     /** The privileges step: the source's owners and grants made the target's; with check, only compared. */
     JsonNode privileges(boolean check) throws Exception {
         JsonNode theirs = ok(source.get(path("privileges") + "?database=" + database));
         return ok(target.put(path("privileges"), onTarget("source", theirs, "role_map", roleMap, "check", check)));
+    }
+
+    /** The same, the target agent reading the source's privileges itself over the subscription's connection. */
+    JsonNode privilegesOverConnection(boolean check) throws Exception {
+        return ok(privilegesOver(connection(), check));
+    }
+
+    Answer privilegesOver(Map<String, Object> connection, boolean check) throws Exception {
+        return target.put(path("privileges"), onTarget("connection", connection, "role_map", roleMap, "check", check));
     }
 
     void awaitReady() throws Exception {

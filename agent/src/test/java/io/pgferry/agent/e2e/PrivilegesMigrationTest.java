@@ -9,10 +9,12 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.pgferry.agent.sql.Sql;
 import io.pgferry.agent.testbed.AgentHandle;
 import io.pgferry.agent.testbed.AgentHandle.Answer;
 import io.pgferry.agent.testbed.PgBedTool;
 import io.pgferry.agent.testbed.PgCluster;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
@@ -20,6 +22,7 @@ import java.sql.DriverManager;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
+import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -267,6 +270,36 @@ class PrivilegesMigrationTest {
         throw new AssertionError("no finding " + code + " in " + preflight);
     }
 
+    /**
+     * GRANTs are not replicated: one given, then taken back, on the source reaches the target each time the target
+     * agent reads the source's privileges itself; a wrong password is refused with the cause, changing nothing.
+     */
+    private void grantedOnTheSourceArrivesOverTheConnection(PgCluster source, MigrationFlow flow, String targetDb,
+                                                            Map<String, String> map) throws Exception {
+        String readers = map.get("shop_readers");
+        String has = "SELECT has_table_privilege(" + Sql.literal(readers) + ", 'shop.orders', 'TRUNCATE')";
+        Checksums.execute(source, "shop", "GRANT TRUNCATE ON shop.orders TO shop_readers");
+        try {
+            Map<String, Object> wrong = new HashMap<>(flow.connection());
+            wrong.put("password", "not-the-password-7f3a");
+            Answer refused = flow.privilegesOver(wrong, false);
+            assertEquals(502, refused.status(), refused.body().toString());
+            assertEquals("source_unreachable", refused.at("/code").asText(), refused.body().toString());
+            assertFalse(new String(refused.raw(), StandardCharsets.UTF_8)
+                    .contains("not-the-password-7f3a"), "the password in the problem");
+            assertEquals("f", scalar(target, targetDb, has), "a refused read changed the target");
+
+            JsonNode granted = flow.privilegesOverConnection(false);
+            assertTrue(granted.at("/changed").asBoolean(), granted.toString());
+            assertEquals("t", scalar(target, targetDb, has), granted.toString());
+        } finally {
+            Checksums.execute(source, "shop", "REVOKE TRUNCATE ON shop.orders FROM shop_readers");
+        }
+        JsonNode revoked = flow.privilegesOverConnection(false);
+        assertTrue(revoked.at("/changed").asBoolean(), revoked.toString());
+        assertEquals("f", scalar(target, targetDb, has), revoked.toString());
+    }
+
     /** The whole migration under writes by the application's read-write role, then every check of issue #15. */
     private void migrate(PgCluster source, AgentHandle agent, String migration, String targetDb,
                          Map<String, String> map) throws Exception {
@@ -300,9 +333,12 @@ class PrivilegesMigrationTest {
         extra.removeAll(want);
         assertTrue(lacking.isEmpty() && extra.isEmpty(), "the target lacks " + lacking + " and has in excess "
                 + extra);
+        // The run's privileges step read the source over the subscription's connection; its own agent's answer,
+        // carried by the caller, finds nothing left to do either.
         JsonNode compared = flow.privileges(true);
         assertTrue(compared.at("/privileges/equal").asBoolean(), compared.toString());
         assertFalse(compared.at("/changed").asBoolean(), compared.toString());
+        grantedOnTheSourceArrivesOverTheConnection(source, flow, targetDb, map);
 
         // The application logs in with its own passwords (SCRAM verifiers moved) and may do what it could.
         String rw = map.get("shop_rw");

@@ -235,6 +235,16 @@ class BadInputTest {
         tooLarge(path, "{\"database\": \"shop\", \"padding\": \"" + "a".repeat(33 * 1024 * 1024) + "\"}");
     }
 
+    @Test
+    void privilegesTakeTheSourcesSetOrAConnectionNotBoth() throws Exception {
+        String path = "/v1/migrations/safe/privileges";
+        Map<String, Object> connection = Map.of("host", "127.0.0.1", "port", 1, "dbname", DB, "user", "r",
+                "password", "x");
+        refused(source.put(path, Map.of("database", DB, "source", Map.of("server_major", 16),
+                "connection", connection)), 400, "invalid_request", "source");
+        refused(source.put(path, Map.of("database", DB)), 400, "invalid_request", "source");
+    }
+
     // ------------------------------------------------------------ names
 
     @Test

@@ -1,8 +1,7 @@
-package io.pgferry.agent.copy;
+package io.pgferry.agent.subscription;
 
 import io.pgferry.agent.migration.StepResult;
 import io.pgferry.agent.problem.ApiException;
-import io.pgferry.agent.subscription.SourceConnection;
 import java.net.ConnectException;
 import java.net.UnknownHostException;
 import java.sql.Connection;
@@ -19,7 +18,7 @@ import org.postgresql.util.PSQLException;
  * password goes to the driver in properties, never into a URL, argv or a log line; a failure is reported with the
  * server's message, the password masked should it ever appear there.
  */
-final class SourceSession {
+public final class SourceSession {
     private static final Driver DRIVER = new Driver();
     /**
      * Server settings of every copy session, as startup options so no statement runs before the snapshot is
@@ -34,7 +33,7 @@ final class SourceSession {
     }
 
     /** A normal session, for reading the catalogs and the rows. */
-    static Connection open(SourceConnection source, String application) {
+    public static Connection open(SourceConnection source, String application) {
         return connect(source, application, false);
     }
 
@@ -42,7 +41,7 @@ final class SourceSession {
      * A replication session ({@code replication=database}): only the replication protocol's commands and simple
      * queries, used to create the slot with its exported snapshot.
      */
-    static Connection replication(SourceConnection source, String application) {
+    public static Connection replication(SourceConnection source, String application) {
         return connect(source, application, true);
     }
 
@@ -79,7 +78,7 @@ final class SourceSession {
     }
 
     /** 502 {@code source_unreachable} naming where and why, with the fix. */
-    static ApiException unreachable(SourceConnection source, SQLException e) {
+    public static ApiException unreachable(SourceConnection source, SQLException e) {
         String why = reason(e);
         return new ApiException(502, "source_unreachable", "The target agent could not use the source",
                 "the target agent could not connect to the source at " + source.host() + ":" + source.port() + "/"
@@ -90,7 +89,7 @@ final class SourceSession {
     }
 
     /** The server's own message when it sent one, else what failed on the network. */
-    static String reason(SQLException e) {
+    public static String reason(SQLException e) {
         for (Throwable t = e; t != null; t = t.getCause()) {
             if (t instanceof UnknownHostException) {
                 return "unknown host";
@@ -106,7 +105,7 @@ final class SourceSession {
         return "SQLSTATE " + (e.getSQLState() == null ? "none" : e.getSQLState());
     }
 
-    static String mask(SourceConnection source, String text) {
+    public static String mask(SourceConnection source, String text) {
         return text == null ? "" : text.replace(source.password(), StepResult.MASK);
     }
 }

@@ -18,8 +18,8 @@ description:
     changes only what differs, through O(role_map), in one transaction - so a rerun changes nothing. Privileges granted
     on the source after the schema moved (GRANTs are not replicated) arrive this way.
   - With O(connection) instead of O(source), the target agent reads the source's privileges itself, over the
-    subscription's connection (every catalog it reads is open to any role): one task instead of two, and a schema of
-    thousands of tables is not carried through Ansible (its privileges run to megabytes).
+    subscription's connection (every catalog it reads is open to any role). That is one task instead of two, and a
+    schema of thousands of tables does not carry its privileges (megabytes) through Ansible.
   - The schema apply already gives the restored objects their owners and privileges; run this after post-data and
     before the cutover. M(pgferry.migrate.verify) compares the same after it.
 author:

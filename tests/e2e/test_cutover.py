@@ -20,6 +20,7 @@ import signal
 import subprocess
 import threading
 import time
+import urllib.request
 import uuid
 from pathlib import Path
 
@@ -201,6 +202,66 @@ class TargetLock:
         self.proc.wait(30)
 
 
+class AnotherRun:
+    """Another run's lease on the migration, held on both agents and renewed every second as cutover_steps does, as
+    long as the block lasts (a second controller in the middle of its own cutover)."""
+
+    OWNER = "run-other-controller"
+
+    def __init__(self, stack: Stack):
+        self.stack, self.stop = stack, threading.Event()
+        self.token = Path(stack.info["token_file"]).read_text().strip()
+        self.thread = threading.Thread(target=self.renew, daemon=True)
+
+    def call(self, side: str, method: str, query: str = "", body: dict | None = None) -> int:
+        req = urllib.request.Request(f"{self.stack.info[side]['agent_url']}/v1/migrations/app/lease{query}",
+                                     method=method, data=json.dumps(body).encode() if body else None,
+                                     headers={"Authorization": f"Bearer {self.token}",
+                                              "Content-Type": "application/json"})
+        with urllib.request.urlopen(req, timeout=10) as r:
+            return r.status
+
+    def renew(self) -> None:
+        while not self.stop.wait(1.0):
+            for side in ("source", "target"):
+                self.call(side, "PUT", body={"owner": self.OWNER, "ttl_seconds": 5})
+
+    def __enter__(self):
+        for side in ("source", "target"):
+            assert self.call(side, "PUT", body={"owner": self.OWNER, "ttl_seconds": 5}) == 200
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.stop.set()
+        self.thread.join()
+        for side in ("source", "target"):
+            self.call(side, "DELETE", f"?owner={self.OWNER}")
+
+
+def refused_while_another_run_holds_the_lease(stack: Stack, clients: Clients) -> dict:
+    """A second controller drives the cutover (its lease is held): this run waits lease_wait (3 s here), then stops
+    having done and undone nothing - no PAUSE, no fence, PgBouncer untouched, clients unaffected."""
+    ports = (stack.info["source"]["pg_port"], stack.info["target"]["pg_port"])
+    log = Path(stack.bouncer["dir"]) / "pgbouncer.log"
+    pauses = log.read_text(errors="replace").count("PAUSE 'app' command issued")
+    with AnotherRun(stack):
+        began = time.time()
+        # Privileges off: their step, a change, would wait the agent client's 30 s for the lease before failing busy.
+        run = cutover(stack, "-e", "pgferry_cutover_lease_wait=3", "-e", "pgferry_privileges=false",
+                      "-e", "pgferry_cutover_row_counts=false")
+        ended = time.time()
+    out = " ".join(run.output.split())
+    assert run.rc != 0 and "[migration_leased]" in out and AnotherRun.OWNER in out, out[-4000:]
+    assert "Another run drives this migration right now: this run changed nothing and undid nothing" in out, \
+        out[-4000:]
+    assert log.read_text(errors="replace").count("PAUSE 'app' command issued") == pauses, "PgBouncer was never paused"
+    assert_back_on_source(stack)
+    figures = clients.figures(*ports, (began, ended))
+    assert figures["failed"] == 0, figures
+    return {"seconds": ended - began, **figures}
+
+
 def assert_back_on_source(stack: Stack) -> None:
     """After a failed cutover: the source unfenced, the forward stream in place, PgBouncer serving the source."""
     assert stack.scalar("source", FENCED) == "0", "the fence is lifted"
@@ -330,6 +391,12 @@ def test_cutover_rollback_cleanup_with_zero_failed_transactions(cut_stack: Stack
     refused = refused_for_a_long_transaction(st, clients)
     print(f"\nlong transaction: cutover stopped before any PAUSE, playbook {refused['seconds']:.0f} s, max client latency "
           f"meanwhile {refused['max_latency_ms']} ms, failed {refused['failed']}")
+    assert bench.poll() is None, "pgbench still writing"
+
+    # 4b. Another controller holds the migration's lease (it is cutting over itself): this run stops, touching nothing.
+    busy = refused_while_another_run_holds_the_lease(st, clients)
+    print(f"\nanother run's lease: cutover stopped having done nothing, playbook {busy['seconds']:.0f} s, failed "
+          f"{busy['failed']}")
     assert bench.poll() is None, "pgbench still writing"
 
     # 5. The real cutover.

@@ -27,6 +27,9 @@ MASK = '********'
 TOKEN_ENV = 'PGFERRY_AGENT_TOKEN'
 MIGRATION_ID_RE = re.compile(r'^[a-z][a-z0-9_]{0,39}$')
 SHA256_HEADER = 'X-Pgferry-Sha256'
+# Seconds a request refused because another run holds the migration's lease (409 migration_leased) is sent again: more
+# than the lease a cutover takes lives after its run died (cutover_steps' lease_ttl, 15 s).
+LEASE_WAIT = 30
 _CHUNK = 1024 * 1024
 
 # Password literals in SQL and conninfo strings: group 1 and group 2 are kept, what lies between is masked.
@@ -143,6 +146,7 @@ class AgentClient:
         if not url:
             module.fail_json(msg='name the agent: set %sagent (a dict with url, token, ca_path, validate_certs) or '
                                  '%sagent_url' % (side, side))
+        self.headers = {}  # sent with every request, e.g. LEASE_HEADER while a run holds the migration's lease
         self.base_url = url.rstrip('/')
         if not re.match(r'^https?://', self.base_url):
             self.fail('agent_url must start with http:// or https://, got %s' % _safe_url(self.base_url))
@@ -384,7 +388,7 @@ class AgentClient:
         """Open one request; return (status, response, where). HTTP errors end the module unless accepted,
         in which case response is None and the error body is kept in self._error_body."""
         url = self.url(path)
-        headers = dict(headers)
+        headers = dict(self.headers, **headers)
         headers.setdefault('Accept', 'application/json, application/problem+json')
         if self.token:
             headers['Authorization'] = 'Bearer %s' % self.token
@@ -404,6 +408,11 @@ class AgentClient:
                 if status in accept_status:
                     self._error_body = raw
                     return status, None, where
+                if status == 409 and self.clock() - started < LEASE_WAIT and _problem_code(raw) == 'migration_leased':
+                    # Refused before anything was done, so sending it again is safe: a run that died lets its lease
+                    # lapse within seconds (a rerun right after a kill goes on); a live one outlasts the wait.
+                    self.sleep(1.0)
+                    continue
                 self._fail_http(where, status, raw, e)
             except Exception as e:  # pylint: disable=broad-except
                 delay = self._retry_delay(method, e, attempt, self.clock() - started)
@@ -502,6 +511,14 @@ class AgentClient:
         if isinstance(err, AnsibleConnectionError):
             return '%s: cannot connect to the agent: %s' % (where, to_native(err))
         return '%s: request failed: %s: %s' % (where, type(err).__name__, to_native(err))
+
+
+def _problem_code(raw):
+    try:
+        problem = json.loads(to_text(raw or b'', errors='surrogate_or_replace'))
+    except ValueError:
+        return None
+    return problem.get('code') if isinstance(problem, dict) else None
 
 
 def poll_pauses(poll_interval, first=0.1):

@@ -100,6 +100,21 @@ options:
     description: Seconds a failing C(RESUME) (or the undo's) is retried.
     type: int
     default: 30
+  lease_ttl:
+    description:
+      - Before anything else the module takes the migration's lease on both agents (C(PUT /v1/migrations/{m}/lease)),
+        renews it every third of this many seconds and gives it back at the end, its undo included. While it holds it,
+        another run's changing requests on the migration are refused (409 C(migration_leased)), so two runs (two
+        controllers, overlapping AWX jobs) cannot interleave a cutover - one's undo lifting the other's fence.
+      - A run that died lets its lease lapse within this many seconds.
+    type: int
+    default: 15
+  lease_wait:
+    description:
+      - Seconds to wait for a lease another run holds (a run that died gives it up within its O(lease_ttl)). Past them
+        the module fails with nothing done, RV(busy) true, C(status) 409 and C(code) C(migration_leased).
+    type: int
+    default: 30
   password:
     description: Password of the replication role made on the target for the reverse stream.
     type: str
@@ -144,6 +159,10 @@ EXAMPLES = r'''
 '''
 
 RETURN = r'''
+busy:
+  description: Another run held the migration's lease past O(lease_wait); nothing was done.
+  returned: failure
+  type: bool
 queries:
   description: The statements run, on both sides, and PgBouncer's admin commands.
   returned: always
@@ -151,7 +170,8 @@ queries:
   elements: str
 steps_done:
   description:
-    - The steps that completed - pool_mode, subscriber_commit, large_objects_before_pause, transactions, pause, fence,
+    - The steps that completed - stream_check (the stream is still there once the lease is held), pool_mode,
+      subscriber_commit, large_objects_before_pause, transactions, pause, fence,
       disconnect (session pooling), catch_up, sequences, large_objects_scan, large_objects, snapshot, reverse_publisher,
       reverse_subscriber, unfence_target, switch, stop_replication, resume.
   returned: always
@@ -230,6 +250,7 @@ from ansible_collections.pgferry.migrate.plugins.module_utils.agent_client impor
     peer_argument_spec,
     peer_client,
 )
+from ansible_collections.pgferry.migrate.plugins.module_utils.lease import Lease, LeaseBusy
 from ansible_collections.pgferry.migrate.plugins.module_utils.large_objects import scan as scan_large_objects
 from ansible_collections.pgferry.migrate.plugins.module_utils.large_objects import sync as sync_large_objects
 from ansible_collections.pgferry.migrate.plugins.module_utils.pgbouncer import (
@@ -335,6 +356,15 @@ class Cutover:
 
     def run(self):
         p, result = self.p, dict(changed=True)
+        # What the playbook read before this run held the lease may be stale: another run may have cut over (or rolled
+        # back) meanwhile. Its stream gone, this run must change nothing - and the role's rescue must not undo it.
+        facts = self.step('stream_check', lambda: self.target.get(self.path('lifecycle', dict(
+            database=self.target_db))))
+        if not ((facts.get(p['direction']) or {}).get('subscription') or {}).get('exists'):
+            raise StepFailed('the %s stream of migration %s has no subscription in database %s any more: another run '
+                             'cut over or rolled back meanwhile [changed_meanwhile]; nothing was done, read the '
+                             'migration\'s state with pgferry.migrate.status' % (p['direction'], p['migration_id'],
+                                                                                 self.target_db))
         if self.bouncer:
             # Before anything changes: how PgBouncer runs the database.
             self.step('pool_mode', self.read_pool_mode)
@@ -623,6 +653,7 @@ def main():
         reverse_replication=dict(type='bool', default=False), stop_replication=dict(type='bool', default=False),
         large_objects=dict(type='bool', default=False),
         resume_timeout=dict(type='int', default=30), password=dict(type='str', no_log=True),
+        lease_ttl=dict(type='int', default=15), lease_wait=dict(type='int', default=30),
         replica_identities=dict(type='list', elements='dict', default=[], options=dict(
             schema=dict(type='str', required=True), name=dict(type='str', required=True),
             identity=dict(type='str', required=True))),
@@ -653,24 +684,42 @@ def main():
 
     module.fail_json = raise_step_failed  # agent errors come back here, to be undone
     cut = Cutover(module)
+    # Before anything: the migration's lease on both agents, so no other run changes it until this one has ended
+    # (its undo included). Another run holding it: nothing was done, and the caller reports the migration busy.
+    lease = Lease([cut.source, cut.target], cut.path, ttl=p['lease_ttl'], wait=p['lease_wait'])
     try:
-        result = cut.run()
-    except StepFailed as e:
-        complete = 'stop_replication' in cut.done
-        undone, errors = ([], []) if complete else cut.undo()
-        if complete:
-            msg = ('%s failed: %s. The cutover itself is complete (the stream is dropped, PgBouncer points at the '
-                   'target); clients stay paused until RESUME %s works on its admin console'
-                   % (cut.step_name, e.msg, p['pgbouncer']['database']))
-        else:
-            msg = '%s failed: %s. Undone: %s%s' % (
-                cut.step_name, e.msg, ', '.join(undone) or 'nothing was changed',
-                ('; COULD NOT UNDO: ' + '; '.join(errors)) if errors else '')
-        fail_json(msg=msg, steps_done=cut.done, failed_step=cut.step_name, undone=undone, undo_errors=errors,
-                  complete=complete, timings_ms=cut.timings, queries=cut.all_queries())
-    module.exit_json(steps_done=cut.done, timings_ms=cut.timings, complete='stop_replication' in cut.done,
-                     queries=cut.all_queries(),
-                     **result)
+        lease.take()
+    except (LeaseBusy, StepFailed) as e:
+        busy = isinstance(e, LeaseBusy)
+        fail_json(msg='%s; nothing was done' % e.msg, busy=busy, status=409 if busy else None,
+                  code='migration_leased' if busy else None, steps_done=[], complete=False, timings_ms={},
+                  queries=[])
+    try:
+        try:
+            result = cut.run()
+        except StepFailed as e:
+            complete = 'stop_replication' in cut.done
+            undone, errors = ([], []) if complete else cut.undo()
+            if complete:
+                msg = ('%s failed: %s. The cutover itself is complete (the stream is dropped, PgBouncer points at the '
+                       'target); clients stay paused until RESUME %s works on its admin console'
+                       % (cut.step_name, e.msg, p['pgbouncer']['database']))
+            else:
+                msg = '%s failed: %s. Undone: %s%s' % (
+                    cut.step_name, e.msg, ', '.join(undone) or 'nothing was changed',
+                    ('; COULD NOT UNDO: ' + '; '.join(errors)) if errors else '')
+            lease.release()
+            fail_json(msg=msg, steps_done=cut.done, failed_step=cut.step_name, undone=undone, undo_errors=errors,
+                      complete=complete, timings_ms=cut.timings, queries=cut.all_queries())
+        lease.release()
+        if lease.lost:
+            module.warn('the migration\'s lease was lost during the cutover (%s): another run may have changed it '
+                        'meanwhile; read its state with pgferry.migrate.status' % lease.lost)
+        module.exit_json(steps_done=cut.done, timings_ms=cut.timings, complete='stop_replication' in cut.done,
+                         queries=cut.all_queries(),
+                         **result)
+    finally:
+        lease.release()  # idempotent; here for what ends the module otherwise (it would lapse within lease_ttl)
 
 
 if __name__ == '__main__':

@@ -25,7 +25,12 @@ public enum Access implements RouteRole {
      * racing the original or two playbooks on one migration cannot interleave their read-then-change steps; the
      * second is refused with 409 {@code operation_in_progress}.
      */
-    CHANGE;
+    CHANGE,
+    /**
+     * The token, no lock: takes, renews or gives back a run's lease on the migration ({@link MigrationLeases}); a
+     * renewal must not wait behind the holder's own request in flight.
+     */
+    LEASE;
 
     boolean needsToken() {
         return this != PUBLIC;
@@ -33,5 +38,10 @@ public enum Access implements RouteRole {
 
     boolean takesLock() {
         return this == CHANGE;
+    }
+
+    /** Changes something of the migration, so a lease held by another run refuses it. */
+    boolean heedsLease() {
+        return this == CHANGE || this == JOB;
     }
 }

@@ -53,6 +53,7 @@ public final class AgentServer {
             c.routes.before(access::before);
             c.routes.after(access::after);
             c.routes.after(RequestBodies::release);
+            new LeaseController(access.leases()).register(c.routes);
             routes.forEach(group -> group.register(c.routes));
             ProblemMapper.register(c.routes);
         });

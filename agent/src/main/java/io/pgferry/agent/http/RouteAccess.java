@@ -13,8 +13,8 @@ import java.util.Set;
 
 /**
  * The one place that decides what a request may do, from the {@link Access} its route declares: whether it needs
- * the token ({@link BearerAuth}), takes one of the request slots ({@link RequestSlots}) and takes its migration's
- * lock ({@link MigrationLocks}). A request that matches no route needs the token, so that an unknown path tells a
+ * the token ({@link BearerAuth}), takes one of the request slots ({@link RequestSlots}), must hold its migration's
+ * lease when another run took one ({@link MigrationLeases}) and takes its migration's lock ({@link MigrationLocks}). A request that matches no route needs the token, so that an unknown path tells a
  * caller without it nothing about the API, unless every route of its path is public (a wrong method on
  * {@code /v1/health} is a 405 for anyone); it takes no lock.
  */
@@ -24,6 +24,7 @@ final class RouteAccess {
     private final BearerAuth auth;
     private final RequestSlots slots = new RequestSlots();
     private final MigrationLocks locks = new MigrationLocks();
+    private final MigrationLeases leases = new MigrationLeases();
     /** The server's routes, set once it is configured and before it serves a request. */
     private volatile List<ParsedEndpoint> routes = List.of();
 
@@ -67,9 +68,17 @@ final class RouteAccess {
             return;
         }
         slots.acquire(ctx);
-        if (access.takesLock()) {
-            locks.acquire(ctx, route.orElseThrow().extractPathParams(path).get("m"));
+        String migration = route.map(r -> r.extractPathParams(path).get("m")).orElse(null);
+        if (access.heedsLease() && migration != null) {
+            leases.check(ctx, migration);
         }
+        if (access.takesLock()) {
+            locks.acquire(ctx, migration);
+        }
+    }
+
+    MigrationLeases leases() {
+        return leases;
     }
 
     void after(Context ctx) {

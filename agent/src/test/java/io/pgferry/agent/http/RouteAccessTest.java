@@ -1,6 +1,7 @@
 package io.pgferry.agent.http;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -86,6 +87,8 @@ class RouteAccessTest {
             "GET /v1/migrations/{m}/transactions",
             "GET /v1/openapi.json",
             "GET /v1/orphans",
+            "DELETE /v1/migrations/{m}/lease",
+            "PUT /v1/migrations/{m}/lease",
             "POST /v1/migrations/{m}/catch-up",
             "POST /v1/migrations/{m}/copy",
             "POST /v1/migrations/{m}/post-data",
@@ -141,6 +144,62 @@ class RouteAccessTest {
             }
             assertEquals(new TreeSet<>(LOCKED), locked, "the routes that take the migration's lock");
         }
+    }
+
+    /** Every route that changes a migration or starts a job on it: another run's lease keeps them off. */
+    private static final Set<String> HEEDS_LEASE = new TreeSet<>(LOCKED);
+
+    static {
+        HEEDS_LEASE.addAll(List.of("POST /v1/migrations/{m}/copy", "POST /v1/migrations/{m}/post-data",
+                "POST /v1/migrations/{m}/schema-apply"));
+    }
+
+    @Test
+    void aLeaseKeepsEveryOtherRunOffTheMigrationUntilItIsGivenBackOrLapses() throws Exception {
+        String token = AgentFixture.newToken();
+        try (Agent agent = start(token, "")) {
+            assertEquals(200, lease(agent, token, "PUT", "run-a", 3).statusCode());
+            for (String route : HEEDS_LEASE) {
+                assertTrue(leased(send(agent, route, token, "pin", null)), route + " without the lease");
+                assertTrue(leased(send(agent, route, token, "pin", "run-b")), route + " with another run's lease");
+                assertFalse(leased(send(agent, route, token, "pin", "run-a")), route + " with the holder's lease");
+                assertFalse(leased(send(agent, route, token, "other", null)), route + " on another migration");
+            }
+            for (String route : List.of("GET /v1/migrations/{m}/lifecycle", "POST /v1/migrations/{m}/catch-up",
+                    "GET /v1/migrations/{m}/status")) {
+                assertFalse(leased(send(agent, route, token, "pin", null)), route + " reads, so it stays open");
+            }
+            HttpResponse<String> other = lease(agent, token, "PUT", "run-b", 3);
+            assertTrue(leased(other) && other.body().contains("run-a"), other.body());
+            assertTrue(leased(lease(agent, token, "DELETE", "run-b", 0)), "only the holder gives it back");
+            assertTrue(lease(agent, token, "PUT", "run-a", 1).body().contains("\"taken\":false"), "renewed");
+
+            Thread.sleep(1500);  // the holder went silent: its lease lapsed
+            assertFalse(leased(send(agent, PROBE, token, "pin", null)), "a lapsed lease keeps nobody off");
+            assertTrue(lease(agent, token, "PUT", "run-b", 30).body().contains("\"taken\":true"));
+            assertTrue(lease(agent, token, "DELETE", "run-b", 0).body().contains("\"released\":true"));
+            assertTrue(lease(agent, token, "DELETE", "run-b", 0).body().contains("\"released\":false"));
+            assertFalse(leased(send(agent, PROBE, token, "pin", null)), "a released lease keeps nobody off");
+            assertEquals(400, lease(agent, token, "PUT", "bad owner!", 5).statusCode());
+            assertEquals(400, lease(agent, token, "PUT", "run-a", 601).statusCode());
+        }
+    }
+
+    private static boolean leased(HttpResponse<String> r) {
+        return r.statusCode() == 409 && r.body().contains("\"migration_leased\"");
+    }
+
+    private HttpResponse<String> lease(Agent agent, String token, String method, String owner, int ttl)
+            throws Exception {
+        String base = "http://127.0.0.1:" + agent.port() + "/v1/migrations/pin/lease";
+        HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(method.equals("DELETE")
+                        ? base + "?owner=" + java.net.URLEncoder.encode(owner, StandardCharsets.UTF_8) : base))
+                .timeout(Duration.ofSeconds(20)).header("Content-Type", "application/json")
+                .header("Authorization", "Bearer " + token)
+                .method(method, method.equals("DELETE") ? HttpRequest.BodyPublishers.noBody()
+                        : HttpRequest.BodyPublishers.ofString("{\"owner\": \"" + owner + "\", \"ttl_seconds\": "
+                        + ttl + "}"));
+        return http.send(b.build(), HttpResponse.BodyHandlers.ofString());
     }
 
     @Test
@@ -227,6 +286,11 @@ class RouteAccessTest {
 
     private HttpResponse<String> send(Agent agent, String route, String token, String migration)
             throws Exception {
+        return send(agent, route, token, migration, null);
+    }
+
+    private HttpResponse<String> send(Agent agent, String route, String token, String migration, String lease)
+            throws Exception {
         String method = route.substring(0, route.indexOf(' '));
         String path = route.substring(route.indexOf(' ') + 1).replace("{m}", migration)
                 .replaceAll("\\{[^}]+}", "x");
@@ -237,6 +301,9 @@ class RouteAccessTest {
                         : HttpRequest.BodyPublishers.ofString("{}"));
         if (token != null) {
             b.header("Authorization", "Bearer " + token);
+        }
+        if (lease != null) {
+            b.header(MigrationLeases.HEADER, lease);
         }
         return http.send(b.build(), HttpResponse.BodyHandlers.ofString());
     }

@@ -309,6 +309,7 @@ class Cutover:
         self.secrets = [s for s in (self.p['password'], (self.p['connection'] or {}).get('password')) if s]
         self.large_objects_answer = None
         self.large_objects_scanned = None
+        self.fenced_sequences = None
 
     def step(self, name, call):
         self.step_name = name
@@ -390,8 +391,12 @@ class Cutover:
         paused_at = time.monotonic()
         if self.bouncer:
             self.step('pause', self.pause)
-        fenced = self.step('fence', lambda: self.source.put(self.path('fence'), dict(database=self.source_db)))
-        fence = result['fence'] = fenced.get('fence') or {}
+        # The fence reads the sequences too, in its own session: final once it stands, and one call less in the pause.
+        fenced = self.step('fence', lambda: self.source.put(self.path('fence'), dict(database=self.source_db,
+                                                                                      sequences=True)))
+        fence = fenced.get('fence') or {}
+        self.fenced_sequences = fence.pop('sequences', None)
+        result['fence'] = fence
         result['transactions_interrupted'] = fence.get('interrupted', 0)
         if self.session:
             # The fence ended the server connections, so the PAUSE completes: every client was disconnected once and
@@ -497,8 +502,10 @@ class Cutover:
                     self.wait_for_transactions()
 
     def sequences(self):
-        read = self.source.get(self.path('sequences', dict(database=self.source_db)))
-        body = dict(database=self.target_db, sequences=read['sequences'], gap=self.p['gap'])
+        values = self.fenced_sequences
+        if values is None:
+            values = self.source.get(self.path('sequences', dict(database=self.source_db)))['sequences']
+        body = dict(database=self.target_db, sequences=values, gap=self.p['gap'])
         return self.target.put(self.path('sequences'), body)
 
     def large_objects(self):

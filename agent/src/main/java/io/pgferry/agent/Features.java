@@ -112,7 +112,7 @@ final class Features {
                 new LifecycleController(new LifecycleService(connector, config.stateDir())),
                 // Cutover, rollback and cleanup (docs/design.md, "Cutover").
                 new ReadyCheckController(new ReadyCheckService(connector, syncStatus, config.stateDir(), scopes)),
-                new FenceController(new FenceService(connector, config.stateDir())),
+                new FenceController(new FenceService(connector, config.stateDir(), scopes)),
                 new CatchUpController(new CatchUpService(connector), new SubscriberCommitService(connector)),
                 new SequencesController(new SequencesService(connector, scopes)),
                 new StopReplicationController(new StopReplicationService(connector)),

@@ -28,11 +28,15 @@ public final class FenceController implements RouteGroup {
     /**
      * {@code PUT /v1/migrations/{m}/fence}: {@code ALTER DATABASE .. SET default_transaction_read_only = on} when
      * missing, records the time in {@code state_dir/{m}/}, ends the client sessions of the database that began
-     * before it (not walsenders, workers or the agent), then reads {@code pg_current_wal_lsn()}.
+     * before it (not walsenders, workers or the agent), then reads {@code pg_current_wal_lsn()} and, with
+     * {@code sequences: true}, the scope's sequences in the same session.
      * <ul>
-     *   <li>200: {@code {changed, check, queries, fence: {database, fenced, fenced_at, terminated, lsn}}}</li>
+     *   <li>200: {@code {changed, check, queries, fence: {database, fenced, fenced_at, terminated, lsn,
+     *       sequences}}}</li>
      *   <li>400 {@code invalid_request}: malformed body or bad migration id</li>
      *   <li>401 {@code unauthorized}: missing or wrong bearer token</li>
+     *   <li>404 {@code archive_not_found}: sequences asked for, and no manifest of the migration here (nothing
+     *       changed)</li>
      *   <li>404 {@code database_not_found}: the database does not exist</li>
      *   <li>502 {@code postgres_error}: PostgreSQL refused a statement (e.g. the agent's role may not alter the
      *       database or end other roles' sessions)</li>

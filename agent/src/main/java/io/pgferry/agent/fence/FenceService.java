@@ -1,11 +1,15 @@
 package io.pgferry.agent.fence;
 
 import io.pgferry.agent.catchup.CatchUpService;
+import io.pgferry.agent.migration.ManifestScope;
+import io.pgferry.agent.migration.ManifestScopes;
 import io.pgferry.agent.migration.MigrationId;
 import io.pgferry.agent.migration.Plan;
 import io.pgferry.agent.migration.Sessions;
 import io.pgferry.agent.migration.StepResult;
 import io.pgferry.agent.postgres.PgConnector;
+import io.pgferry.agent.sequences.SequenceValue;
+import io.pgferry.agent.sequences.SequencesService;
 import io.pgferry.agent.sql.Sql;
 import java.nio.file.Path;
 import java.sql.Connection;
@@ -44,15 +48,19 @@ public final class FenceService {
 
     private final PgConnector connector;
     private final Path stateDir;
+    private final ManifestScopes scopes;
 
-    public FenceService(PgConnector connector, Path stateDir) {
+    public FenceService(PgConnector connector, Path stateDir, ManifestScopes scopes) {
         this.connector = connector;
         this.stateDir = stateDir;
+        this.scopes = scopes;
     }
 
     public synchronized StepResult<FenceState.Response> fence(MigrationId migration, FenceRequest request) {
         String db = request.database();
         FenceFiles files = new FenceFiles(stateDir, migration);
+        // Before anything changes: a migration without a manifest has no scope whose sequences could be read.
+        ManifestScope scope = request.sequences() ? scopes.read(migration) : null;
         try (Connection c = Sessions.writable(connector, db, TIMEOUT)) {
             boolean fenced = fenced(c, db);
             Plan plan = new Plan();
@@ -80,8 +88,10 @@ public final class FenceService {
                 plan.add("SELECT pg_terminate_backend(pid) -- " + ended.sessions().size() + " session(s) begun "
                         + "before the fence");
             }
+            String lsn = lsn(c);
+            List<SequenceValue> sequences = scope == null ? null : SequencesService.read(c, scope);
             return plan.result(false, new FenceState.Response(new FenceState(db, true, fencedAt, ended.sessions(),
-                    ended.inTransaction(), lsn(c))));
+                    ended.inTransaction(), lsn, sequences)));
         } catch (SQLException e) {
             throw connector.translate(e);
         }

@@ -1,5 +1,6 @@
 package io.pgferry.agent.fence;
 
+import io.pgferry.agent.sequences.SequenceValue;
 import java.util.List;
 
 /**
@@ -12,9 +13,15 @@ import java.util.List;
  * @param interrupted how many of them were inside a transaction, which the end rolled back (the transactions the
  *                    fence failed; a session-pooled PgBouncer client's connection is one of these sessions)
  * @param lsn pg_current_wal_lsn() after the fence and the terminations: everything committed before is below it
+ * @param sequences the scope's sequences as the fence left them, when asked for (else absent)
  */
 public record FenceState(String database, boolean fenced, String fencedAt, List<String> terminated,
-                         int interrupted, String lsn) {
+                         int interrupted, String lsn, List<SequenceValue> sequences) {
+    FenceState(String database, boolean fenced, String fencedAt, List<String> terminated, int interrupted,
+               String lsn) {
+        this(database, fenced, fencedAt, terminated, interrupted, lsn, null);
+    }
+
     public record Response(FenceState fence) {
     }
 }

@@ -152,6 +152,7 @@ class CutoverStepsTest {
             assertTrue(fenced.at("/fence/fenced").asBoolean());
             assertTrue(fenced.at("/fence/terminated").size() >= 2, "the older sessions are ended: " + fenced);
             assertEquals(1, fenced.at("/fence/interrupted").asInt(), "one was inside a transaction: " + fenced);
+            assertTrue(fenced.at("/fence/sequences").isMissingNode(), "sequences only when asked for: " + fenced);
             fenceLsn = fenced.at("/fence/lsn").asText();
             SQLException gone = assertThrows(SQLException.class, () -> exec(before, "SELECT 1"));
             assertTrue(gone.getSQLState().startsWith("57") || gone.getSQLState().startsWith("08"),
@@ -165,9 +166,13 @@ class CutoverStepsTest {
         try (Stream<Path> files = Files.walk(dir.resolve("source/state/" + M))) {
             files.filter(p -> p.getFileName().toString().startsWith("fence-")).forEach(p -> p.toFile().delete());
         }
-        JsonNode again = MigrationFlow.ok(source.put(path("fence"), Map.of("database", DB)));
+        JsonNode again = MigrationFlow.ok(source.put(path("fence"), Map.of("database", DB, "sequences", true)));
         assertTrue(again.get("queries").toString().indexOf("ALTER DATABASE") < 0, again.toString());
         assertTrue(again.at("/fence/fenced").asBoolean());
+        // Asked for, the sequences come with the fence, as the sequences step reads them (the cutover's one call).
+        JsonNode sequences = MigrationFlow.ok(source.get(path("sequences") + "?database=" + DB)).get("sequences");
+        assertEquals(5, sequences.size(), sequences.toString());
+        assertEquals(sequences, again.at("/fence/sequences"), again.toString());
         assertTrue(MigrationFlow.ok(source.get(path("fence") + "?database=" + DB)).get("fenced").asBoolean());
     }
 

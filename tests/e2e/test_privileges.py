@@ -187,6 +187,9 @@ def test_application_roles_before_and_after_cutover(shop_stack: Stack, request: 
     t = time.monotonic()
     run = st.start_playbook("pgferry.migrate.migrate")
     assert run.wait(400) == 0, run.output[-5000:]
+    # Both sides' tasks run on the controller: the archive went agent to agent, no file and nothing inline.
+    flat = " ".join(run.output.split())
+    assert "table(s), sent to the target agent" in flat and "Fetch the archive" not in flat, flat[-4000:]
     timing(request, "migrate (privileges moved, shop_rw writing through PgBouncer)", time.monotonic() - t)
     for verifier in re.findall(r"SCRAM-SHA-256\$\S+", st.psql("source", "SELECT string_agg(rolpassword, ' ') "
                                                                   "FROM pg_authid WHERE rolname LIKE 'shop%'")[0][0]):

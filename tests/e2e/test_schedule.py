@@ -74,10 +74,11 @@ def scheduled_run(stack: Stack, request, label: str) -> tuple[Run, str, float]:
 
 
 def test_schedule_mode_advances_to_streaming_ready(stack: Stack, request) -> None:
-    # The schema archive as files (limit 0), the way an archive over pgferry_schema_archive_inline_max_bytes takes -
-    # every other test's small archive travels inline - and under --tags, which the included file tasks must follow.
+    # The schema archive as files (limit 0, not sent agent to agent), the way an archive over
+    # pgferry_schema_archive_inline_max_bytes takes on hosts reached over SSH - every other test's archive goes agent to
+    # agent (local connection) - and under --tags, which the included file tasks must follow.
     prepare = stack.playbook("--tags", BEFORE_THE_SUBSCRIPTION, "-e", "pgferry_schema_archive_inline_max_bytes=0",
-                             timeout=300)
+                             "-e", "pgferry_schema_archive_direct=false", timeout=300)
     assert prepare.rc == 0, prepare.output[-4000:]
     assert re.search(r"schema archive sha256 [0-9a-f]{64}, \d+ entries, \d+ table\(s\), as files", flat(prepare)), \
         prepare.output[-4000:]

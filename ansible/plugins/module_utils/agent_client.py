@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import random
 import re
 import socket
 import ssl
@@ -413,6 +414,12 @@ class AgentClient:
                     # lapse within seconds (a rerun right after a kill goes on); a live one outlasts the wait.
                     self.sleep(1.0)
                     continue
+                if (status == 503 and self.clock() - started < self.retry_seconds
+                        and _problem_code(raw) == 'agent_busy'):
+                    # All the agent's request slots were taken (a fleet's many forks at once): refused before anything
+                    # was done, so any method may be sent again after the Retry-After it gives, spread a little.
+                    self.sleep(_retry_after(e) + random.uniform(0, 0.5))
+                    continue
                 self._fail_http(where, status, raw, e)
             except Exception as e:  # pylint: disable=broad-except
                 delay = self._retry_delay(method, e, attempt, self.clock() - started)
@@ -511,6 +518,13 @@ class AgentClient:
         if isinstance(err, AnsibleConnectionError):
             return '%s: cannot connect to the agent: %s' % (where, to_native(err))
         return '%s: request failed: %s: %s' % (where, type(err).__name__, to_native(err))
+
+
+def _retry_after(err):
+    try:
+        return min(max(float(err.headers.get('Retry-After') or 1), 0.1), 10.0)
+    except (TypeError, ValueError, AttributeError):
+        return 1.0
 
 
 def _problem_code(raw):

@@ -23,8 +23,8 @@ description:
   - Reservations are files in O(state_dir), a directory private to one playbook run; an C(flock) on it makes
     check-and-reserve atomic between the run's forks. O(state=released) removes this migration's reservation.
   - With O(kind=job), waits until no other migration of the run holds the job slot of the same target instance,
-    then holds it. An agent runs one long job (schema apply, post-data) at a time and answers a second with HTTP
-    409, so the fleet queues them instead of failing.
+    then holds it. The C(pgferry.migrate.fleet) playbook no longer uses it - the job modules wait behind another
+    migration's job themselves, needing no fork of another migration - but a playbook of one's own may.
   - Never changes a database; always returns C(changed=false).
 author:
   - pgferry maintainers (@pgferry)
@@ -71,9 +71,20 @@ options:
     type: path
     required: true
   wait_timeout:
-    description: Seconds to wait for room before failing.
+    description: Seconds to wait for room before failing, counted from O(started_at) when given.
     type: int
     default: 3600
+  patience:
+    description:
+      - O(kind=copy). Seconds this call waits for room; past them it returns with RV(reserved) false instead of waiting
+        on, so the caller can give its fork back and ask again. A fleet of more migrations than forks needs it - a
+        migration holding a place needs a fork for its subscription step, and forks all held by waiting calls would
+        never let it have one.
+      - Omitted, the call waits up to O(wait_timeout).
+    type: float
+  started_at:
+    description: Epoch seconds when the migration began to wait (its first call), so O(wait_timeout) spans every call.
+    type: float
   poll_interval:
     description: Seconds between two counts.
     type: float
@@ -111,6 +122,11 @@ phase:
   returned: state=acquired and kind=copy
   type: str
   sample: published
+reserved:
+  description: O(kind=copy). Whether this migration has room now (reserved, or its copy runs or is done already); false
+    only when O(patience) ran out first.
+  returned: state=acquired and kind=copy
+  type: bool
 waited_seconds:
   description: Seconds spent waiting for room.
   returned: state=acquired
@@ -261,6 +277,8 @@ def main():
             max_copies=dict(type='dict', default={}),
             state_dir=dict(type='path', required=True),
             wait_timeout=dict(type='int', default=3600),
+            patience=dict(type='float'),
+            started_at=dict(type='float'),
             poll_interval=dict(type='float', default=2.0),
             timeout=dict(type='int', default=10),
         ),
@@ -280,6 +298,8 @@ def main():
     if p['kind'] == 'job':
         wait_for_job(module, board, me, by_id)
     started = time.monotonic()
+    # The first call's start, on this call's clock: wait_timeout spans every call of one migration's wait.
+    since = started - max(0.0, time.time() - p['started_at']) if p['started_at'] else started
     while True:
         with board:
             phases, reserved = _refresh(module, board, p['migrations'], p['agents'], me['id'])
@@ -290,13 +310,16 @@ def main():
             if blocked is None:
                 if mine not in HAS_COPY and not module.check_mode:
                     board.reserve(me['id'])
-                module.exit_json(changed=False, phase=mine, copying=sorted(m['id'] for m in copying),
-                                 waited_seconds=round(time.monotonic() - started, 1))
-        waited = time.monotonic() - started
+                module.exit_json(changed=False, reserved=True, phase=mine, copying=sorted(m['id'] for m in copying),
+                                 waited_seconds=round(time.monotonic() - since, 1))
+        waited = time.monotonic() - since
         if waited >= p['wait_timeout']:
             module.fail_json(msg='no room for the initial copy of %s after %ds: %s; raise pgferry_fleet.max_copies '
                                  'or pgferry_fleet_copy_wait_timeout' % (me['id'], p['wait_timeout'], blocked),
                              phase=mine, copying=sorted(m['id'] for m in copying), waited_seconds=round(waited, 1))
+        if p['patience'] is not None and time.monotonic() - started >= p['patience']:
+            module.exit_json(changed=False, reserved=False, phase=mine, copying=sorted(m['id'] for m in copying),
+                             waited_seconds=round(waited, 1))
         time.sleep(p['poll_interval'])
 
 

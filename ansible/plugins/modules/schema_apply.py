@@ -58,6 +58,13 @@ options:
         table sync needs). V(false) leaves them to M(pgferry.migrate.copy), which builds them after each table's rows.
     type: bool
     default: true
+  archive_sent:
+    description:
+      - The archive and its manifest are on the agent already - M(pgferry.migrate.schema_archive) sent them there
+        with its O(pgferry.migrate.schema_archive#module:target_agent) - so nothing is uploaded.
+      - Instead of O(src) or O(content).
+    type: bool
+    default: false
 notes:
   - In check mode nothing is uploaded; the agent is asked what it would apply (with C(check=true)) only when its
     copy of the archive is already the same as O(src) or O(content).
@@ -144,16 +151,20 @@ def main():
     # back in the result's invocation; it is not secret.
     argument_spec.update(src=dict(type='path'), manifest=dict(type='path'),
                          content=dict(type='str', no_log=True), manifest_content=dict(type='str', no_log=True),
-                         keys=dict(type='bool', default=True))
+                         keys=dict(type='bool', default=True), archive_sent=dict(type='bool', default=False))
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True,
                            mutually_exclusive=[('src', 'content'), ('manifest', 'manifest_content'),
-                                               ('src', 'manifest_content'), ('content', 'manifest')],
+                                               ('src', 'manifest_content'), ('content', 'manifest'),
+                                               ('archive_sent', 'src'), ('archive_sent', 'content')],
                            required_together=[('content', 'manifest_content')])
     p = module.params
     client = AgentClient(module)
     would = ('upload the schema archive, then restore in database %s the pre-data and keys that are missing'
              % p['database'])
-    if p['content'] is not None:
+    data = manifest_data = None
+    if p['archive_sent']:
+        pass  # on the agent already: schema_archive sent it there
+    elif p['content'] is not None:
         data, manifest_data = decoded(module, 'content'), decoded(module, 'manifest_content')
     elif p['src']:
         src = p['src']
@@ -172,13 +183,19 @@ def main():
 
     archive_path = migration_path(module, 'schema-archive')
     manifest_path = migration_path(module, 'schema-archive/manifest')
-    sha = hashlib.sha256(data).hexdigest()
-    manifest_sha = hashlib.sha256(manifest_data).hexdigest()
-    remote_manifest = client.get_bytes(manifest_path)
-    uploaded = dict(
-        archive=client.remote_sha256(archive_path) != sha,
-        manifest=remote_manifest is None or hashlib.sha256(remote_manifest).hexdigest() != manifest_sha,
-    )
+    if data is None:
+        sha, uploaded = client.remote_sha256(archive_path), dict(archive=False, manifest=False)
+        if sha is None:
+            module.fail_json(msg='archive_sent, but the agent has no schema archive of migration %s; run '
+                                 'pgferry.migrate.schema_archive with target_agent first' % p['migration_id'])
+    else:
+        sha = hashlib.sha256(data).hexdigest()
+        manifest_sha = hashlib.sha256(manifest_data).hexdigest()
+        remote_manifest = client.get_bytes(manifest_path)
+        uploaded = dict(
+            archive=client.remote_sha256(archive_path) != sha,
+            manifest=remote_manifest is None or hashlib.sha256(remote_manifest).hexdigest() != manifest_sha,
+        )
     changed = uploaded['archive'] or uploaded['manifest']
 
     if module.check_mode and changed:

@@ -21,6 +21,11 @@ description:
   - Otherwise they are written to O(dest) and O(dest) plus C(.manifest.json), on the host where the module runs; a
     local file is replaced only when it differs. Without O(dest), they go to a new private directory (mode C(0700))
     under the host's temporary directory, returned as RV(tmpdir), which the caller removes.
+  - With O(target_agent) neither happens. The archive and its manifest go straight from this agent to that one, with
+    the target agent's C(PUT .../schema-archive) and C(PUT .../schema-archive/manifest), each only when the target's
+    copy differs; RV(sent) is true and M(pgferry.migrate.schema_apply) runs with
+    O(pgferry.migrate.schema_apply#module:archive_sent). This is for a host that reaches both agents (the migrate role
+    sends when both sides run on the controller), with no file and nothing large in a result or an argument.
   - Every download is checked against the sha256 the agent announces.
   - The result is changed when the agent made a new archive or a file at O(dest) differed.
 author:
@@ -29,6 +34,7 @@ extends_documentation_fragment:
   - pgferry.migrate.agent
   - pgferry.migrate.migration
   - pgferry.migrate.migration.scope
+  - pgferry.migrate.peer
 options:
   dest:
     description:
@@ -120,6 +126,14 @@ archive_changed:
   description: Whether the agent made a new archive (as opposed to only a local file being replaced).
   returned: success
   type: bool
+sent:
+  description: Whether the archive and its manifest went straight to O(target_agent) (no file written, nothing inline).
+  returned: success
+  type: bool
+uploaded:
+  description: With O(target_agent), which of the two the target agent lacked and was sent (C(archive), C(manifest)).
+  returned: when RV(sent)
+  type: dict
 inline:
   description: Whether the archive and its manifest are in RV(content) and RV(manifest_content) (no file written).
   returned: success
@@ -164,6 +178,7 @@ manifest_sha256:
 '''
 
 import base64
+import hashlib
 import json
 import os
 import shutil
@@ -175,6 +190,8 @@ from ansible_collections.pgferry.migrate.plugins.module_utils.agent_client impor
     agent_argument_spec,
     migration_argument_spec,
     migration_path,
+    peer_argument_spec,
+    peer_client,
     scope_body,
     step_result,
     write_if_different,
@@ -199,6 +216,31 @@ def inline_download(client, module, result, limit):
     return got, got_manifest
 
 
+# A schema-only archive of 20,000 tables and its manifest are some tens of MiB; held in memory on the way through.
+SEND_MAX_BYTES = 512 * 1024 * 1024
+
+
+def send(client, target, module, result):
+    """The archive and manifest from the source agent to the target agent, each only where the target's differs."""
+    archive_path = migration_path(module, 'schema-archive')
+    manifest_path = migration_path(module, 'schema-archive/manifest')
+    got = client.download_bytes(archive_path, SEND_MAX_BYTES)
+    manifest = client.download_bytes(manifest_path, SEND_MAX_BYTES)
+    if got is None or manifest is None:
+        module.fail_json(msg='the schema archive and manifest are over %d bytes, more than they are carried in memory '
+                             'between agents; take the file path instead (pgferry_schema_archive_direct=false)'
+                             % SEND_MAX_BYTES, **result)
+    check_archive_sha256(module, result, got['sha256'])
+    theirs = target.get_bytes(manifest_path)
+    uploaded = dict(archive=target.remote_sha256(archive_path) != got['sha256'],
+                    manifest=theirs is None or hashlib.sha256(theirs).hexdigest() != manifest['sha256'])
+    if uploaded['archive']:
+        target.upload_bytes(archive_path, got['data'], got['sha256'])
+    if uploaded['manifest']:
+        target.upload_bytes(manifest_path, manifest['data'], manifest['sha256'], content_type='application/json')
+    return dict(sent=True, uploaded=uploaded, sha256=got['sha256'], manifest_sha256=manifest['sha256'])
+
+
 def check_archive_sha256(module, result, sha):
     archive = result.get('archive') or {}
     if archive.get('sha256') and archive['sha256'].lower() != sha:
@@ -210,6 +252,7 @@ def check_archive_sha256(module, result, sha):
 def main():
     argument_spec = agent_argument_spec()
     argument_spec.update(migration_argument_spec(scope=True))
+    argument_spec.update(peer_argument_spec())
     argument_spec.update(dest=dict(type='path'), inline_max_bytes=dict(type='int', default=0))
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
     p = module.params
@@ -235,7 +278,10 @@ def main():
     body = dict(database=p['database'])
     body.update(scope_body(p))
     result = step_result(client.post(migration_path(module, 'schema-archive'), body))
-    result.update(archive_changed=result['changed'], inline=False)
+    result.update(archive_changed=result['changed'], inline=False, sent=False)
+    if p['target_agent'] or p['target_agent_url']:
+        result.update(send(client, peer_client(module), module, result))
+        module.exit_json(**result)
 
     got, got_manifest = inline_download(client, module, result, limit)
     if got_manifest is not None:

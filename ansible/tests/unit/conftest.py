@@ -75,6 +75,11 @@ class _Handler(BaseHTTPRequestHandler):
             return _problem(401, 'Unauthorized', 'missing or wrong bearer token', 'UNAUTHORIZED')
         if path == '/v1/info':
             return 200, 'application/json', INFO
+        if path == '/v1/busy':  # every request slot taken for the first busy_answers requests
+            srv.busy_answers -= 1
+            if srv.busy_answers >= 0:
+                return _problem(503, 'Service Unavailable', 'the agent is already serving 8 requests', 'agent_busy')
+            return 200, 'application/json', {'served': True}
         if path == '/echo':
             length = int(self.headers.get('Content-Length') or 0)
             body = json.loads(self.rfile.read(length)) if length else None
@@ -189,6 +194,22 @@ class _Handler(BaseHTTPRequestHandler):
 @pytest.fixture
 def agent_server():
     """A real HTTP server on 127.0.0.1 with a free port; yields it with .url, .requests, .healthy."""
+    srv = start_agent_server()
+    yield srv
+    srv.shutdown()
+    srv.server_close()
+
+
+@pytest.fixture
+def second_agent_server():
+    """Another one, for the modules that talk to two agents."""
+    srv = start_agent_server()
+    yield srv
+    srv.shutdown()
+    srv.server_close()
+
+
+def start_agent_server():
     srv = ThreadingHTTPServer(('127.0.0.1', 0), _Handler)
     srv.daemon_threads = True
     srv.requests = []
@@ -206,6 +227,7 @@ def agent_server():
     srv.job_outcome = 'succeeded'
     srv.other_job_polls = 0
     srv.fenced = False  # what GET /v1/migrations/m1/fence answers
+    srv.busy_answers = 2  # 503 agent_busy answers of /v1/busy before it serves
 
     def job_state():
         done = srv.job_gets >= srv.job_running_polls
@@ -222,6 +244,4 @@ def agent_server():
     srv.job_state = job_state
     thread = threading.Thread(target=srv.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
-    yield srv
-    srv.shutdown()
-    srv.server_close()
+    return srv

@@ -248,3 +248,18 @@ def test_mask_queries():
     assert 'two words' not in masked[2]
     assert masked[3] == 'SELECT 1 /* %s */' % MASK
     assert mask_queries(None) == []
+
+
+@pytest.mark.parametrize('method', ['GET', 'POST', 'PUT', 'DELETE'])
+def test_a_busy_agent_is_asked_again_whatever_the_method(agent_server, method):
+    # 503 agent_busy: refused before anything was done, so even a change is sent again
+    c = client(agent_server.url)
+    c.sleep = lambda seconds: None
+    assert c.request(method, '/v1/busy', data={} if method in ('POST', 'PUT') else None) == {'served': True}
+    assert sum(1 for r in agent_server.requests if r['path'] == '/v1/busy') == 3
+
+
+def test_a_busy_agent_past_retry_seconds_fails_naming_it(agent_server):
+    agent_server.busy_answers = 1000
+    result = fail(agent_server.url, '/v1/busy', retry_seconds=0)
+    assert result['status'] == 503 and result['code'] == 'agent_busy', result

@@ -214,3 +214,26 @@ def test_apply_refuses_unclear_archive_arguments(agent_server, capsys, kw, messa
     code, result = run(capsys, schema_apply, apply_args(agent_server, **kw))
     assert code == 1 and message in result['msg'], result
     assert puts(agent_server) == []
+
+
+def test_archive_sent_agent_to_agent_then_applied_with_no_upload(source, second_agent_server, capsys):
+    target = second_agent_server
+    args = archive_args(source, inline_max_bytes=1 << 20, target_agent={'url': target.url, 'token': TOKEN})
+    code, result = run(capsys, schema_archive, args)
+    assert code == 0 and result['sent'] is True and result['inline'] is False, result
+    assert 'content' not in result and 'tmpdir' not in result and list(source.tmp.iterdir()) == []
+    assert result['uploaded'] == {'archive': True, 'manifest': True}
+    assert target.archive == ARCHIVE and target.manifest == MANIFEST
+    assert result['sha256'] == hashlib.sha256(ARCHIVE).hexdigest()
+    target.requests.clear()
+    code, result = run(capsys, schema_archive, args)
+    assert code == 0 and result['uploaded'] == {'archive': False, 'manifest': False} and puts(target) == []
+
+    code, result = run(capsys, schema_apply, apply_args(target, archive_sent=True))
+    assert code == 0 and result['uploaded'] == {'archive': False, 'manifest': False} and puts(target) == []
+    assert result['sha256'] == hashlib.sha256(ARCHIVE).hexdigest()
+
+
+def test_archive_sent_but_absent_is_named(agent_server, capsys):
+    code, result = run(capsys, schema_apply, apply_args(agent_server, archive_sent=True))
+    assert code == 1 and 'no schema archive of migration m1' in result['msg'], result

@@ -392,8 +392,8 @@ class Cutover:
         if self.bouncer:
             self.step('pause', self.pause)
         # The fence reads the sequences too, in its own session: final once it stands, and one call less in the pause.
-        fenced = self.step('fence', lambda: self.source.put(self.path('fence'), dict(database=self.source_db,
-                                                                                      sequences=True)))
+        fence_body = dict(database=self.source_db, sequences=True)
+        fenced = self.step('fence', lambda: self.source.put(self.path('fence'), fence_body))
         fence = fenced.get('fence') or {}
         self.fenced_sequences = fence.pop('sequences', None)
         result['fence'] = fence

@@ -154,14 +154,15 @@ def main():
                          keys=dict(type='bool', default=True), archive_sent=dict(type='bool', default=False))
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True,
                            mutually_exclusive=[('src', 'content'), ('manifest', 'manifest_content'),
-                                               ('src', 'manifest_content'), ('content', 'manifest'),
-                                               ('archive_sent', 'src'), ('archive_sent', 'content')],
+                                               ('src', 'manifest_content'), ('content', 'manifest')],
                            required_together=[('content', 'manifest_content')])
     p = module.params
     client = AgentClient(module)
     would = ('upload the schema archive, then restore in database %s the pre-data and keys that are missing'
              % p['database'])
     data = manifest_data = None
+    if p['archive_sent'] and (p['src'] or p['content'] is not None):
+        module.fail_json(msg='archive_sent says the agent has the archive already: give neither src nor content')
     if p['archive_sent']:
         pass  # on the agent already: schema_archive sent it there
     elif p['content'] is not None:

@@ -196,6 +196,16 @@ def test_application_roles_before_and_after_cutover(shop_stack: Stack, request: 
         assert verifier not in run.output, "a password verifier in the playbook's output"
     assert_no_failed(st, during_migrate, "migrate")
 
+    # A target agent that cannot reach the source over the subscription's connection (here a port nothing listens
+    # on): the source agent's answer is carried instead, and the privileges are found equal.
+    run = st.start_playbook("pgferry.migrate.migrate", "--tags", "privileges", "-e", "pgferry_subscription_port=1")
+    assert run.wait(300) == 0, run.output[-5000:]
+    flat = " ".join(run.output.split())
+    assert re.search(r"Privileges read on the source, the target agent could not reach it - database app\] \**\s*ok:",
+                     run.output), flat[-4000:]
+    assert re.search(r"Privileges on the target, made the source's as its agent read them\] \**\s*ok:", run.output), \
+        run.output[-4000:]
+
     during_cutover = pgbench(st, "cutover", 40)
     time.sleep(2)
     assert during_cutover.poll() is None, "pgbench writes while the cutover starts"

@@ -129,8 +129,21 @@ final class MigrationFlow {
         awaitReady();
         changed.put("post-data", job(target, target.post(path("post-data"), onTarget("role_map", roleMap)))
                 .get("changed").asBoolean());
-        changed.put("privileges", privilegesOverConnection(false).get("changed").asBoolean());
+        changed.put("privileges", privilegesAsTheRoleDoes().get("changed").asBoolean());
         return changed;
+    }
+
+    /**
+     * As the migrate role: the target agent reads the source's privileges over the subscription's connection; where it
+     * cannot reach the source that way (in the container test bed the source's name resolves inside the containers'
+     * network only), the source agent's answer is carried instead.
+     */
+    JsonNode privilegesAsTheRoleDoes() throws Exception {
+        Answer direct = privilegesOver(connection(), false);
+        if (direct.status() == 502 && "source_unreachable".equals(direct.at("/code").asText())) {
+            return privileges(false);
+        }
+        return ok(direct);
     }
 
     /** How the subscription, and the target agent's reads of the source, reach it. */

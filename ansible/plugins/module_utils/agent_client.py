@@ -707,6 +707,26 @@ def privileges_argument_spec(switch=False, roles=False):
     return spec
 
 
+def source_connection_argument_spec(required=False):
+    """O(connection): the source as the target server reaches it (doc fragment source_connection)."""
+    return dict(connection=dict(type='dict', required=required, options=dict(
+        host=dict(type='str', required=True),
+        port=dict(type='int', default=5432),
+        dbname=dict(type='str', required=True),
+        user=dict(type='str'),
+        password=dict(type='str', required=True, no_log=True),
+        sslmode=dict(type='str', default='prefer',
+                     choices=['disable', 'allow', 'prefer', 'require', 'verify-ca', 'verify-full']),
+    )))
+
+
+def source_connection_body(params):
+    """O(connection) as the agent takes it: keys left unset left out, the user the migration's replication role."""
+    conn = dict((k, v) for k, v in params['connection'].items() if v is not None)
+    conn.setdefault('user', 'pgferry_%s' % params['migration_id'])
+    return conn
+
+
 def peer_argument_spec():
     """The second agent of the modules that compare or carry values between both sides (doc fragment peer)."""
     return dict(

@@ -28,6 +28,7 @@ description:
 author:
   - pgferry maintainers (@pgferry)
 extends_documentation_fragment:
+  - pgferry.migrate.source_connection
   - pgferry.migrate.agent
   - pgferry.migrate.migration
   - pgferry.migrate.migration.job
@@ -39,31 +40,6 @@ options:
         it and it becomes the subscription's conninfo.
     type: dict
     required: true
-    suboptions:
-      host:
-        description: Source host name or address, as seen from the target host.
-        type: str
-        required: true
-      port:
-        description: Source port.
-        type: int
-        default: 5432
-      dbname:
-        description: Source database.
-        type: str
-        required: true
-      user:
-        description: Role the copy and the subscription log in as. Defaults to C(pgferry_<migration_id>).
-        type: str
-      password:
-        description: Password of O(connection.user). Never logged nor returned; masked in RV(queries).
-        type: str
-        required: true
-      sslmode:
-        description: libpq C(sslmode).
-        type: str
-        choices: [disable, allow, prefer, require, verify-ca, verify-full]
-        default: prefer
   jobs:
     description:
       - Tables (or ranges of a big table) copied at once, each over one source and one target session.
@@ -147,6 +123,8 @@ from ansible_collections.pgferry.migrate.plugins.module_utils.agent_client impor
     agent_argument_spec,
     migration_argument_spec,
     migration_path,
+    source_connection_argument_spec,
+    source_connection_body,
     step_result,
 )
 
@@ -154,16 +132,8 @@ from ansible_collections.pgferry.migrate.plugins.module_utils.agent_client impor
 def main():
     argument_spec = agent_argument_spec()
     argument_spec.update(migration_argument_spec(job=True, progress=True))
+    argument_spec.update(source_connection_argument_spec(required=True))
     argument_spec.update(
-        connection=dict(type='dict', required=True, options=dict(
-            host=dict(type='str', required=True),
-            port=dict(type='int', default=5432),
-            dbname=dict(type='str', required=True),
-            user=dict(type='str'),
-            password=dict(type='str', required=True, no_log=True),
-            sslmode=dict(type='str', default='prefer',
-                         choices=['disable', 'allow', 'prefer', 'require', 'verify-ca', 'verify-full']),
-        )),
         jobs=dict(type='int', default=2),
         index_jobs=dict(type='int', default=2),
         piece_bytes=dict(type='int'),
@@ -177,8 +147,7 @@ def main():
             module.fail_json(msg='%s must be at least 1, got %d' % (key, p[key]))
     client = AgentClient(module)
 
-    conn = dict(p['connection'])
-    conn['user'] = conn.get('user') or 'pgferry_%s' % p['migration_id']
+    conn = source_connection_body(p)
     body = dict(database=p['database'], connection=conn, jobs=p['jobs'], index_jobs=p['index_jobs'],
                 binary=p['binary'], streaming='on' if p['streaming'] else 'off')
     if p['piece_bytes'] is not None:

@@ -30,6 +30,7 @@ description:
 author:
   - pgferry maintainers (@pgferry)
 extends_documentation_fragment:
+  - pgferry.migrate.source_connection
   - pgferry.migrate.agent
   - pgferry.migrate.migration
   - pgferry.migrate.migration.scope
@@ -118,30 +119,6 @@ options:
   connection:
     description: Target side. How the target server reaches the source, exactly as the subscription step gets it.
     type: dict
-    suboptions:
-      host:
-        description: Host name or address of the source as the target server reaches it.
-        type: str
-        required: true
-      port:
-        description: Port of the source.
-        type: int
-        default: 5432
-      dbname:
-        description: Database on the source.
-        type: str
-        required: true
-      user:
-        description: Role to log in as; defaults to C(pgferry_<migration_id>).
-        type: str
-      password:
-        description: Its password.
-        type: str
-        required: true
-      sslmode:
-        description: libpq sslmode.
-        type: str
-        choices: [disable, allow, prefer, require, verify-ca, verify-full]
 '''
 
 EXAMPLES = r'''
@@ -221,6 +198,8 @@ from ansible_collections.pgferry.migrate.plugins.module_utils.agent_client impor
     replica_identity_argument_spec,
     replica_identity_body,
     scope_body,
+    source_connection_argument_spec,
+    source_connection_body,
 )
 
 
@@ -263,9 +242,7 @@ def request_body(p):
         if p[key] is not None:
             body[key] = p[key]
     if p['connection']:
-        conn = dict((k, v) for k, v in p['connection'].items() if v is not None)
-        conn.setdefault('user', 'pgferry_%s' % p['migration_id'])
-        body['connection'] = conn
+        body['connection'] = source_connection_body(p)
     return body
 
 
@@ -273,6 +250,7 @@ def main():
     argument_spec = agent_argument_spec()
     argument_spec.update(migration_argument_spec(scope=True))
     argument_spec.update(replica_identity_argument_spec())
+    argument_spec.update(source_connection_argument_spec())
     argument_spec.update(
         side=dict(type='str', required=True, choices=['source', 'target']),
         skip_large_objects=dict(type='bool', default=False),
@@ -291,14 +269,6 @@ def main():
         allow_role_rights=dict(type='list', elements='str'),
         allow_shared_roles=dict(type='list', elements='str'),
         source_apply_code=dict(type='list', elements='str'),
-        connection=dict(type='dict', options=dict(
-            host=dict(type='str', required=True),
-            port=dict(type='int', default=5432),
-            dbname=dict(type='str', required=True),
-            user=dict(type='str'),
-            password=dict(type='str', required=True, no_log=True),
-            sslmode=dict(type='str', choices=['disable', 'allow', 'prefer', 'require', 'verify-ca', 'verify-full']),
-        )),
     )
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
     p = module.params

@@ -25,6 +25,7 @@ description:
 author:
   - pgferry maintainers (@pgferry)
 extends_documentation_fragment:
+  - pgferry.migrate.source_connection
   - pgferry.migrate.agent
   - pgferry.migrate.migration
   - pgferry.migrate.privileges
@@ -45,30 +46,6 @@ options:
         step gets it; the target agent reads the source's privileges over it.
       - Needs the migration's manifest on the target (the schema apply brings it).
     type: dict
-    suboptions:
-      host:
-        description: Source host name or address, as seen from the target host.
-        type: str
-        required: true
-      port:
-        description: Source port.
-        type: int
-        default: 5432
-      dbname:
-        description: Source database.
-        type: str
-        required: true
-      user:
-        description: Role to log in as. Defaults to C(pgferry_<migration_id>).
-        type: str
-      password:
-        description: Password of O(connection.user). Never logged nor returned.
-        type: str
-        required: true
-      sslmode:
-        description: libpq C(sslmode).
-        type: str
-        choices: [disable, allow, prefer, require, verify-ca, verify-full]
 '''
 
 EXAMPLES = r'''
@@ -125,6 +102,8 @@ from ansible_collections.pgferry.migrate.plugins.module_utils.agent_client impor
     migration_argument_spec,
     migration_path,
     privileges_argument_spec,
+    source_connection_argument_spec,
+    source_connection_body,
     step_result,
 )
 
@@ -134,15 +113,8 @@ def main():
     argument_spec.update(migration_argument_spec())
     argument_spec.update(privileges_argument_spec())
     argument_spec.update(side=dict(type='str', required=True, choices=['source', 'target']),
-                         source=dict(type='dict'),
-                         connection=dict(type='dict', options=dict(
-                             host=dict(type='str', required=True),
-                             port=dict(type='int', default=5432),
-                             dbname=dict(type='str', required=True),
-                             user=dict(type='str'),
-                             password=dict(type='str', required=True, no_log=True),
-                             sslmode=dict(type='str', choices=['disable', 'allow', 'prefer', 'require', 'verify-ca',
-                                                               'verify-full']))))
+                         source=dict(type='dict'))
+    argument_spec.update(source_connection_argument_spec())
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True,
                            mutually_exclusive=[('source', 'connection')])
     p = module.params
@@ -152,8 +124,7 @@ def main():
         module.exit_json(changed=False, queries=[], privileges=answer)
     body = dict(database=p['database'], role_map=p['role_map'])
     if p['connection']:
-        body['connection'] = dict((k, v) for k, v in p['connection'].items() if v is not None)
-        body['connection'].setdefault('user', 'pgferry_%s' % p['migration_id'])
+        body['connection'] = source_connection_body(p)
     elif p['source'] is not None:
         body['source'] = p['source']
     else:

@@ -20,6 +20,7 @@ description:
 author:
   - pgferry maintainers (@pgferry)
 extends_documentation_fragment:
+  - pgferry.migrate.source_connection
   - pgferry.migrate.agent
   - pgferry.migrate.migration
 options:
@@ -35,31 +36,6 @@ options:
       - How the TARGET server reaches the source server; becomes the subscription's conninfo.
       - Required when O(state=present).
     type: dict
-    suboptions:
-      host:
-        description: Source host name or address, as seen from the target server.
-        type: str
-        required: true
-      port:
-        description: Source port.
-        type: int
-        default: 5432
-      dbname:
-        description: Source database.
-        type: str
-        required: true
-      user:
-        description: Role the subscription logs in as. Defaults to C(pgferry_<migration_id>).
-        type: str
-      password:
-        description: Password of O(connection.user). Never logged nor returned; masked in RV(queries) and RV(subscription).
-        type: str
-        required: true
-      sslmode:
-        description: libpq C(sslmode).
-        type: str
-        choices: [disable, allow, prefer, require, verify-ca, verify-full]
-        default: prefer
   copy_data:
     description: Copy the existing rows when the subscription is created.
     type: bool
@@ -117,6 +93,8 @@ from ansible_collections.pgferry.migrate.plugins.module_utils.agent_client impor
     check_mode_step,
     migration_argument_spec,
     migration_path,
+    source_connection_argument_spec,
+    source_connection_body,
     step_result,
 )
 
@@ -124,17 +102,9 @@ from ansible_collections.pgferry.migrate.plugins.module_utils.agent_client impor
 def main():
     argument_spec = agent_argument_spec()
     argument_spec.update(migration_argument_spec())
+    argument_spec.update(source_connection_argument_spec())
     argument_spec.update(
         state=dict(type='str', choices=['present', 'absent'], default='present'),
-        connection=dict(type='dict', options=dict(
-            host=dict(type='str', required=True),
-            port=dict(type='int', default=5432),
-            dbname=dict(type='str', required=True),
-            user=dict(type='str'),
-            password=dict(type='str', required=True, no_log=True),
-            sslmode=dict(type='str', default='prefer',
-                         choices=['disable', 'allow', 'prefer', 'require', 'verify-ca', 'verify-full']),
-        )),
         copy_data=dict(type='bool', default=True),
         binary=dict(type='bool', default=False),
         streaming=dict(type='bool', default=False),
@@ -155,8 +125,7 @@ def main():
         answer = client.delete(migration_path(module, 'subscription', dict(database=p['database'])))
         module.exit_json(**step_result(answer))
 
-    conn = dict(p['connection'])
-    conn['user'] = conn.get('user') or 'pgferry_%s' % p['migration_id']
+    conn = source_connection_body(p)
     body = dict(database=p['database'], connection=conn, copy_data=p['copy_data'], binary=p['binary'],
                 streaming=p['streaming'], enabled=p['enabled'])
     if module.check_mode:

@@ -15,6 +15,8 @@ from ansible_collections.pgferry.migrate.plugins.module_utils.agent_client impor
     agent_argument_spec,
     connection,
     mask_queries,
+    source_connection_argument_spec,
+    source_connection_body,
 )
 
 from conftest import TOKEN
@@ -233,6 +235,17 @@ def test_connection_from_the_agent_dict_or_the_flat_options(monkeypatch):
     assert connection(peer, 'target_') == ('https://c:3', 't2', None, True)
     monkeypatch.setenv('PGFERRY_AGENT_TOKEN', 'from-env')
     assert connection(dict(agent=dict(url='https://d:4')))[1] == 'from-env'
+
+
+def test_the_source_connection_logs_in_as_the_replication_role_unless_told():
+    spec = source_connection_argument_spec(required=True)['connection']
+    assert spec['required'] is True and spec['options']['password']['no_log'] is True
+    assert spec['options']['sslmode']['default'] == 'prefer'
+    given = dict(host='db1', port=5432, dbname='My "Shop"', user=None, password='s3cret', sslmode=None)
+    assert source_connection_body(dict(migration_id='shop', connection=given)) == dict(
+        host='db1', port=5432, dbname='My "Shop"', user='pgferry_shop', password='s3cret')
+    given['user'] = 'replicator'
+    assert source_connection_body(dict(migration_id='shop', connection=given))['user'] == 'replicator'
 
 
 def test_mask_queries():

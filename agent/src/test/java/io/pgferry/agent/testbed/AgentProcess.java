@@ -107,15 +107,10 @@ public final class AgentProcess implements AutoCloseable {
         throw new IOException("no VmRSS for pid " + process.pid());
     }
 
-    /**
-     * A request with the token; {@code body} null for none, else JSON (or bytes as given). A body over 1 MiB is sent
-     * behind {@code Expect: 100-continue}, as curl does: an agent that refuses it unread (413) answers before the
-     * body is on the wire, instead of closing the connection under a client still writing it (seen as a reset).
-     */
+    /** A request with the token; {@code body} null for none, else JSON (or bytes as given). */
     public HttpResponse<byte[]> send(String method, String path, byte[] body, String contentType,
                                      String... headers) throws IOException, InterruptedException {
         HttpRequest.Builder b = HttpRequest.newBuilder(base.resolve(path)).timeout(Duration.ofSeconds(120))
-                .expectContinue(body != null && body.length > 1024 * 1024)
                 .header("Authorization", "Bearer " + token)
                 .method(method, body == null ? HttpRequest.BodyPublishers.noBody()
                         : HttpRequest.BodyPublishers.ofByteArray(body));

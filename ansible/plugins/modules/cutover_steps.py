@@ -39,7 +39,9 @@ description:
     its source, O(direction=reverse).
   - On a failure before the stream is dropped, everything done is undone before the module fails - the fence lifted,
     the reverse subscription dropped, a lifted target fence put back, PgBouncer pointed back at the source and
-    resumed - so clients go on against the source and nothing was lost; RV(undone) says what was undone.
+    resumed - so clients go on against the source and nothing was lost; RV(undone) says what was undone. A stream
+    stop that could not reach its publisher leaves the forward subscription enabled; a reverse subscription whose
+    slot the source cannot reach on the target stays, disabled, and the next cutover makes it again.
     Once the stream is dropped the cutover is complete; a failing C(RESUME) is retried for O(resume_timeout) seconds.
   - Runs on the PgBouncer host when O(pgbouncer) is given (its ini file is edited there); both agents must be
     reachable from it.
@@ -566,8 +568,7 @@ class Cutover:
                 errors.append('%s: %s' % (what, getattr(e, 'msg', None) or e))
 
         if 'reverse_subscriber' in done or failed == 'reverse_subscriber':
-            attempt('reverse subscription dropped', lambda: self.source.post(
-                self.path('stop-replication'), dict(database=self.source_db, direction='reverse')))
+            self.drop_reverse_subscription(undone, errors)
         if self.target_was_fenced:
             attempt('target fenced again', lambda: self.target.put(self.path('fence'), dict(database=self.target_db)))
         if 'fence' in done or failed == 'fence':
@@ -595,6 +596,20 @@ class Cutover:
                 self.m.warn('the subscription of database %s still commits synchronously (it applies more slowly '
                             'until the next cutover drops it): %s' % (self.target_db, getattr(e, 'msg', None) or e))
         return undone, errors
+
+    def drop_reverse_subscription(self, undone, errors):
+        """Its slot is on the target: with the target out of the source's reach, the subscription stays, disabled, so
+        no change flows back once the link returns; the next cutover enables it again, cleanup drops both."""
+        try:
+            self.source.post(self.path('stop-replication'), dict(database=self.source_db, direction='reverse',
+                                                                 if_unreachable='disable'))
+            undone.append('reverse subscription dropped')
+        except StepFailed as e:
+            if '[publisher_unreachable]' in e.msg:
+                undone.append('reverse subscription disabled (the source cannot reach the target to drop its slot; '
+                              'the next cutover enables it again, cleanup drops both)')
+            else:
+                errors.append('reverse subscription dropped: %s' % e.msg)
 
     def switch_back(self):
         self.bouncer.point('source')

@@ -26,6 +26,7 @@ import java.sql.SQLException;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 import java.util.stream.Collectors;
 
 /**
@@ -106,7 +107,14 @@ public final class ReverseReplicationService {
             int major = connector.serverVersion(c).major();
             String origin = major >= 16 ? "none" : null;
             Plan plan = new Plan();
-            if (Subscriptions.read(c, name).isEmpty()) {
+            Optional<Subscriptions.Subscription> existing = Subscriptions.read(c, name);
+            if (existing.isPresent() && !existing.get().enabled()) {
+                // What a cutover undone while the target was out of reach leaves. Its slot has decoded the forward
+                // stream's changes since (before 16, nothing filters them by origin), so it is made again from here,
+                // never enabled: DROP reaches the target to drop the old slot.
+                plan.add("DROP SUBSCRIPTION " + Sql.ident(name));
+            }
+            if (existing.isEmpty() || !existing.get().enabled()) {
                 String with = " PUBLICATION " + Sql.ident(name) + " WITH (slot_name = " + Sql.literal(name)
                         + ", copy_data = false, streaming = on" + (origin == null ? "" : ", origin = none")
                         + (runAsOwner(c, major, scope) ? ", run_as_owner = true" : "") + ")";

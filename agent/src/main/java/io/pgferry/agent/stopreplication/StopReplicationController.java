@@ -27,11 +27,11 @@ public final class StopReplicationController implements RouteGroup {
      * source); nothing when it is already gone.
      * <ul>
      *   <li>200: {@code {changed, check, queries, subscription, exists}}</li>
-     *   <li>400 {@code invalid_request}: malformed body, bad direction or migration id</li>
+     *   <li>400 {@code invalid_request}: malformed body, bad direction, if_unreachable or migration id</li>
      *   <li>401 {@code unauthorized}: missing or wrong bearer token</li>
      *   <li>404 {@code database_not_found}: the database does not exist</li>
      *   <li>502 {@code publisher_unreachable}: the slot could not be dropped on the publisher; the subscription
-     *       stays, disabled</li>
+     *       stays, enabled again as it was (or disabled, with {@code if_unreachable: disable})</li>
      *   <li>502 {@code postgres_error}, 503 {@code postgres_unavailable}, 500 {@code internal_error}</li>
      * </ul>
      */

@@ -7,10 +7,13 @@ import io.pgferry.agent.migration.Sessions;
 import io.pgferry.agent.migration.StepResult;
 import io.pgferry.agent.postgres.PgConnector;
 import io.pgferry.agent.problem.ApiException;
+import io.pgferry.agent.sql.Sql;
 import java.sql.Connection;
 import java.sql.SQLException;
+import java.sql.Statement;
 import java.time.Duration;
 import java.util.List;
+import java.util.Optional;
 
 /**
  * Ends a stream once its publisher is fenced and caught up: DROP SUBSCRIPTION, which also drops the slot on the
@@ -31,16 +34,14 @@ public final class StopReplicationService {
     public StepResult<Stopped> stop(MigrationId migration, StopReplicationRequest request) {
         String name = request.stream().objectName(migration);
         try (Connection c = Sessions.writable(connector, request.database(), TIMEOUT)) {
-            Plan plan = Subscriptions.dropPlan(c, name, false);
+            Optional<Subscriptions.Subscription> subscription = Subscriptions.read(c, name);
+            Plan plan = subscription.map(s -> Subscriptions.dropPlan(s, false)).orElseGet(Plan::new);
             if (!request.check()) {
                 try {
                     plan.runEach(c);
                 } catch (SQLException e) {
                     if (e.getSQLState() != null && e.getSQLState().startsWith("08")) {
-                        throw new ApiException(502, "publisher_unreachable", "Publisher unreachable", "subscription "
-                                + name + " is disabled but the publisher cannot be reached to drop its slot; bring it "
-                                + "back and retry, or run cleanup on both sides (it detaches and drops the slot "
-                                + "there)", null, List.of(name), e);
+                        throw unreachable(c, subscription.orElseThrow(), request.keepDisabled(), e);
                     }
                     throw e;
                 }
@@ -49,5 +50,31 @@ public final class StopReplicationService {
         } catch (SQLException e) {
             throw connector.translate(e);
         }
+    }
+
+    /**
+     * DROP SUBSCRIPTION drops the slot through the subscription's connection; without it, the DISABLE before it has
+     * committed. Unless told to keep it so, the subscription is enabled again: a failed step changes nothing, and a
+     * cutover undone after this keeps its stream.
+     */
+    private ApiException unreachable(Connection c, Subscriptions.Subscription subscription, boolean keepDisabled,
+                                     SQLException cause) {
+        String name = subscription.name();
+        String retry = "; bring the publisher back and retry, or run cleanup on both sides (it detaches the "
+                + "subscription and drops the slot there)";
+        String state;
+        if (keepDisabled || !subscription.enabled()) {
+            state = " is disabled";
+        } else {
+            try (Statement st = c.createStatement()) {
+                st.execute("ALTER SUBSCRIPTION " + Sql.ident(name) + " ENABLE");
+                state = " is enabled again as it was";
+            } catch (SQLException e) {
+                cause.addSuppressed(e);
+                state = " stays disabled (enabling it again failed: " + e.getMessage() + ")";
+            }
+        }
+        return new ApiException(502, "publisher_unreachable", "Publisher unreachable", "subscription " + name + state
+                + ": its publisher cannot be reached to drop the slot" + retry, null, List.of(name), cause);
     }
 }

@@ -280,12 +280,32 @@ class CutoverStepsTest {
         assertEquals("none", sub.get("origin").asText());
         assertFalse(MigrationFlow.ok(source.put(path("reverse-replication"), Map.of("database", DB,
                 "side", "subscriber", "connection", connection))).get("changed").asBoolean());
+        // A cutover undone while the source could not reach the target leaves the reverse subscription disabled, its
+        // slot there kept; the next cutover's subscriber step makes both again instead of enabling it.
+        try (Connection c = src.connect(DB)) {
+            exec(c, "SET default_transaction_read_only = off");
+            exec(c, "ALTER SUBSCRIPTION \"pgferry_" + M + "_reverse\" DISABLE");
+        }
+        // in a real undo, what the forward stream applied meanwhile: the old slot would send it back
+        exec(dst, DB, "INSERT INTO included.notes (body) VALUES ('applied while the reverse stream was off')");
+        JsonNode again = MigrationFlow.ok(source.put(path("reverse-replication"), Map.of("database", DB,
+                "side", "subscriber", "connection", connection)));
+        List<String> queries = names(again.get("queries"));
+        assertEquals("DROP SUBSCRIPTION \"pgferry_" + M + "_reverse\"", queries.get(0), queries.toString());
+        assertTrue(queries.get(1).startsWith("CREATE SUBSCRIPTION"), queries.toString());
+        assertEquals("t", one(src, DB, "SELECT subenabled FROM pg_subscription WHERE subname = 'pgferry_" + M
+                + "_reverse'"));
 
         exec(dst, DB, "INSERT INTO included.notes (body) VALUES ('written on the new primary')");
         JsonNode caught = MigrationFlow.ok(target.post(path("catch-up"), Map.of("database", DB, "direction",
                 "reverse", "timeout_seconds", 30)));
         assertEquals("1", one(src, DB, "SELECT count(*) FROM included.notes WHERE body = 'written on the new "
                 + "primary'"), "applied into the fenced database: " + caught);
+        assertEquals("0", one(src, DB, "SELECT count(*) FROM included.notes WHERE body = 'applied while the reverse "
+                + "stream was off'"), "the new slot starts after it");
+        exec(dst, DB, "DELETE FROM included.notes WHERE body = 'applied while the reverse stream was off'");
+        MigrationFlow.ok(target.post(path("catch-up"), Map.of("database", DB, "direction", "reverse",
+                "timeout_seconds", 30)));
         assertTrue(MigrationFlow.ok(source.get(path("fence") + "?database=" + DB)).get("fenced").asBoolean());
         Map<String, String> equal = compare(Map.of("database", DB));
         assertTrue(equal.values().stream().allMatch("equal"::equals), equal.toString());

@@ -599,7 +599,7 @@ class Cutover:
 
     def drop_reverse_subscription(self, undone, errors):
         """Its slot is on the target: with the target out of the source's reach, the subscription stays, disabled, so
-        no change flows back once the link returns; the next cutover enables it again, cleanup drops both."""
+        no change flows back once the link returns; the next cutover makes it again, cleanup drops both."""
         try:
             self.source.post(self.path('stop-replication'), dict(database=self.source_db, direction='reverse',
                                                                  if_unreachable='disable'))
@@ -607,7 +607,7 @@ class Cutover:
         except StepFailed as e:
             if '[publisher_unreachable]' in e.msg:
                 undone.append('reverse subscription disabled (the source cannot reach the target to drop its slot; '
-                              'the next cutover enables it again, cleanup drops both)')
+                              'the next cutover makes both again, cleanup drops both)')
             else:
                 errors.append('reverse subscription dropped: %s' % e.msg)
 

@@ -21,6 +21,12 @@ import java.util.Optional;
  */
 public final class StopReplicationService {
     private static final Duration TIMEOUT = Duration.ofMinutes(2);
+    /**
+     * How long DROP SUBSCRIPTION may try to reach the publisher. The subscription's conninfo has no connect_timeout,
+     * so behind a link that drops packets the connect waits out TCP's retries (minutes), past every caller's timeout
+     * and with the migration's lock held; a publisher the stream reached a moment ago answers in milliseconds.
+     */
+    static final Duration DROP_TIMEOUT = Duration.ofSeconds(15);
 
     public record Stopped(String subscription, boolean exists) {
     }
@@ -37,10 +43,13 @@ public final class StopReplicationService {
             Optional<Subscriptions.Subscription> subscription = Subscriptions.read(c, name);
             Plan plan = subscription.map(s -> Subscriptions.dropPlan(s, false)).orElseGet(Plan::new);
             if (!request.check()) {
-                try {
+                try (Statement st = c.createStatement()) {
+                    st.execute("SET statement_timeout = " + DROP_TIMEOUT.toMillis());
                     plan.runEach(c);
                 } catch (SQLException e) {
-                    if (e.getSQLState() != null && e.getSQLState().startsWith("08")) {
+                    // 08: the connect failed; 57014: it did not end within DROP_TIMEOUT
+                    if (e.getSQLState() != null && (e.getSQLState().startsWith("08")
+                            || e.getSQLState().equals("57014"))) {
                         throw unreachable(c, subscription.orElseThrow(), request.keepDisabled(), e);
                     }
                     throw e;
@@ -67,6 +76,7 @@ public final class StopReplicationService {
             state = " is disabled";
         } else {
             try (Statement st = c.createStatement()) {
+                st.execute("RESET statement_timeout");
                 st.execute("ALTER SUBSCRIPTION " + Sql.ident(name) + " ENABLE");
                 state = " is enabled again as it was";
             } catch (SQLException e) {
@@ -75,6 +85,6 @@ public final class StopReplicationService {
             }
         }
         return new ApiException(502, "publisher_unreachable", "Publisher unreachable", "subscription " + name + state
-                + ": its publisher cannot be reached to drop the slot" + retry, null, List.of(name), cause);
+                + ": its publisher cannot be reached to drop the slot (within " + DROP_TIMEOUT.toSeconds() + " s)" + retry, null, List.of(name), cause);
     }
 }

@@ -7,6 +7,8 @@ import io.pgferry.agent.testbed.AgentHandle;
 import io.pgferry.agent.testbed.AgentHandle.Answer;
 import io.pgferry.agent.testbed.PgBed;
 import io.pgferry.agent.testbed.PgCluster;
+import java.net.InetAddress;
+import java.net.ServerSocket;
 import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.ResultSet;
@@ -18,7 +20,8 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * Stopping a stream whose publisher cannot be reached (the link cut inside a cutover's pause): a real subscription of
  * one database of a PostgreSQL 16 cluster to another, its connection pointed at a closed port. The call answers 502
- * {@code publisher_unreachable} and leaves the subscription enabled as it was, or disabled when asked; once the
+ * {@code publisher_unreachable} (at once, or after DROP_TIMEOUT when nothing answers) and leaves the subscription
+ * enabled as it was, or disabled when asked; once the
  * publisher is back, the same call drops the subscription and its slot.
  */
 @PgBed(major = 16)
@@ -53,6 +56,23 @@ class StopReplicationUnreachableTest {
             Answer bad = agent.post(PATH, Map.of("database", "gone_sub", "if_unreachable", "maybe"));
             assertEquals(400, bad.status(), bad.body().toString());
             assertTrue(bad.body().toString().contains("if_unreachable"), bad.body().toString());
+
+            // A publisher behind a link that drops packets: the connect is accepted and then never answered.
+            try (ServerSocket silent = new ServerSocket(0, 50, InetAddress.getLoopbackAddress())) {
+                sql("gone_sub", "ALTER SUBSCRIPTION pgferry_gone CONNECTION 'host=127.0.0.1 port="
+                        + silent.getLocalPort() + " dbname=gone_pub'");
+                long started = System.nanoTime();
+                Answer timedOut = agent.post(PATH, Map.of("database", "gone_sub"));
+                long seconds = (System.nanoTime() - started) / 1_000_000_000L;
+                assertEquals(502, timedOut.status(), timedOut.body().toString());
+                assertTrue(timedOut.at("/detail").asText().contains("enabled again as it was"), timedOut.body()
+                        .toString());
+                assertTrue(seconds < StopReplicationService.DROP_TIMEOUT.toSeconds() + 10, seconds + " s");
+                assertEquals("t", one("gone_sub", "SELECT subenabled FROM pg_subscription WHERE subname = "
+                        + "'pgferry_gone'"));
+            }
+            sql("gone_sub", "ALTER SUBSCRIPTION pgferry_gone CONNECTION 'host=127.0.0.1 port=1 dbname=gone_pub "
+                    + "connect_timeout=2'");
 
             Answer disabled = agent.post(PATH, Map.of("database", "gone_sub", "if_unreachable", "disable"));
             assertEquals(502, disabled.status(), disabled.body().toString());

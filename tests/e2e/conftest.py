@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import subprocess
 import time
 import uuid
@@ -21,6 +22,11 @@ import uuid
 import pytest
 
 from stacklib import BIG_ROWS, BIG_TABLE_SQL, CACHE, REPO, TIMINGS, Stack, timing
+
+# A run started in the background (nohup, a shell's &) inherits SIGINT ignored, and an ignored signal stays ignored
+# across exec: every pgbench the tests start would then ignore the SIGINT that stops it. A handler of our own is reset
+# to the default at exec instead.
+signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 @pytest.hookimpl(hookwrapper=True)

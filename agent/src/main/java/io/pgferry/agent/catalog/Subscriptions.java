@@ -7,6 +7,7 @@ import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -17,6 +18,28 @@ import java.util.Optional;
  * statements that drop one. Shared by the steps that make, stop and clean up subscriptions.
  */
 public final class Subscriptions {
+    /**
+     * How long a statement that reaches the publisher (CREATE SUBSCRIPTION, DROP SUBSCRIPTION with its slot) may try.
+     * A subscription's conninfo has no connect_timeout, so behind a link that drops packets the connect waits out
+     * TCP's retries (minutes), past every caller's timeout and with the migration's lock held - inside a cutover's
+     * pause, the undo could then neither lift the fence nor drop what was made. A publisher that answers takes
+     * milliseconds.
+     */
+    public static final Duration PUBLISHER_TIMEOUT = Duration.ofSeconds(15);
+
+    /** Whether a statement that reached for the publisher failed on it: the connect failed (08), or timed out. */
+    public static boolean publisherUnreachable(SQLException e) {
+        String state = e.getSQLState();
+        return state != null && (state.startsWith("08") || state.equals("57014"));
+    }
+
+    /** Bounds the statements this session runs next to {@link #PUBLISHER_TIMEOUT}. */
+    public static void boundByPublisherTimeout(Connection c) throws SQLException {
+        try (java.sql.Statement st = c.createStatement()) {
+            st.execute("SET statement_timeout = " + PUBLISHER_TIMEOUT.toMillis());
+        }
+    }
+
     /**
      * A subscription of the current database.
      *

@@ -33,8 +33,9 @@ public final class ReverseReplicationController implements RouteGroup {
      *   <li>404 {@code archive_not_found}: this agent has no manifest of the migration</li>
      *   <li>404 {@code database_not_found}: the database does not exist</li>
      *   <li>422 {@code unknown_objects}: tables of the manifest are missing here</li>
-     *   <li>502 {@code postgres_error}: PostgreSQL refused a statement (e.g. the publisher could not be reached
-     *       to create the slot)</li>
+     *   <li>502 {@code publisher_unreachable}: subscriber side, the new primary could not be reached within 15 s to
+     *       create the slot; nothing was created</li>
+     *   <li>502 {@code postgres_error}: PostgreSQL refused a statement</li>
      *   <li>503 {@code postgres_unavailable}, 500 {@code internal_error}</li>
      * </ul>
      */

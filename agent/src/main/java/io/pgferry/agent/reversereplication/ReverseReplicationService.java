@@ -12,6 +12,7 @@ import io.pgferry.agent.migration.StepResult;
 import io.pgferry.agent.migration.TableRef;
 import io.pgferry.agent.migration.UnloggedTables;
 import io.pgferry.agent.postgres.PgConnector;
+import io.pgferry.agent.problem.ApiException;
 import io.pgferry.agent.replicaidentity.ReplicaIdentityService;
 import io.pgferry.agent.replicationrole.ReplicationRoleRequest;
 import io.pgferry.agent.replicationrole.ReplicationRoleService;
@@ -123,7 +124,19 @@ public final class ReverseReplicationService {
                         create + Sql.literal(source.conninfo(true)) + with);
             }
             if (!request.check()) {
-                plan.runEach(c);
+                try {
+                    Subscriptions.boundByPublisherTimeout(c);
+                    plan.runEach(c);
+                } catch (SQLException e) {
+                    if (Subscriptions.publisherUnreachable(e)) {
+                        throw new ApiException(502, "publisher_unreachable", "Publisher unreachable", "subscription "
+                                + name + " could not reach its publisher (the new primary) within "
+                                + Subscriptions.PUBLISHER_TIMEOUT.toSeconds() + " s (SQLSTATE " + e.getSQLState()
+                                + "); nothing was created. Check the network path from this server to it",
+                                "connection", List.of(name), e);
+                    }
+                    throw e;
+                }
             }
             return plan.result(request.check(), new Reverse("subscriber", name, null, origin,
                     source.conninfo(true)));

@@ -21,12 +21,6 @@ import java.util.Optional;
  */
 public final class StopReplicationService {
     private static final Duration TIMEOUT = Duration.ofMinutes(2);
-    /**
-     * How long DROP SUBSCRIPTION may try to reach the publisher. The subscription's conninfo has no connect_timeout,
-     * so behind a link that drops packets the connect waits out TCP's retries (minutes), past every caller's timeout
-     * and with the migration's lock held; a publisher the stream reached a moment ago answers in milliseconds.
-     */
-    static final Duration DROP_TIMEOUT = Duration.ofSeconds(15);
 
     public record Stopped(String subscription, boolean exists) {
     }
@@ -43,13 +37,11 @@ public final class StopReplicationService {
             Optional<Subscriptions.Subscription> subscription = Subscriptions.read(c, name);
             Plan plan = subscription.map(s -> Subscriptions.dropPlan(s, false)).orElseGet(Plan::new);
             if (!request.check()) {
-                try (Statement st = c.createStatement()) {
-                    st.execute("SET statement_timeout = " + DROP_TIMEOUT.toMillis());
+                try {
+                    Subscriptions.boundByPublisherTimeout(c);
                     plan.runEach(c);
                 } catch (SQLException e) {
-                    // 08: the connect failed; 57014: it did not end within DROP_TIMEOUT
-                    if (e.getSQLState() != null && (e.getSQLState().startsWith("08")
-                            || e.getSQLState().equals("57014"))) {
+                    if (Subscriptions.publisherUnreachable(e)) {
                         throw unreachable(c, subscription.orElseThrow(), request.keepDisabled(), e);
                     }
                     throw e;
@@ -85,6 +77,6 @@ public final class StopReplicationService {
             }
         }
         return new ApiException(502, "publisher_unreachable", "Publisher unreachable", "subscription " + name + state
-                + ": its publisher cannot be reached to drop the slot (within " + DROP_TIMEOUT.toSeconds() + " s)" + retry, null, List.of(name), cause);
+                + ": its publisher cannot be reached to drop the slot (within " + Subscriptions.PUBLISHER_TIMEOUT.toSeconds() + " s)" + retry, null, List.of(name), cause);
     }
 }

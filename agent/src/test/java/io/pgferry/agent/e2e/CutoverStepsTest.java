@@ -7,11 +7,14 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import io.pgferry.agent.catalog.Subscriptions;
 import io.pgferry.agent.testbed.AgentHandle;
 import io.pgferry.agent.testbed.AgentHandle.Answer;
 import io.pgferry.agent.testbed.PgBedTool;
 import io.pgferry.agent.testbed.PairTeardown;
 import io.pgferry.agent.testbed.PgCluster;
+import java.net.InetAddress;
+import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
@@ -275,6 +278,22 @@ class CutoverStepsTest {
                 "password", PASSWORD)));
         Map<String, Object> connection = Map.of("host", dst.host(), "port", dst.port(), "dbname", DB,
                 "user", "pgferry_" + M, "password", PASSWORD);
+        // The new primary behind a link that drops packets (the connect is accepted, then never answered): the call
+        // answers within its bound, makes nothing, and holds the migration no longer.
+        try (ServerSocket silent = new ServerSocket(0, 50, InetAddress.getLoopbackAddress())) {
+            Map<String, Object> unanswered = new HashMap<>(connection);
+            unanswered.put("host", "127.0.0.1");
+            unanswered.put("port", silent.getLocalPort());
+            long started = System.nanoTime();
+            Answer refused = source.put(path("reverse-replication"), Map.of("database", DB, "side", "subscriber",
+                    "connection", unanswered));
+            long seconds = (System.nanoTime() - started) / 1_000_000_000L;
+            assertEquals(502, refused.status(), refused.body().toString());
+            assertEquals("publisher_unreachable", refused.at("/code").asText());
+            assertFalse(refused.body().toString().contains(PASSWORD), "no secret in the answer");
+            assertTrue(seconds < Subscriptions.PUBLISHER_TIMEOUT.toSeconds() + 10, seconds + " s");
+            assertEquals("0", one(src, DB, "SELECT count(*) FROM pg_subscription"));
+        }
         JsonNode sub = MigrationFlow.ok(source.put(path("reverse-replication"), Map.of("database", DB,
                 "side", "subscriber", "connection", connection)));
         assertEquals("none", sub.get("origin").asText());

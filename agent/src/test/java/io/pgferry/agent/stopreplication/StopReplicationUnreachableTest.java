@@ -3,6 +3,7 @@ package io.pgferry.agent.stopreplication;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.pgferry.agent.catalog.Subscriptions;
 import io.pgferry.agent.testbed.AgentHandle;
 import io.pgferry.agent.testbed.AgentHandle.Answer;
 import io.pgferry.agent.testbed.PgBed;
@@ -20,7 +21,7 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * Stopping a stream whose publisher cannot be reached (the link cut inside a cutover's pause): a real subscription of
  * one database of a PostgreSQL 16 cluster to another, its connection pointed at a closed port. The call answers 502
- * {@code publisher_unreachable} (at once, or after DROP_TIMEOUT when nothing answers) and leaves the subscription
+ * {@code publisher_unreachable} (at once, or after PUBLISHER_TIMEOUT when nothing answers) and leaves the subscription
  * enabled as it was, or disabled when asked; once the
  * publisher is back, the same call drops the subscription and its slot.
  */
@@ -67,7 +68,7 @@ class StopReplicationUnreachableTest {
                 assertEquals(502, timedOut.status(), timedOut.body().toString());
                 assertTrue(timedOut.at("/detail").asText().contains("enabled again as it was"), timedOut.body()
                         .toString());
-                assertTrue(seconds < StopReplicationService.DROP_TIMEOUT.toSeconds() + 10, seconds + " s");
+                assertTrue(seconds < Subscriptions.PUBLISHER_TIMEOUT.toSeconds() + 10, seconds + " s");
                 assertEquals("t", one("gone_sub", "SELECT subenabled FROM pg_subscription WHERE subname = "
                         + "'pgferry_gone'"));
             }

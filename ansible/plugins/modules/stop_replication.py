@@ -24,6 +24,16 @@ options:
     type: str
     choices: [forward, reverse]
     default: forward
+  if_unreachable:
+    description:
+      - What a publisher that cannot be reached within 15 s to drop the slot leaves (the module then fails with
+        C(publisher_unreachable)).
+      - V(restore) enables the subscription again as it was, so the failed step changes nothing.
+      - V(disable) keeps it disabled, so no change flows once the link returns, as the cutover's undo needs for the
+        reverse stream. The next cutover makes a disabled reverse subscription again, and cleanup drops it.
+    type: str
+    choices: [restore, disable]
+    default: restore
 '''
 
 EXAMPLES = r'''
@@ -60,10 +70,11 @@ from ansible_collections.pgferry.migrate.plugins.module_utils.agent_client impor
 def main():
     argument_spec = agent_argument_spec()
     argument_spec.update(migration_argument_spec())
-    argument_spec.update(direction=dict(type='str', choices=['forward', 'reverse'], default='forward'))
+    argument_spec.update(direction=dict(type='str', choices=['forward', 'reverse'], default='forward'),
+                         if_unreachable=dict(type='str', choices=['restore', 'disable'], default='restore'))
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
     p = module.params
-    body = dict(database=p['database'], direction=p['direction'])
+    body = dict(database=p['database'], direction=p['direction'], if_unreachable=p['if_unreachable'])
     if module.check_mode:
         body['check'] = True
     module.exit_json(**step_result(AgentClient(module).post(migration_path(module, 'stop-replication'), body)))

@@ -721,7 +721,8 @@ def source_connection_argument_spec(required=False):
 
 
 def source_connection_body(params):
-    """O(connection) as the agent takes it: keys left unset left out, the user the migration's replication role."""
+    """O(connection) as the agent takes it (also the reverse stream's, to the new primary): keys left unset left out,
+    the user the migration's replication role."""
     conn = dict((k, v) for k, v in params['connection'].items() if v is not None)
     conn.setdefault('user', 'pgferry_%s' % params['migration_id'])
     return conn

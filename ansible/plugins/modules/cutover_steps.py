@@ -251,6 +251,7 @@ from ansible_collections.pgferry.migrate.plugins.module_utils.agent_client impor
     migration_path,
     peer_argument_spec,
     peer_client,
+    source_connection_body,
 )
 from ansible_collections.pgferry.migrate.plugins.module_utils.lease import Lease, LeaseBusy
 from ansible_collections.pgferry.migrate.plugins.module_utils.large_objects import scan as scan_large_objects
@@ -543,8 +544,7 @@ class Cutover:
         return dict(source=s['snapshot'], target=t['snapshot'])
 
     def reverse_subscriber(self):
-        conn = dict((k, v) for k, v in self.p['connection'].items() if v is not None)
-        conn.setdefault('user', 'pgferry_%s' % self.p['migration_id'])
+        conn = source_connection_body(self.p)
         return self.source.put(self.path('reverse-replication'), dict(database=self.source_db, side='subscriber',
                                                                       connection=conn))
 

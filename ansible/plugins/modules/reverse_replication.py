@@ -87,6 +87,7 @@ from ansible_collections.pgferry.migrate.plugins.module_utils.agent_client impor
     agent_argument_spec,
     migration_argument_spec,
     migration_path,
+    source_connection_body,
     step_result,
 )
 
@@ -111,8 +112,7 @@ def main():
         body['password'] = p['password']
         secrets.append(p['password'])
     else:
-        conn = dict((k, v) for k, v in p['connection'].items() if v is not None)
-        conn.setdefault('user', 'pgferry_%s' % p['migration_id'])
+        conn = source_connection_body(p)
         body['connection'] = conn
         secrets.append(conn['password'])
     if module.check_mode:

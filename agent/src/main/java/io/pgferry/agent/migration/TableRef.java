@@ -1,12 +1,13 @@
 package io.pgferry.agent.migration;
 
+import io.pgferry.agent.json.Shared;
 import io.pgferry.agent.sql.Sql;
 
 /** A table named by its schema and name as two fields: a dotted string would be ambiguous. */
 public record TableRef(String schema, String name) implements Comparable<TableRef> {
     public TableRef {
-        Names.require("schema", schema);
-        Names.require("name", name);
+        schema = Shared.of(Names.require("schema", schema));
+        name = Shared.of(Names.require("name", name));
     }
 
     public String quoted() {

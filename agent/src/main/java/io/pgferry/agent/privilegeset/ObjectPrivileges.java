@@ -1,5 +1,6 @@
 package io.pgferry.agent.privilegeset;
 
+import io.pgferry.agent.json.Shared;
 import java.util.List;
 
 /**
@@ -14,8 +15,10 @@ import java.util.List;
 public record ObjectPrivileges(String type, List<String> names, List<String> args, String owner,
                                List<AclEntry> acl) {
     public ObjectPrivileges {
-        names = names == null ? List.of() : List.copyOf(names);
-        args = args == null ? List.of() : List.copyOf(args);
+        type = Shared.of(type);
+        owner = Shared.of(owner);
+        names = names == null ? List.of() : Shared.all(names);
+        args = args == null ? List.of() : Shared.all(args);
         acl = acl == null ? null : List.copyOf(acl);
     }
 

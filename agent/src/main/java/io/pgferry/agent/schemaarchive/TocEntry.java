@@ -1,5 +1,6 @@
 package io.pgferry.agent.schemaarchive;
 
+import io.pgferry.agent.json.Shared;
 import io.pgferry.agent.sql.Sql;
 import java.util.List;
 
@@ -31,8 +32,15 @@ public record TocEntry(int id, String section, String desc, long catalogOid, lon
     public static final String POST_DATA = "post-data";
 
     public TocEntry {
-        names = names == null ? List.of() : List.copyOf(names);
-        args = args == null ? List.of() : List.copyOf(args);
+        section = Shared.of(section);
+        desc = Shared.of(desc);
+        type = Shared.of(type);
+        names = names == null ? List.of() : Shared.all(names);
+        args = args == null ? List.of() : Shared.all(args);
+        schema = Shared.of(schema);
+        name = Shared.of(name);
+        table = Shared.of(table);
+        contype = Shared.of(contype);
     }
 
     public boolean keyForReplication() {

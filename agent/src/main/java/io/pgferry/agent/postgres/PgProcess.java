@@ -16,6 +16,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
@@ -91,6 +92,21 @@ public final class PgProcess implements AutoCloseable {
      *                           of an earlier run of the same job cannot be ended, {@code TOOL_FAILED}
      */
     public Result run(Path program, List<String> args, String database, boolean connect, Duration timeout) {
+        return run(program, args, database, connect, timeout, null);
+    }
+
+    /**
+     * As {@link #run(Path, List, String, boolean, Duration)}, with the standard output left in {@code stdout} (the
+     * caller reads it as a stream and removes it) instead of returned: a restore script or TOC listing of thousands
+     * of tables is tens of MiB, too much to hold whole. The result's {@code stdout} is then empty.
+     */
+    public Result runToFile(Path program, List<String> args, String database, boolean connect, Duration timeout,
+                            Path stdout) {
+        return run(program, args, database, connect, timeout, Objects.requireNonNull(stdout));
+    }
+
+    private Result run(Path program, List<String> args, String database, boolean connect, Duration timeout,
+                       Path stdoutFile) {
         if (closed) {
             throw PostgresException.shuttingDown(null);
         }
@@ -112,7 +128,7 @@ public final class PgProcess implements AutoCloseable {
         env.put("PGCONNECT_TIMEOUT", "10");
         try {
             env.put("PGPASSFILE", pgpass().toString());
-            Path out = StateFiles.newTemp(stateDir, "pgprocess-out");
+            Path out = stdoutFile != null ? stdoutFile : StateFiles.newTemp(stateDir, "pgprocess-out");
             Path err = StateFiles.newTemp(stateDir, "pgprocess-err");
             Running run = null;
             try {
@@ -130,7 +146,8 @@ public final class PgProcess implements AutoCloseable {
                     throw PostgresException.toolTimeout(program.getFileName() + " did not finish within "
                             + timeout.toSeconds() + " s");
                 }
-                return new Result(run.process().exitValue(), Files.readString(out, StandardCharsets.UTF_8),
+                return new Result(run.process().exitValue(),
+                        stdoutFile != null ? "" : Files.readString(out, StandardCharsets.UTF_8),
                         Files.readString(err, StandardCharsets.UTF_8));
             } catch (InterruptedException e) {
                 if (run != null) {
@@ -143,7 +160,9 @@ public final class PgProcess implements AutoCloseable {
                     running.remove(run);
                     endedAt.put(application, System.nanoTime());
                 }
-                Files.deleteIfExists(out);
+                if (stdoutFile == null) {
+                    Files.deleteIfExists(out);
+                }
                 Files.deleteIfExists(err);
             }
         } catch (IOException e) {

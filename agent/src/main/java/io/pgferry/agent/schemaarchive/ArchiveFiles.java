@@ -71,39 +71,31 @@ public final class ArchiveFiles {
      * absent: the source then makes a new archive and the target asks for a new upload, instead of failing.
      */
     public Optional<Manifest> manifest() {
-        return manifestBytes().flatMap(this::parse);
+        return manifestFile().flatMap(this::parse);
     }
 
     /** The stored manifest document exactly as signed: what {@code GET schema-archive/manifest} serves. */
-    public Optional<byte[]> manifestBytes() {
+    public Optional<Path> manifestFile() {
         Path file = dir.resolve(MANIFEST);
-        if (!StateFiles.isRegularFile(file)) {
-            return Optional.empty();
-        }
-        try {
-            return Optional.of(Files.readAllBytes(file));
-        } catch (IOException e) {
-            LOG.warn("ignoring unreadable manifest {} ({})", file, e.getClass().getSimpleName());
-            return Optional.empty();
-        }
+        return StateFiles.isRegularFile(file) ? Optional.of(file) : Optional.empty();
     }
 
-    private Optional<Manifest> parse(byte[] doc) {
-        if (!ArchiveKey.hasHeader(doc)) {
-            LOG.warn("ignoring the unsigned manifest of migration {}; it will be replaced", migration);
-            return Optional.empty();
-        }
+    /** Parsed as it is read: a manifest of thousands of tables is tens of MiB, never held whole as bytes. */
+    private Optional<Manifest> parse(Path doc) {
         try {
-            return Optional.of(parseSigned(doc));
+            Optional<InputStream> unsigned = ArchiveKey.unsigned(doc);
+            if (unsigned.isEmpty()) {
+                LOG.warn("ignoring the unsigned manifest of migration {}; it will be replaced", migration);
+                return Optional.empty();
+            }
+            try (InputStream in = unsigned.get()) {
+                return Optional.of(Json.MAPPER.readValue(in, Manifest.class));
+            }
         } catch (IOException | RuntimeException e) {
             LOG.warn("ignoring unreadable manifest of migration {} ({}); it will be replaced", migration,
                     e.getClass().getSimpleName());
             return Optional.empty();
         }
-    }
-
-    static Manifest parseSigned(byte[] doc) throws IOException {
-        return Json.MAPPER.readValue(ArchiveKey.unsigned(doc), Manifest.class);
     }
 
     /** The scope each migration's stored manifest records, for the steps that work on it. */
@@ -122,7 +114,11 @@ public final class ArchiveFiles {
 
     /** Whether the stored manifest carries a valid signature of this key. */
     boolean signedWith(ArchiveKey key) {
-        return manifestBytes().map(doc -> key.verifies(migration, doc)).orElse(false);
+        try {
+            return manifestFile().isPresent() && key.verifies(migration, manifestFile().get());
+        } catch (IOException e) {
+            return false;
+        }
     }
 
     /** The sha256 of the stored archive, if there is one. */
@@ -147,10 +143,9 @@ public final class ArchiveFiles {
 
     /** Source: signs the manifest of the archive just stored and stores both. */
     void storeManifest(Manifest manifest, ArchiveKey key) throws IOException {
-        byte[] doc = key.sign(migration, Json.MAPPER.writeValueAsBytes(manifest));
         Path tmp = temp(MANIFEST);
         try {
-            Files.write(tmp, doc, StandardOpenOption.WRITE, LinkOption.NOFOLLOW_LINKS);
+            key.signTo(migration, tmp, out -> Json.MAPPER.writeValue(out, manifest));
             storeVerifiedManifest(tmp, manifest);
         } finally {
             Files.deleteIfExists(tmp);

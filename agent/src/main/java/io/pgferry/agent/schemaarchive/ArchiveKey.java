@@ -3,8 +3,21 @@ package io.pgferry.agent.schemaarchive;
 import io.pgferry.agent.config.Secret;
 import io.pgferry.agent.migration.MigrationId;
 import io.pgferry.agent.problem.ApiException;
+import java.io.BufferedInputStream;
+import java.io.BufferedOutputStream;
+import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.io.SequenceInputStream;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 import java.security.GeneralSecurityException;
 import java.security.MessageDigest;
 import java.util.Arrays;
@@ -84,32 +97,92 @@ public final class ArchiveKey {
         return out.toByteArray();
     }
 
-    /** The document without its signature, for parsing: what the signature covered, as a plain JSON object. */
-    static byte[] unsigned(byte[] signed) {
-        if (!hasHeader(signed)) {
-            throw new IllegalArgumentException("not a signed manifest");
-        }
-        byte[] out = new byte[signed.length - HEADER_LENGTH + 1];
-        out[0] = '{';
-        System.arraycopy(signed, HEADER_LENGTH, out, 1, signed.length - HEADER_LENGTH);
-        return out;
+    /** Writes one JSON object, compact, to the stream it is given. */
+    interface JsonBody {
+        void writeTo(OutputStream out) throws IOException;
     }
 
-    static boolean hasHeader(byte[] doc) {
-        return doc.length > HEADER_LENGTH && isHeader(doc);
+    /**
+     * Writes the signed document to {@code file} as {@link #sign} makes it, streaming: the body goes to the file as it
+     * is serialized and the signature is written into its place at the end, so a manifest of tens of MiB (20,000
+     * tables: about 30) is never held whole.
+     */
+    void signTo(MigrationId migration, Path file, JsonBody body) throws IOException {
+        byte[] header = (START + keyId + ":" + new String(ZEROS, StandardCharsets.US_ASCII) + "\",")
+                .getBytes(StandardCharsets.US_ASCII);
+        Mac mac = start(migration);
+        mac.update(header);
+        long[] written = {0};
+        try (OutputStream file0 = new BufferedOutputStream(Files.newOutputStream(file, StandardOpenOption.WRITE,
+                StandardOpenOption.TRUNCATE_EXISTING, LinkOption.NOFOLLOW_LINKS), 64 * 1024)) {
+            file0.write(header);
+            body.writeTo(new OutputStream() {
+                @Override
+                public void write(int b) throws IOException {
+                    write(new byte[] {(byte) b}, 0, 1);
+                }
+
+                @Override
+                public void write(byte[] b, int off, int len) throws IOException {
+                    if (len > 0 && written[0] == 0) {
+                        if (b[off] != '{') {
+                            throw new IllegalArgumentException("a manifest is a JSON object");
+                        }
+                        off++;
+                        len--;
+                        written[0] = 1;
+                    }
+                    if (len > 0 && written[0] == 1 && b[off] == '}') {
+                        throw new IllegalArgumentException("a manifest is a JSON object with fields");
+                    }
+                    written[0] += len;
+                    mac.update(b, off, len);
+                    file0.write(b, off, len);
+                }
+            });
+        }
+        if (written[0] < 2) {
+            throw new IllegalArgumentException("a manifest is a JSON object with fields");
+        }
+        try (FileChannel ch = FileChannel.open(file, StandardOpenOption.WRITE, LinkOption.NOFOLLOW_LINKS)) {
+            ByteBuffer signature = ByteBuffer.wrap(HexFormat.of().formatHex(mac.doFinal())
+                    .getBytes(StandardCharsets.US_ASCII));
+            while (signature.hasRemaining()) {
+                ch.write(signature, MAC_AT + signature.position());
+            }
+        }
+    }
+
+    /** Whether a stored document carries this key's valid signature for the migration, read as a stream. */
+    boolean verifies(MigrationId migration, Path doc) throws IOException {
+        Verifier v = verifier(migration);
+        try (InputStream in = Files.newInputStream(doc, LinkOption.NOFOLLOW_LINKS)) {
+            byte[] buf = new byte[64 * 1024];
+            for (int n; (n = in.read(buf)) > 0; ) {
+                v.update(buf, 0, n);
+            }
+        }
+        return v.outcome() == Outcome.VALID;
+    }
+
+    /**
+     * The stored document without its signature, as a stream to parse: what the signature covered, as a plain JSON
+     * object. Empty when the document has no signature header.
+     */
+    static Optional<InputStream> unsigned(Path signed) throws IOException {
+        InputStream in = new BufferedInputStream(Files.newInputStream(signed, LinkOption.NOFOLLOW_LINKS), 64 * 1024);
+        byte[] header = in.readNBytes(HEADER_LENGTH);
+        if (header.length < HEADER_LENGTH || !isHeader(header)) {
+            in.close();
+            return Optional.empty();
+        }
+        return Optional.of(new SequenceInputStream(new ByteArrayInputStream(new byte[] {'{'}), in));
     }
 
     /** Whether the first {@link #HEADER_LENGTH} bytes are a signature field followed by a comma. */
     private static boolean isHeader(byte[] bytes) {
         return Arrays.equals(bytes, 0, START.length(), START.getBytes(StandardCharsets.US_ASCII), 0, START.length())
                 && bytes[MAC_AT - 1] == ':' && bytes[HEADER_LENGTH - 2] == '"' && bytes[HEADER_LENGTH - 1] == ',';
-    }
-
-    /** Whether a whole document carries this key's valid signature for the migration. */
-    boolean verifies(MigrationId migration, byte[] doc) {
-        Verifier v = verifier(migration);
-        v.update(doc, 0, doc.length);
-        return v.outcome() == Outcome.VALID;
     }
 
     Verifier verifier(MigrationId migration) {

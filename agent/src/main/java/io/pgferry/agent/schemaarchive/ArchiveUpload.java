@@ -107,7 +107,7 @@ final class ArchiveUpload {
                 throw ApiException.unprocessable("manifest_mismatch", "the manifest belongs to migration "
                         + manifest.migration() + ", not " + migration, List.of());
             }
-            boolean changed = !files.manifestBytes().map(b -> Arrays.equals(b, readAll(tmp))).orElse(false);
+            boolean changed = files.manifestFile().isEmpty() || Files.mismatch(files.manifestFile().get(), tmp) != -1;
             // Stored again even when unchanged: that also checks the archive and makes its verified copy if missing.
             files.storeVerifiedManifest(tmp, manifest);
             return new UploadResult(changed, manifest.archiveSha256(), size, manifest.entries().size());
@@ -119,14 +119,6 @@ final class ArchiveUpload {
     private static OutputStream open(Path tmp) throws IOException {
         return Files.newOutputStream(tmp, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING,
                 LinkOption.NOFOLLOW_LINKS);
-    }
-
-    private static byte[] readAll(Path file) {
-        try {
-            return Files.readAllBytes(file);
-        } catch (IOException e) {
-            throw new java.io.UncheckedIOException(e);
-        }
     }
 
     /** Copies the body to disk, hashing it and feeding it to the signature check; the limit is the stream's. */

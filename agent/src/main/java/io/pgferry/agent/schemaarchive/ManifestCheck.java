@@ -1,10 +1,12 @@
 package io.pgferry.agent.schemaarchive;
 
+import com.fasterxml.jackson.core.JsonProcessingException;
 import io.pgferry.agent.json.Json;
 import io.pgferry.agent.migration.MigrationId;
 import io.pgferry.agent.problem.ApiException;
+import io.pgferry.agent.problem.BadRequestException;
 import java.io.IOException;
-import java.nio.file.Files;
+import java.io.InputStream;
 import java.nio.file.Path;
 import java.util.List;
 
@@ -38,7 +40,12 @@ public final class ManifestCheck {
     public Manifest verifiedManifest(Path document) throws IOException {
         switch (verifier.outcome()) {
             case VALID -> {
-                return Json.parse(ArchiveKey.unsigned(Files.readAllBytes(document)), Manifest.class);
+                try (InputStream in = ArchiveKey.unsigned(document).orElseThrow()) {
+                    return Json.MAPPER.readValue(in, Manifest.class);
+                } catch (JsonProcessingException e) {
+                    throw new BadRequestException("body", "the signed document is not a manifest this agent reads: "
+                            + e.getOriginalMessage());
+                }
             }
             case UNSIGNED -> throw refused("manifest_unsigned", "the manifest carries no signature; upload the "
                     + "manifest exactly as GET schema-archive/manifest served it on the source agent (an agent of "

@@ -105,9 +105,14 @@ public final class SchemaArchiveController implements RouteGroup {
     void manifest(Context ctx) {
         ArchiveFiles files = new ArchiveFiles(stateDir, new MigrationId(ctx.pathParam("m")));
         files.requireManifest();
-        byte[] doc = files.manifestBytes().orElseThrow(() -> ApiException.notFound("archive_not_found",
+        Path doc = files.manifestFile().orElseThrow(() -> ApiException.notFound("archive_not_found",
                 "the manifest was removed meanwhile; create (source) or upload (target) it again"));
-        ctx.contentType("application/json").result(doc);
+        try {
+            ctx.contentType("application/json").result(Files.newInputStream(doc));
+        } catch (IOException e) {
+            throw ApiException.notFound("archive_not_found",
+                    "the manifest was removed meanwhile; create (source) or upload (target) it again");
+        }
     }
 
     /**

@@ -15,11 +15,14 @@ import io.pgferry.agent.privilegeset.PrivilegeCatalog;
 import io.pgferry.agent.privilegeset.PrivilegeSet;
 import io.pgferry.agent.problem.ApiException;
 import io.pgferry.agent.sql.Sql;
+import java.io.BufferedReader;
 import java.io.IOException;
+import java.io.OutputStream;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.security.DigestOutputStream;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
@@ -30,7 +33,6 @@ import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Optional;
-import java.util.stream.Collectors;
 
 /** Dumps the scope's schema with pg_dump and describes every entry of the archive in a manifest. */
 public final class SchemaArchiveService {
@@ -84,7 +86,7 @@ public final class SchemaArchiveService {
                 List<String> queries = List.of("pg_dump " + String.join(" ", args.subList(0, args.size() - 2)));
                 PrivilegeSet privileges = PrivilegeCatalog.read(c, version.major(), scope.schemas(),
                         scope.excludedTables());
-                String content = contentSha256(tools, tmp, database, privileges);
+                String content = contentSha256(tools, files, tmp, database, privileges);
                 Optional<Manifest> old = files.manifest();
                 if (old.isPresent() && old.get().contentSha256().equals(content)
                         && files.dumpSha256().equals(Optional.of(old.get().archiveSha256()))
@@ -94,8 +96,8 @@ public final class SchemaArchiveService {
                 String sha = ArchiveFiles.sha256(tmp);
                 // pgferry's own copy policies (replicationrole.CopyAccess) are not the application's schema:
                 // restored on the target they would name a role that does not exist there.
-                List<TocEntry> entries = new ManifestBuilder(c).build(list(tools, tmp, TocEntry.PRE_DATA),
-                        list(tools, tmp, TocEntry.POST_DATA)).stream()
+                List<TocEntry> entries = new ManifestBuilder(c).build(list(tools, files, tmp, TocEntry.PRE_DATA),
+                        list(tools, files, tmp, TocEntry.POST_DATA)).stream()
                         .filter(e -> !("policy".equals(e.type()) && migration.objectName().equals(e.name())))
                         .toList();
                 Manifest manifest = new Manifest(Manifest.FORMAT, migration.value(), database,
@@ -139,23 +141,49 @@ public final class SchemaArchiveService {
      * The hash of the archive's restore script and of the scope's privileges: the archive's own bytes carry a
      * timestamp and so differ on every run. The {@code \restrict} lines hold a random key per run and are left out.
      */
-    private String contentSha256(PgTools tools, Path archive, String database, PrivilegeSet privileges)
-            throws IOException {
-        PgProcess.Result r = Tools.check("pg_restore", process.run(tools.binDir().resolve("pg_restore"),
-                List.of("--file=-", archive.toString()), null, false, LIST_TIMEOUT));
-        String script = r.stdout().lines().filter(l -> !l.startsWith("\\restrict") && !l.startsWith("\\unrestrict"))
-                .collect(Collectors.joining("\n"));
+    private String contentSha256(PgTools tools, ArchiveFiles files, Path archive, String database,
+                                 PrivilegeSet privileges) throws IOException {
         var md = ArchiveFiles.sha256();
         md.update((database + "\n").getBytes(StandardCharsets.UTF_8));
-        md.update(script.getBytes(StandardCharsets.UTF_8));
-        md.update(Json.MAPPER.writeValueAsBytes(privileges));
+        // Line by line, as the script's lines joined by \n: the script of thousands of tables is never held whole.
+        pgRestore(tools, files, List.of("--file=-", archive.toString()), script -> {
+            boolean first = true;
+            for (String line = script.readLine(); line != null; line = script.readLine()) {
+                if (line.startsWith("\\restrict") || line.startsWith("\\unrestrict")) {
+                    continue;
+                }
+                md.update((first ? line : "\n" + line).getBytes(StandardCharsets.UTF_8));
+                first = false;
+            }
+            return null;
+        });
+        try (OutputStream digest = new DigestOutputStream(OutputStream.nullOutputStream(), md)) {
+            Json.MAPPER.writeValue(digest, privileges);
+        }
         return HexFormat.of().formatHex(md.digest());
     }
 
-    private List<TocLine> list(PgTools tools, Path archive, String section) {
-        PgProcess.Result r = Tools.check("pg_restore", process.run(tools.binDir().resolve("pg_restore"),
-                List.of("--list", "--section=" + section, archive.toString()), null, false, LIST_TIMEOUT));
-        return TocLine.parse(r.stdout());
+    private List<TocLine> list(PgTools tools, ArchiveFiles files, Path archive, String section) throws IOException {
+        return pgRestore(tools, files, List.of("--list", "--section=" + section, archive.toString()), TocLine::parse);
+    }
+
+    private interface OutputReader<T> {
+        T read(BufferedReader stdout) throws IOException;
+    }
+
+    /** pg_restore without a server, its output read as a stream from a temporary file. */
+    private <T> T pgRestore(PgTools tools, ArchiveFiles files, List<String> args, OutputReader<T> reader)
+            throws IOException {
+        Path out = files.temp("pg-restore-out");
+        try {
+            Tools.check("pg_restore", process.runToFile(tools.binDir().resolve("pg_restore"), args, null, false,
+                    LIST_TIMEOUT, out));
+            try (BufferedReader r = Files.newBufferedReader(out, StandardCharsets.UTF_8)) {
+                return reader.read(r);
+            }
+        } finally {
+            Files.deleteIfExists(out);
+        }
     }
 
     private static List<ExtensionRef> extensions(Connection c) throws SQLException {

@@ -1,5 +1,9 @@
 package io.pgferry.agent.schemaarchive;
 
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.StringReader;
+import java.io.UncheckedIOException;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
@@ -29,8 +33,16 @@ record TocLine(int id, long catalogOid, long objectOid, String desc, String rest
             "TEXT SEARCH PARSER", "TEXT SEARCH TEMPLATE", "TRANSFORM", "TRIGGER", "TYPE", "USER MAPPING", "VIEW"));
 
     static List<TocLine> parse(String listing) {
+        try {
+            return parse(new BufferedReader(new StringReader(listing)));
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    static List<TocLine> parse(BufferedReader listing) throws IOException {
         List<TocLine> out = new ArrayList<>();
-        for (String line : listing.split("\n", -1)) {
+        for (String line = listing.readLine(); line != null; line = listing.readLine()) {
             Matcher m = LINE.matcher(line);
             if (line.startsWith(";") || !m.matches()) {
                 continue;

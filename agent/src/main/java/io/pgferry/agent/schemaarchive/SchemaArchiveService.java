@@ -76,7 +76,7 @@ public final class SchemaArchiveService {
             }
             List<ExtensionRef> extensions = extensions(c);
             SchemaFingerprint.storeIfAbsent(stateDir, migration,
-                    SchemaFingerprint.compute(c, scope.schemas(), scope.excludedTables()));
+                    () -> SchemaFingerprint.compute(c, scope.schemas(), scope.excludedTables()));
             PgTools tools = Tools.forServer(pgTools, version.major());
             Path tmp = files.temp(ArchiveFiles.DUMP);
             try {

@@ -118,17 +118,23 @@ public record SchemaFingerprint(String sha256, Map<String, String> objects) {
         }
     }
 
+    /** A catalog read of the whole scope (at 20,000 tables, 120,000 objects): done only when none is stored yet. */
+    public interface Computation {
+        SchemaFingerprint compute() throws SQLException;
+    }
+
     /**
      * Keeps the first fingerprint: it describes the schema the target was built from. A later archive (a rerun of
      * the migration after DDL) must not hide that DDL; after checking the target, remove the file to accept it.
      */
-    public static boolean storeIfAbsent(Path stateDir, MigrationId migration, SchemaFingerprint fingerprint) {
+    public static boolean storeIfAbsent(Path stateDir, MigrationId migration, Computation fingerprint)
+            throws SQLException {
         Path f = file(stateDir, migration);
         if (load(stateDir, migration).isPresent()) {
             return false;
         }
         try {
-            StateFiles.write(f, Json.MAPPER.writeValueAsBytes(fingerprint));
+            StateFiles.write(f, Json.MAPPER.writeValueAsBytes(fingerprint.compute()));
             return true;
         } catch (IOException e) {
             throw new UncheckedIOException("cannot store the schema fingerprint in " + f.getParent(), e);

@@ -57,7 +57,7 @@ class Agent:
                 dict(schema=k[0], name=k[1], inserts=self.tables[k].inserts[0], deletes=0)
                 for k in (asked or list(self.tables))])
         if path == 'row-counts':
-            return dict(tables=[self.count(k, body['snapshot']) for k in asked])
+            return dict(tables=[self.count(k, body['snapshot'], body.get('changes')) for k in asked])
         if path == 'row-counts/lookup':
             return dict(tables=[dict(schema=t['schema'], name=t['name'], found=[
                 key for key in t['keys'] if key['id'] in self.state((t['schema'], t['name']), body['snapshot'])])
@@ -78,7 +78,7 @@ class Agent:
         t = self.tables[k]
         return t.target if snapshot == 't' else t.s1 if snapshot == 's1' else t.s2
 
-    def count(self, k, snapshot):
+    def count(self, k, snapshot, changes=None):
         t = self.tables[k]
         out = dict(schema=k[0], name=k[1], rows=None if t.target is None and snapshot == 't'
                    else len(self.state(k, snapshot)), inserted_since=None, new_keys=None, touched_keys=None)
@@ -88,6 +88,11 @@ class Agent:
         elif snapshot == 's2':
             out.update(inserted_since=len(t.new()), new_keys=[dict(id=i) for i in t.new()] if t.keyed else None,
                        touched_keys=[] if t.keyed else None)
+        # As the agent: only the half asked for is computed, the other is null.
+        if changes == 'touched':
+            out.update(inserted_since=None, new_keys=None)
+        elif changes == 'inserted':
+            out.update(touched_keys=None)
         return out
 
     def paths(self, path):
@@ -173,7 +178,7 @@ def test_a_table_missing_on_the_target_is_reported():
 class SparseAgent(Agent):
     """An agent whose JSON leaves nulls out, as the agent's serializer does for every answer without an override."""
 
-    def count(self, k, snapshot):
+    def count(self, k, snapshot, changes=None):
         return dict((key, v) for key, v in super().count(k, snapshot).items() if v is not None)
 
 

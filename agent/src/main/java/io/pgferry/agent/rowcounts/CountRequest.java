@@ -17,9 +17,16 @@ import java.util.List;
  *             ({@code new_keys}), and of the rows a transaction that snapshot did not see deleted, updated or locked
  *             ({@code touched_keys})
  * @param release let go of the held {@code snapshot} once imported (default true)
+ * @param changes with {@code since}: {@code inserted} counts only the rows inserted since (and their keys),
+ *                {@code touched} only the keys of the rows touched since; default both. A client comparing two
+ *                snapshots needs the touched keys of the earlier and the inserted rows of the later one, and each
+ *                part is about a third of a count's cost per table
  */
 public record CountRequest(String database, List<TableRef> tables, String snapshot, String since, Boolean keys,
-                           Boolean release) {
+                           Boolean release, String changes) {
+    public static final String INSERTED = "inserted";
+    public static final String TOUCHED = "touched";
+
     public CountRequest {
         Names.require("database", database);
         if (snapshot != null && !snapshot.matches("[0-9A-Fa-f]+-[0-9A-Fa-f]+(-[0-9A-Fa-f]+)?")) {
@@ -33,6 +40,12 @@ public record CountRequest(String database, List<TableRef> tables, String snapsh
         release = release == null || release;
         if (keys && since == null) {
             throw new BadRequestException("keys", "keys needs since");
+        }
+        if (changes != null && !changes.equals(INSERTED) && !changes.equals(TOUCHED)) {
+            throw new BadRequestException("changes", "changes must be inserted or touched (or absent: both)");
+        }
+        if (changes != null && since == null) {
+            throw new BadRequestException("changes", "changes needs since");
         }
     }
 }

@@ -36,7 +36,8 @@ public final class RowCountsController implements RouteGroup {
      * then released unless {@code release: false} - with row-level security off, so a count is complete or an error.
      * With {@code since} (the {@code visible} of a snapshot), also the rows whose inserting transaction that snapshot
      * did not see, and with {@code keys} their keys and those of the rows such a transaction deleted, updated or
-     * locked (tables with a primary key or replica identity index).
+     * locked (tables with a primary key or replica identity index); {@code changes: inserted} or {@code touched}
+     * computes only that half.
      * <ul>
      *   <li>200: {@code {tables: [{schema, name, rows, inserted_since, new_keys, touched_keys}]}}; {@code rows} null
      *       for a table that does not exist here</li>

@@ -118,7 +118,7 @@ public final class RowCountsService {
                 List<RowCounts.TableCount> out = new ArrayList<>();
                 for (int i = 0; i < relations.size(); i += BATCH) {
                     out.addAll(count(c, relations.subList(i, Math.min(i + BATCH, relations.size())),
-                            request.since(), request.keys()));
+                            request.since(), request.keys(), request.changes()));
                 }
                 return new RowCounts.Counts(out);
             } finally {
@@ -174,13 +174,13 @@ public final class RowCountsService {
     /**
      * Counts a batch of tables in one statement, in the transaction's snapshot; rows null for those that do not exist.
      */
-    private static List<RowCounts.TableCount> count(Connection c, List<Relation> batch, String since, boolean keys)
-            throws SQLException {
+    private static List<RowCounts.TableCount> count(Connection c, List<Relation> batch, String since, boolean keys,
+                                                    String changes) throws SQLException {
         List<Relation> present = batch.stream().filter(Relation::exists).toList();
         Map<TableRef, RowCounts.TableCount> counted = new HashMap<>();
         if (!present.isEmpty()) {
             try {
-                counted.putAll(countAll(c, present, since, keys));
+                counted.putAll(countAll(c, present, since, keys, changes));
             } catch (SQLException e) {
                 if ("42501".equals(e.getSQLState())) {
                     throw uncountable(c, present, e);
@@ -220,13 +220,13 @@ public final class RowCountsService {
     }
 
     private static Map<TableRef, RowCounts.TableCount> countAll(Connection c, List<Relation> tables, String since,
-                                                                boolean keys) throws SQLException {
+                                                                boolean keys, String changes) throws SQLException {
         StringBuilder sql = new StringBuilder(since == null ? "" : SINCE);
         for (int i = 0; i < tables.size(); i++) {
             if (i > 0) {
                 sql.append("\nUNION ALL\n");
             }
-            sql.append(branch(i, tables.get(i), since != null, keys));
+            sql.append(branch(i, tables.get(i), since != null, keys, changes));
         }
         Map<TableRef, RowCounts.TableCount> out = new HashMap<>();
         try (PreparedStatement ps = c.prepareStatement(sql.toString())) {
@@ -246,18 +246,22 @@ public final class RowCountsService {
     }
 
     /** One table's row of a counting statement: its position in the batch, then what {@link #count} returns. */
-    private static String branch(int index, Relation t, boolean since, boolean keys) {
+    private static String branch(int index, Relation t, boolean since, boolean keys, String changes) {
         if (!since) {
             return "SELECT " + index + ", count(*), NULL::bigint, NULL::text, NULL::text FROM " + t.from();
         }
+        boolean wantInserted = !CountRequest.TOUCHED.equals(changes);
+        boolean wantTouched = !CountRequest.INSERTED.equals(changes);
         List<String> key = keys ? t.key() : List.of();
         String inserted = UNSEEN.formatted("xmin");
         String touched = "(r.xmax::text::bigint <> 0 AND " + UNSEEN.formatted("xmax") + ")";
         String keyJson = "jsonb_build_object(" + key.stream().map(k -> Sql.literal(k) + ", r." + Sql.ident(k))
                 .collect(java.util.stream.Collectors.joining(", ")) + ")";
-        return "SELECT " + index + ", count(*), count(*) FILTER (WHERE " + inserted + "), "
-                + (key.isEmpty() ? "NULL::text, NULL::text" : keyList(keyJson, inserted) + ", "
-                + keyList(keyJson, touched)) + " FROM " + t.from() + ", s";
+        return "SELECT " + index + ", count(*), "
+                + (wantInserted ? "count(*) FILTER (WHERE " + inserted + ")" : "NULL::bigint") + ", "
+                + (key.isEmpty() || !wantInserted ? "NULL::text" : keyList(keyJson, inserted)) + ", "
+                + (key.isEmpty() || !wantTouched ? "NULL::text" : keyList(keyJson, touched))
+                + " FROM " + t.from() + ", s";
     }
 
     private static ApiException notCountable(TableRef t) {

@@ -158,6 +158,29 @@ class RowCountsBatchTest {
             assertEquals(name.equals("t 230") ? "[{\"id\":2}]" : "[]", b.get("touched_keys").toString(),
                     b.toString());
         }
+        // each half alone answers as both did, the other half null; a bad value or one without since is a 400
+        body.put("snapshot", s2.get("snapshot").asText());
+        body.put("changes", "inserted");
+        JsonNode inserted = ok(agent.post(PATH + "row-counts", body)).get("tables");
+        body.put("snapshot", s1.get("snapshot").asText());
+        body.put("changes", "touched");
+        JsonNode touched = ok(agent.post(PATH + "row-counts", body)).get("tables");
+        for (int i = 0; i < after.size(); i++) {
+            assertEquals(after.get(i).get("rows"), inserted.get(i).get("rows"));
+            assertEquals(after.get(i).get("inserted_since"), inserted.get(i).get("inserted_since"));
+            assertEquals(after.get(i).get("new_keys"), inserted.get(i).get("new_keys"));
+            assertTrue(inserted.get(i).get("touched_keys").isNull(), inserted.get(i).toString());
+            assertEquals(before.get(i).get("rows"), touched.get(i).get("rows"));
+            assertEquals(before.get(i).get("touched_keys"), touched.get(i).get("touched_keys"));
+            assertTrue(touched.get(i).get("inserted_since").isNull(), touched.get(i).toString());
+            assertTrue(touched.get(i).get("new_keys").isNull(), touched.get(i).toString());
+        }
+        body.put("changes", "deleted");
+        assertEquals(400, agent.post(PATH + "row-counts", body).status());
+        body.remove("since");
+        body.put("changes", "touched");
+        body.put("keys", false);
+        assertEquals(400, agent.post(PATH + "row-counts", body).status());
         // the lookups read the tables' keys the same way
         JsonNode found = ok(agent.post(PATH + "row-counts/lookup", Map.of("database", DB, "snapshot",
                 s2.get("snapshot").asText(), "tables", List.of(

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
 import random
 import re
@@ -315,7 +316,8 @@ class AgentClient:
         started = clock()
         queued = 0.0
         while True:
-            status, answer = self.post(path, data, accept_status=(200, 201, 202, 409))
+            # The agent holds the POST up to a second: a short job answers finished, with no poll at all.
+            status, answer = self.post(_held(path, 1) if wait else path, data, accept_status=(200, 201, 202, 409))
             if status != 409:
                 break
             answer = answer if isinstance(answer, dict) else {}
@@ -350,14 +352,22 @@ class AgentClient:
         polls = 0
         started = clock()
         pauses = poll_pauses(poll_interval)
+        # Each poll is held by the agent until the job ends or `hold` seconds pass (GET /v1/jobs/{id}?wait=N), so a
+        # job is seen finished as it finishes, not at the next poll; within the client's timeout and wait_timeout.
+        hold = max(1, min(int(math.ceil(poll_interval)), int(self.timeout) - 5))
         while wait and job.get('state') == 'running':
-            if clock() - started >= wait_timeout:
+            elapsed = clock() - started
+            if elapsed >= wait_timeout:
                 self.fail('job %s is still running after %ss (%s); it goes on on the agent: rerun the task to '
                           'wait for it again, or raise wait_timeout' % (job['id'], wait_timeout, progress_text(job)),
                           job=job, timed_out=True)
-            sleep(next(pauses))
-            job = self.get('/v1/jobs/' + job['id'])
+            asked = clock()
+            job = self.get(_held('/v1/jobs/' + job['id'], max(1, min(hold, int(wait_timeout - elapsed)))))
             polls += 1
+            # An answer sooner than the pause while the job runs (an agent that does not hold): never spin.
+            short = next(pauses) - (clock() - asked)
+            if job.get('state') == 'running' and short > 0:
+                sleep(short)
         if job.get('state') == 'failed':
             error = job.get('error') or {}
             msg = 'job %s failed' % job['id']
@@ -533,6 +543,11 @@ def _problem_code(raw):
     except ValueError:
         return None
     return problem.get('code') if isinstance(problem, dict) else None
+
+
+def _held(path, seconds):
+    """The path with ?wait=seconds: the agent answers when the job ends, or after that many seconds."""
+    return '%s%swait=%d' % (path, '&' if '?' in path else '?', seconds)
 
 
 def poll_pauses(poll_interval, first=0.1):

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import sys
 import threading
 import time
@@ -67,6 +68,10 @@ class _Handler(BaseHTTPRequestHandler):
         srv = self.server
         auth = self.headers.get('Authorization')
         path = self.path
+        held = re.search(r'[?&]wait=(\d+)$', path)
+        if held:  # the real agent holds the request up to that many seconds; this one answers at once
+            path = path[:held.start()]
+            srv.waits.append((self.command, path, int(held.group(1))))
         if path == '/v1/health':
             if srv.healthy:
                 return 200, 'application/json', {'status': 'ok'}
@@ -223,6 +228,7 @@ def start_agent_server():
     srv.archive_changed = True  # whether POST schema-archive made a new archive
     srv.manifest = None  # bytes the schema-archive/manifest route serves (None: 404)
     srv.job_posts = srv.job_gets = 0
+    srv.waits = []  # (method, path, seconds) of each request that asked the agent to hold it
     srv.job_running_polls = 2
     srv.job_outcome = 'succeeded'
     srv.other_job_polls = 0

@@ -56,9 +56,12 @@ def test_job_polled_until_it_succeeds(agent_server):
                                            clock=clock)
     assert outcome['job']['state'] == 'succeeded' and outcome['polls'] == 2
     assert outcome['result']['changed'] is True
-    assert clock.sleeps == [0.1, 0.2]
+    # The agent is asked to hold each request until the job ends (here it answers at once): the pause is slept only
+    # between answers that came sooner than it, never after the last.
+    assert clock.sleeps == [0.1]
     paths = [(r['method'], r['path']) for r in agent_server.requests]
-    assert paths == [('POST', APPLY), ('GET', '/v1/jobs/schema-apply:m1'), ('GET', '/v1/jobs/schema-apply:m1')]
+    assert paths == [('POST', APPLY + '?wait=1'), ('GET', '/v1/jobs/schema-apply:m1?wait=1'),
+                     ('GET', '/v1/jobs/schema-apply:m1?wait=1')]
     result = step_result(outcome['result'], job=outcome['job'])
     assert result['changed'] is True and result['queries'] == ["CREATE ROLE r PASSWORD '********'"]
     assert result['tables'] == 2 and result['job']['id'] == 'schema-apply:m1'
@@ -70,7 +73,21 @@ def test_pauses_double_up_to_the_poll_interval(agent_server):
     outcome = client(agent_server).run_job(APPLY, {'database': 'app'}, poll_interval=0.5, sleep=clock.sleep,
                                            clock=clock)
     assert outcome['job']['state'] == 'succeeded' and outcome['polls'] == 7
-    assert clock.sleeps == [0.1, 0.2, 0.4, 0.5, 0.5, 0.5, 0.5]
+    assert clock.sleeps == [0.1, 0.2, 0.4, 0.5, 0.5, 0.5]
+
+
+def test_each_poll_asks_the_agent_to_hold_it_within_the_timeouts(agent_server):
+    agent_server.job_running_polls = 3
+    clock = Clock()
+    c = AgentClient(FakeModule(agent_url=agent_server.url, timeout=30))
+    c.run_job(APPLY, {'database': 'app'}, poll_interval=2.5, sleep=clock.sleep, clock=clock)
+    assert agent_server.waits == [('POST', APPLY, 1)] + [('GET', '/v1/jobs/schema-apply:m1', 3)] * 3
+    agent_server.job_gets, agent_server.waits = 0, []
+    c.run_job(APPLY, {'database': 'app'}, poll_interval=60, wait_timeout=600, sleep=clock.sleep, clock=clock)
+    assert agent_server.waits[1:] == [('GET', '/v1/jobs/schema-apply:m1', 25)] * 3, 'within the 30 s client timeout'
+    agent_server.waits = []
+    c.run_job(APPLY, {'database': 'app'}, wait=False)
+    assert agent_server.waits == [], 'wait=false: answered at once'
 
 
 def test_real_sleep_between_polls(agent_server):
@@ -131,8 +148,8 @@ def test_a_job_of_another_migration_is_queued_behind(agent_server):
                                            sleep=clock.sleep, clock=clock)
     assert outcome['job']['state'] == 'succeeded' and outcome['queued_seconds'] == 1.5  # polled after 0.5 s, then 1 s
     paths = [(r['method'], r['path']) for r in agent_server.requests]
-    assert paths == [('POST', '/v1/migrations/m1/queued'), ('GET', '/v1/jobs/post-data:m2'),
-                     ('GET', '/v1/jobs/post-data:m2'), ('POST', '/v1/migrations/m1/queued')]
+    assert paths == [('POST', '/v1/migrations/m1/queued?wait=1'), ('GET', '/v1/jobs/post-data:m2'),
+                     ('GET', '/v1/jobs/post-data:m2'), ('POST', '/v1/migrations/m1/queued?wait=1')]
 
 
 def test_a_job_of_another_migration_that_outlasts_the_wait_times_out(agent_server):

@@ -112,43 +112,63 @@ public final class ArchiveKey {
                 .getBytes(StandardCharsets.US_ASCII);
         Mac mac = start(migration);
         mac.update(header);
-        long[] written = {0};
-        try (OutputStream file0 = new BufferedOutputStream(Files.newOutputStream(file, StandardOpenOption.WRITE,
+        try (OutputStream out = new BufferedOutputStream(Files.newOutputStream(file, StandardOpenOption.WRITE,
                 StandardOpenOption.TRUNCATE_EXISTING, LinkOption.NOFOLLOW_LINKS), 64 * 1024)) {
-            file0.write(header);
-            body.writeTo(new OutputStream() {
-                @Override
-                public void write(int b) throws IOException {
-                    write(new byte[] {(byte) b}, 0, 1);
-                }
-
-                @Override
-                public void write(byte[] b, int off, int len) throws IOException {
-                    if (len > 0 && written[0] == 0) {
-                        if (b[off] != '{') {
-                            throw new IllegalArgumentException("a manifest is a JSON object");
-                        }
-                        off++;
-                        len--;
-                        written[0] = 1;
-                    }
-                    if (len > 0 && written[0] == 1 && b[off] == '}') {
-                        throw new IllegalArgumentException("a manifest is a JSON object with fields");
-                    }
-                    written[0] += len;
-                    mac.update(b, off, len);
-                    file0.write(b, off, len);
-                }
-            });
-        }
-        if (written[0] < 2) {
-            throw new IllegalArgumentException("a manifest is a JSON object with fields");
+            out.write(header);
+            SignedFields fields = new SignedFields(mac, out);
+            body.writeTo(fields);
+            fields.requireSome();
         }
         try (FileChannel ch = FileChannel.open(file, StandardOpenOption.WRITE, LinkOption.NOFOLLOW_LINKS)) {
             ByteBuffer signature = ByteBuffer.wrap(HexFormat.of().formatHex(mac.doFinal())
                     .getBytes(StandardCharsets.US_ASCII));
             while (signature.hasRemaining()) {
                 ch.write(signature, MAC_AT + signature.position());
+            }
+        }
+    }
+
+    /**
+     * The body's bytes after its opening brace, to the file and the MAC: the signature header took the brace's place.
+     * An object with no field would leave a dangling comma after the header, so it is refused.
+     */
+    private static final class SignedFields extends OutputStream {
+        private final Mac mac;
+        private final OutputStream out;
+        private boolean braceSeen;
+        private long fieldBytes;
+
+        SignedFields(Mac mac, OutputStream out) {
+            this.mac = mac;
+            this.out = out;
+        }
+
+        @Override
+        public void write(int b) throws IOException {
+            write(new byte[] {(byte) b}, 0, 1);
+        }
+
+        @Override
+        public void write(byte[] b, int off, int len) throws IOException {
+            if (len > 0 && !braceSeen) {
+                if (b[off] != '{') {
+                    throw new IllegalArgumentException("a manifest is a JSON object");
+                }
+                braceSeen = true;
+                off++;
+                len--;
+            }
+            if (len > 0 && fieldBytes == 0 && b[off] == '}') {
+                throw new IllegalArgumentException("a manifest is a JSON object with fields");
+            }
+            fieldBytes += len;
+            mac.update(b, off, len);
+            out.write(b, off, len);
+        }
+
+        void requireSome() {
+            if (fieldBytes < 1) {
+                throw new IllegalArgumentException("a manifest is a JSON object with fields");
             }
         }
     }

@@ -10,7 +10,6 @@ those, and what a client writes through PgBouncer during the cutover, must all b
 from __future__ import annotations
 
 import json
-import os
 import re
 import subprocess
 import time
@@ -18,8 +17,8 @@ import uuid
 
 import pytest
 
-from conftest import CACHE, REPO, Stack, timing, _down
-from test_cutover import pgbouncer
+from conftest import CACHE, REPO, Stack, timing
+from lifecycle_harness import pgbouncer, tear_down, through_bouncer
 
 SCHEMAS = ["many one", "Mäny \"Twö\"", "MANY three", "many'four"]
 TABLES_PER_SCHEMA = 200
@@ -84,25 +83,8 @@ def many_stack(request: pytest.FixtureRequest):
         st.bouncer = pgbouncer(st, "up")
         yield st
     finally:
-        for run in st.runs:
-            if run.proc.poll() is None:
-                run.kill()
-        subprocess.run([str(REPO / "tools" / "pgbouncer"), "down", "--name", name], capture_output=True)
-        _down(name)
         rep = getattr(request.node, "rep_call", None)
-        if rep is not None and rep.passed:
-            import shutil
-            shutil.rmtree(st.dir, ignore_errors=True)
-
-
-def through_bouncer(st: Stack, sql: str) -> str:
-    """One statement as a client of PgBouncer's database app."""
-    b = st.bouncer
-    r = subprocess.run([f"{st.info['source']['bin_dir']}/psql", "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1",
-                        "-h", b["host"], "-p", str(b["port"]), "-U", "postgres", "-d", "app", "-c", sql],
-                       capture_output=True, text=True, timeout=60, env={**os.environ, "PGPASSFILE": b["pgpass_file"]})
-    assert r.returncode == 0, r.stderr
-    return r.stdout.strip()
+        tear_down(st, passed=rep is not None and rep.passed)
 
 
 def test_many_tables_migrate_verify_cutover(many_stack: Stack, request: pytest.FixtureRequest):

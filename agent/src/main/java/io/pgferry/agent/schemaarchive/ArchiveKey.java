@@ -191,12 +191,17 @@ public final class ArchiveKey {
      */
     static Optional<InputStream> unsigned(Path signed) throws IOException {
         InputStream in = new BufferedInputStream(Files.newInputStream(signed, LinkOption.NOFOLLOW_LINKS), 64 * 1024);
-        byte[] header = in.readNBytes(HEADER_LENGTH);
-        if (header.length < HEADER_LENGTH || !isHeader(header)) {
+        try {
+            byte[] header = in.readNBytes(HEADER_LENGTH);
+            if (header.length == HEADER_LENGTH && isHeader(header)) {
+                return Optional.of(new SequenceInputStream(new ByteArrayInputStream(new byte[] {'{'}), in));
+            }
+        } catch (IOException | RuntimeException e) {
             in.close();
-            return Optional.empty();
+            throw e;
         }
-        return Optional.of(new SequenceInputStream(new ByteArrayInputStream(new byte[] {'{'}), in));
+        in.close();
+        return Optional.empty();
     }
 
     /** Whether the first {@link #HEADER_LENGTH} bytes are a signature field followed by a comma. */

@@ -14,6 +14,7 @@ import os
 import re
 import tempfile
 import time
+from collections import Counter
 
 
 MIGRATION_ID_RE = re.compile(r'^[a-z][a-z0-9_]{0,39}$')
@@ -76,9 +77,7 @@ def text(report):
     if report['verification']:
         shown = report['verification']
         if len(shown) > TEXT_TABLES:
-            counts = {}
-            for t in shown:
-                counts[str(t['status'])] = counts.get(str(t['status']), 0) + 1
+            counts = Counter(str(t['status']) for t in shown)
             lines.append('verification (rows): %d tables, %s; every table is in the JSON and HTML report' % (
                 len(shown), ', '.join('%d %s' % (n, status) for status, n in sorted(counts.items()))))
             shown = [t for t in shown if str(t['status']) not in FINE][:TEXT_TABLES]

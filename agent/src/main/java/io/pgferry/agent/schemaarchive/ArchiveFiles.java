@@ -114,8 +114,9 @@ public final class ArchiveFiles {
 
     /** Whether the stored manifest carries a valid signature of this key. */
     boolean signedWith(ArchiveKey key) {
+        Optional<Path> doc = manifestFile();
         try {
-            return manifestFile().isPresent() && key.verifies(migration, manifestFile().get());
+            return doc.isPresent() && key.verifies(migration, doc.get());
         } catch (IOException e) {
             return false;
         }

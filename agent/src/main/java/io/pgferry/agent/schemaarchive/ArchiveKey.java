@@ -11,6 +11,7 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.io.SequenceInputStream;
+import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
@@ -81,20 +82,31 @@ public final class ArchiveKey {
 
     /** The signed document: {@code unsigned} (a JSON object, compact) with the signature as its first field. */
     public byte[] sign(MigrationId migration, byte[] unsigned) {
-        if (unsigned.length < 2 || unsigned[0] != '{' || unsigned[1] == '}') {
-            throw new IllegalArgumentException("a manifest is a JSON object with fields");
-        }
-        byte[] header = (START + keyId + ":" + new String(ZEROS, StandardCharsets.US_ASCII) + "\",")
-                .getBytes(StandardCharsets.US_ASCII);
+        byte[] header = zeroedHeader();
         Mac mac = start(migration);
         mac.update(header);
-        mac.update(unsigned, 1, unsigned.length - 1);
-        System.arraycopy(HexFormat.of().formatHex(mac.doFinal()).getBytes(StandardCharsets.US_ASCII), 0, header,
-                MAC_AT, MAC_HEX);
         ByteArrayOutputStream out = new ByteArrayOutputStream(header.length + unsigned.length);
         out.writeBytes(header);
-        out.write(unsigned, 1, unsigned.length - 1);
-        return out.toByteArray();
+        SignedFields fields = new SignedFields(mac, out);
+        try {
+            fields.write(unsigned, 0, unsigned.length);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);  // a ByteArrayOutputStream does not fail
+        }
+        fields.requireSome();
+        byte[] doc = out.toByteArray();
+        System.arraycopy(signature(mac), 0, doc, MAC_AT, MAC_HEX);
+        return doc;
+    }
+
+    /** The signature field with its MAC read as zeros, as the MAC covers it, then the comma before the next field. */
+    private byte[] zeroedHeader() {
+        return (START + keyId + ":" + new String(ZEROS, StandardCharsets.US_ASCII) + "\",")
+                .getBytes(StandardCharsets.US_ASCII);
+    }
+
+    private static byte[] signature(Mac mac) {
+        return HexFormat.of().formatHex(mac.doFinal()).getBytes(StandardCharsets.US_ASCII);
     }
 
     /** Writes one JSON object, compact, to the stream it is given. */
@@ -108,8 +120,7 @@ public final class ArchiveKey {
      * tables: about 30) is never held whole.
      */
     void signTo(MigrationId migration, Path file, JsonBody body) throws IOException {
-        byte[] header = (START + keyId + ":" + new String(ZEROS, StandardCharsets.US_ASCII) + "\",")
-                .getBytes(StandardCharsets.US_ASCII);
+        byte[] header = zeroedHeader();
         Mac mac = start(migration);
         mac.update(header);
         try (OutputStream out = new BufferedOutputStream(Files.newOutputStream(file, StandardOpenOption.WRITE,
@@ -120,8 +131,7 @@ public final class ArchiveKey {
             fields.requireSome();
         }
         try (FileChannel ch = FileChannel.open(file, StandardOpenOption.WRITE, LinkOption.NOFOLLOW_LINKS)) {
-            ByteBuffer signature = ByteBuffer.wrap(HexFormat.of().formatHex(mac.doFinal())
-                    .getBytes(StandardCharsets.US_ASCII));
+            ByteBuffer signature = ByteBuffer.wrap(signature(mac));
             while (signature.hasRemaining()) {
                 ch.write(signature, MAC_AT + signature.position());
             }

@@ -107,7 +107,8 @@ final class ArchiveUpload {
                 throw ApiException.unprocessable("manifest_mismatch", "the manifest belongs to migration "
                         + manifest.migration() + ", not " + migration, List.of());
             }
-            boolean changed = files.manifestFile().isEmpty() || Files.mismatch(files.manifestFile().get(), tmp) != -1;
+            Optional<Path> stored = files.manifestFile();
+            boolean changed = stored.isEmpty() || Files.mismatch(stored.get(), tmp) != -1;
             // Stored again even when unchanged: that also checks the archive and makes its verified copy if missing.
             files.storeVerifiedManifest(tmp, manifest);
             return new UploadResult(changed, manifest.archiveSha256(), size, manifest.entries().size());

@@ -19,11 +19,10 @@ import time
 
 from urllib.error import HTTPError, URLError
 from urllib.parse import quote, urlsplit, urlunsplit
+from urllib.request import HTTPRedirectHandler, HTTPSHandler, Request, build_opener
 
 from ansible.module_utils.basic import env_fallback
 from ansible.module_utils.common.text.converters import to_native, to_text
-from ansible.module_utils.urls import ConnectionError as AnsibleConnectionError
-from ansible.module_utils.urls import SSLValidationError, open_url
 
 MASK = '********'
 TOKEN_ENV = 'PGFERRY_AGENT_TOKEN'
@@ -148,6 +147,7 @@ class AgentClient:
         if not url:
             module.fail_json(msg='name the agent: set %sagent (a dict with url, token, ca_path, validate_certs) or '
                                  '%sagent_url' % (side, side))
+        self._built_opener = None
         self.headers = {}  # sent with every request, e.g. LEASE_HEADER while a run holds the migration's lease
         self.base_url = url.rstrip('/')
         if not re.match(r'^https?://', self.base_url):
@@ -395,6 +395,21 @@ class AgentClient:
                 return clock() - started
         return None
 
+    def _opener(self):
+        """The standard library's opener: ansible.module_utils.urls would cost every module task about 40 ms of imports
+        (cryptography's x509 among them) for features an agent call does not use. Proxies come from the environment,
+        as with open_url; netrc is never read."""
+        if self._built_opener is None:
+            handlers = [_NoRedirect()]
+            if self.base_url.startswith('https://'):  # loading the system's CAs costs 20 ms: only where TLS is used
+                context = ssl.create_default_context(cafile=self.ca_path)
+                if not self.validate_certs:
+                    context.check_hostname = False
+                    context.verify_mode = ssl.CERT_NONE
+                handlers.append(HTTPSHandler(context=context))
+            self._built_opener = build_opener(*handlers)
+        return self._built_opener
+
     def _send(self, method, path, body, headers, accept_status=()):
         """Open one request; return (status, response, where). HTTP errors end the module unless accepted,
         in which case response is None and the error body is kept in self._error_body."""
@@ -409,10 +424,10 @@ class AgentClient:
         attempt = 0
         while True:
             try:
-                # follow_redirects='none': a redirect must never carry the bearer token to another host.
-                resp = open_url(url, data=body, headers=headers, method=method, timeout=self.timeout,
-                                validate_certs=self.validate_certs, ca_path=self.ca_path,
-                                follow_redirects='none', use_netrc=False, http_agent='pgferry-ansible')
+                data = body.encode('utf-8') if isinstance(body, str) else body
+                request = Request(url, data=data, headers=dict(headers, **{'User-Agent': 'pgferry-ansible'}),
+                                  method=method)
+                resp = self._opener().open(request, timeout=self.timeout)
                 return resp.getcode(), resp, where
             except HTTPError as e:
                 status, raw = e.code, self._read_error_body(e)
@@ -520,14 +535,19 @@ class AgentClient:
             return '%s: connection refused: is the agent running and listening there?' % where
         if isinstance(reason, socket.gaierror):
             return '%s: cannot resolve host %s: %s' % (where, urlsplit(self.base_url).hostname, to_native(reason))
-        if isinstance(reason, (ssl.SSLError, ssl.CertificateError, SSLValidationError)):
+        if isinstance(reason, (ssl.SSLError, ssl.CertificateError)):
             return ('%s: TLS failure: %s (set ca_path to the CA that signed the agent certificate, '
                     'or validate_certs=false for testing only)' % (where, to_native(reason)))
         if isinstance(reason, OSError):
             return '%s: cannot connect to the agent: %s' % (where, to_native(reason))
-        if isinstance(err, AnsibleConnectionError):
-            return '%s: cannot connect to the agent: %s' % (where, to_native(err))
         return '%s: request failed: %s: %s' % (where, type(err).__name__, to_native(err))
+
+
+class _NoRedirect(HTTPRedirectHandler):
+    """A redirect must never carry the bearer token to another host: a 3xx is answered as an HTTP error."""
+
+    def redirect_request(self, req, fp, code, msg, headers, newurl):
+        return None
 
 
 def _retry_after(err):
@@ -579,12 +599,10 @@ def is_transient(err):
     """Whether a transport error may go away by itself: refused, reset or timed-out connections (an agent restarting,
     a network blip). TLS and name-resolution failures are configuration errors and are not retried."""
     reason = err.reason if isinstance(err, URLError) else err
-    if isinstance(reason, (ssl.SSLError, ssl.CertificateError, SSLValidationError, socket.gaierror)):
+    if isinstance(reason, (ssl.SSLError, ssl.CertificateError, socket.gaierror)):
         return False
     if isinstance(reason, (socket.timeout, TimeoutError, ConnectionError)) or 'timed out' in to_native(reason):
         return True
-    if isinstance(err, AnsibleConnectionError):
-        return 'certificate' not in to_native(err).lower()
     # http.client's RemoteDisconnected/BadStatusLine/IncompleteRead: the agent went away mid-answer.
     return type(reason).__name__ in ('RemoteDisconnected', 'BadStatusLine', 'IncompleteRead') or \
         (isinstance(reason, OSError) and not isinstance(reason, ssl.SSLError))

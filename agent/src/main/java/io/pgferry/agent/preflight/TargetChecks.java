@@ -72,8 +72,10 @@ final class TargetChecks {
         extensions();
         Long subscription = subscription();
         Map<String, String> s = Catalog.settings(c, "max_logical_replication_workers",
-                "max_sync_workers_per_subscription", "max_worker_processes", "data_directory");
+                "max_sync_workers_per_subscription", "max_worker_processes", "data_directory",
+                "wal_retrieve_retry_interval");
         workers(s);
+        launcherPace(version, s);
         if (databaseExists) {
             tablesNotEmpty(subscription);
         } else {
@@ -233,6 +235,22 @@ final class TargetChecks {
                     + " (1 apply + " + (needed - 1) + " table sync)",
                     "ALTER SYSTEM SET max_worker_processes = " + (bgUsed + needed + 2) + "; restart the target");
         }
+    }
+
+    /**
+     * Before PostgreSQL 16 the logical replication launcher starts at most one apply worker per
+     * wal_retrieve_retry_interval for the whole instance (16 keeps that time per subscription): migrations that start
+     * their stream onto one shared target together wait in turn, which a fleet's operator should know before it does.
+     */
+    private void launcherPace(ServerVersion version, Map<String, String> s) {
+        int intervalMs = Catalog.intSetting(s, "wal_retrieve_retry_interval");
+        if (version.major() >= 16 || intervalMs <= 1000) {
+            return;
+        }
+        out.note("PostgreSQL " + version.major() + " starts at most one subscription's apply worker per "
+                + "wal_retrieve_retry_interval (" + intervalMs + " ms) on this whole instance: migrations onto it "
+                + "that start streaming together wait their turn, up to " + intervalMs / 1000.0 + " s each. For a "
+                + "fleet: ALTER SYSTEM SET wal_retrieve_retry_interval = '1s'; SELECT pg_reload_conf()");
     }
 
     private void tablesNotEmpty(Long subscription) throws SQLException {

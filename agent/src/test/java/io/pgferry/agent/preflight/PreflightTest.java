@@ -111,6 +111,8 @@ class PreflightTest {
             assertFinding(target, "too_few_logical_replication_workers", "error",
                     "max_logical_replication_workers=0");
             assertFinding(target, "too_few_worker_processes", "error", "max_worker_processes=0");
+            assertTrue(target.get("notes").toString().contains("wal_retrieve_retry_interval (5000 ms)"),
+                    "PostgreSQL 14's launcher pace is told: " + target.get("notes"));
         } finally {
             for (String s : settings) {
                 sql(a14, "postgres", "ALTER SYSTEM RESET " + s.substring(0, s.indexOf(' ')));
@@ -152,6 +154,8 @@ class PreflightTest {
         JsonNode target = preflight(agentB, "clean", t);
         assertTrue(target.get("ok").asBoolean(), target.toString());
         assertEquals(0, target.get("findings").size(), target.toString());
+        assertFalse(target.get("notes").toString().contains("wal_retrieve_retry_interval"),
+                "PostgreSQL 18 paces apply workers per subscription: " + target.get("notes"));
         assertFalse(target.at("/facts/database_exists").asBoolean());
         assertTrue(target.at("/facts/source_reachable").asBoolean());
         assertEquals(14, target.at("/facts/source_major").asInt());

@@ -139,6 +139,8 @@ import json
 import os
 import time
 
+from concurrent.futures import ThreadPoolExecutor
+
 from urllib.parse import quote
 
 from ansible.module_utils.basic import AnsibleModule
@@ -147,6 +149,7 @@ from ansible_collections.pgferry.migrate.plugins.module_utils.fleet import block
 
 # Phases in which a migration's copy no longer needs room: already running, or done.
 HAS_COPY = ('copying', 'streaming')
+READERS = 8  # status reads at once when the copies' phases are read
 # Phases that cannot turn into "copying" without a subscription step, i.e. without a reservation of this run.
 BEFORE_SUBSCRIPTION = ('none', 'database', 'schema', 'published', 'replicating')
 
@@ -206,16 +209,18 @@ class _Board:
             return False
 
     def phases(self):
+        """(phases by migration id, when the copies were last read from the agents: 0 for never)."""
         try:
             with open(self.phases_file) as f:
-                return json.load(f)
-        except (OSError, ValueError):
-            return {}
+                saved = json.load(f)
+            return saved['phases'], saved['read_at']
+        except (OSError, ValueError, KeyError, TypeError):
+            return {}, 0.0
 
-    def save_phases(self, phases):
+    def save_phases(self, phases, read_at):
         tmp = self.phases_file + '.tmp'
         with open(tmp, 'w') as f:
-            json.dump(phases, f)
+            json.dump(dict(phases=phases, read_at=read_at), f)
         os.replace(tmp, self.phases_file)
 
 
@@ -225,18 +230,32 @@ def _occupies(phase, reserved):
     return phase == 'copying' or (reserved and phase != 'streaming')
 
 
-def _refresh(module, board, migrations, agents, me):
+def _refresh(module, board, migrations, agents, me, fresh_for, me_read):
     """Phases of the migrations that may be copying: every one the first time, then only those reserved, copying
     or not yet subscribed-and-done (a migration before its subscription step only starts copying through a
-    reservation of this run, which puts it back on the list)."""
-    phases = board.phases()
+    reservation of this run, which puts it back on the list).
+
+    The run's waiting forks share one reading: a fork finding it younger than fresh_for seconds uses it as it is
+    (only its own phase is read, once per call). Without that, every waiting fork read every copy's phase at every
+    poll, under the lock - in a fleet of 50, thousands of status calls that held the lock and loaded the agents. A
+    reading that is a little old errs on the safe side: a copy seen running still counts, and copies of this run are
+    counted by their reservations, which are always current."""
+    phases, read_at = board.phases()
     reserved = board.reserved()
-    for m in migrations:
-        last = phases.get(m['id'])
-        if m['id'] == me or last is None or m['id'] in reserved or last not in BEFORE_SUBSCRIPTION + ('streaming',):
-            agent = agents.get(m['target'])
-            phases[m['id']] = _phase(module, agent, m) if agent else 'unknown: no agent for %s' % m['target']
-    board.save_phases(phases)
+    stale = time.time() - read_at >= fresh_for
+    todo = [m for m in migrations
+            if m['id'] not in phases or (m['id'] == me and not me_read)
+            or (stale and (m['id'] == me or m['id'] in reserved
+                           or phases[m['id']] not in BEFORE_SUBSCRIPTION + ('streaming',)))]
+
+    def read(m):
+        agent = agents.get(m['target'])
+        return _phase(module, agent, m) if agent else 'unknown: no agent for %s' % m['target']
+
+    # Side by side: the lock is held while they are read, and each read is a round trip to an agent.
+    with ThreadPoolExecutor(max_workers=max(1, min(READERS, len(todo)))) as pool:
+        phases.update(zip([m['id'] for m in todo], pool.map(read, todo)))
+    board.save_phases(phases, time.time() if stale else read_at)
     return phases, reserved
 
 
@@ -300,9 +319,12 @@ def main():
     started = time.monotonic()
     # The first call's start, on this call's clock: wait_timeout spans every call of one migration's wait.
     since = started - max(0.0, time.time() - p['started_at']) if p['started_at'] else started
+    me_read = False
     while True:
         with board:
-            phases, reserved = _refresh(module, board, p['migrations'], p['agents'], me['id'])
+            phases, reserved = _refresh(module, board, p['migrations'], p['agents'], me['id'], p['poll_interval'],
+                                        me_read)
+            me_read = True
             mine = phases.get(me['id'], 'none')
             copying = [m for m in p['migrations']
                        if m['id'] != me['id'] and _occupies(phases.get(m['id']), m['id'] in reserved)]

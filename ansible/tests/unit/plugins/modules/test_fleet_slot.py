@@ -24,6 +24,7 @@ class _Status(BaseHTTPRequestHandler):
 
     def do_GET(self):
         mid = self.path.split('/')[3]
+        self.server.reads.append(mid)
         ok = self.headers.get('Authorization') == 'Bearer ' + TOKEN
         body = json.dumps({'phase': self.server.phases.get(mid, 'none')} if ok else {'title': 'no'}).encode()
         self.send_response(200 if ok else 401)
@@ -38,6 +39,7 @@ def target():
     srv = ThreadingHTTPServer(('127.0.0.1', 0), _Status)
     srv.daemon_threads = True
     srv.phases = {}
+    srv.reads = []
     threading.Thread(target=srv.serve_forever, daemon=True).start()
     yield srv
     srv.shutdown()
@@ -93,3 +95,19 @@ def test_one_agent_job_per_target_instance(capsys, target, tmp_path):
     assert run(capsys, target, tmp_path, migration_id='c', kind='job')[0] == 0  # another target
     assert run(capsys, target, tmp_path, migration_id='a', kind='job', state='released')[0] == 0
     assert run(capsys, target, tmp_path, migration_id='b', kind='job')[0] == 0
+
+
+def test_waiting_forks_share_one_reading_of_the_copies(capsys, target, tmp_path):
+    """A fork asking within poll_interval of another's reading reads only its own phase, and a copy that ended is
+    seen once the reading is older than that."""
+    caps = dict(total=1, per_source=5, per_target=5)
+    target.phases = dict(b='copying')
+    code, result = run(capsys, target, tmp_path, migration_id='a', max_copies=caps, wait_timeout=0, poll_interval=60)
+    assert code == 1 and result['copying'] == ['b'] and sorted(target.reads) == ['a', 'b', 'c']
+    target.reads.clear()
+    target.phases = dict(b='streaming')  # b's copy ended, but the reading of a moment ago still says copying
+    code, result = run(capsys, target, tmp_path, migration_id='c', max_copies=caps, wait_timeout=0, poll_interval=60)
+    assert code == 1 and result['copying'] == ['b'] and target.reads == ['c']
+    target.reads.clear()
+    code, result = run(capsys, target, tmp_path, migration_id='c', max_copies=caps, poll_interval=0.2)
+    assert code == 0 and result['copying'] == [] and 'b' in target.reads

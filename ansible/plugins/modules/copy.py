@@ -121,6 +121,7 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.pgferry.migrate.plugins.module_utils.agent_client import (
     AgentClient,
     agent_argument_spec,
+    check_mode_step,
     migration_argument_spec,
     migration_path,
     source_connection_argument_spec,
@@ -154,6 +155,11 @@ def main():
         body['piece_bytes'] = p['piece_bytes']
     if module.check_mode:
         body['check'] = True  # only then: the agent rejects unknown fields
+        # The agent answers a check at once; before the archive reaches the target (the schema steps of a check run
+        # made nothing), what the step would do is said instead of failing.
+        check_mode_step(module, client, 'POST', migration_path(module, 'copy'), body,
+                        "would copy the archive's tables under the slot's snapshot, then subscribe on that slot, once "
+                        'the schema is applied')
     outcome = client.run_job(migration_path(module, 'copy'), body,
                              wait=p['wait'], wait_timeout=p['wait_timeout'], poll_interval=p['poll_interval'])
     extra = {} if outcome['job'] is None else dict(job=outcome['job'])

@@ -139,6 +139,15 @@ class _Handler(BaseHTTPRequestHandler):
             data = self.rfile.read(int(self.headers.get('Content-Length') or 0))
             srv.archive = data
             return 200, 'application/json', {'sha256': self.headers.get('X-Pgferry-Sha256'), 'size_bytes': len(data)}
+        if self.command == 'POST' and path == '/v1/migrations/m1/copy':
+            length = int(self.headers.get('Content-Length') or 0)
+            body = json.loads(self.rfile.read(length)) if length else {}
+            if body.get('check') and srv.archive is None:
+                return _problem(404, 'Not Found', 'no schema archive manifest for this migration on this agent',
+                                'archive_not_found')
+            if body.get('check'):
+                return 200, 'application/json', {'changed': True, 'check': True, 'queries': ['COPY 2 tables']}
+            return _problem(500, 'Internal Server Error', 'not served here', 'NO_ROUTE')
         if self.command == 'POST' and path == '/v1/migrations/m1/schema-apply':
             length = int(self.headers.get('Content-Length') or 0)
             body = json.loads(self.rfile.read(length)) if length else {}

@@ -81,9 +81,7 @@ public final class JobRunner implements AutoCloseable {
             if (running.id().equals(id) && running.request().equals(request)) {
                 return running.view();
             }
-            throw ApiException.conflict("operation_in_progress", "the agent is running job " + running.id()
-                    + (running.id().equals(id) ? " with other parameters" : "")
-                    + "; wait for it (GET /v1/jobs/" + running.id() + ") and retry", List.of(running.id()));
+            throw busy(id);
         }
         Job job = new Job(id, step, migration.value(), request);
         jobs.remove(id);
@@ -98,6 +96,24 @@ public final class JobRunner implements AutoCloseable {
             }
         });
         return job.view();
+    }
+
+    /**
+     * Refuses at once, as {@link #submit} would, a step whose job cannot start because another job runs. Steps call it
+     * before what they check ahead of {@code submit} (the archive read and verified, the catalogs planned): a fleet's
+     * steps queued behind another migration's job would otherwise repeat that work for every refused attempt.
+     */
+    public synchronized void refuseIfBusy(String step, MigrationId migration) {
+        String id = jobId(step, migration);
+        if (running != null && running.running() && !running.id().equals(id)) {
+            throw busy(id);
+        }
+    }
+
+    private ApiException busy(String id) {
+        return ApiException.conflict("operation_in_progress", "the agent is running job " + running.id()
+                + (running.id().equals(id) ? " with other parameters" : "")
+                + "; wait for it (GET /v1/jobs/" + running.id() + ") and retry", List.of(running.id()));
     }
 
     /** Every job kept for polling, running or ended, oldest first. */

@@ -82,6 +82,7 @@ public final class PostDataService {
 
     /** Refuses at once what can be refused (no archive, no database, schema not applied), then starts the job. */
     public JobView start(MigrationId migration, PostDataRequest request) {
+        jobs.refuseIfBusy(STEP, migration);
         TargetArchive archive = TargetArchive.load(stateDir, migration);
         String database = DatabaseCheck.require(connector, request.database());
         plan(database, archive.manifest(), request);

@@ -81,6 +81,7 @@ public final class SchemaApplyService {
      * schema), then starts the job; the job plans again, since the target may change before it runs.
      */
     public JobView start(MigrationId migration, ApplyRequest request) {
+        jobs.refuseIfBusy(STEP, migration);
         TargetArchive archive = TargetArchive.load(stateDir, migration);
         String database = DatabaseCheck.require(connector, request.database());
         PreDataRestore plan = plan(database, archive.manifest());

@@ -34,12 +34,19 @@ class JobRunnerTest {
             assertEquals(List.of("post-data:m1"), other.objects());
             assertEquals(409, assertThrows(ApiException.class,
                     () -> runner.submit("post-data", M, List.of("other db"), p -> null)).status());
+            // A step asks before its own checks: another job refuses it as submit would, its own job does not.
+            ApiException early = assertThrows(ApiException.class,
+                    () -> runner.refuseIfBusy("schema-apply", new MigrationId("m2")));
+            assertEquals(List.of(409, "operation_in_progress", List.of("post-data:m1")),
+                    List.of(early.status(), early.code(), early.objects()));
+            runner.refuseIfBusy("post-data", M);
 
             release.countDown();
             JobView done = runner.await(first.id(), 10);
             assertEquals(JobState.SUCCEEDED, done.state());
             assertEquals("done", done.result());
             assertTrue(done.finishedAt() != null);
+            runner.refuseIfBusy("schema-apply", new MigrationId("m2"));
 
             JobView failed = runner.await(runner.submit("schema-apply", M, List.of("db"), p -> {
                 throw ApiException.unprocessable("target_schema_partial", "partial", List.of("t"));

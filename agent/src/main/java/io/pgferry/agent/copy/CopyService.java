@@ -8,6 +8,7 @@ import io.pgferry.agent.migration.DatabaseCheck;
 import io.pgferry.agent.migration.MigrationId;
 import io.pgferry.agent.migration.StepResult;
 import io.pgferry.agent.migration.TableRef;
+import io.pgferry.agent.migration.UnloggedTables;
 import io.pgferry.agent.postgres.PgConnector;
 import io.pgferry.agent.postgres.PgProcess;
 import io.pgferry.agent.postgres.PgToolsCache;
@@ -131,7 +132,7 @@ public final class CopyService implements SyncStatusService.OwnCopies {
                 return unchanged(state, name);
             }
             try (Connection source = SourceSession.open(request.connection(), "pgferry_copy")) {
-                requirePublication(source, name, manifest.tables());
+                requirePublication(source, name, UnloggedTables.logged(source, manifest.tables()));
                 Decision d = decide(target, source, state, manifest, name, database);
                 List<String> queries = new ArrayList<>();
                 if (!d.outcome().equals("subscribed")) {
@@ -227,7 +228,7 @@ public final class CopyService implements SyncStatusService.OwnCopies {
             }
             List<String> queries = new ArrayList<>();
             try (Connection source = SourceSession.open(request.connection(), "pgferry_copy")) {
-                requirePublication(source, name, manifest.tables());
+                requirePublication(source, name, UnloggedTables.logged(source, manifest.tables()));
                 Decision d = decide(target, source, state, manifest, name, database);
                 copy.mark("checks");
                 if (d.outcome().equals("subscribed")) {
@@ -351,7 +352,9 @@ public final class CopyService implements SyncStatusService.OwnCopies {
             source.setReadOnly(true);
             try (Statement st = source.createStatement()) {
                 st.execute("SET TRANSACTION SNAPSHOT " + Sql.literal(slot.snapshot()));
-                plan = CopyPlan.read(source, manifest.tables(), request.jobs(), request.pieceBytes(), binary);
+                // Unlogged tables move empty (their rows write no WAL, so no stream could keep them): never published, never copied.
+                plan = CopyPlan.read(source, UnloggedTables.logged(source, manifest.tables()), request.jobs(),
+                        request.pieceBytes(), binary);
             } finally {
                 source.rollback();
             }

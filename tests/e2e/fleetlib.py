@@ -226,12 +226,18 @@ def raise_limits(fleet: "Fleet", n: int) -> None:
     for stack, side, settings in ((fleet.a, "target", target_settings),
                                   (fleet.a, "source", {"max_replication_slots": room, "max_wal_senders": room}),
                                   (fleet.b, "source", {"max_replication_slots": room, "max_wal_senders": room})):
-        for key, value in settings.items():
-            stack.psql(side, f"ALTER SYSTEM SET {key} = {value}", db="postgres")
-        cluster = stack.info[side]["cluster"]
-        for verb in ("stop", "start"):
-            subprocess.run([str(REPO / "tools" / "pgbed"), verb, "--name", cluster], check=True,
-                           capture_output=True, timeout=120)
+        configure(stack, side, settings)
+
+
+def configure(stack: Stack, side: str, settings: dict) -> None:
+    """ALTER SYSTEM SET (a value of None: RESET) each setting, then a restart of that cluster."""
+    for key, value in settings.items():
+        stack.psql(side, f"ALTER SYSTEM RESET {key}" if value is None else f"ALTER SYSTEM SET {key} = {value}",
+                   db="postgres")
+    cluster = stack.info[side]["cluster"]
+    for verb in ("stop", "start"):
+        subprocess.run([str(REPO / "tools" / "pgbed"), verb, "--name", cluster], check=True,
+                       capture_output=True, timeout=120)
 
 
 def recaps(output: str) -> dict[str, dict[str, int]]:

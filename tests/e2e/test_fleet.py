@@ -122,6 +122,18 @@ def test_invalid_fleet_is_refused_then_a_failure_stops_only_its_migration(fleet:
         assert rc != 0, mistake
         assert expected in out, f"{mistake}: {out[-3000:]}"
         assert "nothing was run or changed" in out, mistake
+    # A target that cannot hold the fleet's streams is refused the same way, from the settings its agent reads.
+    major = int(fleet.a.info["target"]["major"])
+    origins = "max_active_replication_origins" if major >= 18 else "max_replication_slots"
+    before = fleet.a.psql("target", f"SHOW {origins}", db="postgres")[0][0]
+    fleetlib.configure(fleet.a, "target", {origins: 3})
+    try:
+        extra = fleet.write_vars(fleetlib.migrations(4), name="too-small.yml")
+        rc, out, _ = fleet.playbook("pgferry.migrate.fleet", "-e", f"@{extra}")
+        assert rc != 0 and f"shared: {origins} is 3, the fleet needs at least" in out, out[-3000:]
+        assert "the instances cannot hold the fleet; nothing was run or changed" in out, out[-3000:]
+    finally:
+        fleetlib.configure(fleet.a, "target", {origins: before})
     # Nothing ran: no database on the target, no pgferry role on either source.
     assert fleet.a.psql("target", "SELECT datname FROM pg_database WHERE datname NOT IN "
                                   "('postgres', 'template0', 'template1')", db="postgres") == []

@@ -233,6 +233,45 @@ def blocking_cap(me, copying, caps):
     return None
 
 
+def capacity_problems(planned, infos):
+    """What the instances' settings cannot hold of the fleet, one sentence each naming the setting and the fix; []
+    when they hold it. infos maps an inventory host to its agent's GET /v1/info answer.
+
+    Every stream keeps, for as long as it streams, an apply worker and a replication origin on its target and a slot
+    and a WAL sender on its source; each initial copy at once (as many as the caps allow) borrows one more of each. A
+    stream beyond a limit never starts, and its migration waits until its timeout: refused here instead, before anything
+    runs. Only the fleet's own migrations are counted; anything else on an instance needs room on top."""
+    caps = planned['max_copies']
+    migrations = planned['migrations']
+    problems = []
+
+    def need(host, setting, wanted, why):
+        info = infos.get(host) or {}
+        have = _positive_int((info.get('settings') or {}).get(setting)) or 0
+        if have < wanted:
+            fix = 'ALTER SYSTEM SET %s = %d, then restart it (a managed service: its parameter group)' % (setting, wanted)
+            problems.append('%s: %s is %d, the fleet needs at least %d (%s): %s'
+                            % (host, setting, have, wanted, why, fix))
+
+    for target in sorted({m['target'] for m in migrations}):
+        streams = sum(1 for m in migrations if m['target'] == target)
+        copies = min(streams, caps['total'], copy_limits(caps, None, target)[2])
+        why = '%d streams onto it and %d initial copies at once' % (streams, copies)
+        need(target, 'max_logical_replication_workers', streams + copies, why)
+        need(target, 'max_worker_processes', streams + copies + 1, why + ', and the launcher')
+        major = (infos.get(target) or {}).get('major') or 0
+        # Replication origins: their own limit from PostgreSQL 18, max_replication_slots before.
+        need(target, 'max_active_replication_origins' if major >= 18 else 'max_replication_slots', streams + copies,
+             why + ': a replication origin each')
+    for source in sorted({m['source'] for m in migrations}):
+        streams = sum(1 for m in migrations if m['source'] == source)
+        copies = min(streams, caps['total'], copy_limits(caps, source, None)[1])
+        why = '%d streams from it and %d initial copies at once' % (streams, copies)
+        need(source, 'max_replication_slots', streams + copies, why + ': a slot each')
+        need(source, 'max_wal_senders', streams + copies, why + ': a WAL sender each')
+    return problems
+
+
 def _names(value):
     """A list of names from a list, a comma-separated string, or nothing."""
     if value is None or value == '':

@@ -9,6 +9,7 @@ import pytest
 
 from ansible.errors import AnsibleFilterError
 from ansible_collections.pgferry.migrate.plugins.filter.fleet_plan import fleet_plan, fleet_select, role_variables
+from ansible_collections.pgferry.migrate.plugins.filter.fleet_capacity import fleet_capacity
 from ansible_collections.pgferry.migrate.plugins.filter.fleet_report import fleet_report
 from ansible_collections.pgferry.migrate.plugins.module_utils.fleet import blocking_cap
 
@@ -149,3 +150,41 @@ def test_groups_select_the_migrations_to_cut_over_and_a_wrong_one_is_refused():
         fleet_plan(fleet(dict(id='a', source='src1', database='a', target='shared', group='two words'),
                          dict(id='b', source='src1', database='b', target='shared', group=['x'])), HOSTS)
     assert str(e.value).count("must be a name of letters") == 2
+
+
+def info(major, **settings):
+    base = dict(max_logical_replication_workers=12, max_worker_processes=24, max_replication_slots=20,
+                max_wal_senders=20, max_active_replication_origins=10)
+    base.update(settings)
+    if major < 18:
+        base.pop('max_active_replication_origins')
+    return dict(major=major, settings=dict((k, str(v)) for k, v in base.items()))
+
+
+def test_capacity_counts_streams_and_the_copies_the_caps_allow_per_instance():
+    # 7 streams onto shared, copies capped at 2 there: 9 workers and origins; src1 sends 4 (+2 copies), src2 3 (+1).
+    plan = fleet_plan(fleet(*[dict(id='m%d' % i, source='src1' if i < 4 else 'src2', database='d%d' % i,
+                                   target='shared') for i in range(7)]), HOSTS)
+    roomy = dict(src1=info(16), src2=info(16), shared=info(18))
+    assert fleet_capacity(plan, roomy) == []
+    tight = dict(src1=info(16, max_replication_slots=5, max_wal_senders=6), src2=info(16),
+                 shared=info(18, max_active_replication_origins=8, max_logical_replication_workers=9,
+                             max_worker_processes=9))
+    problems = fleet_capacity(plan, tight)
+    assert problems == [
+        'shared: max_worker_processes is 9, the fleet needs at least 10 (7 streams onto it and 2 initial copies at '
+        'once, and the launcher): ALTER SYSTEM SET max_worker_processes = 10, then restart it (a managed service: its '
+        'parameter group)',
+        'shared: max_active_replication_origins is 8, the fleet needs at least 9 (7 streams onto it and 2 initial '
+        'copies at once: a replication origin each): ALTER SYSTEM SET max_active_replication_origins = 9, then '
+        'restart it (a managed service: its parameter group)',
+        'src1: max_replication_slots is 5, the fleet needs at least 6 (4 streams from it and 2 initial copies at '
+        'once: a slot each): ALTER SYSTEM SET max_replication_slots = 6, then restart it (a managed service: its '
+        'parameter group)'], problems
+    # Before PostgreSQL 18 a subscriber's origins count against its max_replication_slots.
+    older = fleet_capacity(plan, dict(roomy, shared=info(16, max_replication_slots=8)))
+    assert len(older) == 1 and older[0].startswith('shared: max_replication_slots is 8, the fleet needs at least 9')
+    # An instance whose agent said nothing holds nothing.
+    assert len(fleet_capacity(plan, dict(roomy, src2={}))) == 2
+    with pytest.raises(AnsibleFilterError):
+        fleet_capacity({'migrations': []}, roomy)

@@ -22,7 +22,7 @@ public final class InfoService {
     /** Settings that decide whether logical replication can run; rds.* exists only on Amazon RDS. */
     static final List<String> SETTINGS = List.of("wal_level", "max_replication_slots", "max_wal_senders",
             "max_worker_processes", "max_logical_replication_workers", "max_sync_workers_per_subscription",
-            "rds.logical_replication");
+            "max_active_replication_origins", "rds.logical_replication");
     /** pg_database_size walks every file of every database; a big cluster needs time. */
     private static final Duration QUERY_TIMEOUT = Duration.ofSeconds(30);
 

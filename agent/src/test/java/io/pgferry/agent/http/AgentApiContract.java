@@ -133,6 +133,8 @@ abstract class AgentApiContract {
         assertEquals("20", settings.get("max_replication_slots").asText());
         assertEquals("4", settings.get("max_sync_workers_per_subscription").asText());
         assertNull(settings.get("rds.logical_replication"), "not an RDS server");
+        // Its own limit from 18 (default 10); before 18 max_replication_slots counts a subscriber's origins.
+        assertEquals(cluster.major() >= 18, settings.has("max_active_replication_origins"), settings.toString());
         List<String> names = new ArrayList<>();
         for (JsonNode db : info.get("databases")) {
             names.add(db.get("name").asText());

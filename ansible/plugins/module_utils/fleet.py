@@ -240,13 +240,16 @@ def capacity_problems(planned, infos):
     Every stream keeps, for as long as it streams, an apply worker and a replication origin on its target and a slot
     and a WAL sender on its source; each initial copy at once (as many as the caps allow) borrows one more of each. A
     stream beyond a limit never starts, and its migration waits until its timeout: refused here instead, before anything
-    runs. Only the fleet's own migrations are counted; anything else on an instance needs room on top."""
+    runs. Only the fleet's own migrations are counted; anything else on an instance needs room on top. An instance
+    whose agent did not answer is not judged here: its migrations fail at their own first step, and the others go on."""
     caps = planned['max_copies']
     migrations = planned['migrations']
     problems = []
 
     def need(host, setting, wanted, why):
-        info = infos.get(host) or {}
+        info = infos.get(host)
+        if not info:
+            return
         have = _positive_int((info.get('settings') or {}).get(setting)) or 0
         if have < wanted:
             fix = 'ALTER SYSTEM SET %s = %d, then restart it (a managed service: its parameter group)' % (setting, wanted)

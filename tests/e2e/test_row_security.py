@@ -215,8 +215,9 @@ def test_rls_tables_move_complete_and_a_short_target_is_never_switched_to(rls_st
     time.sleep(5)  # writes after the cutover, on the target and carried back by the reverse stream
     figures = bench.stop()
     assert figures["failed"] == 0 and not figures["bad"], figures
-    # pgbench wrote from before the migration began until after the cutover ended, run after run
-    assert figures["processed"] > 500 and figures["runs"] >= 2, figures
+    # pgbench wrote from before the migration began until after the cutover ended (in one run or several: a faster
+    # migration and cutover fit in one of its runs)
+    assert figures["processed"] > 500 and figures["runs"] >= 1, figures
     assert figures["first_start"] < migrate_began and figures["last_end"] > cutover_ended, figures
     # The reverse stream keeps the old source current, the FORCE table's writes included.
     cmp = st.compare(wait=60)

@@ -53,7 +53,7 @@ public record CopyRequest(String database, SourceConnection connection, Integer 
     @Override
     public String toString() {
         return "CopyRequest[database=" + database + ", connection=" + connection + ", jobs=" + jobs + ", index_jobs="
-                + indexJobs + ", binary=" + binary + ", streaming=" + streaming + ", piece_bytes=" + pieceBytes + ", check="
-                + check + "]";
+                + indexJobs + ", binary=" + binary + ", streaming=" + streaming + ", piece_bytes=" + pieceBytes
+                + ", check=" + check + "]";
     }
 }

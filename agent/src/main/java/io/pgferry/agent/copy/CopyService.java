@@ -228,7 +228,10 @@ public final class CopyService implements SyncStatusService.OwnCopies {
             }
             List<String> queries = new ArrayList<>();
             try (Connection source = SourceSession.open(request.connection(), "pgferry_copy")) {
-                requirePublication(source, name, UnloggedTables.logged(source, manifest.tables()));
+                // Unlogged tables move empty (their rows write no WAL, so no stream could keep them): never published,
+                // never copied.
+                List<TableRef> logged = UnloggedTables.logged(source, manifest.tables());
+                requirePublication(source, name, logged);
                 Decision d = decide(target, source, state, manifest, name, database);
                 copy.mark("checks");
                 if (d.outcome().equals("subscribed")) {
@@ -249,8 +252,8 @@ public final class CopyService implements SyncStatusService.OwnCopies {
                         name, null, Instant.now().toString(), null, null, null, List.of());
                 fresh.save(stateDir, migration);
                 try {
-                    CopyState copied = copy(migration, request, archive, source, target, fresh, queries, copy,
-                            progress);
+                    CopyState copied = copy(migration, request, archive, logged, source, target, fresh, queries,
+                            copy, progress);
                     return subscribe(migration, request, copied, queries, copy, d.outcome(), progress);
                 } catch (Exception e) {
                     abandon(migration, request, fresh, copy, e);
@@ -301,7 +304,8 @@ public final class CopyService implements SyncStatusService.OwnCopies {
                 throw ApiException.conflict("slot_conflict", "replication slot " + name + " exists on the source "
                         + "but no copy on this agent made it, so the rows it stands for cannot be proven to be here; "
                         + "if it is a leftover (an earlier subscription's, a lost agent's), drop it: SELECT "
-                        + "pg_drop_replication_slot(" + Sql.literal(name) + ") on the source, and rerun", List.of(name));
+                        + "pg_drop_replication_slot(" + Sql.literal(name) + ") on the source, and rerun",
+                        List.of(name));
             }
             CopyState st = state.get();
             if (st.status().equals(CopyState.COPIED) && st.consistentLsn() != null
@@ -326,8 +330,8 @@ public final class CopyService implements SyncStatusService.OwnCopies {
     }
 
     /** Rows, keys and indexes of every table, under a new slot's snapshot; returns the state saved as copied. */
-    private CopyState copy(MigrationId migration, CopyRequest request, TargetArchive archive, Connection source,
-                           Connection target, CopyState fresh, List<String> queries, LiveCopy copy,
+    private CopyState copy(MigrationId migration, CopyRequest request, TargetArchive archive, List<TableRef> logged,
+                           Connection source, Connection target, CopyState fresh, List<String> queries, LiveCopy copy,
                            ProgressSink progress) throws Exception {
         Manifest manifest = archive.manifest();
         String database = request.database();
@@ -352,9 +356,7 @@ public final class CopyService implements SyncStatusService.OwnCopies {
             source.setReadOnly(true);
             try (Statement st = source.createStatement()) {
                 st.execute("SET TRANSACTION SNAPSHOT " + Sql.literal(slot.snapshot()));
-                // Unlogged tables move empty (their rows write no WAL, so no stream could keep them): never published, never copied.
-                plan = CopyPlan.read(source, UnloggedTables.logged(source, manifest.tables()), request.jobs(),
-                        request.pieceBytes(), binary);
+                plan = CopyPlan.read(source, logged, request.jobs(), request.pieceBytes(), binary);
             } finally {
                 source.rollback();
             }

@@ -168,7 +168,7 @@ def shop_stack(request: pytest.FixtureRequest):
         subprocess.run([str(REPO / "tools" / "pgbouncer"), "down", "--name", name], capture_output=True)
         _down(name)
         rep = getattr(request.node, "rep_call", None)
-        if rep is not None and rep.passed:
+        if rep is not None and rep.passed and os.environ.get("PGFERRY_E2E_KEEP") != "1":
             import shutil
             shutil.rmtree(st.dir, ignore_errors=True)
 

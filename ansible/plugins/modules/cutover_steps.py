@@ -173,7 +173,8 @@ queries:
 steps_done:
   description:
     - The steps that completed - stream_check (the stream is still there once the lease is held), pool_mode,
-      subscriber_commit, large_objects_before_pause, transactions, pause, fence,
+      subscriber_commit, large_objects_before_pause, rehearsal (the paused steps in check mode, nobody paused yet),
+      transactions, pause, fence,
       disconnect (session pooling), catch_up, sequences, large_objects_scan, large_objects, snapshot, reverse_publisher,
       reverse_subscriber, unfence_target, switch, stop_replication, resume.
   returned: always
@@ -388,6 +389,7 @@ class Cutover:
         target_fenced = self.target.get(self.path('fence', dict(database=self.target_db))).get('fenced')
         if p['large_objects']:
             self.step('large_objects_before_pause', self.large_objects)
+        self.step('rehearsal', self.rehearse)
         if self.bouncer:
             # Right before the pause: no transaction that would hold it (and every client behind it).
             result['transactions'] = self.step('transactions', self.wait_for_transactions)
@@ -504,6 +506,31 @@ class Cutover:
                 if not self.session:
                     self.wait_for_transactions()
 
+    def rehearse(self):
+        """The paused steps once in check mode, nobody paused yet. A step that would be refused (a sequence missing on
+        the target, the reverse subscription's publication gone) is refused now, with nothing changed. And each agent
+        pays its first call of a step (its classes loaded, its JSON reader built: 10-50 ms on a fresh agent, measured
+        with tools/bench-cutover) here instead of inside the pause."""
+        p = self.p
+
+        def source_side():
+            self.source.put(self.path('fence'), dict(database=self.source_db, sequences=True, check=True))
+            # Waiting for a position the stream passed long ago returns at once; it only reads.
+            self.source.post(self.path('catch-up'), dict(database=self.source_db, direction=p['direction'],
+                                                         lsn='0/0', timeout_seconds=p['catch_up_timeout']))
+            if p['reverse_replication']:
+                self.reverse_subscriber(check=True)
+
+        def target_side():
+            values = self.source.get(self.path('sequences', dict(database=self.source_db)))['sequences']
+            self.target.put(self.path('sequences'), dict(database=self.target_db, sequences=values, gap=p['gap'],
+                                                         check=True))
+            if p['stop_replication']:
+                self.target.post(self.path('stop-replication'), dict(database=self.target_db,
+                                                                     direction=p['direction'], check=True))
+
+        at_once(source_side, target_side)
+
     def sequences(self):
         values = self.fenced_sequences
         if values is None:
@@ -543,10 +570,10 @@ class Cutover:
         s, t = at_once(lambda: take(self.source, self.source_db), lambda: take(self.target, self.target_db))
         return dict(source=s['snapshot'], target=t['snapshot'])
 
-    def reverse_subscriber(self):
+    def reverse_subscriber(self, check=False):
         conn = source_connection_body(self.p)
         return self.source.put(self.path('reverse-replication'), dict(database=self.source_db, side='subscriber',
-                                                                      connection=conn))
+                                                                      connection=conn, check=check))
 
     def switch(self):
         self.bouncer.point('target')

@@ -108,6 +108,9 @@ public final class CleanupService {
                 plan.add("ALTER DATABASE " + Sql.ident(db) + " RESET default_transaction_read_only");
             }
             run(plan, c, request.check(), queries);
+            if (!plan.isEmpty() && !request.check()) {
+                connector.forgetSessions();
+            }
             changed |= !plan.isEmpty();
             // The copy's temporary policies (row-level security), whether or not the copy finished.
             plan = new Plan();

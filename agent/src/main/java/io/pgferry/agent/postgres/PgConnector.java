@@ -12,8 +12,9 @@ import org.postgresql.PGProperty;
 import org.postgresql.util.PSQLException;
 
 /**
- * Opens short-lived connections to the local PostgreSQL. No pool: the agent makes a few queries a minute,
- * and a fresh connection per request reports the server's real state instead of a stale pooled socket.
+ * Connections to the local PostgreSQL, each for one request. A session given back is kept a moment for the next
+ * request on its database ({@link IdleSessions}): checked before reuse, so the server's real state is what a request
+ * sees, and reset, so it starts as a new login would.
  */
 public final class PgConnector {
     private static final Driver DRIVER = new Driver();
@@ -22,9 +23,11 @@ public final class PgConnector {
     private static final String READ_ONLY = "25006";
 
     private final PostgresConfig config;
+    private final IdleSessions idle;
 
     public PgConnector(PostgresConfig config) {
         this.config = config;
+        this.idle = new IdleSessions(this::login);
     }
 
     /**
@@ -40,10 +43,34 @@ public final class PgConnector {
      * something, so a bug in a read path cannot write.
      */
     public Connection open(String database, Duration socketTimeout, boolean readOnly) {
+        Connection c = idle.take(database);
         try {
-            Properties p = properties(socketTimeout);
+            c.setReadOnly(readOnly);
+            c.setNetworkTimeout(Runnable::run, (int) Math.min(Integer.MAX_VALUE,
+                    Math.max(1000, socketTimeout.toMillis())));
+            return c;
+        } catch (SQLException e) {
+            try {
+                c.close();
+            } catch (SQLException ignored) {
+                // the session is broken already
+            }
+            throw new PostgresUnavailableException(describe(e), e);
+        }
+    }
+
+    /**
+     * Ends the idle sessions: after a statement that changes what a new session starts with (a database's or a role's
+     * settings, such as the fence's default_transaction_read_only), the next request logs in anew.
+     */
+    public void forgetSessions() {
+        idle.clear();
+    }
+
+    private Connection login(String database) {
+        try {
+            Properties p = properties(Duration.ofSeconds(CONNECT_TIMEOUT_SECONDS));
             PGProperty.PG_DBNAME.set(p, database);
-            PGProperty.READ_ONLY.set(p, readOnly);
             Connection c = DRIVER.connect(url(), p);
             if (c == null) {
                 throw new IllegalStateException("pgjdbc rejected its own URL " + url());
@@ -127,6 +154,10 @@ public final class PgConnector {
         PGProperty.LOGIN_TIMEOUT.set(p, CONNECT_TIMEOUT_SECONDS + 1);
         PGProperty.SOCKET_TIMEOUT.set(p, (int) Math.max(1, socketTimeout.toSeconds()));
         PGProperty.APPLICATION_NAME.set(p, "pgferry-agent");
+        // In the startup packet, not SET after the login: a session given back is reset (DISCARD ALL) to what its login
+        // said, and the fence and the transactions check tell the agent's sessions by this name. Every server the
+        // agent supports is far past 9.0.
+        PGProperty.ASSUME_MIN_SERVER_VERSION.set(p, "9.0");
         PGProperty.READ_ONLY.set(p, true);
         if (config.viaUnixSocket()) {
             PGProperty.SOCKET_FACTORY.set(p, "org.newsclub.net.unix.AFUNIXSocketFactory$FactoryArg");

@@ -55,6 +55,7 @@ public final class PrivilegesService {
                 if (!request.check() && !plan.statements().isEmpty()) {
                     PrivilegePlanner.execute(c, plan.statements());
                     c.commit();
+                    connector.forgetSessions();  // a database's or role's settings may have changed
                 }
                 PrivilegesState state = new PrivilegesState(source.objects().size(), plan.equal(),
                         plan.differences(), plan.missing(), plan.notes());

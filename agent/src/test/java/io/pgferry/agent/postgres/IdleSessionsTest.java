@@ -1,0 +1,174 @@
+package io.pgferry.agent.postgres;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.pgferry.agent.config.PostgresConfig;
+import io.pgferry.agent.config.Secret;
+import io.pgferry.agent.testbed.PgBed;
+import io.pgferry.agent.testbed.PgCluster;
+import java.sql.Connection;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.time.Duration;
+import java.util.Optional;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The agent's sessions kept a moment for the next request ({@link IdleSessions}), on a real PostgreSQL 16 reached as
+ * the agent reaches it (TCP, SCRAM): a session comes back as a new login would be, never one the server ended, never
+ * one from before a change to what new sessions start with, and none is kept for long.
+ */
+@PgBed(major = 16)
+class IdleSessionsTest {
+    private static final Duration TIMEOUT = Duration.ofSeconds(10);
+    private static final String DB = "idle_sessions";
+
+    static PgCluster cluster;
+
+    @BeforeAll
+    static void database() throws Exception {
+        try (Connection c = cluster.connect("postgres"); Statement st = c.createStatement()) {
+            st.execute("DROP DATABASE IF EXISTS " + DB + " WITH (FORCE)");
+            st.execute("CREATE DATABASE " + DB);
+        }
+    }
+
+    private static PgConnector connector() {
+        return new PgConnector(new PostgresConfig(cluster.host(), cluster.port(), cluster.superuser(),
+                Optional.of(Secret.of(cluster.superuserPassword())), Optional.empty(), "postgres"));
+    }
+
+    @Test
+    void aSessionGivenBackIsReusedAsANewLoginWouldBe() throws Exception {
+        PgConnector connector = connector();
+        int first;
+        try (Connection c = connector.open(DB, TIMEOUT, false)) {
+            first = pid(c);
+            try (Statement st = c.createStatement()) {
+                st.execute("SET session_replication_role = replica");
+                st.execute("SET application_name = 'someone else'");
+                st.execute("CREATE TEMP TABLE left_over (id int)");
+                st.execute("SET ROLE pg_monitor");
+            }
+            c.setAutoCommit(false);
+            try (Statement st = c.createStatement()) {
+                st.execute("SELECT 1");  // a transaction left open
+            }
+        }
+        try (Connection c = connector.open(DB, TIMEOUT, true)) {
+            assertEquals(first, pid(c), "the idle session was not reused");
+            assertTrue(c.getAutoCommit());
+            assertTrue(c.isReadOnly());
+            assertEquals("origin", one(c, "SHOW session_replication_role"));
+            assertEquals("pgferry-agent", one(c, "SHOW application_name"));
+            assertEquals(cluster.superuser(), one(c, "SELECT current_user"));
+            assertEquals("0", one(c, "SELECT count(*) FROM pg_class WHERE relname = 'left_over'"));
+            // pgjdbc sets extra_float_digits after its login, so the reset returns it to the server's default: on 12
+            // and later any positive value prints floats the same way, in the shortest text that reads back exactly.
+            try (Connection fresh = cluster.connect(DB)) {
+                String third = "SELECT (1 / 3::float8)::text || ' ' || (0.1::float4)::text";
+                assertEquals(one(fresh, third), one(c, third));
+            }
+        }
+    }
+
+    @Test
+    void aConnectionClosedOnceIsNotUsableAndNotGivenBackTwice() throws Exception {
+        PgConnector connector = connector();
+        Connection c = connector.open(DB, TIMEOUT, true);
+        c.close();
+        c.close();
+        assertTrue(c.isClosed());
+        SQLException e = assertThrows(SQLException.class, c::createStatement);
+        assertEquals("08003", e.getSQLState());
+        try (Connection a = connector.open(DB, TIMEOUT, true); Connection b = connector.open(DB, TIMEOUT, true)) {
+            assertNotEquals(pid(a), pid(b), "one session lent twice");
+        }
+    }
+
+    @Test
+    void aSessionTheServerEndedIsNeverHandedOut() throws Exception {
+        PgConnector connector = connector();
+        int first;
+        try (Connection c = connector.open(DB, TIMEOUT, true)) {
+            first = pid(c);
+        }
+        try (Connection admin = cluster.connect("postgres"); Statement st = admin.createStatement()) {
+            st.execute("SELECT pg_terminate_backend(" + first + ", 5000)");
+        }
+        try (Connection c = connector.open(DB, TIMEOUT, true)) {
+            assertNotEquals(first, pid(c));
+            assertEquals("1", one(c, "SELECT 1"));
+        }
+    }
+
+    /** The fence's case: ALTER DATABASE .. SET reaches only new sessions, so none from before may be reused. */
+    @Test
+    void afterForgetSessionsEverySessionIsANewOneThatSeesTheNewDefaults() throws Exception {
+        PgConnector connector = connector();
+        int idle;
+        int inUse;
+        try (Connection a = connector.open(DB, TIMEOUT, false); Connection b = connector.open(DB, TIMEOUT, false)) {
+            idle = pid(a);
+            inUse = pid(b);
+        }
+        try (Connection b = connector.open(DB, TIMEOUT, false)) {
+            inUse = pid(b);
+            try (Statement st = b.createStatement()) {
+                st.execute("ALTER DATABASE " + DB + " SET default_transaction_read_only = on");
+            }
+            connector.forgetSessions();
+        }
+        try {
+            try (Connection c = connector.open(DB, TIMEOUT, false)) {
+                assertNotEquals(idle, pid(c));
+                assertNotEquals(inUse, pid(c), "the session that ran the ALTER was given back");
+                assertEquals("on", one(c, "SHOW default_transaction_read_only"));
+            }
+        } finally {
+            try (Connection admin = cluster.connect(DB); Statement st = admin.createStatement()) {
+                st.execute("SET default_transaction_read_only = off");
+                st.execute("ALTER DATABASE " + DB + " RESET default_transaction_read_only");
+            }
+            connector.forgetSessions();
+        }
+    }
+
+    @Test
+    void noSessionIsKeptLong() throws Exception {
+        PgConnector connector = connector();
+        int first;
+        try (Connection c = connector.open(DB, TIMEOUT, true)) {
+            first = pid(c);
+        }
+        assertTrue(alive(first));
+        long deadline = System.nanoTime() + Duration.ofSeconds(15).toNanos();
+        while (alive(first) && System.nanoTime() < deadline) {
+            Thread.sleep(200);
+        }
+        assertFalse(alive(first), "an idle session outlived " + IdleSessions.KEEP + " by far");
+    }
+
+    private static boolean alive(int pid) throws Exception {
+        try (Connection admin = cluster.connect("postgres")) {
+            return one(admin, "SELECT count(*) FROM pg_stat_activity WHERE pid = " + pid).equals("1");
+        }
+    }
+
+    private static int pid(Connection c) throws SQLException {
+        return Integer.parseInt(one(c, "SELECT pg_backend_pid()"));
+    }
+
+    private static String one(Connection c, String sql) throws SQLException {
+        try (Statement st = c.createStatement(); ResultSet rs = st.executeQuery(sql)) {
+            rs.next();
+            return rs.getString(1);
+        }
+    }
+}

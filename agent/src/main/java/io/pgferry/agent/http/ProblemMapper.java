@@ -82,6 +82,7 @@ public final class ProblemMapper {
     }
 
     static void write(Context ctx, Problem problem) {
+        RequestBodies.drainUnread(ctx, problem.status());
         ctx.status(problem.status()).json(problem).contentType(PROBLEM_JSON);
     }
 

@@ -7,6 +7,7 @@ import java.io.ByteArrayOutputStream;
 import java.io.FilterInputStream;
 import java.io.IOException;
 import java.io.InputStream;
+import java.io.OutputStream;
 import java.time.Duration;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
@@ -88,6 +89,33 @@ public final class RequestBodies {
             return w;
         } catch (IOException e) {
             throw timedOutOr(e);
+        }
+    }
+
+    /**
+     * Reads and drops a body nobody read, when the request is refused before its body mattered (a missing query
+     * parameter, an unknown migration): answered with the body still in flight, the connection is closed on a client
+     * that is still sending, and its TCP reset can take the answer with it, so the client sees no answer instead of
+     * the problem. Not past the server's request limit, and never for a caller the agent does not know (401) or a body
+     * refused for its size or pace (413, 408): those are answered at once and the connection closed.
+     */
+    static void drainUnread(Context ctx, int status) {
+        if (status == 401 || status == 408 || status == 413 || ctx.attribute(ATTRIBUTE) != null) {
+            return;
+        }
+        String length = ctx.header("Content-Length");
+        try {
+            if (length == null || Long.parseLong(length.trim()) <= 0
+                    || Long.parseLong(length.trim()) > AgentServer.MAX_REQUEST_BYTES) {
+                return;
+            }
+        } catch (NumberFormatException e) {
+            return;
+        }
+        try (InputStream in = stream(ctx, AgentServer.MAX_REQUEST_BYTES)) {
+            in.transferTo(OutputStream.nullOutputStream());
+        } catch (IOException | RuntimeException e) {
+            LOG.debug("{} {}: the unread body could not be dropped ({})", ctx.method(), ctx.path(), e.toString());
         }
     }
 

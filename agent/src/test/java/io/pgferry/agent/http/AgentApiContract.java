@@ -3,6 +3,7 @@ package io.pgferry.agent.http;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -14,10 +15,17 @@ import io.pgferry.agent.health.HealthService;
 import io.pgferry.agent.postgres.PgConnector;
 import io.pgferry.agent.testbed.AgentFixture;
 import io.pgferry.agent.testbed.PgCluster;
+import java.io.ByteArrayOutputStream;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.InetAddress;
+import java.net.Socket;
+import java.net.SocketTimeoutException;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -152,6 +160,51 @@ abstract class AgentApiContract {
     void everythingButHealthNeedsTheToken() throws Exception {
         assertProblem(get("/v1/nope", null), 401, "unauthorized");
         assertProblem(get("/v1/nope", "Bearer " + token), 404, "not_found");
+    }
+
+    /**
+     * A body refused before it is read (the query parameter is missing) is read to its end before the answer: answered
+     * while the client still sends, the connection would be closed with the body in flight, and the TCP reset could
+     * take the answer with it (seen in the fuzz run). Then the connection serves the next request.
+     */
+    @Test
+    void aBodyRefusedBeforeItIsReadIsReadBeforeTheAnswer() throws Exception {
+        byte[] body = ("{\"database\": \"" + "s".repeat(400_000) + "\"}").getBytes(StandardCharsets.UTF_8);
+        try (Socket socket = new Socket(InetAddress.getLoopbackAddress(), agent.port())) {
+            OutputStream out = socket.getOutputStream();
+            InputStream in = socket.getInputStream();
+            out.write(("PUT /v1/migrations/fz/large-objects HTTP/1.1\r\nHost: agent\r\nAuthorization: Bearer " + token
+                    + "\r\nContent-Type: application/json\r\nContent-Length: " + body.length + "\r\n\r\n")
+                    .getBytes(StandardCharsets.US_ASCII));
+            out.write(body, 0, body.length / 2);
+            out.flush();
+            socket.setSoTimeout(700);
+            assertThrows(SocketTimeoutException.class, in::read, "answered before the body was read");
+            out.write(body, body.length / 2, body.length - body.length / 2);
+            out.flush();
+            socket.setSoTimeout(10_000);
+            String answer = response(in);
+            assertTrue(answer.startsWith("HTTP/1.1 400 "), answer);
+            assertTrue(answer.contains("\"code\":\"invalid_request\""), answer);
+            out.write(("GET /v1/health HTTP/1.1\r\nHost: agent\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
+            out.flush();
+            String next = response(in);
+            assertTrue(next.startsWith("HTTP/1.1 200 "), next);
+        }
+    }
+
+    /** One HTTP/1.1 response with a Content-Length, read off the socket. */
+    private static String response(InputStream in) throws Exception {
+        ByteArrayOutputStream head = new ByteArrayOutputStream();
+        while (!head.toString(StandardCharsets.ISO_8859_1).endsWith("\r\n\r\n")) {
+            int b = in.read();
+            assertTrue(b >= 0, "connection closed after " + head);
+            head.write(b);
+        }
+        String headers = head.toString(StandardCharsets.ISO_8859_1);
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("(?i)content-length: *(\\d+)").matcher(headers);
+        assertTrue(m.find(), headers);
+        return headers + new String(in.readNBytes(Integer.parseInt(m.group(1))), StandardCharsets.UTF_8);
     }
 
     @Test

@@ -127,13 +127,21 @@ def test_invalid_fleet_is_refused_then_a_failure_stops_only_its_migration(fleet:
     origins = "max_active_replication_origins" if major >= 18 else "max_replication_slots"
     before = fleet.a.psql("target", f"SHOW {origins}", db="postgres")[0][0]
     fleetlib.configure(fleet.a, "target", {origins: 3})
+    # And a source whose slots may hold more WAL than its disk has room for (its agent reads the disk's free space);
+    # the other source, without a bound, is named but not refused.
+    fleetlib.configure(fleet.a, "source", {"max_slot_wal_keep_size": "'100TB'"})
     try:
         extra = fleet.write_vars(fleetlib.migrations(4), name="too-small.yml")
         rc, out, _ = fleet.playbook("pgferry.migrate.fleet", "-e", f"@{extra}")
         assert rc != 0 and f"shared: {origins} is 3, the fleet needs at least" in out, out[-3000:]
+        assert "src1: max_slot_wal_keep_size is 100.0 TB, more than the" in out, out[-3000:]
+        said = " ".join(out.replace("''", "'").split())  # the message as printed: YAML-quoted and folded
+        assert "src2: max_slot_wal_keep_size is -1, so the fleet's 2 slots on it hold WAL without a bound" in said, \
+            out[-3000:]
         assert "the instances cannot hold the fleet; nothing was run or changed" in out, out[-3000:]
     finally:
         fleetlib.configure(fleet.a, "target", {origins: before})
+        fleetlib.configure(fleet.a, "source", {"max_slot_wal_keep_size": None})
     # Nothing ran: no database on the target, no pgferry role on either source.
     assert fleet.a.psql("target", "SELECT datname FROM pg_database WHERE datname NOT IN "
                                   "('postgres', 'template0', 'template1')", db="postgres") == []

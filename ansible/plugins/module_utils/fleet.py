@@ -272,7 +272,65 @@ def capacity_problems(planned, infos):
         why = '%d streams from it and %d initial copies at once' % (streams, copies)
         need(source, 'max_replication_slots', streams + copies, why + ': a slot each')
         need(source, 'max_wal_senders', streams + copies, why + ': a WAL sender each')
+        wal = _wal_room(infos.get(source))
+        if wal and wal['keep_bytes'] >= 0 and wal['keep_bytes'] > wal['free_bytes']:
+            problems.append('%s: max_slot_wal_keep_size is %s, more than the %s free on the disk of its WAL (%s): the '
+                            'fleet\'s %d slots on it may hold WAL until that disk is full, and the server stops, '
+                            'before the limit lets go of any: ALTER SYSTEM SET max_slot_wal_keep_size = \'%dMB\' (half '
+                            'the free space) and SELECT pg_reload_conf(), or free space on that disk'
+                            % (source, _size(wal['keep_bytes']), _size(wal['free_bytes']), wal['path'], streams,
+                               wal['free_bytes'] // 2 // MB))
     return problems
+
+
+MB = 1024 * 1024
+
+
+def capacity_warnings(planned, infos):
+    """What the fleet's source instances risk without refusing it: WAL held without a bound. A slot holds every WAL
+    segment its subscriber has not confirmed; the instance's slots share one WAL, so what they hold is what the
+    slowest of them holds, and a fleet keeps its slots for as long as its last migration runs. max_slot_wal_keep_size
+    bounds it (a slot past it is invalidated: its migration is reported and starts again), -1, PostgreSQL's default,
+    does not."""
+    warnings = []
+    for source in sorted({m['source'] for m in planned['migrations']}):
+        wal = _wal_room(infos.get(source))
+        if not wal or wal['keep_bytes'] >= 0:
+            continue
+        streams = sum(1 for m in planned['migrations'] if m['source'] == source)
+        free = ('; %s free on the disk of its WAL (%s)' % (_size(wal['free_bytes']), wal['path'])
+                if wal['free_bytes'] is not None else '')
+        bound = '\'%dMB\' (half the free space)' % (wal['free_bytes'] // 2 // MB) if wal['free_bytes'] is not None \
+            else '\'<size>\''
+        warnings.append('%s: max_slot_wal_keep_size is -1, so the fleet\'s %d slots on it hold WAL without a bound until '
+                        'their migrations are cut over or cleaned up%s. To bound it: ALTER SYSTEM SET '
+                        'max_slot_wal_keep_size = %s and SELECT pg_reload_conf()'
+                        % (source, streams, free, bound))
+    return warnings
+
+
+def _wal_room(info):
+    """max_slot_wal_keep_size in bytes (-1: no bound) and the WAL disk's free bytes and path (None when the agent
+    cannot see it), from an agent's GET /v1/info answer; None when the agent did not answer or said nothing of it."""
+    if not info:
+        return None
+    try:
+        keep_mb = int((info.get('settings') or {}).get('max_slot_wal_keep_size'))
+    except (TypeError, ValueError):
+        return None
+    disk = info.get('wal_disk') or {}
+    free = disk.get('free_bytes')
+    if keep_mb >= 0 and free is None:
+        return None
+    return dict(keep_bytes=keep_mb * MB if keep_mb >= 0 else -1, free_bytes=free, path=disk.get('path'))
+
+
+def _size(n):
+    for unit in ('bytes', 'kB', 'MB', 'GB', 'TB'):
+        if n < 1024 or unit == 'TB':
+            return '%d %s' % (n, unit) if unit == 'bytes' else '%.1f %s' % (n, unit)
+        n /= 1024.0
+    return str(n)
 
 
 def _names(value):

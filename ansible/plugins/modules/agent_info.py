@@ -84,6 +84,12 @@ info:
       type: list
       elements: dict
       sample: [{"name": "app", "size_bytes": 7901215}]
+    wal_disk:
+      description:
+        - The filesystem of the server's WAL directory (links followed) as the agent's host sees it - C(path),
+          C(free_bytes), C(total_bytes); absent, with C(wal_disk_error) saying why, when the agent cannot see it.
+      type: dict
+      sample: {"path": "/var/lib/postgresql/16/main/pg_wal", "free_bytes": 52613349376, "total_bytes": 105089261568}
     pg_bin_dir:
       description: Directory of the PostgreSQL programs the agent uses.
       type: str

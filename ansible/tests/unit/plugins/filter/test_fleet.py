@@ -9,7 +9,7 @@ import pytest
 
 from ansible.errors import AnsibleFilterError
 from ansible_collections.pgferry.migrate.plugins.filter.fleet_plan import fleet_plan, fleet_select, role_variables
-from ansible_collections.pgferry.migrate.plugins.filter.fleet_capacity import fleet_capacity
+from ansible_collections.pgferry.migrate.plugins.filter.fleet_capacity import fleet_capacity, fleet_capacity_warnings
 from ansible_collections.pgferry.migrate.plugins.filter.fleet_report import fleet_report
 from ansible_collections.pgferry.migrate.plugins.module_utils.fleet import blocking_cap
 
@@ -188,3 +188,49 @@ def test_capacity_counts_streams_and_the_copies_the_caps_allow_per_instance():
     assert fleet_capacity(dict(plan), dict(tight, src1={})) == problems[:2]
     with pytest.raises(AnsibleFilterError):
         fleet_capacity({'migrations': []}, roomy)
+
+
+GB = 1024 ** 3
+
+
+def wal(major, keep_mb, free_bytes=None, **settings):
+    """info() plus max_slot_wal_keep_size (MB, as pg_settings gives it) and the WAL disk's free space when known."""
+    out = info(major, max_slot_wal_keep_size=keep_mb, **settings)
+    if free_bytes is not None:
+        out['wal_disk'] = dict(path='/var/lib/postgresql/%d/main/pg_wal' % major, free_bytes=free_bytes,
+                               total_bytes=4 * free_bytes)
+    return out
+
+
+def test_wal_a_source_may_hold_is_bounded_by_the_free_space_of_its_disk():
+    plan = fleet_plan(fleet(*[dict(id='m%d' % i, source='src1' if i < 3 else 'src2', database='d%d' % i,
+                                   target='shared') for i in range(5)]), HOSTS)
+    shared = info(18)
+    # A bound beyond the free space is refused, with half the free space as the fix; within it, nothing is said.
+    over = dict(src1=wal(16, 200 * 1024, free_bytes=50 * GB), src2=wal(16, 10 * 1024, free_bytes=50 * GB),
+                shared=shared)
+    assert fleet_capacity(plan, over) == [
+        'src1: max_slot_wal_keep_size is 200.0 GB, more than the 50.0 GB free on the disk of its WAL '
+        '(/var/lib/postgresql/16/main/pg_wal): the fleet\'s 3 slots on it may hold WAL until that disk is full, and '
+        'the server stops, before the limit lets go of any: ALTER SYSTEM SET max_slot_wal_keep_size = \'25600MB\' '
+        '(half the free space) and SELECT pg_reload_conf(), or free space on that disk']
+    assert fleet_capacity_warnings(plan, over) == []
+    # No bound (PostgreSQL's default): named with the free space when the agent sees the disk, never refused.
+    unbounded = dict(src1=wal(16, -1, free_bytes=50 * GB), src2=wal(16, -1), shared=shared)
+    assert fleet_capacity(plan, unbounded) == []
+    assert fleet_capacity_warnings(plan, unbounded) == [
+        'src1: max_slot_wal_keep_size is -1, so the fleet\'s 3 slots on it hold WAL without a bound until their '
+        'migrations are cut over or cleaned up; 50.0 GB free on the disk of its WAL '
+        '(/var/lib/postgresql/16/main/pg_wal). To bound it: ALTER SYSTEM SET max_slot_wal_keep_size = \'25600MB\' '
+        '(half the free space) and SELECT pg_reload_conf()',
+        'src2: max_slot_wal_keep_size is -1, so the fleet\'s 2 slots on it hold WAL without a bound until their '
+        'migrations are cut over or cleaned up. To bound it: ALTER SYSTEM SET max_slot_wal_keep_size = \'<size>\' '
+        'and SELECT pg_reload_conf()']
+    # A bound the agent cannot compare (no view of the disk: a managed service), an agent that did not answer, or
+    # one that does not report the setting: nothing is refused or said.
+    unseen = dict(src1=wal(16, 200 * 1024), src2={}, shared=shared)
+    assert fleet_capacity(plan, unseen) == [] and fleet_capacity_warnings(plan, unseen) == []
+    assert fleet_capacity_warnings(plan, dict(src1=info(16), src2=info(16), shared=shared)) == []
+    with pytest.raises(AnsibleFilterError):
+        fleet_capacity_warnings({'migrations': []}, unseen)
+

@@ -6,6 +6,10 @@ import io.pgferry.agent.postgres.PgTools;
 import io.pgferry.agent.postgres.PgToolsException;
 import io.pgferry.agent.postgres.PgToolsCache;
 import io.pgferry.agent.postgres.ServerVersion;
+import java.io.IOException;
+import java.nio.file.FileStore;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.sql.Array;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
@@ -19,10 +23,13 @@ import java.util.List;
 import java.util.Map;
 
 public final class InfoService {
-    /** Settings that decide whether logical replication can run; rds.* exists only on Amazon RDS. */
+    /**
+     * Settings that decide whether logical replication can run, and how much WAL its slots may hold
+     * (max_slot_wal_keep_size, in MB as pg_settings gives it; -1 without a bound); rds.* exists only on Amazon RDS.
+     */
     static final List<String> SETTINGS = List.of("wal_level", "max_replication_slots", "max_wal_senders",
             "max_worker_processes", "max_logical_replication_workers", "max_sync_workers_per_subscription",
-            "max_active_replication_origins", "rds.logical_replication");
+            "max_active_replication_origins", "max_slot_wal_keep_size", "rds.logical_replication");
     /** pg_database_size walks every file of every database; a big cluster needs time. */
     private static final Duration QUERY_TIMEOUT = Duration.ofSeconds(30);
 
@@ -46,14 +53,51 @@ public final class InfoService {
             } catch (PgToolsException e) {
                 toolsError = e.getMessage();
             }
+            WalDisk walDisk = null;
+            String walDiskError;
+            try {
+                walDisk = walDisk(c);
+                walDiskError = null;
+            } catch (WalDiskUnknown e) {
+                walDiskError = e.getMessage();
+            }
             return new AgentInfo(AgentVersion.get(), version.version(), version.versionNum(), version.major(),
                     settings, databases, pg == null ? null : pg.binDir().toString(),
-                    pg == null ? null : pg.source(), pg == null ? null : pg.pgDumpVersion(), toolsError);
+                    pg == null ? null : pg.source(), pg == null ? null : pg.pgDumpVersion(), toolsError, walDisk,
+                    walDiskError);
         } catch (SQLException e) {
             throw connector.translate(e);
         }
     }
 
+
+    /** Why the WAL's disk is not reported. */
+    static final class WalDiskUnknown extends Exception {
+        WalDiskUnknown(String message) {
+            super(message, null, false, false);
+        }
+    }
+
+    /** The WAL directory's filesystem, when the server says where its data directory is and this host can see it. */
+    static WalDisk walDisk(Connection c) throws SQLException, WalDiskUnknown {
+        String dataDirectory;
+        try (Statement st = c.createStatement(); ResultSet rs = st.executeQuery(
+                "SELECT setting FROM pg_catalog.pg_settings WHERE name = 'data_directory'")) {
+            dataDirectory = rs.next() ? rs.getString(1) : null;
+        }
+        if (dataDirectory == null || dataDirectory.isBlank()) {
+            throw new WalDiskUnknown("the agent's role may not read data_directory (it needs pg_read_all_settings)");
+        }
+        Path wal = Path.of(dataDirectory, "pg_wal");
+        try {
+            Path real = wal.toRealPath();
+            FileStore store = Files.getFileStore(real);
+            return new WalDisk(real.toString(), store.getUsableSpace(), store.getTotalSpace());
+        } catch (IOException | SecurityException e) {
+            throw new WalDiskUnknown(wal + " cannot be read from this host (" + e.getClass().getSimpleName()
+                    + "): the agent runs on another host, or its OS user may not enter the data directory");
+        }
+    }
 
     private static Map<String, String> settings(Connection c) throws SQLException {
         Map<String, String> out = new LinkedHashMap<>();

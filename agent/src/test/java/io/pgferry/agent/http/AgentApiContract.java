@@ -143,6 +143,18 @@ abstract class AgentApiContract {
         assertNull(settings.get("rds.logical_replication"), "not an RDS server");
         // Its own limit from 18 (default 10); before 18 max_replication_slots counts a subscriber's origins.
         assertEquals(cluster.major() >= 18, settings.has("max_active_replication_origins"), settings.toString());
+        assertEquals("-1", settings.get("max_slot_wal_keep_size").asText(), "the server's default: no bound");
+        // The WAL's disk, as the agent's host sees it: a pgbed cluster's on this host, a container's not.
+        JsonNode disk = info.get("wal_disk");
+        if (cluster.container() == null) {
+            assertTrue(disk != null && disk.get("path").asText().endsWith("/pg_wal"), r.body());
+            assertTrue(disk.get("free_bytes").asLong() > 0, r.body());
+            assertTrue(disk.get("total_bytes").asLong() >= disk.get("free_bytes").asLong(), r.body());
+            assertNull(info.get("wal_disk_error"), r.body());
+        } else {
+            assertNull(disk, r.body());
+            assertTrue(info.get("wal_disk_error").asText().contains("cannot be read from this host"), r.body());
+        }
         List<String> names = new ArrayList<>();
         for (JsonNode db : info.get("databases")) {
             names.add(db.get("name").asText());

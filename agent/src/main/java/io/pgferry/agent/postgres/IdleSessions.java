@@ -19,15 +19,21 @@ import org.apache.commons.pool2.impl.GenericKeyedObjectPoolConfig;
  * The agent's sessions, kept for a moment after use and handed to the next request on the same database. A login
  * costs the agent 11 ms of CPU over TCP with a password (SCRAM's key derivation, in the agent's C1-only JVM) and the
  * server a backend; a cutover's pause makes about ten of them one after another. Kept {@link #KEEP} at most, so an
- * idle agent holds no session; checked with a round trip before reuse, so a session the server ended is never handed
- * out; and reset on return ({@code DISCARD ALL}: settings, role, prepared statements, temporary tables), so nothing one
- * request set reaches the next. A statement that changes what a new session would start with (a database's or role's
- * settings: the fence, the privileges) must be followed by {@link #clear()}, which ends the idle sessions and
- * every session in use at the time when it is given back, the one that ran the statement included.
+ * idle agent holds no session, and {@link #IN_ALL} at most idle at once; checked with a round trip before reuse, so a
+ * session the server ended is never handed out; and reset on return ({@code DISCARD ALL}: settings, role, prepared
+ * statements, temporary tables), so nothing one request set reaches the next. A statement that changes what a new
+ * session would start with (a database's or role's settings: the fence, the privileges) must be followed by
+ * {@link #clear()}, which ends the idle sessions and every session in use at the time when it is given back, the one
+ * that ran the statement included.
  */
 final class IdleSessions {
     static final Duration KEEP = Duration.ofSeconds(2);
     static final int PER_DATABASE = 2;
+    /**
+     * Over every database: an agent beside a shared instance of a fleet serves many databases at once, and the
+     * connections it keeps idle are connections the applications cannot have.
+     */
+    static final int IN_ALL = 4;
     private static final int VALIDATION_SECONDS = 2;
 
     private final GenericKeyedObjectPool<String, Connection> pool;
@@ -124,7 +130,7 @@ final class IdleSessions {
                 case "close" -> {
                     if (!closed) {
                         closed = true;
-                        if (raw.isClosed() || generationTaken != generation.get()) {
+                        if (raw.isClosed() || generationTaken != generation.get() || pool.getNumIdle() >= IN_ALL) {
                             discard(database, raw);
                         } else {
                             giveBack(database, raw);

@@ -67,6 +67,11 @@ public final class PgConnector {
         idle.clear();
     }
 
+    /** Sessions kept idle now, over every database. */
+    int idleSessions() {
+        return idle.idle();
+    }
+
     private Connection login(String database) {
         try {
             Properties p = properties(Duration.ofSeconds(CONNECT_TIMEOUT_SECONDS));

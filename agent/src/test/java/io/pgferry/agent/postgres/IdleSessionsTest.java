@@ -15,6 +15,8 @@ import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Optional;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -28,14 +30,17 @@ import org.junit.jupiter.api.Test;
 class IdleSessionsTest {
     private static final Duration TIMEOUT = Duration.ofSeconds(10);
     private static final String DB = "idle_sessions";
+    private static final String OTHER_DB = "idle_sessions_other";
 
     static PgCluster cluster;
 
     @BeforeAll
     static void database() throws Exception {
         try (Connection c = cluster.connect("postgres"); Statement st = c.createStatement()) {
-            st.execute("DROP DATABASE IF EXISTS " + DB + " WITH (FORCE)");
-            st.execute("CREATE DATABASE " + DB);
+            for (String db : List.of(DB, OTHER_DB)) {
+                st.execute("DROP DATABASE IF EXISTS " + db + " WITH (FORCE)");
+                st.execute("CREATE DATABASE " + db);
+            }
         }
     }
 
@@ -138,6 +143,25 @@ class IdleSessionsTest {
             }
             connector.forgetSessions();
         }
+    }
+
+    /** An agent beside a fleet's shared instance serves many databases: it keeps few sessions idle over all of them. */
+    @Test
+    void fewSessionsAreKeptIdleOverEveryDatabase() throws Exception {
+        PgConnector connector = connector();
+        List<Connection> open = new ArrayList<>();
+        try {
+            for (String db : List.of(DB, OTHER_DB, "postgres")) {
+                for (int i = 0; i < 3; i++) {
+                    open.add(connector.open(db, TIMEOUT, true));
+                }
+            }
+        } finally {
+            for (Connection c : open) {
+                c.close();
+            }
+        }
+        assertEquals(IdleSessions.IN_ALL, connector.idleSessions(), "kept idle of 9 given back over 3 databases");
     }
 
     @Test

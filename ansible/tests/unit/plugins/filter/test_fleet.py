@@ -233,4 +233,3 @@ def test_wal_a_source_may_hold_is_bounded_by_the_free_space_of_its_disk():
     assert fleet_capacity_warnings(plan, dict(src1=info(16), src2=info(16), shared=shared)) == []
     with pytest.raises(AnsibleFilterError):
         fleet_capacity_warnings({'migrations': []}, unseen)
-

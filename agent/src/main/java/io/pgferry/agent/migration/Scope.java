@@ -1,5 +1,6 @@
 package io.pgferry.agent.migration;
 
+import io.pgferry.agent.problem.BadRequestException;
 import java.util.List;
 
 /**
@@ -13,7 +14,20 @@ public record Scope(List<String> includeSchemas, List<String> excludeSchemas, Li
     public Scope {
         includeSchemas = Names.requireAll("include_schemas", includeSchemas);
         excludeSchemas = Names.requireAll("exclude_schemas", excludeSchemas);
-        includeTables = includeTables == null ? List.of() : List.copyOf(includeTables);
-        excludeTables = excludeTables == null ? List.of() : List.copyOf(excludeTables);
+        includeTables = tables("include_tables", includeTables);
+        excludeTables = tables("exclude_tables", excludeTables);
+    }
+
+    private static List<TableRef> tables(String field, List<TableRef> tables) {
+        if (tables == null) {
+            return List.of();
+        }
+        for (int i = 0; i < tables.size(); i++) {
+            if (tables.get(i) == null) {
+                throw new BadRequestException(field + "[" + i + "]", field + "[" + i + "] is null; list each table "
+                        + "as {\"schema\": .., \"name\": ..}");
+            }
+        }
+        return List.copyOf(tables);
     }
 }

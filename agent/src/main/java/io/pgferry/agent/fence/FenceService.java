@@ -77,7 +77,9 @@ public final class FenceService {
                         files.fencedAt(db).orElse(null), List.of(), 0, null)));
             }
             plan.runEach(c);
-            connector.forgetSessions();
+            if (!plan.isEmpty()) {
+                connector.forgetSessions();
+            }
             // Sessions begun after the setting are read-only already; those begun before must go. On a rerun the
             // recorded time (or, when unknown, now) bounds them.
             String fencedAt = fenced ? files.fencedAt(db).orElse(now(c)) : now(c);
@@ -115,7 +117,9 @@ public final class FenceService {
                         files.fencedAt(db).orElse(null), List.of(), 0, null)));
             }
             plan.runEach(c);
-            connector.forgetSessions();
+            if (!plan.isEmpty()) {
+                connector.forgetSessions();
+            }
             Optional<String> since = files.fencedAt(db);
             Ended ended = fenced && since.isPresent() ? terminate(c, db, ">=", since.get()) : Ended.NONE;
             if (!ended.sessions().isEmpty()) {

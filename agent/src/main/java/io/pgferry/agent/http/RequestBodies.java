@@ -104,12 +104,13 @@ public final class RequestBodies {
             return;
         }
         String length = ctx.header("Content-Length");
+        long bytes;
         try {
-            if (length == null || Long.parseLong(length.trim()) <= 0
-                    || Long.parseLong(length.trim()) > AgentServer.MAX_REQUEST_BYTES) {
-                return;
-            }
+            bytes = length == null ? 0 : Long.parseLong(length.trim());
         } catch (NumberFormatException e) {
+            return;
+        }
+        if (bytes <= 0 || bytes > AgentServer.MAX_REQUEST_BYTES) {
             return;
         }
         try (InputStream in = stream(ctx, AgentServer.MAX_REQUEST_BYTES)) {

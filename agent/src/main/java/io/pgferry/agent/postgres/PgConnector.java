@@ -74,7 +74,7 @@ public final class PgConnector {
 
     private Connection login(String database) {
         try {
-            Properties p = properties(Duration.ofSeconds(CONNECT_TIMEOUT_SECONDS));
+            Properties p = properties();
             PGProperty.PG_DBNAME.set(p, database);
             Connection c = DRIVER.connect(url(), p);
             if (c == null) {
@@ -150,14 +150,15 @@ public final class PgConnector {
         return "jdbc:postgresql://" + host + ":" + config.port() + "/";
     }
 
-    private Properties properties(Duration socketTimeout) {
+    /** A login's: each request sets its own read timeout on the session it is lent ({@link #open}). */
+    private Properties properties() {
         Properties p = new Properties();
         PGProperty.PG_DBNAME.set(p, config.database());
         PGProperty.USER.set(p, config.user());
         config.password().ifPresent(pw -> PGProperty.PASSWORD.set(p, pw.reveal()));
         PGProperty.CONNECT_TIMEOUT.set(p, CONNECT_TIMEOUT_SECONDS);
         PGProperty.LOGIN_TIMEOUT.set(p, CONNECT_TIMEOUT_SECONDS + 1);
-        PGProperty.SOCKET_TIMEOUT.set(p, (int) Math.max(1, socketTimeout.toSeconds()));
+        PGProperty.SOCKET_TIMEOUT.set(p, CONNECT_TIMEOUT_SECONDS);
         PGProperty.APPLICATION_NAME.set(p, "pgferry-agent");
         // In the startup packet, not SET after the login: a session given back is reset (DISCARD ALL) to what its login
         // said, and the fence and the transactions check tell the agent's sessions by this name. Every server the

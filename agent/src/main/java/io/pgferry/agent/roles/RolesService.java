@@ -55,7 +55,9 @@ public final class RolesService {
             }
             if (!request.check()) {
                 r.plan().runInTransaction(c);
-                connector.forgetSessions();  // the agent's own role may be among those whose settings changed
+                if (!r.plan().isEmpty()) {
+                    connector.forgetSessions();  // the agent's own role may be among those whose settings changed
+                }
             }
             List<RolePlanner.RoleFinding> warnings = r.findings().stream().filter(f -> !f.error()).toList();
             RolesState state = new RolesState(request.roles().size(), r.created(), r.present(), r.grants(),

@@ -84,7 +84,7 @@ final class Features {
     static List<RouteGroup> all(AgentConfig config, PgConnector connector, PgToolsCache pgTools, JobRunner jobs,
                                 PgProcess tools) {
         Optional<ArchiveKey> archiveKey = config.archiveKey().map(ArchiveKey::of);
-        SubscriptionService subscriptions = new SubscriptionService(connector);
+        SubscriptionService subscriptions = new SubscriptionService(connector, config.stateDir());
         CopyService copy = new CopyService(connector, pgTools, tools, jobs, config.stateDir(), config.copy(),
                 subscriptions);
         SyncStatusService syncStatus = new SyncStatusService(connector, copy);
@@ -115,7 +115,7 @@ final class Features {
                 new FenceController(new FenceService(connector, config.stateDir(), scopes)),
                 new CatchUpController(new CatchUpService(connector), new SubscriberCommitService(connector)),
                 new SequencesController(new SequencesService(connector, scopes)),
-                new StopReplicationController(new StopReplicationService(connector)),
+                new StopReplicationController(new StopReplicationService(connector, config.stateDir())),
                 new ReverseReplicationController(new ReverseReplicationService(connector, replicationRoles,
                         config.stateDir(), scopes)),
                 new VerifyController(new VerifyService(connector, scopes)),

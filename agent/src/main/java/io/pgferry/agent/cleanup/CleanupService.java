@@ -3,6 +3,7 @@ package io.pgferry.agent.cleanup;
 import io.pgferry.agent.catalog.Subscriptions;
 import io.pgferry.agent.fence.FenceFiles;
 import io.pgferry.agent.fence.FenceService;
+import io.pgferry.agent.migration.ApplyTriggers;
 import io.pgferry.agent.migration.Direction;
 import io.pgferry.agent.migration.MigrationId;
 import io.pgferry.agent.migration.Plan;
@@ -88,6 +89,13 @@ public final class CleanupService {
             boolean feedsReverse = Subscriptions.read(c, Direction.REVERSE.objectName(migration)).isPresent();
             for (String name : names) {
                 changed |= dropSubscription(c, name, request.check(), queries);
+            }
+            if (!(request.keepReverse() && feedsReverse)) {
+                // No stream applies here any more: what was tempered for one fires as it did before.
+                List<String> restored = new ApplyTriggers(stateDir, migration, db).restore(c, request.check(),
+                        remaining);
+                queries.addAll(restored);
+                changed |= !restored.isEmpty();
             }
             Plan plan = new Plan();
             for (String name : names) {

@@ -1,8 +1,10 @@
 package io.pgferry.agent.postdata;
 
+import io.pgferry.agent.catalog.Subscriptions;
 import io.pgferry.agent.jobs.JobRunner;
 import io.pgferry.agent.jobs.JobView;
 import io.pgferry.agent.jobs.ProgressSink;
+import io.pgferry.agent.migration.ApplyTriggers;
 import io.pgferry.agent.migration.DatabaseCheck;
 import io.pgferry.agent.migration.MigrationId;
 import io.pgferry.agent.postgres.PgConnector;
@@ -30,8 +32,10 @@ import java.sql.Statement;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.TreeMap;
 
 /**
@@ -77,7 +81,14 @@ public final class PostDataService {
     public PostDataResult check(MigrationId migration, PostDataRequest request) {
         TargetArchive archive = TargetArchive.load(stateDir, migration);
         String database = DatabaseCheck.require(connector, request.database());
-        return result(true, plan(database, archive.manifest(), request), request);
+        List<String> tempering;
+        try (Connection c = connector.open(database, Duration.ofMinutes(5), true)) {
+            tempering = streaming(c, migration) ? new ApplyTriggers(stateDir, migration, database).temper(c,
+                    t -> true, true) : List.of();
+        } catch (SQLException e) {
+            throw connector.translate(e);
+        }
+        return result(true, plan(database, archive.manifest(), request), request, tempering);
     }
 
     /** Refuses at once what can be refused (no archive, no database, schema not applied), then starts the job. */
@@ -95,10 +106,16 @@ public final class PostDataService {
         PostDataRestore plan = plan(database, archive.manifest(), request);
         int steps = plan.refresh().size() + 1;
         Restore restore = new Restore(process, Tools.forServer(pgTools, serverMajor(database)), archive.files());
-        if (!plan.restore().isEmpty()) {
+        Set<Integer> firingIds = new HashSet<>();
+        plan.restore().stream().filter(PostDataService::firesOnRows).forEach(e -> firingIds.add(e.id()));
+        List<TocEntry> firing = plan.restore().stream().filter(e -> firingIds.contains(e.id())
+                || (e.commentOn() != null && firingIds.contains(e.commentOn()))).toList();
+        List<TocEntry> rest = plan.restore().stream().filter(e -> !firing.contains(e)).toList();
+        if (!rest.isEmpty()) {
             progress.report(0, steps, "restoring " + plan.restore().size() + " post-data entries");
-            restore.run(database, TocEntry.POST_DATA, plan.restore(), options(request, plan));
+            restore.run(database, TocEntry.POST_DATA, rest, options(request, rest.size()));
         }
+        List<String> tempering = triggers(migration, database, restore, firing);
         if (!plan.policies().isEmpty()) {
             try (Connection c = connector.open(database, REFRESH_TIMEOUT, false); Statement st = c.createStatement()) {
                 c.setAutoCommit(false);
@@ -126,15 +143,62 @@ public final class PostDataService {
             throw connector.translate(e);
         }
         progress.report(steps, steps, "done");
-        return result(false, plan, request);
+        return result(false, plan, request, tempering);
     }
 
-    private static List<String> options(PostDataRequest request, PostDataRestore plan) {
-        int jobs = Math.min(request.jobs(), plan.restore().size());
+    private static boolean firesOnRows(TocEntry e) {
+        return "TRIGGER".equals(e.desc());
+    }
+
+    private static boolean streaming(Connection c, MigrationId migration) throws SQLException {
+        return Subscriptions.read(c, migration.objectName()).isPresent();
+    }
+
+    /**
+     * Triggers (with their comments) in one transaction with their tempering ({@link ApplyTriggers}): an apply worker
+     * writing meanwhile waits for the table's lock and never sees one ENABLE ALWAYS or REPLICA.
+     *
+     * @return the tempering statements run
+     */
+    private List<String> triggers(MigrationId migration, String database, Restore restore, List<TocEntry> entries)
+            throws IOException {
+        String script = entries.isEmpty() ? null : restore.script(TocEntry.POST_DATA, entries);
+        try (Connection c = connector.open(database, REFRESH_TIMEOUT, false)) {
+            c.setAutoCommit(false);
+            try {
+                if (script != null) {
+                    try (Statement st = c.createStatement()) {
+                        // pg_restore's own text: no JDBC escapes to expand in it.
+                        st.setEscapeProcessing(false);
+                        st.execute(script);
+                    }
+                }
+                List<String> tempering = streaming(c, migration) ? new ApplyTriggers(stateDir, migration, database)
+                        .temper(c, t -> true, false) : List.of();
+                c.commit();
+                return tempering;
+            } finally {
+                c.rollback();
+            }
+        } catch (SQLException e) {
+            String state = e.getSQLState();
+            if (state == null || state.startsWith("08") || state.startsWith("57")) {
+                throw connector.translate(e);
+            }
+            String message = e instanceof org.postgresql.util.PSQLException p && p.getServerErrorMessage() != null
+                    ? p.getServerErrorMessage().getMessage() : "SQLSTATE " + state;
+            throw new ApiException(502, "pg_restore_failed", "pg_restore failed", "restoring the triggers failed; "
+                    + "none of them was kept: " + message + " (SQLSTATE " + state + ")", null, List.of(), null);
+        }
+    }
+
+    private static List<String> options(PostDataRequest request, int entries) {
+        int jobs = Math.min(request.jobs(), entries);
         return jobs > 1 ? List.of("--jobs=" + jobs) : List.of();
     }
 
-    private static PostDataResult result(boolean check, PostDataRestore plan, PostDataRequest request) {
+    private static PostDataResult result(boolean check, PostDataRestore plan, PostDataRequest request,
+                                         List<String> tempering) {
         Map<String, Integer> restored = new TreeMap<>();
         List<String> actions = new ArrayList<>();
         for (TocEntry e : plan.restore()) {
@@ -143,8 +207,10 @@ public final class PostDataService {
         }
         List<String> queries = new ArrayList<>();
         if (!plan.restore().isEmpty()) {
-            queries.add(Restore.describe(TocEntry.POST_DATA, plan.restore(), options(request, plan)));
+            queries.add(Restore.describe(TocEntry.POST_DATA, plan.restore(), options(request,
+                    plan.restore().size())));
         }
+        queries.addAll(tempering);
         for (PolicyRoles p : plan.policies()) {
             queries.add(createPolicy(p, request.map()));
             actions.add("POLICY " + Sql.ident(p.name()) + " ON " + Sql.qualified(p.schema(), p.table())

@@ -35,9 +35,10 @@ final class SourcePrivilegeChecks {
              ORDER BY 1""".formatted(NOT_EXTENSION.formatted("'pg_catalog.pg_proc'::regclass", "p.oid"));
     /**
      * Objects whose code runs during or after the move: materialized views (refreshed), indexes with expressions or
-     * predicates calling functions that are not PostgreSQL's (built, and evaluated on every applied row), triggers
-     * (those enabled ALWAYS or REPLICA fire on applied rows), and defaults and generated columns calling such
-     * functions. The last column says whether it runs under the subscription's apply.
+     * predicates calling functions that are not PostgreSQL's (built, and evaluated on every applied row), triggers,
+     * and defaults and generated columns calling such
+     * functions. The last column says whether it runs under the subscription's apply: never a trigger, which the
+     * apply worker's side holds tempered while it applies (migration.ApplyTriggers).
      */
     private static final String CODE = """
             SELECT 'materialized view ' || format('%%I.%%I', n.nspname, c.relname), r.rolname, r.rolsuper, false
@@ -59,7 +60,7 @@ final class SourcePrivilegeChecks {
             UNION
             SELECT 'trigger ' || format('%%I', t.tgname) || ' on ' || format('%%I.%%I', n.nspname, c.relname)
                    || CASE t.tgenabled WHEN 'A' THEN ' (ENABLE ALWAYS)' WHEN 'R' THEN ' (ENABLE REPLICA)' ELSE '' END,
-                   r.rolname, r.rolsuper, t.tgenabled IN ('A', 'R')
+                   r.rolname, r.rolsuper, false
               FROM pg_catalog.pg_trigger t JOIN pg_catalog.pg_class c ON c.oid = t.tgrelid
               JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace JOIN pg_catalog.pg_roles r ON r.oid = c.relowner
              WHERE NOT t.tgisinternal AND %1$s

@@ -46,8 +46,8 @@ final class TargetRoleChecks {
 
     /**
      * Before 16 the apply worker runs as the subscription's owner (a superuser on 14 and 15) and evaluates index
-     * expressions, generated columns and ALWAYS/REPLICA triggers of every row it applies; from 16 on it runs as each
-     * table's owner.
+     * expressions and generated columns of every row it applies (ALWAYS/REPLICA triggers are held tempered while it
+     * applies: migration.ApplyTriggers); from 16 on it runs as each table's owner.
      */
     private void applyCode(int major) throws SQLException {
         List<String> code = request.sourceApplyCode();
@@ -65,7 +65,7 @@ final class TargetRoleChecks {
                     + "subscription applies every row as its owner, the agent's superuser role: these objects' code, "
                     + "owned by non-superusers on the source, would run with superuser rights during the migration",
                     "migrate to PostgreSQL 16 or newer (the apply then runs as each table's owner), or change these "
-                    + "objects to call only PostgreSQL's functions, or disable the triggers during the move");
+                    + "objects to call only PostgreSQL's functions");
         }
     }
 }

@@ -1,6 +1,7 @@
 package io.pgferry.agent.reversereplication;
 
 import io.pgferry.agent.catalog.Subscriptions;
+import io.pgferry.agent.migration.ApplyTriggers;
 import io.pgferry.agent.migration.Direction;
 import io.pgferry.agent.migration.ManifestScope;
 import io.pgferry.agent.migration.ManifestScopes;
@@ -28,6 +29,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
+import java.util.Set;
 import java.util.stream.Collectors;
 
 /**
@@ -60,7 +62,7 @@ public final class ReverseReplicationService {
         String name = Direction.REVERSE.objectName(migration);
         ManifestScope scope = scopes.read(migration);
         return request.side().equals("publisher") ? publisher(migration, name, scope, request)
-                : subscriber(name, scope, request);
+                : subscriber(migration, name, scope, request);
     }
 
     private StepResult<Reverse> publisher(MigrationId migration, String name, ManifestScope scope,
@@ -102,7 +104,8 @@ public final class ReverseReplicationService {
         }
     }
 
-    private StepResult<Reverse> subscriber(String name, ManifestScope scope, ReverseReplicationRequest request) {
+    private StepResult<Reverse> subscriber(MigrationId migration, String name, ManifestScope scope,
+                                           ReverseReplicationRequest request) {
         SourceConnection source = request.connection();
         try (Connection c = Sessions.writable(connector, request.database(), TIMEOUT)) {
             int major = connector.serverVersion(c).major();
@@ -115,7 +118,13 @@ public final class ReverseReplicationService {
                 // never enabled: DROP reaches the target to drop the old slot.
                 plan.add("DROP SUBSCRIPTION " + Sql.ident(name));
             }
+            List<String> queries = new ArrayList<>();
             if (existing.isEmpty() || !existing.get().enabled()) {
+                // Before the stream exists: the old source's own ALWAYS and REPLICA triggers must not fire again on
+                // what the new primary's triggers wrote already.
+                Set<TableRef> tables = Set.copyOf(scope.tables());
+                queries.addAll(new ApplyTriggers(stateDir, migration, request.database()).temper(c, tables::contains,
+                        request.check()));
                 String with = " PUBLICATION " + Sql.ident(name) + " WITH (slot_name = " + Sql.literal(name)
                         + ", copy_data = false, streaming = on" + (origin == null ? "" : ", origin = none")
                         + (runAsOwner(c, major, scope) ? ", run_as_owner = true" : "") + ")";
@@ -138,8 +147,9 @@ public final class ReverseReplicationService {
                     throw e;
                 }
             }
-            return plan.result(request.check(), new Reverse("subscriber", name, null, origin,
-                    source.conninfo(true)));
+            queries.addAll(plan.shown());
+            return new StepResult<>(!queries.isEmpty(), request.check(), queries, new Reverse("subscriber", name,
+                    null, origin, source.conninfo(true)));
         } catch (SQLException e) {
             throw connector.translate(e);
         }

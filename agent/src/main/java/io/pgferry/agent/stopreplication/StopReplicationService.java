@@ -1,6 +1,7 @@
 package io.pgferry.agent.stopreplication;
 
 import io.pgferry.agent.catalog.Subscriptions;
+import io.pgferry.agent.migration.ApplyTriggers;
 import io.pgferry.agent.migration.MigrationId;
 import io.pgferry.agent.migration.Plan;
 import io.pgferry.agent.migration.Sessions;
@@ -8,27 +9,34 @@ import io.pgferry.agent.migration.StepResult;
 import io.pgferry.agent.postgres.PgConnector;
 import io.pgferry.agent.problem.ApiException;
 import io.pgferry.agent.sql.Sql;
+import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 
 /**
  * Ends a stream once its publisher is fenced and caught up: DROP SUBSCRIPTION, which also drops the slot on the
- * publisher through the subscription's connection, so no WAL is retained there for it.
+ * publisher through the subscription's connection, so no WAL is retained there for it. Then the triggers and rules
+ * tempered while this server applied the stream fire as they did before ({@link ApplyTriggers}), before any client
+ * writes here.
  */
 public final class StopReplicationService {
     private static final Duration TIMEOUT = Duration.ofMinutes(2);
 
-    public record Stopped(String subscription, boolean exists) {
+    /** @param triggersLeft tempered triggers changed since by someone else, left as they are */
+    public record Stopped(String subscription, boolean exists, List<String> triggersLeft) {
     }
 
     private final PgConnector connector;
+    private final Path stateDir;
 
-    public StopReplicationService(PgConnector connector) {
+    public StopReplicationService(PgConnector connector, Path stateDir) {
         this.connector = connector;
+        this.stateDir = stateDir;
     }
 
     public StepResult<Stopped> stop(MigrationId migration, StopReplicationRequest request) {
@@ -47,7 +55,12 @@ public final class StopReplicationService {
                     throw e;
                 }
             }
-            return plan.result(request.check(), new Stopped(name, request.check() && !plan.isEmpty()));
+            List<String> queries = new ArrayList<>(plan.shown());
+            List<String> left = new ArrayList<>();
+            queries.addAll(new ApplyTriggers(stateDir, migration, request.database()).restore(c, request.check(),
+                    left));
+            return new StepResult<>(!queries.isEmpty(), request.check(), queries,
+                    new Stopped(name, request.check() && !plan.isEmpty(), left));
         } catch (SQLException e) {
             throw connector.translate(e);
         }

@@ -2,6 +2,7 @@ package io.pgferry.agent.subscription;
 
 import io.pgferry.agent.catalog.Subscriptions.Subscription;
 import io.pgferry.agent.catalog.Subscriptions;
+import io.pgferry.agent.migration.ApplyTriggers;
 import io.pgferry.agent.migration.MigrationId;
 import io.pgferry.agent.migration.Plan;
 import io.pgferry.agent.migration.StepResult;
@@ -10,6 +11,7 @@ import io.pgferry.agent.postgres.PgConnector;
 import io.pgferry.agent.problem.ApiException;
 import io.pgferry.agent.replicationrole.RowSecurity;
 import io.pgferry.agent.sql.Sql;
+import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
@@ -27,9 +29,11 @@ public final class SubscriptionService {
     private static final Duration TIMEOUT = Duration.ofMinutes(5);
 
     private final PgConnector connector;
+    private final Path stateDir;
 
-    public SubscriptionService(PgConnector connector) {
+    public SubscriptionService(PgConnector connector, Path stateDir) {
         this.connector = connector;
+        this.stateDir = stateDir;
     }
 
     public StepResult<SubscriptionState.Response> apply(MigrationId migration, SubscriptionRequest request) {
@@ -41,6 +45,12 @@ public final class SubscriptionService {
                         + "or newer on the target; use streaming on", List.of("streaming"));
             }
             Optional<Subscription> existing = read(c, name);
+            List<String> queries = new ArrayList<>();
+            if (existing.isEmpty()) {
+                // Before the stream exists: the table sync's COPY and the apply worker fire what is set to fire for them.
+                queries.addAll(new ApplyTriggers(stateDir, migration, request.database()).temper(c, t -> true,
+                        request.check()));
+            }
             Plan plan = new Plan();
             if (existing.isEmpty()) {
                 String with = " PUBLICATION " + Sql.ident(name) + " WITH (slot_name = " + Sql.literal(name)
@@ -60,7 +70,9 @@ public final class SubscriptionService {
             SubscriptionState state = new SubscriptionState(name, existing.isPresent() || !request.check(),
                     request.enabled(), List.of(name), name, request.binary(), request.streaming(),
                     source.conninfo(true));
-            return plan.result(request.check(), new SubscriptionState.Response(state));
+            queries.addAll(plan.shown());
+            return new StepResult<>(!queries.isEmpty(), request.check(), queries,
+                    new SubscriptionState.Response(state));
         } catch (SQLException e) {
             throw connector.translate(e);
         }

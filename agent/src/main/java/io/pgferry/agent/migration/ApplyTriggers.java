@@ -30,11 +30,11 @@ import java.util.function.Predicate;
  * stream). ALWAYS becomes plain ENABLE (it still fires for this server's own clients, as ALWAYS did), REPLICA becomes
  * DISABLE (it fires only for an apply worker); when the server stops being a subscriber, each gets back what it was.
  *
- * <p>{@code state_dir/{m}/apply_triggers-<hash of the database name>.json} keeps what they were: the catalog keeps only the current state. It is
- * written before the ALTER TABLEs run, so a crash between the two leaves a record of a change that did not happen
- * (restoring it is a no-op), never a change without a record; the first original of each wins. A partition's clone of
- * a partitioned table's trigger follows its parent's ALTER TABLE. Rules need nothing: the apply worker (and the table
- * sync's COPY) never runs the rewriter.
+ * <p>{@code state_dir/{m}/apply_triggers-<hash of the database name>.json} keeps what they were: the catalog keeps only
+ * the current state. It is written before the ALTER TABLEs run, so a crash between the two leaves a record of a change
+ * that did not happen (restoring it is a no-op), never a change without a record; the first original of each wins. A
+ * partition's clone of a partitioned table's trigger follows its parent's ALTER TABLE. Rules need nothing: the apply
+ * worker (and the table sync's COPY) never runs the rewriter.
  */
 public final class ApplyTriggers {
     public static final String FILE_PREFIX = "apply_triggers-";

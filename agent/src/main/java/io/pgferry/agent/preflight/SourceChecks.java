@@ -209,12 +209,17 @@ final class SourceChecks {
         List<String> willBeFull = new ArrayList<>();
         List<String> willUseIndex = new ArrayList<>();
         List<String> badIndex = new ArrayList<>();
+        List<TableRef> comparedWhole = new ArrayList<>();
         for (Relation r : relations) {
+            if (r.kind() == 'r' && r.replicaIdentity() == 'f') {
+                comparedWhole.add(r.table());
+            }
             if (r.kind() != 'r' || r.hasReplicaIdentity()) {
                 continue;
             }
             if (full.contains(r.root())) {
                 willBeFull.add(r.describe());
+                comparedWhole.add(r.table());
             } else if (byIndex.containsKey(r.root()) && r.root().equals(r.table())) {
                 String problem = indexProblem(r.table(), byIndex.get(r.root()));
                 if (problem == null) {
@@ -244,6 +249,16 @@ final class SourceChecks {
                     + "(replica_identity_full), the publication step will set REPLICA IDENTITY FULL on them, so "
                     + "every UPDATE and DELETE logs the whole old row and the target finds rows by a full "
                     + "comparison (slow on large tables without an index)", "add a primary key when you can");
+        }
+        List<String> uncomparable = new FullRowEquality(c).uncomparable(comparedWhole);
+        if (!uncomparable.isEmpty()) {
+            out.error("replica_identity_full_uncomparable", uncomparable, "these columns are in tables with REPLICA "
+                    + "IDENTITY FULL (set, or asked for with replica_identity_full), and their types have no equality "
+                    + "operator: the target finds the row of an UPDATE or DELETE by comparing every column, so its "
+                    + "apply would fail (\"could not identify an equality operator\") at the first one and the "
+                    + "stream would stop", "add a primary key (best); or a unique index on NOT NULL columns named in "
+                    + "replica_identity_index; or change the column's type (jsonb instead of json); or leave the "
+                    + "table out with exclude_tables");
         }
         if (!willUseIndex.isEmpty()) {
             out.warning("table_without_replica_identity", willUseIndex, "these tables have no primary key; as "

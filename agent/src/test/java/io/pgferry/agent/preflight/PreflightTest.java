@@ -234,6 +234,39 @@ class PreflightTest {
         assertFinding(differs, "publication_conflict", "warning", "drop \"public\".\"c\"");
     }
 
+    /** The apply finds a REPLICA IDENTITY FULL row by comparing every column: a type without equality stops it. */
+    @Test
+    @Order(3)
+    void fullRowIdentityNeedsComparableColumns() throws Exception {
+        sql(a14, "postgres", "CREATE DATABASE \"whole Rows\"");
+        sql(a14, "whole Rows", """
+                CREATE SCHEMA "Lo""gs";
+                CREATE TYPE "Lo""gs".pair AS (a int, j json);
+                CREATE TYPE "Lo""gs".okpair AS (a int, t varchar);
+                CREATE TYPE "Lo""gs".mood AS ENUM ('a', 'b');
+                CREATE DOMAIN "Lo""gs".jd AS json;
+                CREATE TABLE "Lo""gs"."Asked" (a int, "J" json, p point, x xml, arr json[], pr "Lo""gs".pair,
+                                               d "Lo""gs".jd, gen text GENERATED ALWAYS AS (a::text) STORED);
+                CREATE TABLE "Lo""gs".set (id int, b box);
+                ALTER TABLE "Lo""gs".set REPLICA IDENTITY FULL;
+                CREATE TABLE "Lo""gs".fine (a int, v varchar(3), ok jsonb, e int[], r tstzrange, m "Lo""gs".mood,
+                                            c "Lo""gs".okpair, n numeric, t text, h inet);
+                ALTER TABLE "Lo""gs".fine REPLICA IDENTITY FULL;
+                CREATE TABLE "Lo""gs".keyed (id int PRIMARY KEY, j json);
+                """);
+        Map<String, Object> body = source("whole Rows");
+        body.put("replica_identity_full", List.of(table("Lo\"gs", "Asked"), table("Lo\"gs", "keyed")));
+        JsonNode answer = preflight(agentA, "whole", body);
+        assertFalse(answer.get("ok").asBoolean(), answer.toString());
+        List<String> named = new ArrayList<>();
+        finding(answer, "replica_identity_full_uncomparable").get("objects").forEach(o -> named.add(o.asText()));
+        String asked = "\"Lo\"\"gs\".\"Asked\".";
+        assertEquals(List.of(asked + "\"J\" (json)", asked + "\"p\" (point)", asked + "\"x\" (xml)",
+                asked + "\"arr\" (json[])", asked + "\"pr\" (\"Lo\"\"gs\".pair)", asked + "\"d\" (\"Lo\"\"gs\".jd)",
+                "\"Lo\"\"gs\".\"set\".\"b\" (box)"), named, "the keyed table and every comparable type are left out");
+        assertEquals("error", finding(answer, "replica_identity_full_uncomparable").get("severity").asText());
+    }
+
     @Test
     @Order(3)
     void whatIsNotMovedIsNamed() throws Exception {

@@ -116,6 +116,13 @@ options:
         on a 14 or 15 target it would run as a superuser.
     type: list
     elements: str
+  source_outside_dependencies:
+    description:
+      - Target side. What the source's objects in scope need from outside it (source preflight's
+        C(facts.outside_dependencies)); each needed object is looked up in the target database, and one it lacks is
+        an error (C(outside_dependencies_missing)).
+    type: list
+    elements: dict
   connection:
     description: Target side. How the target server reaches the source, exactly as the subscription step gets it.
     type: dict
@@ -238,7 +245,8 @@ def request_body(p):
         body['allow_older_target'] = p['allow_older_target']
     body['privileges'] = p['privileges']
     for key in ('source_major', 'source_size_bytes', 'expected_extensions', 'replication_role_exists',
-                'source_roles', 'role_map', 'allow_role_rights', 'allow_shared_roles', 'source_apply_code'):
+                'source_roles', 'role_map', 'allow_role_rights', 'allow_shared_roles', 'source_apply_code',
+                'source_outside_dependencies'):
         if p[key] is not None:
             body[key] = p[key]
     if p['connection']:
@@ -269,6 +277,7 @@ def main():
         allow_role_rights=dict(type='list', elements='str'),
         allow_shared_roles=dict(type='list', elements='str'),
         source_apply_code=dict(type='list', elements='str'),
+        source_outside_dependencies=dict(type='list', elements='dict'),
     )
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
     p = module.params

@@ -42,6 +42,8 @@ import java.util.Map;
  * @param allowRoleRights target: target roles allowed rights beyond their source role's
  * @param allowSharedRoles target: target roles that may also serve other databases of the target
  * @param sourceApplyCode target: the source's code that runs under the subscription (its {@code facts.apply_code})
+ * @param sourceOutsideDependencies target: what the source's objects in scope need from outside it (its
+ *                                  {@code facts.outside_dependencies}), looked up in the target database
  */
 public record PreflightRequest(String side, String database, List<String> includeSchemas,
                                List<String> excludeSchemas, List<TableRef> includeTables,
@@ -52,7 +54,8 @@ public record PreflightRequest(String side, String database, List<String> includ
                                SourceConnection connection, Boolean replicationRoleExists, Boolean privileges,
                                List<SourceRole> sourceRoles, Map<String, String> roleMap, List<String> allowRoleRights,
                                List<String> allowSharedRoles, List<String> sourceApplyCode, String unloggedTables,
-                               Boolean refreshMaterializedViews) {
+                               Boolean refreshMaterializedViews,
+                               List<OutsideDependencies.Dependency> sourceOutsideDependencies) {
     public static final String SOURCE = "source";
     public static final String TARGET = "target";
 
@@ -74,6 +77,7 @@ public record PreflightRequest(String side, String database, List<String> includ
             addIf(misplaced, allowRoleRights != null, "allow_role_rights");
             addIf(misplaced, allowSharedRoles != null, "allow_shared_roles");
             addIf(misplaced, sourceApplyCode != null, "source_apply_code");
+            addIf(misplaced, sourceOutsideDependencies != null, "source_outside_dependencies");
         } else {
             addIf(misplaced, replicaIdentityFull != null, "replica_identity_full");
             addIf(misplaced, replicaIdentityIndex != null, "replica_identity_index");
@@ -112,6 +116,8 @@ public record PreflightRequest(String side, String database, List<String> includ
         allowRoleRights = Names.requireAll("allow_role_rights", allowRoleRights);
         allowSharedRoles = Names.requireAll("allow_shared_roles", allowSharedRoles);
         sourceApplyCode = sourceApplyCode == null ? List.of() : List.copyOf(sourceApplyCode);
+        sourceOutsideDependencies = sourceOutsideDependencies == null ? List.of()
+                : List.copyOf(sourceOutsideDependencies);
         // null: unknown (the source's preflight failed or did not run): a failed login is then no error of its own.
     }
 

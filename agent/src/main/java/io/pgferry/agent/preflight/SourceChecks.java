@@ -61,6 +61,7 @@ final class SourceChecks {
             return;
         }
         ResolvedScope scope = ScopeResolver.resolve(c, request.scope());
+        outsideDependencies(scope);
         List<TableRef> tables = scope.tableRefs();
         // Unlogged tables moved empty are not published: only the others must replicate.
         List<TableRef> empty = UnloggedTables.movedEmpty(request.unloggedTables(), scope.tables());
@@ -80,6 +81,18 @@ final class SourceChecks {
         new SourcePrivilegeChecks(c, request, out).run(major, scope);
         LeftBehindChecks.read(c, scope.schemas(), tables, new LeftBehindChecks.Options(request.unloggedTables(),
                 request.refreshMaterializedViews())).forEach(out::add);
+    }
+
+    private void outsideDependencies(ResolvedScope scope) throws SQLException {
+        List<OutsideDependencies.Dependency> deps = OutsideDependencies.read(c, scope);
+        out.fact("outside_dependencies", deps);
+        if (!deps.isEmpty()) {
+            out.warning("outside_dependencies", deps.stream().map(OutsideDependencies.Dependency::describe).toList(),
+                    "these objects in scope need objects outside it, which the schema archive does not carry: the "
+                    + "schema apply fails unless the target database has them (the target's preflight looks)",
+                    "include their schema or table in the scope; or create them in the target database first; or "
+                    + "remove the dependency");
+        }
     }
 
     private void checkOptIns(List<TableRef> scope) {

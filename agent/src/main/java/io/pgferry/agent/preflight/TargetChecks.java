@@ -83,6 +83,15 @@ final class TargetChecks {
                     + "creates it), so there are no tables to find data in");
         }
         disk(s.get("data_directory"));
+        List<String> missing = OutsideDependencies.missing(c, request.sourceOutsideDependencies(), databaseExists);
+        if (!missing.isEmpty()) {
+            out.error("outside_dependencies_missing", missing, "these objects of the source's scope need objects "
+                    + "outside it, which the schema archive does not carry and the target database "
+                    + (databaseExists ? "lacks" : "cannot have yet (it does not exist)") + ": the schema apply would "
+                    + "fail half way through the migration's first changes", "include their schema or table in the "
+                    + "scope; or create them in the target database first (then rerun the preflight); or remove the "
+                    + "dependency on the source");
+        }
         new TargetRoleChecks(c, request, out).run(version.major());
         if (request.connection() == null) {
             out.note("no connection given: the path from the target to the source was not tried");

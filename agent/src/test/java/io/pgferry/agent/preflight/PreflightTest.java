@@ -267,6 +267,54 @@ class PreflightTest {
         assertEquals("error", finding(answer, "replica_identity_full_uncomparable").get("severity").asText());
     }
 
+    /** What the scope leaves out but its objects need: named on the source, looked up in the target database. */
+    @Test
+    @Order(3)
+    void objectsNeedingWhatTheScopeLeavesOutAreFound() throws Exception {
+        sql(a14, "postgres", "CREATE DATABASE \"needs Out\"");
+        sql(a14, "needs Out", """
+                CREATE SCHEMA "Ut""il";
+                CREATE TYPE "Ut""il".kind AS ENUM ('a');
+                CREATE FUNCTION "Ut""il".code() RETURNS text LANGUAGE sql AS $$ SELECT 'c' $$;
+                CREATE TABLE public.items (id int PRIMARY KEY, k "Ut""il".kind, c text DEFAULT "Ut""il".code());
+                CREATE TABLE public.gone (id int PRIMARY KEY, s serial);
+                CREATE TABLE public.refs (id int PRIMARY KEY, g int REFERENCES public.gone (id));
+                CREATE VIEW public.fine AS SELECT id FROM public.items;
+                """);
+        Map<String, Object> body = source("needs Out");
+        body.put("exclude_schemas", List.of("Ut\"il"));
+        body.put("exclude_tables", List.of(table("public", "gone")));
+        JsonNode source = preflight(agentA, "needs", body);
+        List<String> named = new ArrayList<>();
+        finding(source, "outside_dependencies").get("objects").forEach(o -> named.add(o.asText()));
+        // gone's sequence is dumped without its OWNED BY; the view needs only what the scope carries
+        assertEquals(List.of("column k of table items needs type \"Ut\"\"il\".kind",
+                "constraint refs_g_fkey on table refs needs index gone_pkey",
+                "constraint refs_g_fkey on table refs needs table gone",
+                "default value for column c of table items needs function \"Ut\"\"il\".code()"), named);
+        assertEquals("warning", finding(source, "outside_dependencies").get("severity").asText());
+
+        Map<String, Object> target = target("needs Out");
+        target.put("source_outside_dependencies", source.get("facts").get("outside_dependencies"));
+        JsonNode absent = preflight(agentB, "needs", target);
+        assertEquals("error", finding(absent, "outside_dependencies_missing").get("severity").asText());
+        assertEquals(4, finding(absent, "outside_dependencies_missing").get("objects").size(), absent.toString());
+
+        sql(b18, "postgres", "CREATE DATABASE \"needs Out\"");
+        sql(b18, "needs Out", """
+                CREATE SCHEMA "Ut""il";
+                CREATE TYPE "Ut""il".kind AS ENUM ('a');
+                CREATE FUNCTION "Ut""il".code() RETURNS text LANGUAGE sql AS $$ SELECT 't' $$;
+                """);
+        List<String> lacking = new ArrayList<>();
+        finding(preflight(agentB, "needs", target), "outside_dependencies_missing").get("objects")
+                .forEach(o -> lacking.add(o.asText()));
+        assertEquals(List.of("constraint refs_g_fkey on table refs needs index gone_pkey",
+                "constraint refs_g_fkey on table refs needs table gone"), lacking, "the rest is there");
+        sql(b18, "needs Out", "CREATE TABLE public.gone (id int PRIMARY KEY)");
+        assertNoFinding(preflight(agentB, "needs", target), "outside_dependencies_missing");
+    }
+
     @Test
     @Order(3)
     void whatIsNotMovedIsNamed() throws Exception {

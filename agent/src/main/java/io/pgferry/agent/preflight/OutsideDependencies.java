@@ -38,6 +38,7 @@ public final class OutsideDependencies {
         }
     }
 
+    // pg_identify_object quotes the schema where it needs quoting: parse_ident gives back the name.
     // User objects only (OIDs from 16384), neither side an extension's member (extensions are checked on their own).
     // A default, rule, trigger, policy, constraint or index belongs to its table: that table says whether it is moved.
     private static final String QUERY = """
@@ -73,8 +74,9 @@ public final class OutsideDependencies {
             )
             SELECT pg_describe_object(d.classid, d.objid, d.objsubid),
                    pg_describe_object(d.refclassid, d.refobjid, 0),
-                   coalesce(rn.nspname, (pg_identify_object(d.classid, d.objid, 0)).schema), rc.relname,
-                   (pg_identify_object(d.refclassid, d.refobjid, 0)).schema, fn.nspname, fc.relname,
+                   coalesce(rn.nspname, (parse_ident((pg_identify_object(d.classid, d.objid, 0)).schema))[1]),
+                   rc.relname, (parse_ident((pg_identify_object(d.refclassid, d.refobjid, 0)).schema))[1],
+                   fn.nspname, fc.relname,
                    a.type, a.object_names, a.object_args
             FROM d
             LEFT JOIN pg_class rc ON rc.oid = d.rel LEFT JOIN pg_namespace rn ON rn.oid = rc.relnamespace

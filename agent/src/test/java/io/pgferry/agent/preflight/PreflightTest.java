@@ -280,6 +280,10 @@ class PreflightTest {
                 CREATE TABLE public.gone (id int PRIMARY KEY, s serial);
                 CREATE TABLE public.refs (id int PRIMARY KEY, g int REFERENCES public.gone (id));
                 CREATE VIEW public.fine AS SELECT id FROM public.items;
+                CREATE SCHEMA "Sa les";
+                CREATE TYPE "Sa les"."Mood" AS ENUM ('a');
+                CREATE TABLE "Sa les"."Ord ers" (id serial PRIMARY KEY, m "Sa les"."Mood", i int REFERENCES public.items);
+                CREATE VIEW "Sa les".v AS SELECT o.id FROM "Sa les"."Ord ers" o JOIN public.items USING (id);
                 """);
         Map<String, Object> body = source("needs Out");
         body.put("exclude_schemas", List.of("Ut\"il"));
@@ -287,7 +291,7 @@ class PreflightTest {
         JsonNode source = preflight(agentA, "needs", body);
         List<String> named = new ArrayList<>();
         finding(source, "outside_dependencies").get("objects").forEach(o -> named.add(o.asText()));
-        // gone's sequence is dumped without its OWNED BY; the view needs only what the scope carries
+        // gone's sequence is dumped without its OWNED BY; the views and "Sa les" need only what the scope carries
         assertEquals(List.of("column k of table items needs type \"Ut\"\"il\".kind",
                 "constraint refs_g_fkey on table refs needs index gone_pkey",
                 "constraint refs_g_fkey on table refs needs table gone",

@@ -6,12 +6,8 @@ import io.pgferry.agent.migration.MigrationId;
 import io.pgferry.agent.state.StateFiles;
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
-import java.util.HexFormat;
 import java.util.Optional;
 
 /** {@code state_dir/{m}/fence-<hash of the database name>.json}: when this agent fenced a database. */
@@ -23,12 +19,7 @@ public final class FenceFiles {
     }
 
     Path file(String database) {
-        try {
-            byte[] h = MessageDigest.getInstance("SHA-256").digest(database.getBytes(StandardCharsets.UTF_8));
-            return dir.resolve("fence-" + HexFormat.of().formatHex(h, 0, 8) + ".json");
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException(e);
-        }
+        return StateFiles.perDatabase(dir, "fence-", database);
     }
 
     public Optional<String> fencedAt(String database) {

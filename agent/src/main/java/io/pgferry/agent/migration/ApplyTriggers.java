@@ -6,18 +6,14 @@ import io.pgferry.agent.sql.Sql;
 import io.pgferry.agent.state.StateFiles;
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.util.ArrayList;
-import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -87,13 +83,7 @@ public final class ApplyTriggers {
 
     /** One record per database: one agent may serve both sides of a migration within one server. */
     public ApplyTriggers(Path stateDir, MigrationId migration, String database) {
-        try {
-            byte[] h = MessageDigest.getInstance("SHA-256").digest(database.getBytes(StandardCharsets.UTF_8));
-            this.file = stateDir.resolve(migration.value()).resolve(FILE_PREFIX + HexFormat.of().formatHex(h, 0, 8)
-                    + ".json");
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException(e);
-        }
+        this.file = StateFiles.perDatabase(stateDir.resolve(migration.value()), FILE_PREFIX, database);
     }
 
     /** Every user trigger of this database, with its state now. */

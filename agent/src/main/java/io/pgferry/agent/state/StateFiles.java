@@ -11,6 +11,9 @@ import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.FileAttribute;
 import java.nio.file.attribute.PosixFilePermission;
 import java.nio.file.attribute.PosixFilePermissions;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.HexFormat;
 import java.util.Set;
 
 /**
@@ -52,6 +55,19 @@ public final class StateFiles {
         Path tmp = Files.createTempFile(dir, "." + prefix + ".", ".tmp", FILE_MODE);
         Files.setPosixFilePermissions(tmp, FILE);
         return tmp;
+    }
+
+    /**
+     * {@code dir/<prefix><hash of the database name>.json}: a database's own record in a migration's directory (one
+     * agent may serve both sides of a migration within one server; a name never becomes a path).
+     */
+    public static Path perDatabase(Path dir, String prefix, String database) {
+        try {
+            byte[] h = MessageDigest.getInstance("SHA-256").digest(database.getBytes(StandardCharsets.UTF_8));
+            return dir.resolve(prefix + HexFormat.of().formatHex(h, 0, 8) + ".json");
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
     }
 
     /** {@code content} as the whole of {@code target}, all or nothing: written beside it, then renamed over it. */

@@ -32,6 +32,22 @@ public final class ScopeResolver {
               AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass
                               AND d.objid = c.oid AND d.deptype = 'e')
             ORDER BY 1, 2""";
+    /**
+     * Partitions and inheritance children, at any depth, of the given tables: their rows are part of what a query on
+     * the parent reads, and a publication without ONLY publishes them too.
+     */
+    private static final String DESCENDANTS = """
+            WITH RECURSIVE d(oid, parent) AS (
+                SELECT i.inhrelid, i.inhparent FROM pg_inherits i
+                WHERE i.inhparent = ANY (SELECT format('%I.%I', s, t)::regclass
+                                         FROM unnest(?::text[], ?::text[]) AS u(s, t))
+                UNION
+                SELECT i.inhrelid, d.parent FROM pg_inherits i JOIN d ON i.inhparent = d.oid)
+            SELECT n.nspname, c.relname, c.relispartition, pn.nspname, p.relname
+            FROM d JOIN pg_class c ON c.oid = d.oid JOIN pg_namespace n ON n.oid = c.relnamespace
+                   JOIN pg_class p ON p.oid = d.parent JOIN pg_namespace pn ON pn.oid = p.relnamespace
+            WHERE c.relkind IN ('r', 'p', 'f')
+            ORDER BY 1, 2""";
 
     private ScopeResolver() {
     }
@@ -87,7 +103,46 @@ public final class ScopeResolver {
             }
             return out;
         });
+        refuseSplitTables(c, schemas, tables);
         return new ResolvedScope(List.copyOf(schemas), List.copyOf(tables), List.copyOf(excluded));
+    }
+
+    /**
+     * A table in scope whose partition or child is not would move without those rows: pg_dump leaves the partition
+     * out (the target's table has no place for its rows) and the child out (a query on the parent reads fewer rows
+     * on the target than on the source). Refused, with nothing changed, rather than moved short.
+     */
+    private static void refuseSplitTables(Connection c, Set<String> schemas, List<ScopedTable> tables)
+            throws SQLException {
+        if (tables.isEmpty()) {
+            return;
+        }
+        Set<TableRef> inScope = new HashSet<>();
+        for (ScopedTable t : tables) {
+            inScope.add(t.table());
+        }
+        List<String> outside = new ArrayList<>();
+        try (PreparedStatement st = c.prepareStatement(DESCENDANTS)) {
+            st.setArray(1, c.createArrayOf("text", tables.stream().map(t -> t.table().schema()).toArray()));
+            st.setArray(2, c.createArrayOf("text", tables.stream().map(t -> t.table().name()).toArray()));
+            try (ResultSet rs = st.executeQuery()) {
+                while (rs.next()) {
+                    TableRef d = new TableRef(rs.getString(1), rs.getString(2));
+                    boolean partition = rs.getBoolean(3);
+                    boolean moves = schemas.contains(d.schema()) && (partition || inScope.contains(d));
+                    if (!moves) {
+                        outside.add(d.quoted() + " (" + (partition ? "partition" : "inheritance child") + " of "
+                                + new TableRef(rs.getString(4), rs.getString(5)).quoted() + ")");
+                    }
+                }
+            }
+        }
+        if (!outside.isEmpty()) {
+            throw ApiException.unprocessable("scope_splits_tables", "tables in scope have partitions or inheritance "
+                    + "children outside the scope: " + String.join(", ", outside) + "; their rows belong to the "
+                    + "table in scope, which would move without them. Include their schemas (or tables) in the "
+                    + "scope, or leave the parent table out too", List.copyOf(outside));
+        }
     }
 
     private static <T> List<T> concat(List<T> a, List<T> b) {

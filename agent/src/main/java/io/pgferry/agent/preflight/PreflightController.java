@@ -37,6 +37,7 @@ public final class PreflightController implements RouteGroup {
      *   <li>404 {@code database_not_found}: (source side) the database does not exist</li>
      *   <li>422 {@code unknown_objects}: (source side) the scope, replica_identity_full or replica_identity_index
      *       name schemas or tables that do not exist or are not in scope</li>
+     *   <li>422 {@code scope_splits_tables}: a table in scope has partitions or inheritance children outside it</li>
      *   <li>502 {@code postgres_error}: PostgreSQL refused a catalog query</li>
      *   <li>503 {@code postgres_unavailable}: the local PostgreSQL could not be reached</li>
      *   <li>500 {@code internal_error}: a bug in the agent</li>

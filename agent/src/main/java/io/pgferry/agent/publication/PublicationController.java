@@ -42,6 +42,7 @@ public final class PublicationController implements RouteGroup {
      *       partitions, whose root would be published); nothing was changed</li>
      *   <li>422 {@code unknown_objects}: the scope or replica_identity_full names tables that do not exist or are
      *       not in scope</li>
+     *   <li>422 {@code scope_splits_tables}: a table in scope has partitions or inheritance children outside it</li>
      *   <li>422 {@code no_tables_in_scope}: the scope selects no table</li>
      *   <li>502 {@code postgres_error}: PostgreSQL refused a statement</li>
      *   <li>503 {@code postgres_unavailable}: PostgreSQL could not be reached</li>

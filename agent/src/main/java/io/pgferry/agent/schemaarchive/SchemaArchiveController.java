@@ -50,6 +50,7 @@ public final class SchemaArchiveController implements RouteGroup {
      *   <li>401 {@code unauthorized}: missing or wrong bearer token</li>
      *   <li>404 {@code database_not_found}: no such database</li>
      *   <li>422 {@code unknown_objects}: schemas or tables of the scope do not exist</li>
+     *   <li>422 {@code scope_splits_tables}: a table in scope has partitions or inheritance children outside it</li>
      *   <li>422 {@code empty_scope}: the scope leaves no schema</li>
      *   <li>500 {@code pg_tools_unavailable}: no usable pg_dump for the server</li>
      *   <li>500 {@code archive_key_missing}: this agent has no archive_key_file to sign the manifest with</li>

@@ -451,6 +451,43 @@ class PreflightTest {
     }
 
     @Test
+    @Order(3)
+    void scopeThatSplitsATableIsRefused() throws Exception {
+        sql(a14, "postgres", "CREATE DATABASE split");
+        sql(a14, "split", """
+                CREATE SCHEMA "Pä rts";
+                CREATE SCHEMA "Arch""ive";
+                CREATE TABLE "Pä rts".ev (id int, at date, PRIMARY KEY (id, at)) PARTITION BY RANGE (at);
+                CREATE TABLE "Pä rts".ev_new PARTITION OF "Pä rts".ev FOR VALUES FROM ('2025-01-01') TO (MAXVALUE)
+                    PARTITION BY RANGE (at);
+                CREATE TABLE "Arch""ive".ev_2025 PARTITION OF "Pä rts".ev_new
+                    FOR VALUES FROM ('2025-01-01') TO ('2026-01-01');
+                CREATE TABLE "Arch""ive".ev_old PARTITION OF "Pä rts".ev FOR VALUES FROM (MINVALUE) TO ('2025-01-01');
+                CREATE TABLE "Pä rts".parent (id int PRIMARY KEY);
+                CREATE TABLE "Pä rts".kid () INHERITS ("Pä rts".parent);
+                CREATE TABLE "Arch""ive".old_kid () INHERITS ("Pä rts".parent);
+                """);
+        Map<String, Object> body = source("split");
+        body.put("exclude_schemas", List.of("Arch\"ive"));
+        body.put("exclude_tables", List.of(table("Pä rts", "kid")));
+        Answer refused = agentA.post("/v1/migrations/split/preflight", body);
+        assertEquals(422, refused.status(), refused.body().toString());
+        assertEquals("scope_splits_tables", refused.body().get("code").asText());
+        List<String> named = new ArrayList<>();
+        refused.body().get("objects").forEach(o -> named.add(o.asText()));
+        assertEquals(List.of("\"Arch\"\"ive\".\"ev_2025\" (partition of \"Pä rts\".\"ev\")",
+                "\"Arch\"\"ive\".\"ev_old\" (partition of \"Pä rts\".\"ev\")",
+                "\"Arch\"\"ive\".\"old_kid\" (inheritance child of \"Pä rts\".\"parent\")",
+                "\"Pä rts\".\"kid\" (inheritance child of \"Pä rts\".\"parent\")"), named);
+
+        body.put("exclude_tables", List.of(table("Pä rts", "kid"), table("Pä rts", "parent"), table("Pä rts", "ev")));
+        assertTrue(preflight(agentA, "split", body).has("findings"), "the parents left out too: nothing is split");
+        body.remove("exclude_tables");
+        body.put("exclude_schemas", List.of());
+        assertTrue(preflight(agentA, "split", body).has("findings"), "everything in scope: nothing is split");
+    }
+
+    @Test
     @Order(6)
     void badRequestsAreRefused() throws Exception {
         String path = "/v1/migrations/clean/preflight";

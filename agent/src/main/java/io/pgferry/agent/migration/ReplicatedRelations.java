@@ -17,6 +17,7 @@ public final class ReplicatedRelations {
     /**
      * @param kind {@code r} ordinary (receives rows), {@code p} partitioned (holds none), {@code f} foreign
      * @param replicaIdentity {@code d} primary key, {@code f} full, {@code i} index, {@code n} nothing
+     * @param hasPrimaryKey an immediate (not DEFERRABLE) primary key
      */
     public record Relation(TableRef root, TableRef table, char kind, char replicaIdentity, boolean unlogged,
                     boolean hasPrimaryKey, boolean hasIdentityIndex) {
@@ -37,10 +38,14 @@ public final class ReplicatedRelations {
         }
     }
 
-    /** pg_partition_tree has no rows for a table that is not partitioned: then the table is its own tree. */
+    /**
+     * A DEFERRABLE primary key counts for nothing: PostgreSQL takes only an immediate one as the default replica
+     * identity, so a published table with one rejects UPDATE and DELETE like a table without a key.
+     * pg_partition_tree has no rows for a table that is not partitioned: then the table is its own tree. */
     private static final String TREE = """
             SELECT r.nsp, r.rel, n.nspname, c.relname, c.relkind, c.relreplident, c.relpersistence = 'u',
-                   EXISTS (SELECT 1 FROM pg_index i WHERE i.indrelid = c.oid AND i.indisprimary),
+                   EXISTS (SELECT 1 FROM pg_index i WHERE i.indrelid = c.oid AND i.indisprimary
+                           AND i.indimmediate),
                    EXISTS (SELECT 1 FROM pg_index i WHERE i.indrelid = c.oid AND i.indisreplident
                            AND i.indisvalid)
             FROM unnest(?::text[], ?::text[]) AS r(nsp, rel)

@@ -25,7 +25,8 @@ public final class ScopeResolver {
     /** Tables that replicate as units: ordinary tables that are not partitions, and partitioned roots. */
     private static final String TABLES = """
             SELECT n.nspname, c.relname, c.relkind, c.relreplident, c.relpersistence = 'u',
-                   EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conrelid = c.oid AND k.contype = 'p')
+                   EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conrelid = c.oid AND k.contype = 'p'
+                                  AND NOT k.condeferrable)
             FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
             WHERE c.relkind IN ('r', 'p') AND NOT c.relispartition
               AND n.nspname = ANY (?)

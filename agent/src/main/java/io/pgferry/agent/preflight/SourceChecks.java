@@ -248,9 +248,11 @@ final class SourceChecks {
                 + "published table, so the application would break on the source";
         if (!missing.isEmpty()) {
             out.error("table_without_replica_identity", missing, "these tables have no primary key or replica "
-                    + "identity: " + why, "add a primary key (best); or a unique index on NOT NULL columns named "
-                    + "in replica_identity_index; or list the table in replica_identity_full (every UPDATE and "
-                    + "DELETE then logs the whole old row); or leave it out with exclude_tables");
+                    + "identity (a DEFERRABLE primary key does not count: PostgreSQL does not use one): " + why,
+                    "add a primary key (best); or a unique, not deferrable index on NOT NULL columns (for a "
+                    + "deferrable key: on its columns) named in replica_identity_index; or list the table in "
+                    + "replica_identity_full (every UPDATE and DELETE then logs the whole old row); or leave it out "
+                    + "with exclude_tables");
         }
         if (!badIndex.isEmpty()) {
             out.error("table_without_replica_identity", badIndex, "replica_identity_index names indexes that "

@@ -177,6 +177,8 @@ class PreflightTest {
         sql(a14, "messy", """
                 CREATE TABLE public.keyed (id int PRIMARY KEY);
                 CREATE TABLE public.keyless (a int, b text);
+                CREATE TABLE public.deferred (id int PRIMARY KEY DEFERRABLE, v int);
+                CREATE UNIQUE INDEX deferred_id ON public.deferred (id);
                 CREATE TABLE public.indexed (a int NOT NULL, b int);
                 CREATE UNIQUE INDEX indexed_a ON public.indexed (a);
                 CREATE UNIQUE INDEX indexed_b ON public.indexed (b);
@@ -192,6 +194,8 @@ class PreflightTest {
             assertFalse(plain.get("ok").asBoolean());
             assertFinding(plain, "table_without_replica_identity", "error", "\"public\".\"keyless\"");
             assertFinding(plain, "table_without_replica_identity", "error", "\"public\".\"indexed\"");
+            // PostgreSQL takes no DEFERRABLE key as replica identity: UPDATE would fail once published
+            assertFinding(plain, "table_without_replica_identity", "error", "\"public\".\"deferred\"");
             assertFinding(plain, "unlogged_tables", "error", "\"public\".\"scratch\"");
             assertFinding(plain, "materialized_views", "warning", "\"public\".\"mv\"");
             assertFinding(plain, "large_objects_present", "warning", "1 large objects");
@@ -213,10 +217,12 @@ class PreflightTest {
             assertNoFinding(opted, "unlogged_tables");
 
             optIn.put("replica_identity_index", List.of(Map.of("schema", "public", "name", "indexed",
-                    "index", "indexed_a")));
+                    "index", "indexed_a"), Map.of("schema", "public", "name", "deferred", "index", "deferred_id")));
             JsonNode good = preflight(agentA, "messy", optIn);
             assertFinding(good, "table_without_replica_identity", "warning",
                     "\"public\".\"indexed\" USING INDEX \"indexed_a\"");
+            assertFinding(good, "table_without_replica_identity", "warning",
+                    "\"public\".\"deferred\" USING INDEX \"deferred_id\"");
             assertTrue(good.get("findings").findValuesAsText("severity").stream()
                     .filter("error"::equals).count() == 2, good.toString()); // only the slot and the publication
         } finally {

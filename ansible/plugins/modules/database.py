@@ -13,8 +13,9 @@ version_added: 0.1.0
 description:
   - Calls the target agent's C(PUT /v1/migrations/{m}/database), which runs C(CREATE DATABASE) when O(database)
     is missing and otherwise checks it.
-  - An existing database with another encoding fails the step (HTTP 422); so does an O(owner) role that does not
-    exist (C(owner_missing)).
+  - An existing database with another encoding, locale or locale provider than asked fails the step (HTTP 422
+    C(database_mismatch)); so does an O(owner) role that does not exist (C(owner_missing)), and a O(locale_provider)
+    the target's PostgreSQL lacks (C(locale_provider_unsupported)).
   - Options left unset are not sent; the agent then uses its defaults.
 author:
   - pgferry maintainers (@pgferry)
@@ -37,6 +38,20 @@ options:
   lc_ctype:
     description:
       - C(LC_CTYPE) of the new database.
+    type: str
+  locale_provider:
+    description:
+      - Locale provider of the new database (PostgreSQL 15 and newer; V(builtin) 17 and newer). Named even when
+        V(libc), so a server whose default provider is another does not decide.
+    type: str
+    choices: [libc, icu, builtin]
+  locale:
+    description:
+      - The ICU or builtin locale of the new database, with O(locale_provider) V(icu) or V(builtin).
+    type: str
+  icu_rules:
+    description:
+      - ICU tailoring rules of the new database (PostgreSQL 16 and newer).
     type: str
   template:
     description:
@@ -88,6 +103,9 @@ def main():
         encoding=dict(type='str'),
         lc_collate=dict(type='str'),
         lc_ctype=dict(type='str'),
+        locale_provider=dict(type='str', choices=['libc', 'icu', 'builtin']),
+        locale=dict(type='str'),
+        icu_rules=dict(type='str'),
         template=dict(type='str', default='template0'),
     )
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
@@ -97,7 +115,7 @@ def main():
     body = dict(database=p['database'])
     if module.check_mode:
         body['check'] = True  # only then: the agent rejects unknown fields
-    for key in ('owner', 'encoding', 'lc_collate', 'lc_ctype', 'template'):
+    for key in ('owner', 'encoding', 'lc_collate', 'lc_ctype', 'locale_provider', 'locale', 'icu_rules', 'template'):
         if p[key] is not None:
             body[key] = p[key]
     answer = client.put(migration_path(module, 'database'), body)

@@ -116,6 +116,16 @@ options:
         on a 14 or 15 target it would run as a superuser.
     type: list
     elements: str
+  source_database_locale:
+    description:
+      - Target side. The source database's encoding and locale (source preflight's C(facts.database_locale)). An
+        existing target database that differs is an error (C(database_locale_differs)); a missing one that this target
+        cannot create with them (an ICU or builtin provider it lacks) too (C(database_locale_unsupported)).
+    type: dict
+  allow_locale_change:
+    description: Target side. Accept a target database with another encoding or locale than the source's (a warning).
+    type: bool
+    default: false
   source_outside_dependencies:
     description:
       - Target side. What the source's objects in scope need from outside it (source preflight's
@@ -243,10 +253,12 @@ def request_body(p):
         body['refresh_materialized_views'] = p['refresh_materialized_views']
     if not source or p['allow_older_target']:
         body['allow_older_target'] = p['allow_older_target']
+    if not source or p['allow_locale_change']:
+        body['allow_locale_change'] = p['allow_locale_change']
     body['privileges'] = p['privileges']
     for key in ('source_major', 'source_size_bytes', 'expected_extensions', 'replication_role_exists',
                 'source_roles', 'role_map', 'allow_role_rights', 'allow_shared_roles', 'source_apply_code',
-                'source_outside_dependencies'):
+                'source_outside_dependencies', 'source_database_locale'):
         if p[key] is not None:
             body[key] = p[key]
     if p['connection']:
@@ -278,6 +290,8 @@ def main():
         allow_shared_roles=dict(type='list', elements='str'),
         source_apply_code=dict(type='list', elements='str'),
         source_outside_dependencies=dict(type='list', elements='dict'),
+        source_database_locale=dict(type='dict'),
+        allow_locale_change=dict(type='bool', default=False),
     )
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
     p = module.params

@@ -10,20 +10,14 @@ import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
-import java.util.Locale;
 import java.util.Optional;
 
 /** Creates the target database when it is missing; never changes the encoding or locale of one that exists. */
 public final class DatabaseService {
     /** CREATE DATABASE copies the template's files: quick for template0, but give a busy disk time. */
     private static final Duration TIMEOUT = Duration.ofMinutes(5);
-    private static final String DATABASE = """
-            SELECT pg_encoding_to_char(encoding), datcollate, datctype, pg_get_userbyid(datdba)
-            FROM pg_database WHERE datname = ?""";
-
-    private record Existing(String encoding, String collate, String ctype, String owner) {
+    private record Existing(DatabaseLocale locale, String owner) {
     }
 
     private final PgConnector connector;
@@ -35,7 +29,8 @@ public final class DatabaseService {
     public StepResult<DatabaseState.Response> apply(DatabaseRequest request) {
         // CREATE DATABASE runs from the agent's own database, and outside a transaction.
         try (Connection c = connector.open(connector.config().database(), TIMEOUT, false)) {
-            Optional<Existing> existing = read(c, request.database());
+            int major = c.getMetaData().getDatabaseMajorVersion();
+            Optional<Existing> existing = read(c, major, request.database());
             Plan plan = new Plan();
             if (request.owner() != null && !exists(c, "SELECT 1 FROM pg_roles WHERE rolname = ?", request.owner())) {
                 throw ApiException.unprocessable("owner_missing", "role " + request.owner() + " does not exist on "
@@ -50,14 +45,14 @@ public final class DatabaseService {
                             + Sql.ident(request.owner()));
                 }
             } else {
-                plan.add(create(c, request));
+                plan.add(create(c, major, request));
             }
             if (!request.check()) {
                 run(plan, c, request);
             }
-            Optional<Existing> now = request.check() ? existing : read(c, request.database());
-            DatabaseState state = now.map(e -> new DatabaseState(request.database(), true, e.owner(), e.encoding(),
-                            e.collate(), e.ctype()))
+            Optional<Existing> now = request.check() ? existing : read(c, major, request.database());
+            DatabaseState state = now.map(e -> new DatabaseState(request.database(), true, e.owner(),
+                            e.locale().encoding(), e.locale().lcCollate(), e.locale().lcCtype()))
                     .orElse(new DatabaseState(request.database(), false, request.owner(), request.encoding(),
                             request.lcCollate(), request.lcCtype()));
             return plan.result(request.check(), new DatabaseState.Response(state));
@@ -66,7 +61,7 @@ public final class DatabaseService {
         }
     }
 
-    private String create(Connection c, DatabaseRequest request) throws SQLException {
+    private String create(Connection c, int major, DatabaseRequest request) throws SQLException {
         if (!exists(c, "SELECT 1 FROM pg_database WHERE datname = ? AND datistemplate", request.template())) {
             throw ApiException.unprocessable("template_missing", "template " + request.template() + " does not "
                     + "exist or is not a template; use template0", List.of(request.template()));
@@ -93,6 +88,7 @@ public final class DatabaseService {
         if (request.lcCtype() != null) {
             sql.append(" LC_CTYPE ").append(Sql.literal(request.lcCtype()));
         }
+        localeProvider(sql, major, request);
         if (request.owner() != null) {
             sql.append(" OWNER ").append(Sql.ident(request.owner()));
         }
@@ -119,16 +115,7 @@ public final class DatabaseService {
      * indexes contain. A database that differs is not one the migration may fill.
      */
     private static void refuseMismatch(DatabaseRequest request, Existing e) {
-        List<String> differences = new ArrayList<>();
-        if (request.encoding() != null && !request.encoding().equalsIgnoreCase(e.encoding())) {
-            differences.add("encoding " + e.encoding() + " (wanted " + request.encoding() + ")");
-        }
-        if (request.lcCollate() != null && !sameLocale(request.lcCollate(), e.collate())) {
-            differences.add("lc_collate " + e.collate() + " (wanted " + request.lcCollate() + ")");
-        }
-        if (request.lcCtype() != null && !sameLocale(request.lcCtype(), e.ctype())) {
-            differences.add("lc_ctype " + e.ctype() + " (wanted " + request.lcCtype() + ")");
-        }
+        List<String> differences = request.localeRequest().differences(e.locale());
         if (!differences.isEmpty()) {
             throw ApiException.unprocessable("database_mismatch", "database " + request.database() + " exists with "
                     + String.join(", ", differences) + "; drop it or migrate into a database of another name",
@@ -136,28 +123,42 @@ public final class DatabaseService {
         }
     }
 
-    /** en_US.UTF-8 and en_US.utf8 name the same locale: the codeset part is case- and dash-insensitive. */
-    static boolean sameLocale(String a, String b) {
-        return normalize(a).equals(normalize(b));
-    }
-
-    private static String normalize(String locale) {
-        int dot = locale.indexOf('.');
-        if (dot < 0) {
-            return locale;
+    /**
+     * From 15 a server may default to another provider than libc (initdb --locale-provider): the source's is always
+     * named, libc too, so the template's does not decide.
+     */
+    private static void localeProvider(StringBuilder sql, int major, DatabaseRequest request) {
+        String provider = request.localeProvider();
+        if (provider == null) {
+            return;
         }
-        int at = locale.indexOf('@', dot);
-        String codeset = locale.substring(dot + 1, at < 0 ? locale.length() : at);
-        return locale.substring(0, dot + 1) + codeset.toLowerCase(Locale.ROOT).replace("-", "")
-                + (at < 0 ? "" : locale.substring(at));
+        List<String> unsupported = request.localeRequest().unsupportedOn(major, true);
+        if (!unsupported.isEmpty()) {
+            throw ApiException.unprocessable("locale_provider_unsupported", "the target runs PostgreSQL " + major
+                    + ", which cannot create a database with " + String.join(", ", unsupported) + "; use a newer "
+                    + "target, or create the database yourself with the locale you choose and rerun",
+                    unsupported);
+        }
+        if (major < 15) {
+            return;
+        }
+        sql.append(" LOCALE_PROVIDER ").append(provider);
+        if (request.locale() != null) {
+            sql.append(provider.equals("icu") ? " ICU_LOCALE " : " BUILTIN_LOCALE ")
+                    .append(Sql.literal(request.locale()));
+        }
+        if (request.icuRules() != null) {
+            sql.append(" ICU_RULES ").append(Sql.literal(request.icuRules()));
+        }
     }
 
-    private static Optional<Existing> read(Connection c, String database) throws SQLException {
-        try (PreparedStatement st = c.prepareStatement(DATABASE)) {
+    private static Optional<Existing> read(Connection c, int major, String database) throws SQLException {
+        try (PreparedStatement st = c.prepareStatement("SELECT " + DatabaseLocale.columns(major)
+                + ", pg_get_userbyid(d.datdba) FROM pg_catalog.pg_database d WHERE d.datname = ?")) {
             st.setString(1, database);
             try (ResultSet rs = st.executeQuery()) {
-                return rs.next() ? Optional.of(new Existing(rs.getString(1), rs.getString(2), rs.getString(3),
-                        rs.getString(4))) : Optional.empty();
+                return rs.next() ? Optional.of(new Existing(DatabaseLocale.from(rs, 1), rs.getString(7)))
+                        : Optional.empty();
             }
         }
     }

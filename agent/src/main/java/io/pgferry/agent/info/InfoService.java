@@ -5,6 +5,7 @@ import io.pgferry.agent.postgres.PgConnector;
 import io.pgferry.agent.postgres.PgTools;
 import io.pgferry.agent.postgres.PgToolsException;
 import io.pgferry.agent.postgres.PgToolsCache;
+import io.pgferry.agent.database.DatabaseLocale;
 import io.pgferry.agent.postgres.ServerVersion;
 import java.io.IOException;
 import java.nio.file.FileStore;
@@ -45,7 +46,7 @@ public final class InfoService {
         try (Connection c = connector.open(QUERY_TIMEOUT)) {
             ServerVersion version = connector.serverVersion(c);
             Map<String, String> settings = settings(c);
-            List<DatabaseInfo> databases = databases(c);
+            List<DatabaseInfo> databases = databases(c, version.major());
             PgTools pg = null;
             String toolsError = null;
             try {
@@ -120,21 +121,22 @@ public final class InfoService {
         return out;
     }
 
-    private static List<DatabaseInfo> databases(Connection c) throws SQLException {
+    private static List<DatabaseInfo> databases(Connection c, int major) throws SQLException {
         List<DatabaseInfo> out = new ArrayList<>();
         String sql = """
                 SELECT d.datname,
                        CASE WHEN has_database_privilege(d.oid, 'CONNECT') THEN pg_database_size(d.oid) END,
-                       pg_encoding_to_char(d.encoding), d.datcollate, d.datctype,
-                       pg_get_userbyid(d.datdba)
+                       pg_get_userbyid(d.datdba), %s
                   FROM pg_catalog.pg_database d
                  WHERE NOT d.datistemplate
-                 ORDER BY d.datname""";
+                 ORDER BY d.datname""".formatted(DatabaseLocale.columns(major));
         try (Statement st = c.createStatement(); ResultSet rs = st.executeQuery(sql)) {
             while (rs.next()) {
                 long size = rs.getLong(2);
-                out.add(new DatabaseInfo(rs.getString(1), rs.wasNull() ? null : size, rs.getString(3),
-                        rs.getString(4), rs.getString(5), rs.getString(6)));
+                Long sizeBytes = rs.wasNull() ? null : size;
+                DatabaseLocale locale = DatabaseLocale.from(rs, 4);
+                out.add(new DatabaseInfo(rs.getString(1), sizeBytes, locale.encoding(), locale.lcCollate(),
+                        locale.lcCtype(), rs.getString(3), locale.localeProvider(), locale.locale(), locale.icuRules()));
             }
         }
         return out;

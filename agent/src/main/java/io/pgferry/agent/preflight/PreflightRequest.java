@@ -1,5 +1,6 @@
 package io.pgferry.agent.preflight;
 
+import io.pgferry.agent.database.DatabaseLocale;
 import io.pgferry.agent.migration.Names;
 import io.pgferry.agent.migration.Scope;
 import io.pgferry.agent.migration.TableRef;
@@ -44,6 +45,10 @@ import java.util.Map;
  * @param sourceApplyCode target: the source's code that runs under the subscription (its {@code facts.apply_code})
  * @param sourceOutsideDependencies target: what the source's objects in scope need from outside it (its
  *                                  {@code facts.outside_dependencies}), looked up in the target database
+ * @param sourceDatabaseLocale target: the source database's encoding and locale (its {@code facts.database_locale}),
+ *                             which the target database is created with, or must have when it exists
+ * @param allowLocaleChange target: a target database whose encoding or locale differs from the source's is a
+ *                          warning, not an error
  */
 public record PreflightRequest(String side, String database, List<String> includeSchemas,
                                List<String> excludeSchemas, List<TableRef> includeTables,
@@ -55,7 +60,8 @@ public record PreflightRequest(String side, String database, List<String> includ
                                List<SourceRole> sourceRoles, Map<String, String> roleMap, List<String> allowRoleRights,
                                List<String> allowSharedRoles, List<String> sourceApplyCode, String unloggedTables,
                                Boolean refreshMaterializedViews,
-                               List<OutsideDependencies.Dependency> sourceOutsideDependencies) {
+                               List<OutsideDependencies.Dependency> sourceOutsideDependencies,
+                               DatabaseLocale sourceDatabaseLocale, Boolean allowLocaleChange) {
     public static final String SOURCE = "source";
     public static final String TARGET = "target";
 
@@ -78,6 +84,8 @@ public record PreflightRequest(String side, String database, List<String> includ
             addIf(misplaced, allowSharedRoles != null, "allow_shared_roles");
             addIf(misplaced, sourceApplyCode != null, "source_apply_code");
             addIf(misplaced, sourceOutsideDependencies != null, "source_outside_dependencies");
+            addIf(misplaced, sourceDatabaseLocale != null, "source_database_locale");
+            addIf(misplaced, allowLocaleChange != null, "allow_locale_change");
         } else {
             addIf(misplaced, replicaIdentityFull != null, "replica_identity_full");
             addIf(misplaced, replicaIdentityIndex != null, "replica_identity_index");
@@ -109,6 +117,7 @@ public record PreflightRequest(String side, String database, List<String> includ
         unloggedTables = UnloggedTables.require(unloggedTables);
         refreshMaterializedViews = refreshMaterializedViews != null && refreshMaterializedViews;
         allowOlderTarget = allowOlderTarget != null && allowOlderTarget;
+        allowLocaleChange = allowLocaleChange != null && allowLocaleChange;
         expectedExtensions = Names.requireAll("expected_extensions", expectedExtensions);
         privileges = privileges == null || privileges;
         sourceRoles = sourceRoles == null ? null : List.copyOf(sourceRoles);

@@ -1,5 +1,6 @@
 package io.pgferry.agent.preflight;
 
+import io.pgferry.agent.database.DatabaseLocale;
 import io.pgferry.agent.migration.ReplicatedRelations.Relation;
 import io.pgferry.agent.migration.ReplicatedRelations;
 import io.pgferry.agent.migration.ResolvedScope;
@@ -120,6 +121,7 @@ final class SourceChecks {
         out.fact("extensions", Catalog.strings(c, "SELECT extname FROM pg_extension WHERE extname <> 'plpgsql' "
                 + "ORDER BY 1"));
         out.fact("tables_in_scope", tables.size());
+        out.fact("database_locale", DatabaseLocale.read(c, major, request.database()).orElse(null));
     }
 
     private void settings() throws SQLException {

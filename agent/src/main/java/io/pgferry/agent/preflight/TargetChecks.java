@@ -1,5 +1,6 @@
 package io.pgferry.agent.preflight;
 
+import io.pgferry.agent.database.DatabaseLocale;
 import io.pgferry.agent.migration.Scope;
 import io.pgferry.agent.migration.TableRef;
 import io.pgferry.agent.postgres.ServerVersion;
@@ -20,6 +21,7 @@ import java.util.Arrays;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 
 /** The target side's checks, on a read-only connection to the target database (or, before it exists, the agent's). */
@@ -69,6 +71,7 @@ final class TargetChecks {
             return;
         }
         older(version);
+        locale(version.major());
         extensions();
         Long subscription = subscription();
         Map<String, String> s = Catalog.settings(c, "max_logical_replication_workers",
@@ -116,6 +119,47 @@ final class TargetChecks {
                     : "use a target of PostgreSQL " + source + " or newer; or set allow_older_target after "
                     + "checking the schema restores on it");
         }
+    }
+
+    /** Text must sort and compare as on the source: the same encoding, locales and locale provider. */
+    private void locale(int major) throws SQLException {
+        DatabaseLocale source = request.sourceDatabaseLocale();
+        if (source == null) {
+            out.note("source_database_locale not given: the target database's encoding and locale were not "
+                    + "compared with the source's");
+            return;
+        }
+        Optional<DatabaseLocale> existing = DatabaseLocale.read(c, major, request.database());
+        if (existing.isPresent()) {
+            List<String> differences = source.differences(existing.get());
+            if (!differences.isEmpty()) {
+                out.add("database_locale_differs", !request.allowLocaleChange(), differences, "database "
+                        + request.database() + " exists on the target with another encoding or locale than the "
+                        + "source's: text sorts and compares differently there (ORDER BY, indexes on text, "
+                        + "comparisons), and rows the source accepts may not convert" + (request.allowLocaleChange()
+                        ? "; allowed (allow_locale_change)" : ""), request.allowLocaleChange()
+                        ? "check the application with the target's ordering before the cutover"
+                        : "drop the (empty) target database and let the database step create it with the source's "
+                        + "settings, or migrate into a database of another name; or set allow_locale_change "
+                        + "when the new ordering is intended");
+            }
+            return;
+        }
+        if (request.allowLocaleChange()) {
+            return;
+        }
+        List<String> unsupported = source.unsupportedOn(major, icuBuilt());
+        if (!unsupported.isEmpty()) {
+            out.error("database_locale_unsupported", unsupported, "the source database uses "
+                    + String.join(", ", unsupported) + ", which this target cannot create a database with",
+                    "use a target that can (a newer PostgreSQL, or one built with ICU); or create the target "
+                    + "database yourself with the locale you choose and set allow_locale_change");
+        }
+    }
+
+    /** A build without ICU still lists the predefined ICU collation "unicode" (16+), but imports no ICU locale. */
+    private boolean icuBuilt() throws SQLException {
+        return Catalog.count(c, "SELECT count(*) FROM pg_collation WHERE collprovider = 'i'") > 1;
     }
 
     private void extensions() throws SQLException {

@@ -493,6 +493,70 @@ class PreflightTest {
         assertTrue(preflight(agentA, "split", body).has("findings"), "everything in scope: nothing is split");
     }
 
+    /** The target database is made, or must be, as the source's: text sorts and compares as the application knows. */
+    @Test
+    @Order(3)
+    void targetDatabaseHasTheSourcesLocale() throws Exception {
+        sql(a14, "postgres", "CREATE DATABASE \"lat in\" TEMPLATE template0 ENCODING 'LATIN1' LC_COLLATE 'C' "
+                + "LC_CTYPE 'C'");
+        JsonNode locale = preflight(agentA, "loc", source("lat in")).at("/facts/database_locale");
+        assertEquals("{\"encoding\":\"LATIN1\",\"lc_collate\":\"C\",\"lc_ctype\":\"C\",\"locale_provider\":\"libc\"}",
+                locale.toString());
+
+        Map<String, Object> target = target("lat in");
+        target.put("source_database_locale", locale);
+        assertNoFinding(preflight(agentB, "loc", target), "database_locale_differs");
+        assertNoFinding(preflight(agentB, "loc", target), "database_locale_unsupported");
+        sql(b18, "postgres", "CREATE DATABASE \"lat in\" TEMPLATE template0 ENCODING 'UTF8' LC_COLLATE 'C.UTF-8' "
+                + "LC_CTYPE 'C.UTF-8'");
+        JsonNode differs = preflight(agentB, "loc", target);
+        List<String> named = new ArrayList<>();
+        finding(differs, "database_locale_differs").get("objects").forEach(o -> named.add(o.asText()));
+        assertEquals(List.of("encoding UTF8 (wanted LATIN1)", "lc_collate C.UTF-8 (wanted C)",
+                "lc_ctype C.UTF-8 (wanted C)"), named);
+        assertEquals("error", finding(differs, "database_locale_differs").get("severity").asText());
+        target.put("allow_locale_change", true);
+        assertFinding(preflight(agentB, "loc", target), "database_locale_differs", "warning", null);
+
+        // made by the database step as the source asks, the provider named; an older server cannot
+        Map<String, Object> builtin = new java.util.HashMap<>(Map.of("database", "built in", "encoding", "UTF8",
+                "lc_collate", "C.UTF-8", "lc_ctype", "C.UTF-8", "locale_provider", "builtin", "locale", "C.UTF-8"));
+        Answer made = agentB.put("/v1/migrations/loc/database", builtin);
+        assertEquals(200, made.status(), made.body().toString());
+        assertEquals("b|C.UTF-8", one(b18, "postgres", "SELECT datlocprovider::text || '|' || datlocale FROM pg_database "
+                + "WHERE datname = 'built in'"));
+        assertFalse(agentB.put("/v1/migrations/loc/database", builtin).body().get("changed").asBoolean());
+        builtin.put("locale_provider", "libc");
+        builtin.remove("locale");
+        Answer other = agentB.put("/v1/migrations/loc/database", builtin);
+        assertEquals(422, other.status(), other.body().toString());
+        assertEquals("database_mismatch", other.body().get("code").asText());
+        builtin.put("locale_provider", "builtin");
+        builtin.put("locale", "C.UTF-8");
+        Answer old = agentA.put("/v1/migrations/loc/database", builtin);
+        assertEquals(422, old.status(), old.body().toString());
+        assertEquals("locale_provider_unsupported", old.body().get("code").asText());
+        assertEquals("0", one(a14, "postgres", "SELECT count(*) FROM pg_database WHERE datname = 'built in'"));
+
+        Map<String, Object> onOld = target("built in");
+        onOld.put("source_database_locale", Map.of("encoding", "UTF8", "lc_collate", "C.UTF-8", "lc_ctype", "C.UTF-8",
+                "locale_provider", "builtin", "locale", "C.UTF-8"));
+        assertFinding(preflight(agentA, "loc", onOld), "database_locale_unsupported", "error",
+                "locale provider builtin (PostgreSQL 17 or newer)");
+        boolean icu = Integer.parseInt(one(b18, "postgres", "SELECT count(*) FROM pg_collation WHERE collprovider = 'i'"))
+                > 1;
+        Map<String, Object> icuSource = target("icu db");
+        icuSource.put("source_database_locale", Map.of("encoding", "UTF8", "lc_collate", "C.UTF-8", "lc_ctype",
+                "C.UTF-8", "locale_provider", "icu", "locale", "de-DE"));
+        JsonNode icuAnswer = preflight(agentB, "loc", icuSource);
+        if (icu) {
+            assertNoFinding(icuAnswer, "database_locale_unsupported");
+        } else {
+            assertFinding(icuAnswer, "database_locale_unsupported", "error",
+                    "locale provider icu (this PostgreSQL is built without ICU)");
+        }
+    }
+
     @Test
     @Order(6)
     void badRequestsAreRefused() throws Exception {

@@ -18,9 +18,10 @@ public final class ReplicatedRelations {
      * @param kind {@code r} ordinary (receives rows), {@code p} partitioned (holds none), {@code f} foreign
      * @param replicaIdentity {@code d} primary key, {@code f} full, {@code i} index, {@code n} nothing
      * @param hasPrimaryKey an immediate (not DEFERRABLE) primary key
+     * @param deferrableKey its primary key is DEFERRABLE (and so no identity)
      */
     public record Relation(TableRef root, TableRef table, char kind, char replicaIdentity, boolean unlogged,
-                    boolean hasPrimaryKey, boolean hasIdentityIndex) {
+                    boolean hasPrimaryKey, boolean hasIdentityIndex, boolean deferrableKey) {
         /** Whether UPDATE and DELETE keep working on the source once the relation is published. */
         public boolean hasReplicaIdentity() {
             return switch (replicaIdentity) {
@@ -47,7 +48,9 @@ public final class ReplicatedRelations {
                    EXISTS (SELECT 1 FROM pg_index i WHERE i.indrelid = c.oid AND i.indisprimary
                            AND i.indimmediate),
                    EXISTS (SELECT 1 FROM pg_index i WHERE i.indrelid = c.oid AND i.indisreplident
-                           AND i.indisvalid)
+                           AND i.indisvalid),
+                   EXISTS (SELECT 1 FROM pg_index i WHERE i.indrelid = c.oid AND i.indisprimary
+                           AND NOT i.indimmediate)
             FROM unnest(?::text[], ?::text[]) AS r(nsp, rel)
             JOIN pg_namespace rn ON rn.nspname = r.nsp
             JOIN pg_class rc ON rc.relnamespace = rn.oid AND rc.relname = r.rel
@@ -67,7 +70,8 @@ public final class ReplicatedRelations {
                 while (rs.next()) {
                     out.add(new Relation(new TableRef(rs.getString(1), rs.getString(2)),
                             new TableRef(rs.getString(3), rs.getString(4)), rs.getString(5).charAt(0),
-                            rs.getString(6).charAt(0), rs.getBoolean(7), rs.getBoolean(8), rs.getBoolean(9)));
+                            rs.getString(6).charAt(0), rs.getBoolean(7), rs.getBoolean(8), rs.getBoolean(9),
+                            rs.getBoolean(10)));
                 }
             }
         }

@@ -74,6 +74,19 @@ final class Catalog {
         }
     }
 
+    /**
+     * A standby runs read-only: every step's first change would fail there with PostgreSQL's own message, and a
+     * migration needs the primary's WAL and catalogs anyway.
+     */
+    static void primary(Connection c, String side, Findings out) throws SQLException {
+        if (count(c, "SELECT CASE WHEN pg_is_in_recovery() THEN 1 ELSE 0 END") == 1) {
+            out.error("server_in_recovery", List.of(side), "the " + side + " server is a standby (in recovery): it "
+                    + "accepts no change, so no step of the migration can run there", "point the " + side
+                    + " host at the primary server of the cluster (its agent, and on the target side the "
+                    + "subscription's connection for the source)");
+        }
+    }
+
     static int intSetting(Map<String, String> settings, String name) {
         try {
             return Integer.parseInt(settings.getOrDefault(name, "0"));

@@ -61,6 +61,7 @@ final class SourceChecks {
                     "upgrade the source to PostgreSQL " + MIN_MAJOR + " or newer first (pg_upgrade), then rerun");
             return;
         }
+        Catalog.primary(c, "source", out);
         ResolvedScope scope = ScopeResolver.resolve(c, request.scope());
         outsideDependencies(scope);
         List<TableRef> tables = scope.tableRefs();
@@ -225,6 +226,7 @@ final class SourceChecks {
         List<String> willUseIndex = new ArrayList<>();
         List<String> badIndex = new ArrayList<>();
         List<TableRef> comparedWhole = new ArrayList<>();
+        List<String> deferrable = new ArrayList<>();
         for (Relation r : relations) {
             if (r.kind() == 'r' && r.replicaIdentity() == 'f') {
                 comparedWhole.add(r.table());
@@ -244,13 +246,17 @@ final class SourceChecks {
                 }
             } else {
                 missing.add(r.describe());
+                if (r.deferrableKey()) {
+                    deferrable.add(r.describe());
+                }
             }
         }
         String why = "without a primary key or replica identity, PostgreSQL rejects UPDATE and DELETE on a "
                 + "published table, so the application would break on the source";
         if (!missing.isEmpty()) {
             out.error("table_without_replica_identity", missing, "these tables have no primary key or replica "
-                    + "identity (a DEFERRABLE primary key does not count: PostgreSQL does not use one): " + why,
+                    + "identity" + (deferrable.isEmpty() ? "" : " (" + String.join(", ", deferrable) + ": a DEFERRABLE "
+                    + "primary key, which PostgreSQL does not use as identity)") + ": " + why,
                     "add a primary key (best); or a unique, not deferrable index on NOT NULL columns (for a "
                     + "deferrable key: on its columns) named in replica_identity_index; or list the table in "
                     + "replica_identity_full (every UPDATE and DELETE then logs the whole old row); or leave it out "

@@ -70,6 +70,7 @@ final class TargetChecks {
                     "use a target of PostgreSQL " + SourceChecks.MIN_MAJOR + " or newer");
             return;
         }
+        Catalog.primary(c, "target", out);
         older(version);
         locale(version.major());
         extensions();

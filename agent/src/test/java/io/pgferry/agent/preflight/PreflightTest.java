@@ -196,6 +196,8 @@ class PreflightTest {
             assertFinding(plain, "table_without_replica_identity", "error", "\"public\".\"indexed\"");
             // PostgreSQL takes no DEFERRABLE key as replica identity: UPDATE would fail once published
             assertFinding(plain, "table_without_replica_identity", "error", "\"public\".\"deferred\"");
+            assertTrue(finding(plain, "table_without_replica_identity").get("message").asText()
+                    .contains("(\"public\".\"deferred\": a DEFERRABLE primary key"), plain.toString());
             assertFinding(plain, "unlogged_tables", "error", "\"public\".\"scratch\"");
             assertFinding(plain, "materialized_views", "warning", "\"public\".\"mv\"");
             assertFinding(plain, "large_objects_present", "warning", "1 large objects");
@@ -554,6 +556,23 @@ class PreflightTest {
         } else {
             assertFinding(icuAnswer, "database_locale_unsupported", "error",
                     "locale provider icu (this PostgreSQL is built without ICU)");
+        }
+    }
+
+    /** Pointed at a standby, every step's first change would fail with PostgreSQL's message: said before. */
+    @Test
+    @Order(3)
+    void aStandbyIsNoSourceNorTarget() throws Exception {
+        PgCluster standby = PgCluster.standby("preflight-standby-" + UUID.randomUUID().toString().substring(0, 8), a14);
+        try (AgentHandle agent = AgentHandle.start(standby, dir.resolve("standby"))) {
+            assertEquals("t", one(standby, "postgres", "SELECT pg_is_in_recovery()"));
+            JsonNode source = preflight(agent, "stby", source("postgres"));
+            assertFalse(source.get("ok").asBoolean(), source.toString());
+            assertFinding(source, "server_in_recovery", "error", "source");
+            assertFinding(preflight(agent, "stby", target("postgres")), "server_in_recovery", "error", "target");
+            assertNoFinding(preflight(agentA, "stby", source("postgres")), "server_in_recovery");
+        } finally {
+            standby.destroy();
         }
     }
 

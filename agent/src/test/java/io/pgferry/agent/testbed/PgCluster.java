@@ -30,6 +30,11 @@ public final class PgCluster {
         return new PgCluster(name, PgBedTool.json("start", "--name", name, "--major", String.valueOf(major)));
     }
 
+    /** A new streaming standby of {@code primary} (in recovery, read-only), which the caller destroys. */
+    public static PgCluster standby(String name, PgCluster primary) {
+        return new PgCluster(name, PgBedTool.json("start", "--name", name, "--standby-of", primary.name()));
+    }
+
     public String name() {
         return name;
     }

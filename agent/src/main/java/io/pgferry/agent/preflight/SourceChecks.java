@@ -1,6 +1,7 @@
 package io.pgferry.agent.preflight;
 
 import io.pgferry.agent.database.DatabaseLocale;
+import io.pgferry.agent.migration.FullRowEquality;
 import io.pgferry.agent.migration.ReplicatedRelations.Relation;
 import io.pgferry.agent.migration.ReplicatedRelations;
 import io.pgferry.agent.migration.ResolvedScope;

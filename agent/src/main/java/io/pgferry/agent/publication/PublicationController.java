@@ -43,6 +43,8 @@ public final class PublicationController implements RouteGroup {
      *   <li>422 {@code unknown_objects}: the scope or replica_identity_full names tables that do not exist or are
      *       not in scope</li>
      *   <li>422 {@code scope_splits_tables}: a table in scope has partitions or inheritance children outside it</li>
+     *   <li>422 {@code replica_identity_full_uncomparable}: a table compared whole (REPLICA IDENTITY FULL, set or
+     *   asked for) has a column whose type has no equality operator; nothing was changed</li>
      *   <li>422 {@code no_tables_in_scope}: the scope selects no table</li>
      *   <li>502 {@code postgres_error}: PostgreSQL refused a statement</li>
      *   <li>503 {@code postgres_unavailable}: PostgreSQL could not be reached</li>

@@ -1,5 +1,6 @@
 package io.pgferry.agent.publication;
 
+import io.pgferry.agent.migration.FullRowEquality;
 import io.pgferry.agent.migration.MigrationId;
 import io.pgferry.agent.migration.Plan;
 import io.pgferry.agent.migration.ReplicaIdentityChanges.Identity;
@@ -73,6 +74,7 @@ public final class PublicationService {
             }
             List<ReplicatedRelations.Relation> relations = ReplicatedRelations.read(c, tables);
             refuseUnsafe(relations, full, byIndex.keySet());
+            refuseUncomparable(c, relations, full);
 
             // The replica identities asked for, each recorded with what it was before (cleanup puts it back).
             Plan plan = new Plan();
@@ -177,6 +179,22 @@ public final class PublicationService {
                     + String.join(", ", missing) + "; add a primary key (best), or name a unique index on NOT NULL "
                     + "columns in replica_identity_index, or list them in replica_identity_full (every change then "
                     + "logs the whole old row)", missing);
+        }
+    }
+
+    /** A table compared whole on the target whose column has no equality would stop the stream at its first UPDATE. */
+    private static void refuseUncomparable(Connection c, List<ReplicatedRelations.Relation> relations,
+                                           Set<TableRef> full) throws SQLException {
+        List<TableRef> comparedWhole = relations.stream().filter(r -> r.kind() == 'r' && (r.replicaIdentity() == 'f'
+                        || (!r.hasReplicaIdentity() && full.contains(r.root()))))
+                .map(ReplicatedRelations.Relation::table).toList();
+        List<String> uncomparable = new FullRowEquality(c).uncomparable(comparedWhole);
+        if (!uncomparable.isEmpty()) {
+            throw ApiException.unprocessable("replica_identity_full_uncomparable", "these columns are in tables "
+                    + "compared whole (REPLICA IDENTITY FULL) and their types have no equality operator, so the "
+                    + "target's apply would stop at the first UPDATE or DELETE: " + String.join(", ", uncomparable)
+                    + "; add a primary key, or name a unique index in replica_identity_index, or change the column's "
+                    + "type (jsonb instead of json), or exclude the table", uncomparable);
         }
     }
 

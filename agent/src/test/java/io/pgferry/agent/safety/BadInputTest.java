@@ -81,6 +81,16 @@ class BadInputTest {
                 CREATE TABLE "x""; DROP TABLE t; --".t (id int PRIMARY KEY);
                 CREATE SCHEMA "ünïcødé";
                 CREATE TABLE "ünïcødé"."tàble" (id int PRIMARY KEY);
+                CREATE SCHEMA deferred;
+                CREATE TABLE deferred.t (id int PRIMARY KEY DEFERRABLE, v text);
+                INSERT INTO deferred.t VALUES (1, 'one');
+                CREATE SCHEMA jsonful;
+                CREATE TABLE jsonful.doc (a int, j json);
+                CREATE SCHEMA split;
+                CREATE SCHEMA split_old;
+                CREATE TABLE split.ev (id int, at date, PRIMARY KEY (id, at)) PARTITION BY RANGE (at);
+                CREATE TABLE split.ev_new PARTITION OF split.ev FOR VALUES FROM ('2025-01-01') TO (MAXVALUE);
+                CREATE TABLE split_old.ev_old PARTITION OF split.ev FOR VALUES FROM (MINVALUE) TO ('2025-01-01');
                 """);
         sql(targetCluster, "postgres", "CREATE DATABASE " + DB);
         sql(targetCluster, DB, "CREATE SCHEMA app; CREATE TABLE app.items (id int PRIMARY KEY, v text)");
@@ -385,6 +395,34 @@ class BadInputTest {
         assertTrue(a.body().get("objects").toString().contains("nokey"), a.body().toString());
         sql(sourceCluster, DB, "UPDATE nokey.log SET b = 'still writable'; DELETE FROM nokey.log WHERE a = 2");
         assertEquals("still writable", one(sourceCluster, DB, "SELECT b FROM nokey.log"));
+    }
+
+    @Test
+    void deferrableKeyIsNoIdentityAndTheTableStillTakesUpdates() throws Exception {
+        Answer a = source.put("/v1/migrations/deferred/publication", Map.of("database", DB, "include_schemas",
+                List.of("deferred")));
+        refused(a, 422, "table_without_replica_identity", null);
+        assertEquals("[\"\\\"deferred\\\".\\\"t\\\"\"]", a.body().get("objects").toString());
+        sql(sourceCluster, DB, "UPDATE deferred.t SET v = 'still writable'");
+        assertEquals("still writable", one(sourceCluster, DB, "SELECT v FROM deferred.t"));
+    }
+
+    @Test
+    void fullIdentityOverAColumnWithoutEqualityIsRefused() throws Exception {
+        Answer a = source.put("/v1/migrations/jsonful/publication", Map.of("database", DB, "include_schemas",
+                List.of("jsonful"), "replica_identity_full", List.of(Map.of("schema", "jsonful", "name", "doc"))));
+        refused(a, 422, "replica_identity_full_uncomparable", null);
+        assertTrue(a.body().get("detail").asText().contains("json"), a.body().toString());
+    }
+
+    @Test
+    void scopeLeavingOutAPartitionIsRefused() throws Exception {
+        Answer a = source.put("/v1/migrations/split/publication", Map.of("database", DB, "include_schemas",
+                List.of("split")));
+        refused(a, 422, "scope_splits_tables", null);
+        assertTrue(a.body().get("objects").toString().contains("ev_old"), a.body().toString());
+        refused(source.post("/v1/migrations/split/schema-archive", Map.of("database", DB, "include_schemas",
+                List.of("split"))), 422, "scope_splits_tables", null);
     }
 
     @Test

@@ -1,6 +1,5 @@
-package io.pgferry.agent.preflight;
+package io.pgferry.agent.migration;
 
-import io.pgferry.agent.migration.TableRef;
 import io.pgferry.agent.sql.Sql;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
@@ -18,7 +17,7 @@ import java.util.Map;
  * (json, xml, point, box, ...; an array, domain or composite of one) makes the apply worker fail with "could not
  * identify an equality operator for type" at the first UPDATE or DELETE: the stream stops for good.
  */
-final class FullRowEquality {
+public final class FullRowEquality {
     private static final String COLUMNS = """
             SELECT n.nspname, c.relname, a.attname, a.atttypid
             FROM unnest(?::text[], ?::text[]) AS r(nsp, rel)
@@ -42,12 +41,12 @@ final class FullRowEquality {
     private final Connection c;
     private final Map<Long, Boolean> known = new HashMap<>();
 
-    FullRowEquality(Connection c) {
+    public FullRowEquality(Connection c) {
         this.c = c;
     }
 
     /** The columns of these tables a full-row comparison cannot compare: {@code "schema"."table"."column" (type)}. */
-    List<String> uncomparable(Collection<TableRef> tables) throws SQLException {
+    public List<String> uncomparable(Collection<TableRef> tables) throws SQLException {
         List<String> out = new ArrayList<>();
         if (tables.isEmpty()) {
             return out;

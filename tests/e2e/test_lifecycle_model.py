@@ -67,6 +67,8 @@ _spec.loader.exec_module(lifecycle)
 class Model:
     def __init__(self, st, seed: int):
         self.st, self.seed, self.rng = st, seed, random.Random(seed)
+        # How long each playbook took when it ran whole: a kill is drawn inside that, or it would mostly miss.
+        self.durations: dict[str, float] = {}
         self.violations: list[str] = []
         self.notes: list[str] = []
         self.outcomes: Counter = Counter()
@@ -127,8 +129,9 @@ class Model:
         before_phase = self.phase()
         action = action or self.choose(before_phase)
         if fault is None and self.rng.random() < KILL:
-            # Anywhere in the run: the long playbooks take up to minutes on a busy machine.
-            latest = 30 if action in ("status", "preflight") else 120
+            # Anywhere in the run: within the longest whole run of this playbook seen so far (a little beyond, so
+            # some kills land as it ends), or a guess before it has run once.
+            latest = 1.2 * self.durations.get(action, 8 if action in ("status", "preflight") else 20)
             fault = (self.rng.choice(FAULTS), round(self.rng.uniform(0.5, latest), 1),
                      round(self.rng.uniform(0, 4), 1))
         args = ["-e", "pgferry_cleanup_abandon=app"] if action == "abandon" else []
@@ -145,6 +148,8 @@ class Model:
             striker.join(120)
         self.agents_up()
         killed = fault and struck.is_set()
+        if not killed:
+            self.durations[action] = max(self.durations.get(action, 0.0), time.monotonic() - started)
         outcome = ("refused" if refused(run) else "ok" if run.rc == 0
                    else "killed" if killed and fault[0] == "controller" else "failed")
         self.outcomes[outcome] += 1

@@ -10,6 +10,7 @@ import io.pgferry.agent.migration.TableRef;
 import io.pgferry.agent.migration.UnloggedTables;
 import io.pgferry.agent.postgres.ServerVersion;
 import io.pgferry.agent.problem.ApiException;
+import io.pgferry.agent.replicationrole.AgentRights;
 import io.pgferry.agent.sql.Sql;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
@@ -78,6 +79,7 @@ final class SourceChecks {
         replicaIdentity(relations);
         largeObjects();
         readable(tables);
+        agentRights(scope);
         new RowSecurityCheck(c, name, request, out, major).run(tables);
         publication(published);
         slot();
@@ -95,6 +97,16 @@ final class SourceChecks {
                     + "schema apply fails unless the target database has them (the target's preflight looks)",
                     "include their schema or table in the scope; or create them in the target database first; or "
                     + "remove the dependency");
+        }
+    }
+
+    /** The replication_role step runs as the agent's role: what it cannot do there is said now. */
+    private void agentRights(ResolvedScope scope) throws SQLException {
+        List<String> lacking = AgentRights.lacking(c, major, name, scope);
+        if (!lacking.isEmpty()) {
+            out.error("agent_lacks_rights", lacking, "the source agent's role is not a superuser and lacks what the "
+                    + "replication_role step takes (PostgreSQL would refuse it, or grant nothing and let the copy fail "
+                    + "with \"permission denied\")", AgentRights.fix(name));
         }
     }
 

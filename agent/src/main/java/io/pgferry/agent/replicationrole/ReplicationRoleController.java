@@ -36,6 +36,8 @@ public final class ReplicationRoleController implements RouteGroup {
      *   <li>404 {@code database_not_found}: the database does not exist</li>
      *   <li>422 {@code unknown_objects}: schemas or tables named in the scope do not exist</li>
      *   <li>422 {@code scope_splits_tables}: a table in scope has partitions or inheritance children outside it</li>
+     *   <li>422 {@code agent_lacks_rights}: the agent's role (not a superuser) may not create or change the role on
+     *   this version, or may not grant USAGE/SELECT on objects in scope (no grant option); nothing was changed</li>
      *   <li>422 {@code row_security_restrictive}: a restrictive policy would hide rows from the copy (only
      *       BYPASSRLS helps); {@code row_security_not_owner}: the agent's role may not create the copy policy;
      *       {@code bypassrls_not_allowed}: the agent's role may not grant BYPASSRLS. Nothing was changed</li>

@@ -8,6 +8,7 @@ import io.pgferry.agent.migration.StepResult;
 import io.pgferry.agent.migration.Steps;
 import io.pgferry.agent.migration.TableRef;
 import io.pgferry.agent.postgres.PgConnector;
+import io.pgferry.agent.problem.ApiException;
 import io.pgferry.agent.sql.Sql;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
@@ -51,6 +52,12 @@ public final class ReplicationRoleService {
         try (Connection c = Steps.open(connector, request.database(), TIMEOUT, false)) {
             ResolvedScope scope = ScopeResolver.resolve(c, request.scope());
             RoleGrants.Wanted wanted = RoleGrants.wanted(c, scope);
+            List<String> lacking = AgentRights.lacking(c, connector.serverVersion(c).major(), role, scope);
+            if (!lacking.isEmpty()) {
+                throw ApiException.unprocessable("agent_lacks_rights", "the agent's role lacks what making the "
+                        + "replication role takes: " + String.join("; ", lacking) + ". Nothing was changed. Fix: "
+                        + AgentRights.fix(role), lacking);
+            }
             Optional<ExistingRole> existing = read(c, role);
             if (bypass && !existing.map(ExistingRole::bypassrls).orElse(false)) {
                 CopyAccess.requireMayGrantBypass(c, connector.serverVersion(c));

@@ -576,6 +576,69 @@ class PreflightTest {
         }
     }
 
+    /**
+     * A managed service's admin role: no superuser, tables owned by the application's role. What the replication_role
+     * step could not do is an error before anything runs, and the step itself refuses it changing nothing (a GRANT
+     * without grant option would only warn, and the copy fail later with "permission denied").
+     */
+    @Test
+    @Order(3)
+    void aNonSuperuserAgentLacksWhatTheReplicationRoleTakes() throws Exception {
+        String pw = "adm-" + UUID.randomUUID();
+        Path pwfile = io.pgferry.agent.testbed.AgentFixture.secretFile(Files.createDirectories(dir.resolve("admin")),
+                "admin.password", pw);
+        for (PgCluster cluster : new PgCluster[] {a14, b18}) {
+            sql(cluster, "postgres", "CREATE ROLE dbadmin LOGIN CREATEDB CREATEROLE REPLICATION PASSWORD '" + pw
+                    + "'; GRANT pg_monitor, pg_signal_backend TO dbadmin; CREATE ROLE \"App Owner\"");
+            sql(cluster, "postgres", "CREATE DATABASE owned OWNER dbadmin");
+            sql(cluster, "owned", "CREATE SCHEMA \"Säles\" AUTHORIZATION \"App Owner\"; SET ROLE \"App Owner\"; "
+                    + "CREATE TABLE \"Säles\".t (id serial PRIMARY KEY, v text); INSERT INTO \"Säles\".t (v) VALUES ('x'); "
+                    + "GRANT USAGE ON SCHEMA \"Säles\" TO dbadmin; GRANT SELECT ON \"Säles\".t TO dbadmin");
+            try (AgentHandle agent = AgentHandle.start(cluster, dir.resolve("admin-" + cluster.major()), "dbadmin",
+                    pwfile)) {
+                Map<String, Object> body = source("owned");
+                body.put("exclude_schemas", List.of("public"));
+                List<String> lacking = new ArrayList<>();
+                JsonNode answer = preflight(agent, "own", body);
+                finding(answer, "agent_lacks_rights").get("objects").forEach(o -> lacking.add(o.asText()));
+                List<String> objects = List.of("USAGE on schema \"Säles\" WITH GRANT OPTION",
+                        "SELECT on table \"Säles\".\"t\" WITH GRANT OPTION",
+                        "SELECT on sequence \"Säles\".\"t_id_seq\" WITH GRANT OPTION");
+                List<String> expected = new ArrayList<>(objects);
+                if (cluster.major() < 16) {
+                    expected.add(0, "superuser: \"dbadmin\" may not create the REPLICATION role \"pgferry_own\" (PostgreSQL 14 "
+                            + "lets only superusers)");
+                }
+                assertEquals(expected, lacking, answer.toString());
+
+                Map<String, Object> role = new java.util.HashMap<>(Map.of("database", "owned", "password",
+                        "repl-" + pw, "exclude_schemas", List.of("public")));
+                Answer refused = agent.put("/v1/migrations/own/replication-role", role);
+                assertEquals(422, refused.status(), refused.body().toString());
+                assertEquals("agent_lacks_rights", refused.body().get("code").asText());
+                assertEquals("0", one(cluster, "postgres", "SELECT count(*) FROM pg_roles WHERE rolname = 'pgferry_own'"));
+
+                sql(cluster, "postgres", "GRANT \"App Owner\" TO dbadmin");
+                if (cluster.major() >= 16) {
+                    assertNoFinding(preflight(agent, "own", body), "agent_lacks_rights");
+                    Answer made = agent.put("/v1/migrations/own/replication-role", role);
+                    assertEquals(200, made.status(), made.body().toString());
+                    assertEquals("t", one(cluster, "owned", "SELECT has_table_privilege('pgferry_own', "
+                            + "'\"Säles\".t', 'SELECT')"));
+                } else {
+                    assertEquals(List.of(expected.get(0)), texts(finding(preflight(agent, "own", body), "agent_lacks_rights")
+                            .get("objects")), "only a superuser may make a REPLICATION role on 14");
+                }
+            }
+        }
+    }
+
+    private static List<String> texts(JsonNode array) {
+        List<String> out = new ArrayList<>();
+        array.forEach(o -> out.add(o.asText()));
+        return out;
+    }
+
     @Test
     @Order(6)
     void badRequestsAreRefused() throws Exception {

@@ -102,11 +102,13 @@ final class SourceChecks {
 
     /** The replication_role step runs as the agent's role: what it cannot do there is said now. */
     private void agentRights(ResolvedScope scope) throws SQLException {
-        List<String> lacking = AgentRights.lacking(c, major, name, scope);
+        List<String> lacking = new ArrayList<>(AgentRights.lacking(c, major, name, scope));
+        lacking.addAll(AgentRights.notOwned(c, scope));
         if (!lacking.isEmpty()) {
             out.error("agent_lacks_rights", lacking, "the source agent's role is not a superuser and lacks what the "
                     + "replication_role step takes (PostgreSQL would refuse it, or grant nothing and let the copy fail "
-                    + "with \"permission denied\")", AgentRights.fix(name));
+                    + "with \"permission denied\"), or the publication and the cutover's fence take",
+                    AgentRights.fix(name));
         }
     }
 

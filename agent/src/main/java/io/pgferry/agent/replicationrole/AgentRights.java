@@ -56,10 +56,10 @@ public final class AgentRights {
                 String agent = Sql.ident(agentName);
                 exists = rs.getBoolean(5);
                 String verb = exists ? "change" : "create";
-                if (major < 16) {
+                if (major < 16 && !providerAdmin(c)) {
                     out.add("superuser: " + agent + " may not " + verb + " the REPLICATION role " + Sql.ident(role)
                             + " (PostgreSQL " + major + " lets only superusers)");
-                } else {
+                } else if (major >= 16) {
                     if (!rs.getBoolean(2)) {
                         out.add("CREATEROLE: " + agent + " may not " + verb + " role " + Sql.ident(role));
                     }
@@ -101,12 +101,58 @@ public final class AgentRights {
         return out;
     }
 
+    /**
+     * What else the source's steps need of a non-superuser agent: ownership (membership in the owner) of each table
+     * in scope for the publication and its replica identities, and of the database for the fence at the cutover.
+     */
+    public static List<String> notOwned(Connection c, ResolvedScope scope) throws SQLException {
+        List<String> out = new ArrayList<>();
+        try (PreparedStatement st = c.prepareStatement("""
+                SELECT n.nspname, c.relname, pg_get_userbyid(c.relowner)
+                FROM unnest(?::text[], ?::text[]) AS r(nsp, rel)
+                JOIN pg_namespace n ON n.nspname = r.nsp JOIN pg_class c ON c.relnamespace = n.oid AND c.relname = r.rel
+                WHERE NOT (SELECT rolsuper FROM pg_roles WHERE rolname = current_user)
+                  AND NOT pg_has_role(c.relowner, 'USAGE')
+                UNION ALL
+                SELECT NULL, d.datname, pg_get_userbyid(d.datdba) FROM pg_database d
+                WHERE d.datname = current_database() AND NOT (SELECT rolsuper FROM pg_roles WHERE rolname = current_user)
+                  AND NOT pg_has_role(d.datdba, 'USAGE')""")) {
+            st.setArray(1, c.createArrayOf("text", scope.tableRefs().stream().map(TableRef::schema).toArray()));
+            st.setArray(2, c.createArrayOf("text", scope.tableRefs().stream().map(TableRef::name).toArray()));
+            try (ResultSet rs = st.executeQuery()) {
+                while (rs.next()) {
+                    out.add(rs.getString(1) == null
+                            ? "ownership of database " + Sql.ident(rs.getString(2)) + " (owner " + Sql.ident(rs.getString(3))
+                            + "): the cutover's fence sets default_transaction_read_only on it"
+                            : "ownership of table " + new TableRef(rs.getString(1), rs.getString(2)).quoted() + " (owner "
+                            + Sql.ident(rs.getString(3)) + "): the publication takes only tables it owns");
+                }
+            }
+        }
+        return out;
+    }
+
+    /**
+     * The admin role of a managed service (Amazon RDS and Aurora, Cloud SQL, Azure, AlloyDB): their PostgreSQL lets it
+     * do some of what is a superuser's elsewhere (CREATE SUBSCRIPTION, REPLICATION roles), each its own way; the
+     * step's own answer then says what the provider refused.
+     */
+    public static boolean providerAdmin(Connection c) throws SQLException {
+        try (PreparedStatement st = c.prepareStatement("SELECT EXISTS (SELECT 1 FROM pg_roles WHERE rolname IN "
+                + "('rds_superuser', 'cloudsqlsuperuser', 'azure_pg_admin', 'alloydbsuperuser') "
+                + "AND pg_has_role(oid, 'MEMBER'))"); ResultSet rs = st.executeQuery()) {
+            rs.next();
+            return rs.getBoolean(1);
+        }
+    }
+
     /** How to give the agent's role what {@link #lacking} names. */
     public static String fix(String role) {
         return "run the source agent as a superuser; or give its role what is missing: on PostgreSQL 14/15 only a "
                 + "superuser may create or change " + Sql.ident(role) + "; from 16, CREATEROLE and REPLICATION (and "
                 + "ADMIN OPTION on the role when someone else made it); for schemas, tables and sequences, membership "
-                + "in their owner (GRANT <owner> TO <agent role>) or GRANT .. WITH GRANT OPTION";
+                + "in their owner (GRANT <owner> TO <agent role>; for tables and the database it is the only way) or GRANT "
+                + ".. WITH GRANT OPTION";
     }
 
     private static void add(List<String> kinds, List<String> schemas, List<String> names, String kind, String schema,

@@ -605,6 +605,8 @@ class PreflightTest {
                         "SELECT on table \"Säles\".\"t\" WITH GRANT OPTION",
                         "SELECT on sequence \"Säles\".\"t_id_seq\" WITH GRANT OPTION");
                 List<String> expected = new ArrayList<>(objects);
+                expected.add("ownership of table \"Säles\".\"t\" (owner \"App Owner\"): the publication takes only "
+                        + "tables it owns");
                 if (cluster.major() < 16) {
                     expected.add(0, "superuser: \"dbadmin\" may not create the REPLICATION role \"pgferry_own\" (PostgreSQL 14 "
                             + "lets only superusers)");
@@ -618,8 +620,16 @@ class PreflightTest {
                 assertEquals("agent_lacks_rights", refused.body().get("code").asText());
                 assertEquals("0", one(cluster, "postgres", "SELECT count(*) FROM pg_roles WHERE rolname = 'pgferry_own'"));
 
+                List<String> subscribe = texts(finding(preflight(agent, "own", target("owned")), "agent_lacks_rights")
+                        .get("objects"));
+                assertEquals(List.of(cluster.major() < 16
+                        ? "superuser: \"dbadmin\" may not CREATE SUBSCRIPTION (PostgreSQL 14 lets only superusers)"
+                        : "membership in pg_create_subscription: \"dbadmin\" may not CREATE SUBSCRIPTION"), subscribe);
+
                 sql(cluster, "postgres", "GRANT \"App Owner\" TO dbadmin");
                 if (cluster.major() >= 16) {
+                    sql(cluster, "postgres", "GRANT pg_create_subscription TO dbadmin");
+                    assertNoFinding(preflight(agent, "own", target("owned")), "agent_lacks_rights");
                     assertNoFinding(preflight(agent, "own", body), "agent_lacks_rights");
                     Answer made = agent.put("/v1/migrations/own/replication-role", role);
                     assertEquals(200, made.status(), made.body().toString());
@@ -628,6 +638,11 @@ class PreflightTest {
                 } else {
                     assertEquals(List.of(expected.get(0)), texts(finding(preflight(agent, "own", body), "agent_lacks_rights")
                             .get("objects")), "only a superuser may make a REPLICATION role on 14");
+                    // a managed service's admin role may, its own way: not refused here
+                    sql(cluster, "postgres", "CREATE ROLE rds_superuser; GRANT rds_superuser TO dbadmin");
+                    assertNoFinding(preflight(agent, "own", body), "agent_lacks_rights");
+                    assertNoFinding(preflight(agent, "own", target("owned")), "agent_lacks_rights");
+                    sql(cluster, "postgres", "DROP ROLE rds_superuser");
                 }
             }
         }

@@ -61,6 +61,12 @@ options:
     description: Seconds the comparison may take (it measures again while a difference might be writes in flight).
     type: int
     default: 180
+  reverse_replication:
+    description:
+      - The cutover will keep a reverse stream into the source database. The source agent's role must then be able to
+        create that subscription; when it cannot, the check fails (C(agent_lacks_rights)) before anything is paused.
+    type: bool
+    default: false
 '''
 
 EXAMPLES = r'''
@@ -122,7 +128,8 @@ def main():
     argument_spec.update(target_database=dict(type='str'), max_lag_bytes=dict(type='int', default=16777216),
                          max_lag_seconds=dict(type='float', default=30), wait_timeout=dict(type='int', default=300),
                          poll_interval=dict(type='float', default=2), row_counts=dict(type='bool', default=True),
-                         row_counts_timeout=dict(type='int', default=180))
+                         row_counts_timeout=dict(type='int', default=180),
+                         reverse_replication=dict(type='bool', default=False))
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
     p = module.params
     source, target = AgentClient(module), peer_client(module)
@@ -132,6 +139,8 @@ def main():
     while True:
         tries += 1
         body = dict(database=p['database'], side='source', max_lag_bytes=p['max_lag_bytes'])
+        if p['reverse_replication']:
+            body['reverse_replication'] = True
         body.update(include_schemas=[], exclude_schemas=[], include_tables=[], exclude_tables=[])
         body.update(scope_body(p))  # all four always: the source then resolves the rule again
         status, src = source.post(path, body, accept_status=(200, 422))

@@ -110,6 +110,14 @@ final class SourceChecks {
                     + "with \"permission denied\"), or the publication and the cutover's fence take",
                     AgentRights.fix(name));
         }
+        List<String> reverse = AgentRights.cannotSubscribe(c, major, request.database());
+        if (!reverse.isEmpty()) {
+            out.warning("reverse_stream_not_possible", reverse, "the source agent's role may not create a "
+                    + "subscription here, so the cutover could not keep a reverse stream to this database (its ready "
+                    + "check refuses, before pausing anything, unless the reverse stream is turned off)",
+                    AgentRights.SUBSCRIBE_FIX + "; or cut over without a reverse stream "
+                    + "(pgferry_cutover_reverse_replication: false): a rollback then has no stream to catch up from");
+        }
     }
 
     private void checkOptIns(List<TableRef> scope) {

@@ -124,43 +124,11 @@ final class TargetChecks {
         }
     }
 
-    /**
-     * CREATE SUBSCRIPTION is a superuser's before 16 (managed services patch it for their admin role); from 16
-     * pg_create_subscription's, with CREATE on the database.
-     */
     private void subscriptionRights(int major) throws SQLException {
-        String canSubscribe = major >= 16 ? "pg_has_role('pg_create_subscription', 'USAGE')" : "false";
-        List<String> lacking = new ArrayList<>();
-        try (PreparedStatement st = c.prepareStatement("SELECT r.rolsuper, " + canSubscribe + ", "
-                + "coalesce(has_database_privilege(d.oid, 'CREATE'), true), current_user FROM pg_roles r "
-                + "LEFT JOIN pg_database d ON d.datname = ? WHERE r.rolname = current_user")) {
-            st.setString(1, request.database());
-            try (ResultSet rs = st.executeQuery()) {
-                rs.next();
-                if (rs.getBoolean(1)) {
-                    return;
-                }
-                String agent = Sql.ident(rs.getString(4));
-                if (major < 16) {
-                    if (!AgentRights.providerAdmin(c)) {
-                        lacking.add("superuser: " + agent + " may not CREATE SUBSCRIPTION (PostgreSQL " + major
-                                + " lets only superusers)");
-                    }
-                } else {
-                    if (!rs.getBoolean(2)) {
-                        lacking.add("membership in pg_create_subscription: " + agent + " may not CREATE SUBSCRIPTION");
-                    }
-                    if (!rs.getBoolean(3)) {
-                        lacking.add("CREATE on database " + Sql.ident(request.database()) + ": a subscription needs it");
-                    }
-                }
-            }
-        }
+        List<String> lacking = AgentRights.cannotSubscribe(c, major, request.database());
         if (!lacking.isEmpty()) {
             out.error("agent_lacks_rights", lacking, "the target agent's role is not a superuser and may not create "
-                    + "the migration's subscription", "run the target agent as a superuser or a managed service's "
-                    + "admin role (before PostgreSQL 16 the only ways); from 16, GRANT pg_create_subscription TO "
-                    + "<agent role> and GRANT CREATE ON DATABASE to it");
+                    + "the migration's subscription", AgentRights.SUBSCRIBE_FIX);
         }
     }
 

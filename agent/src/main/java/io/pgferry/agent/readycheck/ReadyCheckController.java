@@ -38,6 +38,8 @@ public final class ReadyCheckController implements RouteGroup {
      *   <li>422 {@code schema_drift}: objects of the scope changed since the archive; {@code objects} lists each</li>
      *   <li>422 {@code scope_drift}: the scope rule now selects schemas or tables the migration did not copy</li>
      *   <li>422 {@code unknown_objects}: the scope rule names schemas or tables that do not exist</li>
+     *   <li>422 {@code agent_lacks_rights}: (source, with {@code reverse_replication}) the agent's role may not
+     *   create the reverse stream's subscription in this database</li>
      *   <li>422 {@code scope_splits_tables}: a table in scope has partitions or inheritance children outside it</li>
      *   <li>422 {@code lag_too_high}, {@code tables_not_ready}, {@code subscription_not_streaming}: not yet</li>
      *   <li>422 {@code slot_missing}, {@code sequences_missing}: the migration is broken</li>

@@ -19,10 +19,13 @@ import java.util.stream.Stream;
  * @param includeSchemas source: the scope as the user defines it (with the three others), resolved again now:
  *                       anything it selects that the schema archive did not is drift. When none of the four is
  *                       given, the scope the archive recorded is used (nothing new can be seen then)
+ * @param reverseReplication source: the cutover will subscribe this database to the target (the reverse stream), so
+ *                           the agent's role must be able to create that subscription
  */
 public record ReadyCheckRequest(String database, String side, Long maxLagBytes, Double maxLagSeconds,
                                 List<TableRef> sequences, List<String> includeSchemas, List<String> excludeSchemas,
-                                List<TableRef> includeTables, List<TableRef> excludeTables) {
+                                List<TableRef> includeTables, List<TableRef> excludeTables,
+                                Boolean reverseReplication) {
     public ReadyCheckRequest {
         Names.require("database", database);
         if (!"source".equals(side) && !"target".equals(side)) {
@@ -34,6 +37,7 @@ public record ReadyCheckRequest(String database, String side, Long maxLagBytes, 
                     "lag limits must be 0 or more");
         }
         sequences = sequences == null ? List.of() : List.copyOf(sequences);
+        reverseReplication = reverseReplication != null && reverseReplication;
         if ("target".equals(side) && scopeGiven(includeSchemas, excludeSchemas, includeTables, excludeTables)) {
             throw new BadRequestException("include_schemas", "the scope belongs to the source side's ready check; "
                     + "leave it out for side target");

@@ -12,6 +12,7 @@ import io.pgferry.agent.migration.TableIdentity;
 import io.pgferry.agent.migration.TableRef;
 import io.pgferry.agent.postgres.PgConnector;
 import io.pgferry.agent.problem.ApiException;
+import io.pgferry.agent.replicationrole.AgentRights;
 import io.pgferry.agent.schemaarchive.SchemaFingerprint;
 import io.pgferry.agent.sequences.SequenceValue;
 import io.pgferry.agent.sequences.SequencesService;
@@ -78,6 +79,16 @@ public final class ReadyCheckService {
                 refuseNewInScope(scope, resolved);
                 // Tables the rule leaves out now (created since, outside an include list) are not drift.
                 excluded.addAll(resolved.excludedTables());
+            }
+            if (request.reverseReplication()) {
+                List<String> lacking = AgentRights.cannotSubscribe(c, connector.serverVersion(c).major(),
+                        request.database());
+                if (!lacking.isEmpty()) {
+                    throw ApiException.unprocessable("agent_lacks_rights", "the reverse stream would fail inside the "
+                            + "pause: the source agent's role may not create its subscription here: "
+                            + String.join("; ", lacking) + ". Fix: " + AgentRights.SUBSCRIBE_FIX + "; or cut over "
+                            + "without a reverse stream (pgferry_cutover_reverse_replication: false)", lacking);
+                }
             }
             SchemaFingerprint now = SchemaFingerprint.compute(c, scope.schemas(), excluded);
             List<String> drift = stored.differences(now);

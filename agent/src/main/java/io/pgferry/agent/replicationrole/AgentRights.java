@@ -146,6 +146,47 @@ public final class AgentRights {
         }
     }
 
+    /**
+     * What the agent's role lacks to CREATE SUBSCRIPTION in {@code database} (which may not exist yet: then the agent
+     * creates and owns it): a superuser's right before 16, unless a managed service's admin role; from 16 membership in
+     * pg_create_subscription and CREATE on the database.
+     */
+    public static List<String> cannotSubscribe(Connection c, int major, String database) throws SQLException {
+        String canSubscribe = major >= 16 ? "pg_has_role('pg_create_subscription', 'USAGE')" : "false";
+        List<String> lacking = new ArrayList<>();
+        try (PreparedStatement st = c.prepareStatement("SELECT r.rolsuper, " + canSubscribe + ", "
+                + "coalesce(has_database_privilege(d.oid, 'CREATE'), true), current_user FROM pg_roles r "
+                + "LEFT JOIN pg_database d ON d.datname = ? WHERE r.rolname = current_user")) {
+            st.setString(1, database);
+            try (ResultSet rs = st.executeQuery()) {
+                rs.next();
+                if (rs.getBoolean(1)) {
+                    return lacking;
+                }
+                String agent = Sql.ident(rs.getString(4));
+                if (major < 16) {
+                    if (!providerAdmin(c)) {
+                        lacking.add("superuser: " + agent + " may not CREATE SUBSCRIPTION (PostgreSQL " + major
+                                + " lets only superusers)");
+                    }
+                } else {
+                    if (!rs.getBoolean(2)) {
+                        lacking.add("membership in pg_create_subscription: " + agent + " may not CREATE SUBSCRIPTION");
+                    }
+                    if (!rs.getBoolean(3)) {
+                        lacking.add("CREATE on database " + Sql.ident(database) + ": a subscription needs it");
+                    }
+                }
+            }
+        }
+        return lacking;
+    }
+
+    /** How to give the agent's role what {@link #cannotSubscribe} names. */
+    public static final String SUBSCRIBE_FIX = "run the agent as a superuser or a managed service's admin role (before "
+            + "PostgreSQL 16 the only ways); from 16, GRANT pg_create_subscription TO <agent role> and GRANT CREATE "
+            + "ON DATABASE to it";
+
     /** How to give the agent's role what {@link #lacking} names. */
     public static String fix(String role) {
         return "run the source agent as a superuser; or give its role what is missing: on PostgreSQL 14/15 only a "

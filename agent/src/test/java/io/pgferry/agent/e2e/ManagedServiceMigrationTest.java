@@ -66,6 +66,18 @@ class ManagedServiceMigrationTest {
                 }
                 flow.awaitCaughtUp();
                 MigrationPairsTest.awaitEqual(src, dst);
+                // The cutover's reverse stream subscribes the source: an admin role that may not is refused before
+                // anything pauses, not inside the pause.
+                String ready = "/v1/migrations/managed/ready-check";
+                Map<String, Object> reverse = Map.of("database", "app", "side", "source", "reverse_replication", true);
+                assertEquals(200, source.post(ready, reverse).status());
+                Checksums.execute(src, "postgres", "REVOKE pg_create_subscription FROM " + ADMIN);
+                AgentHandle.Answer refused = source.post(ready, reverse);
+                assertEquals(422, refused.status(), refused.body().toString());
+                assertEquals("agent_lacks_rights", refused.body().get("code").asText());
+                assertEquals(200, source.post(ready, Map.of("database", "app", "side", "source")).status(),
+                        "without a reverse stream nothing is missing");
+                Checksums.execute(src, "postgres", "GRANT pg_create_subscription TO " + ADMIN);
                 assertEquals(ADMIN, scalar(dst, "SELECT tableowner FROM pg_tables WHERE schemaname = 'included'"
                         + " AND tablename = 'orders'"), "the target's tables belong to the admin role");
                 assertEquals("f", scalar(dst, "SELECT rolsuper FROM pg_roles WHERE rolname = '" + ADMIN + "'"));

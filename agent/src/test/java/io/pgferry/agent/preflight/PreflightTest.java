@@ -625,11 +625,14 @@ class PreflightTest {
                 assertEquals(List.of(cluster.major() < 16
                         ? "superuser: \"dbadmin\" may not CREATE SUBSCRIPTION (PostgreSQL 14 lets only superusers)"
                         : "membership in pg_create_subscription: \"dbadmin\" may not CREATE SUBSCRIPTION"), subscribe);
+                // the cutover's reverse stream subscribes the source: said as a warning before the migration starts
+                assertFinding(answer, "reverse_stream_not_possible", "warning", subscribe.get(0));
 
                 sql(cluster, "postgres", "GRANT \"App Owner\" TO dbadmin");
                 if (cluster.major() >= 16) {
                     sql(cluster, "postgres", "GRANT pg_create_subscription TO dbadmin");
                     assertNoFinding(preflight(agent, "own", target("owned")), "agent_lacks_rights");
+                    assertNoFinding(preflight(agent, "own", body), "reverse_stream_not_possible");
                     assertNoFinding(preflight(agent, "own", body), "agent_lacks_rights");
                     Answer made = agent.put("/v1/migrations/own/replication-role", role);
                     assertEquals(200, made.status(), made.body().toString());

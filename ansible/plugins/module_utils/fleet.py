@@ -240,17 +240,27 @@ def capacity_problems(planned, infos):
     Every stream keeps, for as long as it streams, an apply worker and a replication origin on its target and a slot
     and a WAL sender on its source; each initial copy at once (as many as the caps allow) borrows one more of each. A
     stream beyond a limit never starts, and its migration waits until its timeout: refused here instead, before anything
-    runs. Only the fleet's own migrations are counted; anything else on an instance needs room on top. An instance
-    whose agent did not answer is not judged here: its migrations fail at their own first step, and the others go on."""
+    runs. What else already holds those limits on an instance (another tool's slots and subscriptions, a standby's WAL
+    sender: the agent's info names them) is counted on top; the fleet's own objects are not counted twice on a rerun.
+    An instance whose agent did not answer is not judged here: its migrations fail at their own first step, and the
+    others go on."""
     caps = planned['max_copies']
     migrations = planned['migrations']
     problems = []
+    own = set()
+    for m in migrations:
+        own.update(('pgferry_%s' % m['id'], 'pgferry_%s_reverse' % m['id']))
 
-    def need(host, setting, wanted, why):
+    def need(host, setting, wanted, why, others=()):
         info = infos.get(host)
         if not info:
             return
         have = _positive_int((info.get('settings') or {}).get(setting)) or 0
+        if others:
+            wanted += len(others)
+            why += '; %d more already in use by others: %s' % (len(others), ', '.join(
+                '(a standby or base backup)' if not o else o for o in sorted(others)[:5])
+                + (', ...' if len(others) > 5 else ''))
         if have < wanted:
             fix = 'ALTER SYSTEM SET %s = %d, then restart it (a managed service: its parameter group)' % (setting, wanted)
             problems.append('%s: %s is %d, the fleet needs at least %d (%s): %s'
@@ -260,18 +270,21 @@ def capacity_problems(planned, infos):
         streams = sum(1 for m in migrations if m['target'] == target)
         copies = min(streams, caps['total'], copy_limits(caps, None, target)[2])
         why = '%d streams onto it and %d initial copies at once' % (streams, copies)
-        need(target, 'max_logical_replication_workers', streams + copies, why)
-        need(target, 'max_worker_processes', streams + copies + 1, why + ', and the launcher')
+        subscriptions = in_use(infos.get(target), 'subscriptions', own)
+        need(target, 'max_logical_replication_workers', streams + copies, why, subscriptions)
+        need(target, 'max_worker_processes', streams + copies + 1, why + ', and the launcher', subscriptions)
         major = (infos.get(target) or {}).get('major') or 0
         # Replication origins: their own limit from PostgreSQL 18, max_replication_slots before.
         need(target, 'max_active_replication_origins' if major >= 18 else 'max_replication_slots', streams + copies,
-             why + ': a replication origin each')
+             why + ': a replication origin each', subscriptions)
     for source in sorted({m['source'] for m in migrations}):
         streams = sum(1 for m in migrations if m['source'] == source)
         copies = min(streams, caps['total'], copy_limits(caps, source, None)[1])
         why = '%d streams from it and %d initial copies at once' % (streams, copies)
-        need(source, 'max_replication_slots', streams + copies, why + ': a slot each')
-        need(source, 'max_wal_senders', streams + copies, why + ': a WAL sender each')
+        need(source, 'max_replication_slots', streams + copies, why + ': a slot each',
+             in_use(infos.get(source), 'slots', own))
+        need(source, 'max_wal_senders', streams + copies, why + ': a WAL sender each',
+             in_use(infos.get(source), 'wal_senders', own))
         wal = _wal_room(infos.get(source))
         if wal and wal['keep_bytes'] >= 0 and wal['keep_bytes'] > wal['free_bytes']:
             problems.append('%s: max_slot_wal_keep_size is %s, more than the %s free on the disk of its WAL (%s): the '
@@ -284,6 +297,16 @@ def capacity_problems(planned, infos):
 
 
 MB = 1024 * 1024
+# The slot of an initial copy's table sync worker (PostgreSQL's name): a copy the caps count already, not another's.
+SYNC_SLOT = re.compile(r'^pg_[0-9]+_sync_[0-9]+_[0-9]+$')
+
+
+def in_use(info, kind, own):
+    """Names of what already holds an instance's replication limits that is not the fleet's own (its migrations'
+    slots, subscriptions and reverse streams, and table sync slots), from an agent's GET /v1/info 'replication':
+    kind 'slots', 'wal_senders' (each sender's slot; '' for a standby's or a base backup's) or 'subscriptions'."""
+    names = ((info or {}).get('replication') or {}).get(kind) or []
+    return [n for n in names if n not in own and not SYNC_SLOT.match(n)]
 
 
 def capacity_warnings(planned, infos):

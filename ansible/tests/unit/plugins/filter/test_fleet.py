@@ -190,6 +190,34 @@ def test_capacity_counts_streams_and_the_copies_the_caps_allow_per_instance():
         fleet_capacity({'migrations': []}, roomy)
 
 
+def test_capacity_counts_what_others_already_hold_but_not_the_fleets_own():
+    plan = fleet_plan(fleet(*[dict(id='m%d' % i, source='src1', database='d%d' % i, target='shared')
+                              for i in range(3)]), HOSTS)
+    # 3 streams and 2 copies at once (the default caps): 5 slots and senders on src1, 5 workers and origins on shared.
+    src1 = info(16, max_replication_slots=7, max_wal_senders=7)
+    shared = info(18, max_logical_replication_workers=6, max_active_replication_origins=6)
+    # The fleet's own (a rerun), its reverse streams and table sync slots are not others.
+    src1['replication'] = dict(slots=['pgferry_m0', 'pgferry_m1_reverse', 'pg_16385_sync_16390_7312345678901234567',
+                                      'debezium'],
+                               wal_senders=['pgferry_m0', '', 'debezium'], subscriptions=[])
+    shared['replication'] = dict(slots=[], wal_senders=[], subscriptions=['pgferry_m2', 'billing_feed'])
+    assert fleet_capacity(plan, dict(src1=src1, src2=info(16), shared=shared)) == []
+    src1['replication']['slots'] += ['cdc_a', 'cdc_b']
+    shared['replication']['subscriptions'].append('audit_feed')
+    problems = fleet_capacity(plan, dict(src1=src1, src2=info(16), shared=shared))
+    assert problems == [
+        'shared: max_logical_replication_workers is 6, the fleet needs at least 7 (3 streams onto it and 2 initial '
+        'copies at once; 2 more already in use by others: audit_feed, billing_feed): ALTER SYSTEM SET '
+        'max_logical_replication_workers = 7, then restart it (a managed service: its parameter group)',
+        'shared: max_active_replication_origins is 6, the fleet needs at least 7 (3 streams onto it and 2 initial '
+        'copies at once: a replication origin each; 2 more already in use by others: audit_feed, billing_feed): '
+        'ALTER SYSTEM SET max_active_replication_origins = 7, then restart it (a managed service: its parameter '
+        'group)',
+        'src1: max_replication_slots is 7, the fleet needs at least 8 (3 streams from it and 2 initial copies at '
+        'once: a slot each; 3 more already in use by others: cdc_a, cdc_b, debezium): ALTER SYSTEM SET '
+        'max_replication_slots = 8, then restart it (a managed service: its parameter group)'], problems
+
+
 GB = 1024 ** 3
 
 

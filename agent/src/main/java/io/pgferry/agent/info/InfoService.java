@@ -65,7 +65,7 @@ public final class InfoService {
             return new AgentInfo(AgentVersion.get(), version.version(), version.versionNum(), version.major(),
                     settings, databases, pg == null ? null : pg.binDir().toString(),
                     pg == null ? null : pg.source(), pg == null ? null : pg.pgDumpVersion(), toolsError, walDisk,
-                    walDiskError);
+                    walDiskError, ReplicationInUse.read(c));
         } catch (SQLException e) {
             throw connector.translate(e);
         }

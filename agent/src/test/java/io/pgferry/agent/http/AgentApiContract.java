@@ -161,11 +161,29 @@ abstract class AgentApiContract {
             assertTrue(db.get("size_bytes").asLong() > 0);
             assertEquals("UTF8", db.get("encoding").asText());
             assertEquals("postgres", db.get("owner").asText());
+            assertEquals("libc", db.get("locale_provider").asText());
         }
         assertEquals(List.of("postgres"), names, "templates are skipped");
         assertEquals(cluster.binDir().toString(), info.get("pg_bin_dir").asText());
         assertTrue(info.get("pg_dump_version").asText().startsWith(cluster.major() + "."));
         assertEquals(io.pgferry.agent.AgentVersion.get(), info.get("agent_version").asText());
+    }
+
+    /** Another tool's slot holds the server's limits too: info names it, for the fleet's capacity check. */
+    @Test
+    void infoNamesWhatHoldsTheReplicationLimits() throws Exception {
+        String slot = "other_tool_" + java.util.UUID.randomUUID().toString().substring(0, 8);
+        try (java.sql.Connection c = cluster.connect("postgres"); java.sql.Statement st = c.createStatement()) {
+            st.execute("SELECT pg_create_physical_replication_slot('" + slot + "')");
+            try {
+                JsonNode replication = JSON.readTree(get("/v1/info", "Bearer " + token).body()).get("replication");
+                assertTrue(replication.get("slots").toString().contains("\"" + slot + "\""), replication.toString());
+                assertTrue(replication.get("wal_senders").isArray(), replication.toString());
+                assertTrue(replication.get("subscriptions").isArray(), replication.toString());
+            } finally {
+                st.execute("SELECT pg_drop_replication_slot('" + slot + "')");
+            }
+        }
     }
 
     @Test

@@ -3,7 +3,8 @@
 A source database in LATIN1 with the C locale, moved (14 -> 18) onto a server whose default is UTF8 and C.UTF-8, through
 the README's playbook: a target database made beforehand with the server's defaults is refused by the preflight with
 nothing changed on either side; once it is gone the database step creates it as the source's, the rows arrive equal
-and sort the same; a run that skips the preflight (--tags database) reads the source's settings from its agent.
+and sort the same, and a rerun takes it as it is; a run that skips the preflight (--tags database) reads the source's
+settings from its agent.
 
 Real clusters, agents and ansible-playbook processes; nothing is mocked.
 """
@@ -69,6 +70,11 @@ def test_target_database_gets_the_sources_encoding_and_locale(locale_stack: Stac
     r = st.compare(wait=60)
     assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-2000:]
     assert st.scalar("target", ORDER) == st.scalar("source", ORDER) == "Banana,Zoë,apple,zebra,Äpfel,éclair"
+
+    # A rerun finds the target database as the source's: no refusal, nothing made again.
+    rerun = st.playbook("-e", scope)
+    assert rerun.wait(1) == 0, rerun.output[-5000:]
+    assert st.scalar("target", LOCALE.format(db="app"), db="postgres") == "LATIN1 C C"
 
     tagged = st.playbook("--tags", "database", "-e", '{"pgferry_exclude_schemas": [], '
                          '"pgferry_target_database": "by tags"}')

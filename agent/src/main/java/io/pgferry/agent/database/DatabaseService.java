@@ -132,6 +132,7 @@ public final class DatabaseService {
         if (provider == null) {
             return;
         }
+        // ICU missing from the build is the server's own refusal (0A000) at CREATE DATABASE; the preflight says it first.
         List<String> unsupported = request.localeRequest().unsupportedOn(major, true);
         if (!unsupported.isEmpty()) {
             throw ApiException.unprocessable("locale_provider_unsupported", "the target runs PostgreSQL " + major

@@ -41,6 +41,11 @@ public final class AgentRights {
 
     /** What is missing, one phrase each; empty when the agent may make the role {@code role} for this scope. */
     public static List<String> lacking(Connection c, int major, String role, ResolvedScope scope) throws SQLException {
+        return lacking(c, major, role, RoleGrants.wanted(c, scope));
+    }
+
+    /** As {@link #lacking(Connection, int, String, ResolvedScope)}, for the objects the role is to read. */
+    static List<String> lacking(Connection c, int major, String role, RoleGrants.Wanted wanted) throws SQLException {
         List<String> out = new ArrayList<>();
         boolean exists;
         String agentName;
@@ -73,7 +78,6 @@ public final class AgentRights {
                 }
             }
         }
-        RoleGrants.Wanted wanted = RoleGrants.wanted(c, scope);
         List<String> kinds = new ArrayList<>();
         List<String> schemas = new ArrayList<>();
         List<String> names = new ArrayList<>();

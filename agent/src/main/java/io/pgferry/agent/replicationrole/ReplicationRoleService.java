@@ -52,7 +52,7 @@ public final class ReplicationRoleService {
         try (Connection c = Steps.open(connector, request.database(), TIMEOUT, false)) {
             ResolvedScope scope = ScopeResolver.resolve(c, request.scope());
             RoleGrants.Wanted wanted = RoleGrants.wanted(c, scope);
-            List<String> lacking = AgentRights.lacking(c, connector.serverVersion(c).major(), role, scope);
+            List<String> lacking = AgentRights.lacking(c, connector.serverVersion(c).major(), role, wanted);
             if (!lacking.isEmpty()) {
                 throw ApiException.unprocessable("agent_lacks_rights", "the agent's role lacks what making the "
                         + "replication role takes: " + String.join("; ", lacking) + ". Nothing was changed. Fix: "

@@ -4,7 +4,8 @@ A source database in LATIN1 with the C locale, moved (14 -> 18) onto a server wh
 the README's playbook: a target database made beforehand with the server's defaults is refused by the preflight with
 nothing changed on either side; once it is gone the database step creates it as the source's, the rows arrive equal
 and sort the same, and a rerun takes it as it is; a run that skips the preflight (--tags database) reads the source's
-settings from its agent.
+settings from its agent; and cleanup, through the local inventory without PgBouncer, abandons it, leaving
+nothing of pgferry on the source.
 
 Real clusters, agents and ansible-playbook processes; nothing is mocked.
 """
@@ -80,3 +81,9 @@ def test_target_database_gets_the_sources_encoding_and_locale(locale_stack: Stac
                          '"pgferry_target_database": "by tags"}')
     assert tagged.wait(1) == 0, tagged.output[-5000:]
     assert st.scalar("target", LOCALE.format(db="by tags"), db="postgres") == "LATIN1 C C"
+
+    # The README's local inventory without tools/pgbouncer: cleanup touches no PgBouncer (its variables fall back to
+    # the role's defaults) and abandons the migration, leaving nothing of pgferry on the source.
+    cleanup = st.start_playbook("pgferry.migrate.cleanup", "-e", scope, "-e", "pgferry_cleanup_abandon=app")
+    assert cleanup.wait(300) == 0, cleanup.output[-5000:]
+    assert st.scalar("source", PGFERRY_OBJECTS) == "0", "cleanup left pgferry's objects on the source"

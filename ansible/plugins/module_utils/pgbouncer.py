@@ -21,6 +21,8 @@ import time
 
 from ansible_collections.pgferry.migrate.plugins.module_utils.agent_client import mask_secrets
 
+# A command on a connection already logged in answers in milliseconds; past this, PgBouncer is taken for hung.
+AHEAD_ANSWER_SECONDS = 1.0
 _SECTION = re.compile(r'^\s*\[([^\]]*)\]\s*$')
 _ENTRY_KEYS = re.compile(r"(\w+)\s*=\s*('(?:[^'\\]|\\.)*'|\S+)")
 
@@ -142,6 +144,16 @@ def point_entry(text, database, entry):
     return ''.join(lines), True
 
 
+def _end(proc):
+    """Ends a psql that is no longer wanted and reaps it."""
+    if proc.poll() is None:
+        proc.kill()
+    proc.wait()
+    for pipe in (proc.stdin, proc.stdout, proc.stderr):
+        if pipe is not None and not pipe.closed:
+            pipe.close()
+
+
 class PgBouncer:
     """One PgBouncer database: pause, point, reload, resume. Every admin command runs through psql with the
     password in its environment (never in argv) and a deadline, so a hung PgBouncer cannot hang the cutover."""
@@ -153,6 +165,7 @@ class PgBouncer:
         self._run = run
         self._clock = clock
         self._pausing = None  # a PAUSE not waited for (session pooling), see pause_begin
+        self._ahead = {}  # command -> a psql logged in for it ahead of time, see log_in_ahead
 
     def entry(self, side):
         return self.o['%s_entry' % side]
@@ -160,6 +173,7 @@ class PgBouncer:
     # ------------------------------------------------------------ admin console
 
     def _argv(self, commands):
+        """psql's argv and environment; without commands psql logs in, then reads them from its stdin."""
         o = self.o
         argv = [o['psql'], '-X', '-q', '-A', '-F', '\x1f', '-P', 'footer=off', '-v', 'ON_ERROR_STOP=1',
                 '-h', o['admin_host'], '-p', str(o['admin_port']), '-U', o['admin_user'], '-d', 'pgbouncer']
@@ -186,12 +200,14 @@ class PgBouncer:
         """Run admin commands in one psql (one login: a few SHOWs cost one round of process start and auth); return
         the rows of each, as dicts. Raises PgBouncerError naming the cause."""
         o = self.o
-        argv, env = self._argv(commands)
         limit = timeout or (o['connect_timeout'] + 10)
         what = commands[0].split()[0] if len(commands) == 1 else ', '.join(commands)
         try:
-            done = self._run(argv, env=env, capture_output=True, text=True, timeout=limit, stdin=subprocess.DEVNULL,
-                             check=False)
+            done = self._run_ahead(commands, limit)
+            if done is None:
+                argv, env = self._argv(commands)
+                done = self._run(argv, env=env, capture_output=True, text=True, timeout=limit,
+                                 stdin=subprocess.DEVNULL, check=False)
         except subprocess.TimeoutExpired:
             raise PgBouncerError('%s: %s got no answer within %s s: PgBouncer accepts connections but does not answer '
                                  '(hung, stopped, or overloaded)' % (self.where, what, limit))
@@ -221,6 +237,66 @@ class PgBouncer:
             names = lines[0].split('\x1f')
             parsed.append([dict(zip(names, line.split('\x1f'))) for line in lines[1:]])
         return parsed
+
+    # ------------------------------------------------------------ logged in ahead, for the pause
+
+    def log_in_ahead(self, *commands):
+        """Starts a psql for each command now, logged in and waiting for it on its stdin: inside the cutover's pause
+        PAUSE, RELOAD and RESUME then cost their own time, not psql's start and login (about 10 ms each, with clients
+        queued). Each is used once; a command without one (or whose psql has ended meanwhile) runs as usual."""
+        for command in commands:
+            if command in self._ahead:
+                continue
+            argv, env = self._argv([])
+            try:
+                self._ahead[command] = subprocess.Popen(argv, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                                        stderr=subprocess.PIPE, text=True)
+            except OSError:
+                return  # the command's own run says what is wrong
+
+    def _take_ahead(self, command):
+        """The psql logged in ahead for the command, given the command and its stdin closed; None when there is none
+        or it ended meanwhile (PgBouncer restarted, a login refused): the caller runs the command as usual."""
+        proc = self._ahead.pop(command, None)
+        if proc is None:
+            return None
+        if proc.poll() is None:
+            try:
+                proc.stdin.write(command + ';\n')
+                proc.stdin.close()
+                return proc
+            except (OSError, ValueError):
+                pass
+        _end(proc)
+        return None
+
+    def _run_ahead(self, commands, limit):
+        """One command through its psql logged in ahead, as a CompletedProcess; None when it has none. A failure or
+        no answer within AHEAD_ANSWER_SECONDS there (its connection lost while it waited, PgBouncer hung) is not
+        trusted: the command runs again as usual. Only for commands safe to run twice (RELOAD, RESUME)."""
+        if len(commands) != 1:
+            return None
+        proc = self._take_ahead(commands[0])
+        if proc is None:
+            return None
+        try:
+            # RELOAD and RESUME print nothing: the pipes cannot fill while it runs.
+            proc.wait(timeout=min(limit, AHEAD_ANSWER_SECONDS))
+        except subprocess.TimeoutExpired:
+            # PgBouncer hung meanwhile: a new psql's login finds out within connect_timeout, as without this psql.
+            _end(proc)
+            return None
+        out, err = proc.stdout.read(), proc.stderr.read()
+        _end(proc)
+        if proc.returncode != 0:
+            return None
+        return subprocess.CompletedProcess(proc.args, proc.returncode, out, err)
+
+    def discard_ahead(self):
+        """Ends the psqls logged in ahead and not used (the cutover failed, or did not need them)."""
+        ahead, self._ahead = self._ahead, {}
+        for proc in ahead.values():
+            _end(proc)
 
     def state(self):
         """The database as PgBouncer runs it now: dict(paused, host, port), or None when it has no such entry."""
@@ -362,10 +438,11 @@ class PgBouncer:
         only that wait, not psql's start. With completes_soon (no session-pooled clients) the PAUSE is given a moment
         to complete before PgBouncer is asked whether it shows the database paused: that question costs another
         psql, while clients queue. On a failure here the PAUSE is taken back."""
-        argv, env = self._argv(['PAUSE %s' % quote_name(self.database)])
+        command = 'PAUSE %s' % quote_name(self.database)
+        argv, env = self._argv([command])
         try:
-            self._pausing = subprocess.Popen(argv, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                             stderr=subprocess.PIPE, text=True)
+            self._pausing = self._take_ahead(command) or subprocess.Popen(
+                argv, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         except OSError as e:
             raise PgBouncerError('cannot run %s (%s); set pgbouncer.psql to a psql on the PgBouncer host'
                                  % (self.o['psql'], e.strerror))

@@ -391,6 +391,9 @@ class Cutover:
             self.step('large_objects_before_pause', self.large_objects)
         self.step('rehearsal', self.rehearse)
         if self.bouncer:
+            # The pause's PgBouncer commands get their psql logged in now, while nobody waits.
+            name = quote_name(self.bouncer.database)
+            self.bouncer.log_in_ahead('PAUSE %s' % name, 'RELOAD', 'RESUME %s' % name)
             # Right before the pause: no transaction that would hold it (and every client behind it).
             result['transactions'] = self.step('transactions', self.wait_for_transactions)
         paused_at = time.monotonic()
@@ -424,11 +427,15 @@ class Cutover:
             self.step('large_objects', self.large_objects_after_fence)
         result['catch_up'] = dict((k, v) for k, v in caught.items() if k != 'queries')
         self.record_large_objects(result)
-        # The snapshots and the reverse subscription at once: nothing reaches the source through the reverse stream
-        # before the RESUME (the target gets no writes until then), so the snapshots see the same data either way. The
-        # subscriber comes first in the order, so when both fail it is the failure the undo sees.
+        # The snapshots, the reverse subscription and PgBouncer's switch at once: nothing reaches the source through
+        # the reverse stream before the RESUME (the target gets no writes until then), so the snapshots see the same
+        # data either way, and the switch only decides where clients go at the RESUME. The subscriber comes first in
+        # the order, so when several fail it is the failure the undo sees; a switch done beside a failure is undone
+        # like one done before it (the ini is pointed back). The stream is dropped only after all of them: a failure
+        # before then leaves it running, and the undo puts clients back on a source still streaming to the target.
         parallel = ([('reverse_subscriber', self.reverse_subscriber)] if p['reverse_replication'] else []) + (
-            [('snapshot', self.snapshots)] if p['snapshot'] else [])
+            [('snapshot', self.snapshots)] if p['snapshot'] else []) + (
+            [('switch', self.switch)] if self.bouncer else [])
         if parallel:
             answers = dict(zip([name for name, dummy in parallel], self.together(*parallel)))
             if 'snapshot' in answers:
@@ -436,8 +443,6 @@ class Cutover:
         if target_fenced:
             self.step('unfence_target', lambda: self.target.delete(self.path('fence', dict(database=self.target_db))))
             self.target_was_fenced = True
-        if self.bouncer:
-            self.step('switch', self.switch)
         if p['stop_replication']:
             self.step('stop_replication', lambda: self.target.post(
                 self.path('stop-replication'), dict(database=self.target_db, direction=p['direction'])))
@@ -768,6 +773,8 @@ def main():
                          queries=cut.all_queries(),
                          **result)
     finally:
+        if cut.bouncer:
+            cut.bouncer.discard_ahead()
         lease.release()  # idempotent; here for what ends the module otherwise (it would lapse within lease_ttl)
 
 

@@ -258,3 +258,64 @@ def test_a_pause_not_waited_for_is_seen_in_effect_then_bounded_by_pause_timeout(
     b.abort_pause()  # nothing left to stop
     # PAUSE runs in the background: its psql may log after the SHOW DATABASES that follows it.
     assert sorted(log.read_text().splitlines()[:2]) == ['PAUSE "app"', 'SHOW DATABASES']
+
+
+def _stdin_psql(tmp_path, ahead_exit=0):
+    """A psql that logs each call: `-c COMMAND` for a command in argv; `stdin COMMAND` for one read from stdin by a
+    psql started without a command (logged in ahead), which then exits with ahead_exit."""
+    log = tmp_path / 'log'
+    psql = tmp_path / 'psql'
+    psql.write_text('#!/bin/sh\nfor a; do last="$a"; done\ncase " $* " in\n'
+                    '  *" -c "*) echo "-c $last" >> %s;;\n'
+                    '  *) read -r line; echo "stdin $line" >> %s; exit %d;;\nesac\n' % (log, log, ahead_exit))
+    psql.chmod(0o755)
+    return psql, log
+
+
+def test_commands_logged_in_ahead_run_through_their_waiting_psql_once(tmp_path):
+    psql, log = _stdin_psql(tmp_path)
+    b = PgBouncer(options(tmp_path, psql=str(psql)))
+    b.log_in_ahead('RELOAD', 'RESUME "app"')
+    b.reload()
+    b.resume()
+    b.reload()  # its psql was used: a new one runs it
+    assert log.read_text().splitlines() == ['stdin RELOAD;', 'stdin RESUME "app";', '-c RELOAD']
+    assert b.commands == ['RELOAD', 'RESUME "app"', 'RELOAD']
+
+
+def test_a_command_whose_waiting_psql_failed_runs_again_as_usual(tmp_path):
+    # Its connection lost while it waited (PgBouncer restarted): the answer of a fresh psql is the one that counts.
+    psql, log = _stdin_psql(tmp_path, ahead_exit=2)
+    b = PgBouncer(options(tmp_path, psql=str(psql)))
+    b.log_in_ahead('RELOAD')
+    b.reload()
+    assert log.read_text().splitlines() == ['stdin RELOAD;', '-c RELOAD']
+
+
+def test_a_pause_runs_through_its_waiting_psql_and_unused_ones_are_ended(tmp_path):
+    psql, log = _stdin_psql(tmp_path)
+    b = PgBouncer(options(tmp_path, psql=str(psql)))
+    b.log_in_ahead('PAUSE "app"', 'RESUME "app"')
+    waiting = b._ahead['RESUME "app"']
+    b.pause_begin()
+    b.pause_end()
+    b.discard_ahead()
+    assert waiting.returncode is not None and b._ahead == {}
+    assert log.read_text().splitlines() == ['stdin PAUSE "app";']
+
+
+def test_a_waiting_psql_that_gets_no_answer_gives_way_to_a_new_one(tmp_path):
+    # PgBouncer hung after the login: the command does not wait out the command timeout on the old connection; a new
+    # psql's login finds out within connect_timeout, as without a psql logged in ahead.
+    log = tmp_path / 'log'
+    psql = tmp_path / 'psql'
+    psql.write_text('#!/bin/sh\nfor a; do last="$a"; done\ncase " $* " in\n'
+                    '  *" -c "*) echo "-c $last" >> %s;;\n'
+                    '  *) read -r line; echo "stdin $line" >> %s; exec sleep 30;;\nesac\n' % (log, log))
+    psql.chmod(0o755)
+    b = PgBouncer(options(tmp_path, psql=str(psql)))
+    b.log_in_ahead('RELOAD')
+    t = time.monotonic()
+    b.reload()
+    assert time.monotonic() - t < 5
+    assert log.read_text().splitlines() == ['stdin RELOAD;', '-c RELOAD']

@@ -39,7 +39,7 @@ public final class PreflightService {
             if (request.side().equals(PreflightRequest.SOURCE)) {
                 try (Connection c = Steps.open(connector, request.database(), TIMEOUT, true)) {
                     ServerVersion version = begin(c, out);
-                    new SourceChecks(c, name, request, out).run(version);
+                    new SourceChecks(c, migration, request, out).run(version);
                     new WalChecks(c, out, local()).run();
                 }
             } else {

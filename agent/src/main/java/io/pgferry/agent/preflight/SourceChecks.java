@@ -2,6 +2,7 @@ package io.pgferry.agent.preflight;
 
 import io.pgferry.agent.database.DatabaseLocale;
 import io.pgferry.agent.migration.FullRowEquality;
+import io.pgferry.agent.migration.MigrationId;
 import io.pgferry.agent.migration.ReplicatedRelations.Relation;
 import io.pgferry.agent.migration.ReplicatedRelations;
 import io.pgferry.agent.migration.ResolvedScope;
@@ -10,6 +11,7 @@ import io.pgferry.agent.migration.TableRef;
 import io.pgferry.agent.migration.UnloggedTables;
 import io.pgferry.agent.postgres.ServerVersion;
 import io.pgferry.agent.problem.ApiException;
+import io.pgferry.agent.publication.RunningStream;
 import io.pgferry.agent.replicationrole.AgentRights;
 import io.pgferry.agent.sql.Sql;
 import java.sql.Connection;
@@ -43,14 +45,16 @@ final class SourceChecks {
             WHERE n.nspname = ? AND t.relname = ? AND ic.relname = ?""";
 
     private final Connection c;
+    private final MigrationId migration;
     private final String name;
     private final PreflightRequest request;
     private final Findings out;
     private int major;
 
-    SourceChecks(Connection c, String name, PreflightRequest request, Findings out) {
+    SourceChecks(Connection c, MigrationId migration, PreflightRequest request, Findings out) {
         this.c = c;
-        this.name = name;
+        this.migration = migration;
+        this.name = migration.objectName();
         this.request = request;
         this.out = out;
     }
@@ -448,7 +452,12 @@ final class SourceChecks {
         Set<TableRef> inScope = new java.util.HashSet<>(tables);
         List<String> extra = members.stream().filter(t -> !inScope.contains(t)).map(TableRef::quoted).toList();
         List<String> absent = tables.stream().filter(t -> !members.contains(t)).map(TableRef::quoted).toList();
-        if (!extra.isEmpty() || !absent.isEmpty()) {
+        if ((!extra.isEmpty() || !absent.isEmpty()) && RunningStream.started(c, name)) {
+            List<TableRef> add = tables.stream().filter(t -> !members.contains(t)).toList();
+            List<TableRef> drop = members.stream().filter(t -> !inScope.contains(t)).toList();
+            out.error(RunningStream.CODE, RunningStream.objects(add, drop, false),
+                    RunningStream.problem(name, add, drop, false), RunningStream.fix(migration.value()));
+        } else if (!extra.isEmpty() || !absent.isEmpty()) {
             List<String> objects = new ArrayList<>();
             extra.forEach(t -> objects.add("drop " + t));
             absent.forEach(t -> objects.add("add " + t));

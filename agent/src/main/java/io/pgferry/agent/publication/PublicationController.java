@@ -36,6 +36,8 @@ public final class PublicationController implements RouteGroup {
      *   <li>404 {@code database_not_found}: the database does not exist</li>
      *   <li>409 {@code publication_conflict}: a publication of that name publishes all tables or whole
      *       schemas</li>
+     *   <li>409 {@code scope_changed}: the migration's slot exists (its stream has begun) and the scope would add or
+     *       drop tables of the publication (or change publish_via_partition_root); nothing was changed</li>
      *   <li>422 {@code table_without_replica_identity}: tables in scope have no primary key or replica identity;
      *       nothing was changed</li>
      *   <li>422 {@code unlogged_tables}: unlogged tables in scope (with {@code unlogged_tables: empty}, only unlogged

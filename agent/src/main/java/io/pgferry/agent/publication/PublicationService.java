@@ -99,7 +99,7 @@ public final class PublicationService {
                 plan.add("CREATE PUBLICATION " + Sql.ident(name) + " FOR TABLE " + list(tables)
                         + " WITH (publish_via_partition_root = " + request.publishViaPartitionRoot() + ")");
             } else {
-                align(plan, name, existing.get(), tables, request.publishViaPartitionRoot());
+                align(c, plan, migration, existing.get(), tables, request.publishViaPartitionRoot());
             }
             if (!request.check()) {
                 new ReplicaIdentityChanges(stateDir, migration).record(changes);
@@ -198,8 +198,13 @@ public final class PublicationService {
         }
     }
 
-    private static void align(Plan plan, String name, PublicationCatalog.Existing existing, List<TableRef> tables,
-                              boolean viaRoot) {
+    /**
+     * @throws ApiException 409 {@code scope_changed} when the tables would change while the stream runs
+     *                      ({@link RunningStream})
+     */
+    private static void align(Connection c, Plan plan, MigrationId migration, PublicationCatalog.Existing existing,
+                              List<TableRef> tables, boolean viaRoot) throws SQLException {
+        String name = migration.objectName();
         if (existing.allTables() || existing.schemaMembers() > 0) {
             throw ApiException.conflict("publication_conflict", "publication " + Sql.ident(name) + " exists but "
                     + "publishes " + (existing.allTables() ? "all tables" : "whole schemas") + ", which pgferry "
@@ -221,6 +226,13 @@ public final class PublicationService {
                 add.add(t);
             }
         }
+        boolean viaRootChanged = existing.viaRoot() != viaRoot;
+        if ((!drop.isEmpty() || !add.isEmpty() || viaRootChanged) && RunningStream.started(c, name)) {
+            // A member narrowed by a row filter or column list is in both lists: shown once, as changed.
+            List<TableRef> added = add.stream().filter(t -> !drop.contains(t)).toList();
+            throw ApiException.conflict(RunningStream.CODE, RunningStream.problem(name, added, drop, viaRootChanged)
+                    + "; " + RunningStream.fix(migration.value()), RunningStream.objects(added, drop, viaRootChanged));
+        }
         if (!drop.isEmpty()) {
             plan.add(publication + " DROP TABLE " + list(drop));
         }
@@ -228,7 +240,7 @@ public final class PublicationService {
             plan.add(publication + " ADD TABLE " + list(add));
         }
         List<String> options = new ArrayList<>();
-        if (existing.viaRoot() != viaRoot) {
+        if (viaRootChanged) {
             options.add("publish_via_partition_root = " + viaRoot);
         }
         if (!existing.publishesEverything()) {

@@ -425,6 +425,41 @@ class BadInputTest {
                 List.of("split"))), 422, "scope_splits_tables", null);
     }
 
+    /**
+     * Once the migration's slot exists its stream has begun: a rerun whose scope adds a table (one created on the
+     * source since, or a wider include) or leaves one out is refused by the preflight and the publication step, and
+     * the publication keeps its tables. Before, the table was added and the subscription stopped at its first change
+     * ("logical replication target relation does not exist"); a table dropped stopped receiving changes.
+     */
+    @Test
+    void scopeOfARunningStreamIsNotChanged() throws Exception {
+        sql(sourceCluster, DB, "SELECT pg_create_logical_replication_slot('pgferry_safe', 'pgoutput')");
+        try {
+            before = CatalogSnapshot.of(sourceCluster, targetCluster);
+            Answer wider = source.put(PUBLICATION, Map.of("database", DB, "include_schemas", List.of("app", UNICODE)));
+            refused(wider, 409, "scope_changed", null);
+            assertEquals("[\"add \\\"ünïcødé\\\".\\\"tàble\\\"\"]", wider.body().get("objects").toString());
+            Answer other = source.put(PUBLICATION, Map.of("database", DB, "include_schemas", List.of(EVIL)));
+            refused(other, 409, "scope_changed", null);
+            assertTrue(other.body().get("detail").asText().contains("pgferry_cleanup_abandon=safe"), other.body()
+                    .toString());
+            assertEquals(2, other.body().get("objects").size(), other.body().toString());
+
+            Map<String, Object> preflight = new LinkedHashMap<>(Map.of("side", "source", "database", DB,
+                    "include_schemas", List.of("app", UNICODE)));
+            JsonNode found = ok(source.post("/v1/migrations/safe/preflight", preflight));
+            assertFalse(found.get("ok").asBoolean(), found.toString());
+            assertTrue(found.get("findings").toString().contains("\"code\":\"scope_changed\""), found.toString());
+            assertEquals(before, CatalogSnapshot.of(sourceCluster, targetCluster), "the preflight changed nothing");
+
+            // The scope it started with is still fine: nothing to change.
+            assertFalse(ok(source.put(PUBLICATION, Map.of("database", DB, "include_schemas", List.of("app"))))
+                    .get("changed").asBoolean());
+        } finally {
+            sql(sourceCluster, DB, "SELECT pg_drop_replication_slot('pgferry_safe')");
+        }
+    }
+
     @Test
     void databaseWithUnknownOwnerAndEncoding() throws Exception {
         refused(target.put("/v1/migrations/safe/database", Map.of("database", "fresh", "owner", "nobody_here")), 422,

@@ -8,6 +8,7 @@ import io.pgferry.agent.migration.DatabaseCheck;
 import io.pgferry.agent.migration.MigrationId;
 import io.pgferry.agent.migration.StepResult;
 import io.pgferry.agent.migration.TableRef;
+import io.pgferry.agent.migration.TargetTables;
 import io.pgferry.agent.migration.UnloggedTables;
 import io.pgferry.agent.postgres.PgConnector;
 import io.pgferry.agent.postgres.PgProcess;

@@ -38,6 +38,8 @@ public final class SubscriptionController implements RouteGroup {
      *       or exists in another database</li>
      *   <li>422 {@code option_unsupported}: streaming = parallel on a target older than 16</li>
      *   <li>422 {@code target_tables_missing}: the source publishes tables the target lacks</li>
+     *   <li>422 {@code target_tables_not_empty}: a new subscription that copies data, and tables it would copy hold
+     *       rows on the target; nothing was made</li>
      *   <li>502 {@code source_unreachable}: the target could not connect to the source or create the slot</li>
      *   <li>502 {@code postgres_error}: PostgreSQL refused a statement (e.g. not superuser on 14/15)</li>
      *   <li>503 {@code postgres_unavailable}: the local PostgreSQL could not be reached</li>

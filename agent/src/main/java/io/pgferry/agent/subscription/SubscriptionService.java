@@ -7,6 +7,8 @@ import io.pgferry.agent.migration.MigrationId;
 import io.pgferry.agent.migration.Plan;
 import io.pgferry.agent.migration.StepResult;
 import io.pgferry.agent.migration.Steps;
+import io.pgferry.agent.migration.TableRef;
+import io.pgferry.agent.migration.TargetTables;
 import io.pgferry.agent.postgres.PgConnector;
 import io.pgferry.agent.problem.ApiException;
 import io.pgferry.agent.replicationrole.RowSecurity;
@@ -45,6 +47,9 @@ public final class SubscriptionService {
                         + "or newer on the target; use streaming on", List.of("streaming"));
             }
             Optional<Subscription> existing = read(c, name);
+            if (existing.isEmpty() && request.copyData()) {
+                refuseRowsAlreadyThere(c, source, name);
+            }
             List<String> queries = new ArrayList<>();
             if (existing.isEmpty()) {
                 // Before the stream exists: the table sync's COPY and the apply worker fire what is set to fire for them.
@@ -75,6 +80,46 @@ public final class SubscriptionService {
                     new SubscriptionState.Response(state));
         } catch (SQLException e) {
             throw connector.translate(e);
+        }
+    }
+
+    /**
+     * The table sync of a new subscription adds the source's rows to what its tables hold: duplicates in a table
+     * without a key, a key conflict that stops the sync in one with. The preflight says so first; this is the step's
+     * own refusal, for a run that skipped it (--tags subscription) or an interrupted own copy rerun with native table
+     * sync. The tables are the publication's, read over the subscription's own connection.
+     *
+     * @throws ApiException 422 {@code target_tables_not_empty}, nothing made
+     */
+    private static void refuseRowsAlreadyThere(Connection c, SourceConnection source, String name)
+            throws SQLException {
+        List<TableRef> published = new ArrayList<>();
+        Connection src;
+        try {
+            src = SourceSession.open(source, "pgferry_subscription");
+        } catch (ApiException e) {
+            // CREATE SUBSCRIPTION makes the same connection and says what is wrong with it, in its own words.
+            return;
+        }
+        try (src; PreparedStatement st = src.prepareStatement(
+                "SELECT schemaname, tablename FROM pg_catalog.pg_publication_tables WHERE pubname = ?")) {
+            st.setString(1, name);
+            try (ResultSet rs = st.executeQuery()) {
+                while (rs.next()) {
+                    published.add(new TableRef(rs.getString(1), rs.getString(2)));
+                }
+            }
+        }
+        List<TableRef> held = TargetTables.withRows(c, TargetTables.written(c, published));
+        if (!held.isEmpty()) {
+            List<String> named = held.stream().map(TableRef::quoted).toList();
+            throw ApiException.unprocessable("target_tables_not_empty", held.size() + " tables the subscription "
+                    + "would copy already hold rows on the target: " + String.join(", ", named.subList(0,
+                    Math.min(20, named.size()))) + (named.size() > 20 ? ", ..." : "") + "; its table sync would add "
+                    + "the source's rows to them (duplicates, or key conflicts that stop it), and pgferry never "
+                    + "overwrites data. Empty them (TRUNCATE) if their rows are not needed, or migrate into another "
+                    + "database; if an interrupted own copy of this migration wrote them, rerun with "
+                    + "pgferry_copy_method: pgferry, which empties them and copies again", named);
         }
     }
 

@@ -483,6 +483,23 @@ class BadInputTest {
         assertEquals("0", one(sourceCluster, DB, "SELECT count(*) FROM pg_replication_slots"));
     }
 
+    /** Rows already in a table the table sync would copy: the step refuses to add the source's rows to them. */
+    @Test
+    void subscriptionIntoTablesThatHoldRowsIsRefused() throws Exception {
+        sql(targetCluster, DB, "INSERT INTO app.items VALUES (1, 'already here')");
+        try {
+            before = CatalogSnapshot.of(sourceCluster, targetCluster);
+            Answer a = target.put(SUBSCRIPTION, subscription("127.0.0.1", sourceCluster.port(), replicationPassword));
+            refused(a, 422, "target_tables_not_empty", null);
+            assertEquals("[\"\\\"app\\\".\\\"items\\\"\"]", a.body().get("objects").toString());
+            assertEquals("0", one(targetCluster, DB, "SELECT count(*) FROM pg_subscription"));
+            assertEquals("0", one(sourceCluster, DB, "SELECT count(*) FROM pg_replication_slots"));
+            assertEquals("1", one(targetCluster, DB, "SELECT count(*) FROM app.items"));
+        } finally {
+            sql(targetCluster, DB, "TRUNCATE app.items");
+        }
+    }
+
     @Test
     void unreachableSourceHost() throws Exception {
         refused(target.put(SUBSCRIPTION, subscription("127.0.0.1", AgentFixture.freePort(), replicationPassword)),

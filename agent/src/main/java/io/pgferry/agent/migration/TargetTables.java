@@ -1,6 +1,5 @@
-package io.pgferry.agent.copy;
+package io.pgferry.agent.migration;
 
-import io.pgferry.agent.migration.TableRef;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
@@ -13,7 +12,7 @@ import java.util.stream.Collectors;
 /**
  * The target side of the tables in scope, read and emptied in a few statements however many tables there are.
  */
-final class TargetTables {
+public final class TargetTables {
     /** Tables per statement: keeps each statement's text and its locks small. */
     private static final int CHUNK = 500;
     /** A table (or one of its partitions here) whose files hold something: it may hold rows. */
@@ -29,7 +28,7 @@ final class TargetTables {
     }
 
     /** Tables whose files are not empty: every table that holds rows, and some that held them once. */
-    static List<TableRef> written(Connection c, List<TableRef> tables) throws SQLException {
+    public static List<TableRef> written(Connection c, List<TableRef> tables) throws SQLException {
         List<TableRef> out = new ArrayList<>();
         try (PreparedStatement st = c.prepareStatement(WRITTEN)) {
             st.setArray(1, c.createArrayOf("text", tables.stream().map(TableRef::schema).toArray()));
@@ -44,7 +43,7 @@ final class TargetTables {
     }
 
     /** The tables that hold at least one row, asked a chunk of tables per statement. */
-    static List<TableRef> withRows(Connection c, List<TableRef> tables) throws SQLException {
+    public static List<TableRef> withRows(Connection c, List<TableRef> tables) throws SQLException {
         List<TableRef> out = new ArrayList<>();
         for (int from = 0; from < tables.size(); from += CHUNK) {
             List<TableRef> chunk = tables.subList(from, Math.min(tables.size(), from + CHUNK));
@@ -63,7 +62,7 @@ final class TargetTables {
     }
 
     /** The TRUNCATE statements {@link #truncate} runs, for the step's {@code queries}. */
-    static List<String> truncateStatements(List<TableRef> tables) {
+    public static List<String> truncateStatements(List<TableRef> tables) {
         List<String> out = new ArrayList<>();
         for (int from = 0; from < tables.size(); from += CHUNK) {
             out.add("TRUNCATE " + tables.subList(from, Math.min(tables.size(), from + CHUNK)).stream()
@@ -76,7 +75,7 @@ final class TargetTables {
      * Empties the tables, a chunk per statement; when a foreign key between them forbids that (a chunk may not
      * truncate a referenced table alone), all of them in one statement.
      */
-    static void truncate(Connection c, List<TableRef> tables) throws SQLException {
+    public static void truncate(Connection c, List<TableRef> tables) throws SQLException {
         boolean auto = c.getAutoCommit();
         c.setAutoCommit(true);
         try (Statement st = c.createStatement()) {

@@ -86,6 +86,7 @@ final class SourceChecks {
         agentRights(scope);
         new RowSecurityCheck(c, name, request, out, major).run(tables);
         publication(published);
+        otherMigrations();
         slot();
         new SourcePrivilegeChecks(c, request, out).run(major, scope);
         LeftBehindChecks.read(c, scope.schemas(), tables, new LeftBehindChecks.Options(request.unloggedTables(),
@@ -465,6 +466,33 @@ final class SourceChecks {
                     + "tables than the scope: the publication step will add " + absent.size() + " and drop "
                     + extra.size() + " (a dropped table stops replicating)", "check that the scope is the one "
                     + "you mean; if the publication belongs to something else, use another migration id");
+        }
+    }
+
+    /**
+     * One database moves in one migration: the cutover fences the whole database and moves all its clients, so the
+     * tables another migration of it streams would be left behind where clients no longer write.
+     */
+    private void otherMigrations() throws SQLException {
+        List<String> others = new ArrayList<>();
+        try (PreparedStatement st = c.prepareStatement("SELECT pubname FROM pg_publication WHERE left(pubname, 8) = "
+                + "'pgferry_' AND pubname <> ? AND pubname <> ? ORDER BY 1")) {
+            st.setString(1, name);
+            st.setString(2, name + "_reverse");
+            try (ResultSet rs = st.executeQuery()) {
+                while (rs.next()) {
+                    others.add(Sql.ident(rs.getString(1)));
+                }
+            }
+        }
+        if (!others.isEmpty()) {
+            out.error("other_migration", others, "database " + request.database() + " is already in another "
+                    + "pgferry migration (publication " + String.join(", ", others) + "): one database moves in one "
+                    + "migration, since a cutover fences the whole database and moves all its clients, leaving the "
+                    + "tables of another migration of it behind where clients no longer write", "move all of the "
+                    + "database's tables in one migration (abandon the other, pgferry.migrate.cleanup -e "
+                    + "pgferry_cleanup_abandon=<its id>, and migrate again with the whole scope); or finish it first "
+                    + "(cutover, cleanup); a leftover: clean it up");
         }
     }
 

@@ -77,6 +77,7 @@ final class TargetChecks {
         locale(version.major());
         extensions();
         Long subscription = subscription();
+        otherMigrations();
         Map<String, String> s = Catalog.settings(c, "max_logical_replication_workers",
                 "max_sync_workers_per_subscription", "max_worker_processes", "data_directory",
                 "wal_retrieve_retry_interval");
@@ -104,6 +105,29 @@ final class TargetChecks {
         } else {
             new SourceProbe(request.connection(), name, request.replicationRoleExists(), out)
                     .run(c, databaseRead);
+        }
+    }
+
+    /** One database is the target of one migration: its cutover, rollback and verify take the database whole. */
+    private void otherMigrations() throws SQLException {
+        List<String> others = new ArrayList<>();
+        try (PreparedStatement st = c.prepareStatement("SELECT s.subname FROM pg_subscription s JOIN pg_database d "
+                + "ON d.oid = s.subdbid WHERE d.datname = ? AND left(s.subname, 8) = 'pgferry_' AND s.subname <> ? "
+                + "ORDER BY 1")) {
+            st.setString(1, request.database());
+            st.setString(2, name);
+            try (ResultSet rs = st.executeQuery()) {
+                while (rs.next()) {
+                    others.add(Sql.ident(rs.getString(1)));
+                }
+            }
+        }
+        if (!others.isEmpty()) {
+            out.error("other_migration", others, "database " + request.database() + " on the target already "
+                    + "receives another pgferry migration (subscription " + String.join(", ", others) + "): one "
+                    + "database is the target of one migration, since its cutover, rollback and verify take the "
+                    + "database whole", "migrate into another database; or finish that migration first (cutover, "
+                    + "cleanup); a leftover: clean it up (pgferry.migrate.cleanup with its id)");
         }
     }
 

@@ -54,8 +54,8 @@ public final class RunningStream {
     }
 
     public static String fix(String migration) {
-        return "rerun with the scope the migration was started with (a table created on the source since then "
-                + "belongs to another migration: exclude it); or abandon this one (pgferry.migrate.cleanup -e "
-                + "pgferry_cleanup_abandon=" + migration + ") and migrate again with the new scope";
+        return "rerun with the scope the migration was started with (exclude a table created on the source since "
+                + "then: this migration does not move it); to move the new scope, abandon this migration "
+                + "(pgferry.migrate.cleanup -e pgferry_cleanup_abandon=" + migration + ") and migrate again with it";
     }
 }

@@ -240,6 +240,27 @@ class PreflightTest {
         assertTrue(differs.get("ok").asBoolean(), differs.toString());
         assertFinding(differs, "publication_conflict", "warning", "add \"public\".\"b\"");
         assertFinding(differs, "publication_conflict", "warning", "drop \"public\".\"c\"");
+
+        // Once its slot exists the stream has begun: the same scope is refused, naming each table.
+        sql(a14, "members", "SELECT pg_create_logical_replication_slot('pgferry_members', 'pgoutput')");
+        try {
+            JsonNode running = preflight(agentA, "members", members);
+            assertFalse(running.get("ok").asBoolean(), running.toString());
+            assertFinding(running, "scope_changed", "error", "add \"public\".\"b\"");
+            assertFinding(running, "scope_changed", "error", "drop \"public\".\"c\"");
+            assertNoFinding(running, "publication_conflict");
+        } finally {
+            sql(a14, "members", "SELECT pg_drop_replication_slot('pgferry_members')");
+        }
+        // Another migration of the same database, whatever its tables: one database moves in one migration.
+        sql(a14, "members", "CREATE PUBLICATION \"pgferry_Zwei Mig\" FOR TABLE b");
+        try {
+            JsonNode other = preflight(agentA, "members", members);
+            assertFalse(other.get("ok").asBoolean(), other.toString());
+            assertFinding(other, "other_migration", "error", "\"pgferry_Zwei Mig\"");
+        } finally {
+            sql(a14, "members", "DROP PUBLICATION \"pgferry_Zwei Mig\"");
+        }
     }
 
     /** The apply finds a REPLICA IDENTITY FULL row by comparing every column: a type without equality stops it. */
@@ -383,6 +404,9 @@ class PreflightTest {
                 """);
         sql(b18, "busy", "CREATE SUBSCRIPTION pgferry_busy CONNECTION 'host=127.0.0.1 port=1 dbname=elsewhere "
                 + "user=x password=y' PUBLICATION other WITH (connect = false)");
+        // Another migration into the same database: one database is the target of one migration.
+        sql(b18, "busy", "CREATE SUBSCRIPTION \"pgferry_Zwei Mig\" CONNECTION 'host=127.0.0.1 port=1 "
+                + "dbname=elsewhere user=x password=y' PUBLICATION other WITH (connect = false)");
         Map<String, Object> body = target("busy");
         body.put("exclude_schemas", List.of("other"));
         body.put("source_major", 14);
@@ -396,6 +420,7 @@ class PreflightTest {
         assertFinding(found, "extensions_missing", "error", "no_such_extension");
         assertEquals(1, finding(found, "extensions_missing").get("objects").size(), found.toString());
         assertFinding(found, "subscription_conflict", "error", "\"pgferry_busy\"");
+        assertFinding(found, "other_migration", "error", "\"pgferry_Zwei Mig\"");
         assertFinding(found, "disk_space_low", "error", null);
 
         // A PostgreSQL 14 target for an 18 source: refused unless allowed.

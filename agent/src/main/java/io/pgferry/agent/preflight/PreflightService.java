@@ -53,7 +53,7 @@ public final class PreflightService {
                     ServerVersion version = begin(c, out);
                     String read = exists ? request.database() : connector.config().database() + " (the target "
                             + "database does not exist yet)";
-                    new TargetChecks(c, name, request, out, exists, local(), read)
+                    new TargetChecks(c, migration, request, out, exists, local(), read)
                             .copyStarted(copyStarted.test(migration, request.database())).run(version);
                 }
             }

@@ -3,6 +3,7 @@ package io.pgferry.agent.preflight;
 import io.pgferry.agent.database.DatabaseLocale;
 import io.pgferry.agent.migration.FullRowEquality;
 import io.pgferry.agent.migration.MigrationId;
+import io.pgferry.agent.migration.OtherMigrations;
 import io.pgferry.agent.migration.ReplicatedRelations.Relation;
 import io.pgferry.agent.migration.ReplicatedRelations;
 import io.pgferry.agent.migration.ResolvedScope;
@@ -469,30 +470,12 @@ final class SourceChecks {
         }
     }
 
-    /**
-     * One database moves in one migration: the cutover fences the whole database and moves all its clients, so the
-     * tables another migration of it streams would be left behind where clients no longer write.
-     */
+    /** One database moves in one migration ({@link OtherMigrations}). */
     private void otherMigrations() throws SQLException {
-        List<String> others = new ArrayList<>();
-        try (PreparedStatement st = c.prepareStatement("SELECT pubname FROM pg_publication WHERE left(pubname, 8) = "
-                + "'pgferry_' AND pubname <> ? AND pubname <> ? ORDER BY 1")) {
-            st.setString(1, name);
-            st.setString(2, name + "_reverse");
-            try (ResultSet rs = st.executeQuery()) {
-                while (rs.next()) {
-                    others.add(Sql.ident(rs.getString(1)));
-                }
-            }
-        }
+        List<String> others = OtherMigrations.publishing(c, migration);
         if (!others.isEmpty()) {
-            out.error("other_migration", others, "database " + request.database() + " is already in another "
-                    + "pgferry migration (publication " + String.join(", ", others) + "): one database moves in one "
-                    + "migration, since a cutover fences the whole database and moves all its clients, leaving the "
-                    + "tables of another migration of it behind where clients no longer write", "move all of the "
-                    + "database's tables in one migration (abandon the other, pgferry.migrate.cleanup -e "
-                    + "pgferry_cleanup_abandon=<its id>, and migrate again with the whole scope); or finish it first "
-                    + "(cutover, cleanup); a leftover: clean it up");
+            out.error(OtherMigrations.CODE, others, OtherMigrations.sourceProblem(request.database(), others),
+                    OtherMigrations.SOURCE_FIX);
         }
     }
 

@@ -1,6 +1,8 @@
 package io.pgferry.agent.preflight;
 
 import io.pgferry.agent.database.DatabaseLocale;
+import io.pgferry.agent.migration.MigrationId;
+import io.pgferry.agent.migration.OtherMigrations;
 import io.pgferry.agent.migration.Scope;
 import io.pgferry.agent.migration.TableRef;
 import io.pgferry.agent.postgres.ServerVersion;
@@ -38,6 +40,7 @@ final class TargetChecks {
             + "JOIN pg_subscription s ON s.oid = ss.subid WHERE s.subname = ? AND ss.pid IS NOT NULL";
 
     private final Connection c;
+    private final MigrationId migration;
     private final String name;
     private final PreflightRequest request;
     private final Findings out;
@@ -47,10 +50,11 @@ final class TargetChecks {
     /** A copy of this migration (the copy step) started into this database and did not finish. */
     private boolean copyStarted;
 
-    TargetChecks(Connection c, String name, PreflightRequest request, Findings out, boolean databaseExists,
+    TargetChecks(Connection c, MigrationId migration, PreflightRequest request, Findings out, boolean databaseExists,
                  boolean localServer, String databaseRead) {
         this.c = c;
-        this.name = name;
+        this.migration = migration;
+        this.name = migration.objectName();
         this.request = request;
         this.out = out;
         this.databaseExists = databaseExists;
@@ -108,22 +112,11 @@ final class TargetChecks {
         }
     }
 
-    /** One database is the target of one migration: its cutover, rollback and verify take the database whole. */
+    /** One database is the target of one migration ({@link OtherMigrations}). */
     private void otherMigrations() throws SQLException {
-        List<String> others = new ArrayList<>();
-        try (PreparedStatement st = c.prepareStatement("SELECT s.subname FROM pg_subscription s JOIN pg_database d "
-                + "ON d.oid = s.subdbid WHERE d.datname = ? AND left(s.subname, 8) = 'pgferry_' AND s.subname <> ? "
-                + "ORDER BY 1")) {
-            st.setString(1, request.database());
-            st.setString(2, name);
-            try (ResultSet rs = st.executeQuery()) {
-                while (rs.next()) {
-                    others.add(Sql.ident(rs.getString(1)));
-                }
-            }
-        }
+        List<String> others = OtherMigrations.subscribing(c, migration, request.database());
         if (!others.isEmpty()) {
-            out.error("other_migration", others, "database " + request.database() + " on the target already "
+            out.error(OtherMigrations.CODE, others, "database " + request.database() + " on the target already "
                     + "receives another pgferry migration (subscription " + String.join(", ", others) + "): one "
                     + "database is the target of one migration, since its cutover, rollback and verify take the "
                     + "database whole", "migrate into another database; or finish that migration first (cutover, "

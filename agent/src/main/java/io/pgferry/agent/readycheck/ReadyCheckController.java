@@ -35,6 +35,8 @@ public final class ReadyCheckController implements RouteGroup {
      *   <li>404 {@code archive_not_found}, {@code fingerprint_not_found}: no schema archive (scope) or fingerprint
      *       of the migration on this agent</li>
      *   <li>404 {@code database_not_found}, {@code subscription_not_found}</li>
+     *   <li>422 {@code other_migration}: (source) another pgferry migration publishes from the same database: its
+     *       cutover would fence and move it too; nothing paused</li>
      *   <li>422 {@code schema_drift}: objects of the scope changed since the archive; {@code objects} lists each</li>
      *   <li>422 {@code scope_drift}: the scope rule now selects schemas or tables the migration did not copy</li>
      *   <li>422 {@code unknown_objects}: the scope rule names schemas or tables that do not exist</li>

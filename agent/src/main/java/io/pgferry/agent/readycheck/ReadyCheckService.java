@@ -3,6 +3,7 @@ package io.pgferry.agent.readycheck;
 import io.pgferry.agent.migration.ManifestScope;
 import io.pgferry.agent.migration.ManifestScopes;
 import io.pgferry.agent.migration.MigrationId;
+import io.pgferry.agent.migration.OtherMigrations;
 import io.pgferry.agent.migration.ReplicaIdentityChanges;
 import io.pgferry.agent.migration.ReplicatedRelations;
 import io.pgferry.agent.migration.ResolvedScope;
@@ -79,6 +80,13 @@ public final class ReadyCheckService {
                 refuseNewInScope(scope, resolved);
                 // Tables the rule leaves out now (created since, outside an include list) are not drift.
                 excluded.addAll(resolved.excludedTables());
+            }
+            List<String> others = OtherMigrations.publishing(c, migration);
+            if (!others.isEmpty()) {
+                // The fence would stop the other migration's writes too, and clients would leave its tables behind.
+                throw ApiException.unprocessable(OtherMigrations.CODE, OtherMigrations.sourceProblem(
+                        request.database(), others) + "; nothing was paused. Fix: " + OtherMigrations.SOURCE_FIX,
+                        others);
             }
             if (request.reverseReplication()) {
                 List<String> lacking = AgentRights.cannotSubscribe(c, connector.serverVersion(c).major(),

@@ -78,6 +78,15 @@ class ManagedServiceMigrationTest {
                 assertEquals(200, source.post(ready, Map.of("database", "app", "side", "source")).status(),
                         "without a reverse stream nothing is missing");
                 Checksums.execute(src, "postgres", "GRANT pg_create_subscription TO " + ADMIN);
+                // Another migration of the same database (started without the preflight): the fence would stop it
+                // too and the switch leave its tables behind, so the cutover is refused before anything pauses.
+                Checksums.execute(src, "app", "CREATE PUBLICATION \"pgferry_Andere Mig\"");
+                AgentHandle.Answer other = source.post(ready, reverse);
+                assertEquals(422, other.status(), other.body().toString());
+                assertEquals("other_migration", other.body().get("code").asText());
+                assertEquals("[\"\\\"pgferry_Andere Mig\\\"\"]", other.body().get("objects").toString());
+                Checksums.execute(src, "app", "DROP PUBLICATION \"pgferry_Andere Mig\"");
+                assertEquals(200, source.post(ready, reverse).status());
                 assertEquals(ADMIN, scalar(dst, "SELECT tableowner FROM pg_tables WHERE schemaname = 'included'"
                         + " AND tablename = 'orders'"), "the target's tables belong to the admin role");
                 assertEquals("f", scalar(dst, "SELECT rolsuper FROM pg_roles WHERE rolname = '" + ADMIN + "'"));

@@ -379,8 +379,9 @@ final class TargetChecks {
         withRows(candidates, nonEmpty, unreadable);
         if (!nonEmpty.isEmpty() && copyStarted) {
             out.warning("target_tables_not_empty", nonEmpty, "these tables hold rows an interrupted copy of this "
-                    + "migration wrote (the copy step's state says it started and did not finish)", "nothing to do: "
-                    + "the copy step drops its old slot, empties these tables and copies them again under a new one");
+                    + "migration wrote (the copy step's state says it started and did not finish)", "rerun with "
+                    + "pgferry_copy_method: pgferry: the copy step drops its old slot, empties these tables and copies "
+                    + "them again under a new one (native table sync refuses them: target_tables_not_empty)");
             nonEmpty = List.of();
         }
         if (!nonEmpty.isEmpty()) {

@@ -440,12 +440,19 @@ class PgBouncer:
         psql, while clients queue. On a failure here the PAUSE is taken back."""
         command = 'PAUSE %s' % quote_name(self.database)
         argv, env = self._argv([command])
-        try:
-            self._pausing = self._take_ahead(command) or subprocess.Popen(
-                argv, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        except OSError as e:
-            raise PgBouncerError('cannot run %s (%s); set pgbouncer.psql to a psql on the PgBouncer host'
-                                 % (self.o['psql'], e.strerror))
+
+        def start():
+            try:
+                return subprocess.Popen(argv, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                        stderr=subprocess.PIPE, text=True)
+            except OSError as e:
+                raise PgBouncerError('cannot run %s (%s); set pgbouncer.psql to a psql on the PgBouncer host'
+                                     % (self.o['psql'], e.strerror))
+
+        self._pausing = self._take_ahead(command)
+        ahead = self._pausing is not None
+        if not ahead:
+            self._pausing = start()
         self.commands.append('PAUSE %s' % quote_name(self.database))
         started = self._clock()
         deadline = started + self.o['connect_timeout'] + 5
@@ -453,6 +460,12 @@ class PgBouncer:
             code = self._pausing.poll()
             if code == 0:
                 return  # completed already
+            if code is not None and ahead:
+                # Its connection may have ended while it waited (client_idle_timeout): a new psql asks once more.
+                # PAUSE twice is harmless: a database already paused is refused, and that refusal is raised.
+                _end(self._pausing)
+                self._pausing, ahead = start(), False
+                continue
             if code is not None:
                 err = mask_secrets((self._pausing.stderr.read() or '').strip(), [self.o['admin_password']])
                 self._pausing = None

@@ -319,3 +319,13 @@ def test_a_waiting_psql_that_gets_no_answer_gives_way_to_a_new_one(tmp_path):
     b.reload()
     assert time.monotonic() - t < 5
     assert log.read_text().splitlines() == ['stdin RELOAD;', '-c RELOAD']
+
+
+def test_a_pause_whose_waiting_psql_failed_is_asked_again_by_a_new_one(tmp_path):
+    # PgBouncer ended the idle connection (client_idle_timeout) while the psql waited for its PAUSE.
+    psql, log = _stdin_psql(tmp_path, ahead_exit=2)
+    b = PgBouncer(options(tmp_path, psql=str(psql)))
+    b.log_in_ahead('PAUSE "app"')
+    b.pause_begin()
+    b.pause_end()
+    assert log.read_text().splitlines() == ['stdin PAUSE "app";', '-c PAUSE "app"']

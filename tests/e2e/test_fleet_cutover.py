@@ -189,6 +189,9 @@ def _cut_over_wave1(fleet: Fleet, request: pytest.FixtureRequest, entries: list[
     assert "cutover failed at" in rows["m1"]["error"] and "Clients are back on the source" in rows["m1"]["error"], \
         rows["m1"]
     assert rows["m2"]["outcome"] == "cut over", rows["m2"]
+    # wave1, cut over by the run before, is reported so (its lifecycle phase), not as in progress.
+    assert {i: (rows[i]["outcome"], rows[i]["phase"]) for i in WAVE1} == {
+        i: ("cut over", "cut_over") for i in WAVE1}, rows
     assert states(fleet, entries) == {m["id"]: STREAMING if m["id"] == "m1" else CUT_OVER for m in entries}
     write(fleet, entries[1], 3)  # m1 still streams
     assert fleet.differences(entries) == []

@@ -12,11 +12,26 @@ import json
 
 from ansible.errors import AnsibleFilterError
 
+from ansible_collections.pgferry.migrate.plugins.module_utils.lifecycle import derive
+
 # (row key, column heading)
 COLUMNS = (('id', 'migration'), ('source', 'source'), ('source_database', 'database'), ('target', 'target'),
            ('target_database', 'target database'), ('phase', 'phase'), ('tables', 'tables ready'),
            ('slot_lag_bytes', 'slot lag (bytes)'), ('slot_wal_status', 'slot WAL'), ('outcome', 'outcome'),
            ('error', 'last error'))
+
+
+# Lifecycle phases a migration settles in after a cutover or rollback of an earlier run: shown as they are.
+SETTLED = dict(cut_over='cut over', rolled_back='rolled back')
+
+
+def _lifecycle(reading):
+    """The lifecycle's phase from both sides' facts, when the run read them (a migration neither copying nor
+    streaming); else None."""
+    sides = [reading.get('lifecycle_source'), reading.get('lifecycle_target')]
+    if not all(isinstance(s, dict) and s.get('reachable') for s in sides):
+        return None
+    return derive(sides[0].get('facts') or {}, sides[1].get('facts') or {}).name
 
 
 def _row(migration, reading):
@@ -36,12 +51,17 @@ def _row(migration, reading):
     elif reading.get('read_error'):
         error = 'status not read: %s' % reading['read_error']
     phase = target.get('phase') or ('unknown' if reading.get('read_error') else 'none')
+    lifecycle = _lifecycle(reading)
+    if lifecycle in ('cut_over', 'cutting_over', 'rolled_back', 'rolling_back', 'stream_lost', 'inconsistent'):
+        phase = lifecycle  # the target's own status (schema, tables) does not say where the clients belong
     if busy:
         outcome = 'busy'
     elif failure:
         outcome = 'failed'
     elif reading.get('cutover_state') == 'cut_over':  # cut over in this run (pgferry.migrate.fleet_cutover)
         outcome = 'cut over'
+    elif lifecycle in SETTLED:  # by an earlier run
+        outcome = SETTLED[lifecycle]
     elif phase == 'streaming':
         outcome = 'streaming'
     elif not reading.get('ran', True):
@@ -73,6 +93,8 @@ def _instances(rows):
 def _summary_text(summary):
     text = ('%(migrations)d migrations: %(streaming)d streaming, %(cut_over)d cut over, %(in_progress)d in '
             'progress, %(failed)d failed, %(not_run)d not run' % summary)
+    if summary.get('rolled_back'):
+        text += ', %(rolled_back)d rolled back' % summary
     if summary.get('busy'):
         text += ', %(busy)d busy (driven by another run)' % summary
     return text
@@ -106,7 +128,7 @@ def _html(rows, summary, instances, title):
             'body{font-family:sans-serif;margin:1em}table{border-collapse:collapse}'
             'td,th{border:1px solid #bbb;padding:.2em .5em;text-align:left}th{background:#eee}'
             'tr.failed{background:#fdd}tr.streaming{background:#dfd}tr.in-progress{background:#ffd}'
-            'tr.cut-over{background:#ddf}tr.busy{background:#eee}'
+            'tr.cut-over{background:#ddf}tr.rolled-back{background:#fed}tr.busy{background:#eee}'
             '</style></head><body><h1>%s</h1><p>%s</p><table><tr>%s</tr>%s</table><h2>Source instances</h2>'
             '<ul>%s</ul></body></html>\n' % (
                 esc(title), esc(title),
@@ -115,15 +137,18 @@ def _html(rows, summary, instances, title):
 
 def fleet_report(readings, plan, title='pgferry fleet'):
     """readings: migration id -> {target_status, source_status, failure: {step, msg, busy}, read_error, ran,
-    cutover_state}. A failure with busy true (the agent refused a change because another run changes the same
-    migration at that moment) is reported as outcome busy, not failed."""
+    cutover_state, lifecycle_source, lifecycle_target (the lifecycle module's side readings, when read)}. A failure
+    with busy true (the agent refused a change because another run changes the same migration at that moment) is
+    reported as outcome busy, not failed; a migration cut over or rolled back by an earlier run, as its lifecycle
+    phase says."""
     try:
         migrations = plan['migrations']
     except (TypeError, KeyError):
         raise AnsibleFilterError('fleet_report expects the fleet_plan filter\'s result as its argument')
     readings = readings or {}
     rows = [_row(m, readings.get(m['id'])) for m in migrations]
-    summary = dict(migrations=len(rows), streaming=0, cut_over=0, in_progress=0, failed=0, not_run=0, busy=0)
+    summary = dict(migrations=len(rows), streaming=0, cut_over=0, in_progress=0, failed=0, not_run=0, busy=0,
+                   rolled_back=0)
     for r in rows:
         summary[r['outcome'].replace(' ', '_')] += 1
     instances = _instances(rows)

@@ -99,7 +99,8 @@ def test_report_rows_outcomes_and_formats():
         c=dict(target_status=dict(phase='copying', subscription=dict(exists=True, ready=1, total=4)),
                source_status=dict(slot=dict(exists=True, lag_bytes=5, wal_status='lost'))))
     r = fleet_report(readings, plan)
-    assert r['summary'] == dict(migrations=3, streaming=1, cut_over=0, in_progress=1, failed=1, not_run=0, busy=0)
+    assert r['summary'] == dict(migrations=3, streaming=1, cut_over=0, in_progress=1, failed=1, not_run=0, busy=0,
+                             rolled_back=0)
     rows = {x['id']: x for x in r['migrations']}
     assert rows['a']['tables'] == '3/3' and rows['c']['tables'] == '1/4'
     assert rows['b']['error'] == 'Schema apply on the target: pg_restore failed <b>'
@@ -108,6 +109,41 @@ def test_report_rows_outcomes_and_formats():
     assert 'slot LOST' in r['text'] and '3 migrations: 1 streaming' in r['text']
     assert 'pg_restore failed &lt;b&gt;' in r['html'] and 'failed <b>' not in r['html']
     assert 'busy' not in r['text']
+
+
+def _side(**facts):
+    """A lifecycle module's side reading: reachable, with the agent's GET lifecycle facts."""
+    return dict(reachable=True, error=None, facts=facts)
+
+
+def test_report_a_migration_cut_over_or_rolled_back_by_an_earlier_run_says_so():
+    plan = fleet_plan(fleet(dict(id='a', source='src1', database='x', target='shared'),
+                            dict(id='b', source='src2', database='y', target='shared'),
+                            dict(id='c', source='src2', database='z', target='shared'),
+                            dict(id='d', source='src1', database='w', target='shared')), HOSTS)
+    # After a cutover the target's own status is only its tables: the phase comes from the lifecycle's facts.
+    settled = dict(target_status=dict(phase='schema', subscription=dict(exists=False)),
+                   source_status=dict(slot=dict(exists=False)))
+    readings = dict(
+        a=dict(settled, lifecycle_source=_side(fenced=True, reverse=dict(subscription=dict(exists=True))),
+               lifecycle_target=_side(fenced=False)),
+        b=dict(settled, lifecycle_source=_side(fenced=False), lifecycle_target=_side(fenced=True)),
+        # the source could not be read: nothing is claimed
+        c=dict(settled, lifecycle_source=dict(reachable=False, error='refused', facts={}),
+               lifecycle_target=_side(fenced=False)),
+        # a fresh migration (schema applied, nothing else): still in progress
+        d=dict(settled, lifecycle_source=_side(fenced=False, role=True, forward=dict(publication=True, name='p')),
+               lifecycle_target=_side(fenced=False)))
+    r = fleet_report(readings, plan)
+    rows = {x['id']: x for x in r['migrations']}
+    assert (rows['a']['outcome'], rows['a']['phase']) == ('cut over', 'cut_over'), rows['a']
+    assert (rows['b']['outcome'], rows['b']['phase']) == ('rolled back', 'rolled_back'), rows['b']
+    assert (rows['c']['outcome'], rows['c']['phase']) == ('in progress', 'schema'), rows['c']
+    assert (rows['d']['outcome'], rows['d']['phase']) == ('in progress', 'schema'), rows['d']
+    assert r['summary'] == dict(migrations=4, streaming=0, cut_over=1, in_progress=2, failed=0, not_run=0, busy=0,
+                                rolled_back=1)
+    assert '1 cut over, 2 in progress, 0 failed, 0 not run, 1 rolled back' in r['text'], r['text']
+    assert '<tr class="rolled-back">' in r['html']
 
 
 def test_report_a_migration_driven_by_another_run_is_busy_not_failed():
@@ -121,7 +157,8 @@ def test_report_a_migration_driven_by_another_run_is_busy_not_failed():
         b=dict(target_status=dict(phase='schema'),
                failure=dict(step='Schema apply on the target', busy='False', msg='job failed')))
     r = fleet_report(readings, plan)
-    assert r['summary'] == dict(migrations=2, streaming=0, cut_over=0, in_progress=0, failed=1, not_run=0, busy=1)
+    assert r['summary'] == dict(migrations=2, streaming=0, cut_over=0, in_progress=0, failed=1, not_run=0, busy=1,
+                             rolled_back=0)
     rows = {x['id']: x for x in r['migrations']}
     assert rows['a']['outcome'] == 'busy' and rows['a']['failed_step'] is None
     assert rows['a']['error'].startswith('busy, driven by another run at the same time (Publication: agent answered')

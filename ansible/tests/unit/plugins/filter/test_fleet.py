@@ -100,7 +100,7 @@ def test_report_rows_outcomes_and_formats():
                source_status=dict(slot=dict(exists=True, lag_bytes=5, wal_status='lost'))))
     r = fleet_report(readings, plan)
     assert r['summary'] == dict(migrations=3, streaming=1, cut_over=0, in_progress=1, failed=1, not_run=0, busy=0,
-                             rolled_back=0)
+                                rolled_back=0)
     rows = {x['id']: x for x in r['migrations']}
     assert rows['a']['tables'] == '3/3' and rows['c']['tables'] == '1/4'
     assert rows['b']['error'] == 'Schema apply on the target: pg_restore failed <b>'
@@ -158,7 +158,7 @@ def test_report_a_migration_driven_by_another_run_is_busy_not_failed():
                failure=dict(step='Schema apply on the target', busy='False', msg='job failed')))
     r = fleet_report(readings, plan)
     assert r['summary'] == dict(migrations=2, streaming=0, cut_over=0, in_progress=0, failed=1, not_run=0, busy=1,
-                             rolled_back=0)
+                                rolled_back=0)
     rows = {x['id']: x for x in r['migrations']}
     assert rows['a']['outcome'] == 'busy' and rows['a']['failed_step'] is None
     assert rows['a']['error'].startswith('busy, driven by another run at the same time (Publication: agent answered')

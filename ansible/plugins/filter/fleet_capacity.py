@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.pgferry.migrate.plugins.module_utils.fleet import capacity_problems, capacity_warnings
+# module_utils are imported inside the filters: Ansible loads every filter file of the collection in each task's
+# worker whenever the task uses any pgferry filter, so an import here would be paid by most tasks of a run.
 
 
 def _check(name, plan, infos):
@@ -21,11 +22,13 @@ def _check(name, plan, infos):
 
 def fleet_capacity(plan, infos):
     _check('fleet_capacity', plan, infos)
+    from ansible_collections.pgferry.migrate.plugins.module_utils.fleet import capacity_problems  # pylint: disable=import-outside-toplevel
     return capacity_problems(plan, infos)
 
 
 def fleet_capacity_warnings(plan, infos):
     _check('fleet_capacity_warnings', plan, infos)
+    from ansible_collections.pgferry.migrate.plugins.module_utils.fleet import capacity_warnings  # pylint: disable=import-outside-toplevel
     return capacity_warnings(plan, infos)
 
 

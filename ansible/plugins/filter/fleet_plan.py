@@ -11,7 +11,9 @@ import os
 import yaml
 
 from ansible.errors import AnsibleFilterError
-from ansible_collections.pgferry.migrate.plugins.module_utils.fleet import FleetError, plan, select
+
+# module_utils are imported inside the filters: Ansible loads every filter file of the collection in each task's
+# worker whenever the task uses any pgferry filter, so an import here would be paid by most tasks of a run.
 
 _ROLES = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), 'roles')
 
@@ -29,6 +31,7 @@ def role_variables(roles=('migrate', 'cutover')):
 
 
 def fleet_plan(fleet, inventory_hosts):
+    from ansible_collections.pgferry.migrate.plugins.module_utils.fleet import FleetError, plan  # pylint: disable=import-outside-toplevel
     try:
         return plan(fleet, inventory_hosts, role_variables())
     except FleetError as e:
@@ -37,6 +40,7 @@ def fleet_plan(fleet, inventory_hosts):
 
 def fleet_select(planned, groups=None, ids=None):
     """The ids of the migrations of a fleet_plan result in any of these groups or among these ids (neither: all)."""
+    from ansible_collections.pgferry.migrate.plugins.module_utils.fleet import FleetError, select  # pylint: disable=import-outside-toplevel
     try:
         return select(planned, groups, ids)
     except FleetError as e:

@@ -7,12 +7,12 @@ and a self-contained HTML page."""
 
 from __future__ import annotations
 
-import html
 import json
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.pgferry.migrate.plugins.module_utils.lifecycle import derive
+# module_utils and html are imported inside the filters: Ansible loads every filter file of the collection in each
+# task's worker whenever the task uses any pgferry filter, so an import here would be paid by most tasks of a run.
 
 # (row key, column heading)
 COLUMNS = (('id', 'migration'), ('source', 'source'), ('source_database', 'database'), ('target', 'target'),
@@ -31,6 +31,7 @@ def _lifecycle(reading):
     sides = [reading.get('lifecycle_source'), reading.get('lifecycle_target')]
     if not all(isinstance(s, dict) and s.get('reachable') for s in sides):
         return None
+    from ansible_collections.pgferry.migrate.plugins.module_utils.lifecycle import derive  # pylint: disable=import-outside-toplevel
     return derive(sides[0].get('facts') or {}, sides[1].get('facts') or {}).name
 
 
@@ -117,6 +118,7 @@ def _text(rows, summary, instances):
 
 
 def _html(rows, summary, instances, title):
+    import html  # pylint: disable=import-outside-toplevel
     esc = html.escape
     head = ''.join('<th>%s</th>' % esc(c[1]) for c in COLUMNS)
     body = ''.join('<tr class="%s">%s</tr>' % (esc(r['outcome'].replace(' ', '-')), ''.join(

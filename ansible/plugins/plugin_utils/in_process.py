@@ -24,6 +24,7 @@ import json
 import os
 import selectors
 import sys
+import time
 import traceback
 
 from ansible import constants as C
@@ -58,6 +59,13 @@ def _read_both(out_fd, err_fd):
 
 class InProcessAction(ActionBase):
     """An action whose module runs in a forked child of the worker when the task's host is the controller."""
+
+    def run(self, tmp=None, task_vars=None):
+        result = super().run(tmp, task_vars)
+        # When the task began (seconds since the epoch): the migrate role's report times its steps from the registered
+        # results of their first agent calls, which spares a timing task per step.
+        result['started_at'] = time.time()
+        return result
 
     def _in_process(self, task_vars):
         return (get_module_encoder is not None

@@ -42,7 +42,9 @@ class Scripted:
         return dict(self.answers.pop(0))
 
     def run(self):
-        return self.plugin.run(task_vars={})
+        result = self.plugin.run(task_vars={})
+        assert isinstance(result.pop('started_at'), float)  # every pgferry action says when its task began
+        return result
 
 
 @pytest.fixture

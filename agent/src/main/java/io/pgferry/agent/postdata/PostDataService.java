@@ -113,7 +113,7 @@ public final class PostDataService {
         List<TocEntry> rest = plan.restore().stream().filter(e -> !firing.contains(e)).toList();
         if (!rest.isEmpty()) {
             progress.report(0, steps, "restoring " + plan.restore().size() + " post-data entries");
-            restore.run(database, TocEntry.POST_DATA, rest, options(request, rest.size()));
+            restore(database, request, archive, restore, rest);
         }
         List<String> tempering = triggers(migration, database, restore, firing);
         if (!plan.policies().isEmpty()) {
@@ -146,6 +146,30 @@ public final class PostDataService {
         return result(false, plan, request, tempering);
     }
 
+    /** The entries, again for those still missing after a deadlock ({@link Deadlocks}). */
+    private void restore(String database, PostDataRequest request, TargetArchive archive, Restore restore,
+                         List<TocEntry> entries) throws IOException {
+        List<TocEntry> todo = entries;
+        for (int attempt = 1; ; attempt++) {
+            try {
+                restore.run(database, TocEntry.POST_DATA, todo, options(request, todo.size()));
+                return;
+            } catch (ApiException e) {
+                if (attempt == Deadlocks.ATTEMPTS || !Deadlocks.in(e)) {
+                    throw e;
+                }
+            }
+            Deadlocks.pause(attempt);
+            Set<Integer> ids = new HashSet<>();
+            todo.forEach(e -> ids.add(e.id()));
+            todo = plan(database, archive.manifest(), request).restore().stream().filter(e -> ids.contains(e.id()))
+                    .toList();
+            if (todo.isEmpty()) {
+                return;
+            }
+        }
+    }
+
     private static boolean firesOnRows(TocEntry e) {
         return "TRIGGER".equals(e.desc());
     }
@@ -163,6 +187,20 @@ public final class PostDataService {
     private List<String> triggers(MigrationId migration, String database, Restore restore, List<TocEntry> entries)
             throws IOException {
         String script = entries.isEmpty() ? null : restore.script(TocEntry.POST_DATA, entries);
+        for (int attempt = 1; ; attempt++) {
+            try {
+                return triggers(migration, database, script);
+            } catch (SQLException e) {
+                if (attempt == Deadlocks.ATTEMPTS || !Deadlocks.in(e)) {
+                    throw triggersFailed(e);
+                }
+            }
+            Deadlocks.pause(attempt);
+        }
+    }
+
+    /** One attempt, in one transaction: all of it or none. */
+    private List<String> triggers(MigrationId migration, String database, String script) throws SQLException {
         try (Connection c = connector.open(database, REFRESH_TIMEOUT, false)) {
             c.setAutoCommit(false);
             try {
@@ -180,16 +218,18 @@ public final class PostDataService {
             } finally {
                 c.rollback();
             }
-        } catch (SQLException e) {
-            String state = e.getSQLState();
-            if (state == null || state.startsWith("08") || state.startsWith("57")) {
-                throw connector.translate(e);
-            }
-            String message = e instanceof org.postgresql.util.PSQLException p && p.getServerErrorMessage() != null
-                    ? p.getServerErrorMessage().getMessage() : "SQLSTATE " + state;
-            throw new ApiException(502, "pg_restore_failed", "pg_restore failed", "restoring the triggers failed; "
-                    + "none of them was kept: " + message + " (SQLSTATE " + state + ")", null, List.of(), null);
         }
+    }
+
+    private RuntimeException triggersFailed(SQLException e) {
+        String state = e.getSQLState();
+        if (state == null || state.startsWith("08") || state.startsWith("57")) {
+            return connector.translate(e);
+        }
+        String message = e instanceof org.postgresql.util.PSQLException p && p.getServerErrorMessage() != null
+                ? p.getServerErrorMessage().getMessage() : "SQLSTATE " + state;
+        return new ApiException(502, "pg_restore_failed", "pg_restore failed", "restoring the triggers failed; "
+                + "none of them was kept: " + message + " (SQLSTATE " + state + ")", null, List.of(), null);
     }
 
     private static List<String> options(PostDataRequest request, int entries) {

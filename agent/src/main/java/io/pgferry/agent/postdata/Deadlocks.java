@@ -1,5 +1,6 @@
 package io.pgferry.agent.postdata;
 
+import io.pgferry.agent.postgres.PostgresException;
 import io.pgferry.agent.problem.ApiException;
 import java.sql.SQLException;
 
@@ -32,7 +33,7 @@ final class Deadlocks {
             Thread.sleep(250L << attempt);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
-            throw new IllegalStateException("interrupted while waiting to restore post-data again", e);
+            throw PostgresException.shuttingDown(e);  // as an interrupted pg_restore is reported
         }
     }
 }

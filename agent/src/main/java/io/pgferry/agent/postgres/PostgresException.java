@@ -54,7 +54,7 @@ public class PostgresException extends RuntimeException {
         return new PostgresException(Kind.TOOL_STILL_RUNNING, detail, sessions, null);
     }
 
-    static PostgresException shuttingDown(Throwable cause) {
+    public static PostgresException shuttingDown(Throwable cause) {
         return new PostgresException(Kind.SHUTTING_DOWN, "the agent is shutting down", List.of(), cause);
     }
 

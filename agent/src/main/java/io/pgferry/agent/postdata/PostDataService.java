@@ -7,6 +7,7 @@ import io.pgferry.agent.jobs.ProgressSink;
 import io.pgferry.agent.migration.ApplyTriggers;
 import io.pgferry.agent.migration.DatabaseCheck;
 import io.pgferry.agent.migration.MigrationId;
+import io.pgferry.agent.postgres.Deadlocks;
 import io.pgferry.agent.postgres.PgConnector;
 import io.pgferry.agent.postgres.PgProcess;
 import io.pgferry.agent.postgres.PgToolsCache;

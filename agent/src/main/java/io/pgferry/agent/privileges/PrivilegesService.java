@@ -6,6 +6,7 @@ import io.pgferry.agent.migration.MigrationId;
 import io.pgferry.agent.migration.Sessions;
 import io.pgferry.agent.migration.StepResult;
 import io.pgferry.agent.migration.Steps;
+import io.pgferry.agent.postgres.Deadlocks;
 import io.pgferry.agent.postgres.PgConnector;
 import io.pgferry.agent.privilegeset.PrivilegeCatalog;
 import io.pgferry.agent.privilegeset.PrivilegePlanner;
@@ -47,6 +48,22 @@ public final class PrivilegesService {
     public StepResult<PrivilegesState.Response> apply(MigrationId migration, PrivilegesRequest request) {
         PrivilegeSet source = request.source() != null ? request.source()
                 : readSource(scopes.read(migration), request.connection());
+        for (int attempt = 1; ; attempt++) {
+            try {
+                return apply(request, source);
+            } catch (SQLException e) {
+                // A new owner locks its table as the apply worker's transactions do theirs (Deadlocks): planned again.
+                if (attempt == Deadlocks.ATTEMPTS || !Deadlocks.in(e)) {
+                    throw connector.translate(e);
+                }
+            }
+            Deadlocks.pause(attempt);
+        }
+    }
+
+    /** One attempt, in one transaction: all of it or none. */
+    private StepResult<PrivilegesState.Response> apply(PrivilegesRequest request, PrivilegeSet source)
+            throws SQLException {
         // Writable even on a fenced target (after a rollback): privileges are no client write.
         try (Connection c = Sessions.writable(connector, request.database(), TIMEOUT)) {
             c.setAutoCommit(false);
@@ -64,8 +81,6 @@ public final class PrivilegesService {
             } finally {
                 c.rollback();
             }
-        } catch (SQLException e) {
-            throw connector.translate(e);
         }
     }
 

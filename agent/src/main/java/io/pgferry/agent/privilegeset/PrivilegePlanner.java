@@ -364,15 +364,20 @@ public final class PrivilegePlanner {
         String what = want.describe();
         String owner = have.owner();
         List<AclEntry> current = have.acl();
-        if (want.owner() != null && !f.followsTable()) {
+        if (want.owner() != null) {
             String wantOwner = map.target(want.owner());
             if (!wantOwner.equals(have.owner())) {
-                String keyword = OWNER_KEYWORD.get(f.category());
-                if (keyword == null) {
-                    throw new IllegalStateException("no ALTER for " + f.category());
+                // A column's or an identity or serial sequence's owner is its table's: the table's ALTER .. OWNER TO
+                // changes it, in the ACL too, before any GRANT or REVOKE here runs (as their old owner, they would
+                // run as a role that may no longer reach the object).
+                if (!f.followsTable()) {
+                    String keyword = OWNER_KEYWORD.get(f.category());
+                    if (keyword == null) {
+                        throw new IllegalStateException("no ALTER for " + f.category());
+                    }
+                    differences.add("owner of " + what + " is " + have.owner() + ", not " + wantOwner);
+                    ownerChanges.add("ALTER " + keyword + " " + f.identity() + " OWNER TO " + Sql.ident(wantOwner));
                 }
-                differences.add("owner of " + what + " is " + have.owner() + ", not " + wantOwner);
-                ownerChanges.add("ALTER " + keyword + " " + f.identity() + " OWNER TO " + Sql.ident(wantOwner));
                 current = current == null ? null : newOwner(current, have.owner(), wantOwner);
                 owner = wantOwner;
             }

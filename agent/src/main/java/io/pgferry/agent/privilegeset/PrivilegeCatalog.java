@@ -46,8 +46,11 @@ public final class PrivilegeCatalog {
               SELECT classid, objid FROM pg_catalog.pg_depend WHERE deptype = 'e'
             ), rels AS (
               SELECT c.oid, c.relowner, c.relacl, c.relkind,
+                     -- the relation itself on another one: a partitioned table's key columns depend on the
+                     -- table (internal), which its owner does not follow
                      EXISTS (SELECT 1 FROM pg_catalog.pg_depend d WHERE d.classid = 'pg_catalog.pg_class'::regclass
-                             AND d.objid = c.oid AND d.refclassid = 'pg_catalog.pg_class'::regclass
+                             AND d.objid = c.oid AND d.objsubid = 0 AND d.refobjid <> c.oid
+                             AND d.refclassid = 'pg_catalog.pg_class'::regclass
                              AND (d.deptype = 'i' OR (c.relkind = 'S' AND d.deptype = 'a'))) AS follows
                 FROM pg_catalog.pg_class c
                WHERE c.relnamespace IN (SELECT oid FROM scope) AND c.relkind IN ('r', 'p', 'v', 'm', 'S', 'f')

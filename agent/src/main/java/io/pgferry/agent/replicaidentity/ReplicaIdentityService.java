@@ -59,7 +59,7 @@ public final class ReplicaIdentityService {
         try (Connection c = Sessions.writable(connector, request.database(), TIMEOUT)) {
             Plan plan = new Plan();
             List<ReplicaIdentityChanges.Change> changes = plan(c, scope.tables(), request.replicaIdentities(), plan,
-                    false);
+                    false, scope.identityIndexes());
             if (!request.check()) {
                 new ReplicaIdentityChanges(stateDir, migration).record(changes);
                 plan.runInTransaction(c);
@@ -79,6 +79,17 @@ public final class ReplicaIdentityService {
     public static List<ReplicaIdentityChanges.Change> plan(Connection c, List<TableRef> tables,
                                                            List<TableIdentity> wanted, Plan plan,
                                                            boolean refuseMissing) throws SQLException {
+        return plan(c, tables, wanted, plan, refuseMissing, List.of());
+    }
+
+    /**
+     * As above; an identity whose index is missing but in {@code builtWithIdentity} is left to whatever builds that
+     * index from the archive (pgferry's own copy, after the rows): its entry sets the identity with it.
+     */
+    static List<ReplicaIdentityChanges.Change> plan(Connection c, List<TableRef> tables, List<TableIdentity> wanted,
+                                                    Plan plan, boolean refuseMissing,
+                                                    List<ManifestScope.IdentityIndex> builtWithIdentity)
+            throws SQLException {
         Map<TableRef, Identity> bySource = new HashMap<>();
         wanted.forEach(t -> bySource.put(t.table(), Identity.parse(t.identity())));
         List<ReplicaIdentityChanges.Change> changes = new ArrayList<>();
@@ -89,7 +100,9 @@ public final class ReplicaIdentityService {
             Optional<Identity> now = ReplicaIdentityChanges.current(c, r.table());
             if (source != null && now.isPresent() && !now.get().equals(source) && r.kind() != 'f') {
                 if (source.kind() == 'i' && !hasIndex(c, r.table(), source.index())) {
-                    noIndex.add(r.describe() + " USING INDEX " + Sql.ident(source.index()));
+                    if (!builtWithIdentity.contains(new ManifestScope.IdentityIndex(r.table(), source.index()))) {
+                        noIndex.add(r.describe() + " USING INDEX " + Sql.ident(source.index()));
+                    }
                     continue;
                 }
                 plan.add("ALTER TABLE " + r.table().quoted() + " REPLICA IDENTITY " + source.clause());

@@ -4,6 +4,7 @@ import io.pgferry.agent.json.Json;
 import io.pgferry.agent.migration.ManifestScope;
 import io.pgferry.agent.migration.ManifestScopes;
 import io.pgferry.agent.migration.MigrationId;
+import io.pgferry.agent.migration.TableRef;
 import io.pgferry.agent.problem.ApiException;
 import io.pgferry.agent.state.StateFiles;
 import java.io.IOException;
@@ -102,7 +103,12 @@ public final class ArchiveFiles {
     public static ManifestScopes scopes(Path stateDir) {
         return migration -> {
             Manifest m = new ArchiveFiles(stateDir, migration).requireManifest();
-            return new ManifestScope(m.database(), m.schemas(), m.tables(), m.excludedTables());
+            List<ManifestScope.IdentityIndex> identityIndexes = m.section(TocEntry.POST_DATA).stream()
+                    .filter(e -> Boolean.TRUE.equals(e.replicaIdentity()) && e.schema() != null && e.table() != null
+                            && e.name() != null)
+                    .map(e -> new ManifestScope.IdentityIndex(new TableRef(e.schema(), e.table()), e.name()))
+                    .toList();
+            return new ManifestScope(m.database(), m.schemas(), m.tables(), m.excludedTables(), identityIndexes);
         };
     }
 

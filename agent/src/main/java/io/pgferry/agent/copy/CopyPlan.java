@@ -25,6 +25,7 @@ record CopyPlan(List<CopyUnit> units, List<CopyPiece> pieces, List<String> notes
     /**
      * The relations that hold each root's rows: the table itself, or the leaf partitions of a partitioned one; with
      * their size in blocks and in bytes (heap and TOAST: a table of few pages may hold large values out of line).
+     * The partitioned tables below a root come too: they hold no rows, but keys and indexes the root's need.
      * Two branches rather than one join on "the leaf or else the table", which the planner cannot use an index for.
      */
     private static final String RELATIONS = """
@@ -44,7 +45,7 @@ record CopyPlan(List<CopyUnit> units, List<CopyPiece> pieces, List<String> notes
                    current_setting('block_size')::int
             FROM r CROSS JOIN LATERAL pg_partition_tree(r.oid) t
             JOIN pg_class c2 ON c2.oid = t.relid JOIN pg_namespace n2 ON n2.oid = c2.relnamespace
-            WHERE r.relkind = 'p' AND t.isleaf
+            WHERE r.relkind = 'p' AND (t.isleaf OR t.level > 0)
             UNION ALL
             SELECT r.ord, 'p', NULL, NULL, 0, 0, 0 FROM r WHERE r.relkind = 'p'
             ORDER BY 1, 3, 4""";
@@ -111,9 +112,9 @@ record CopyPlan(List<CopyUnit> units, List<CopyPiece> pieces, List<String> notes
                                 rs.getInt(7)));
                         case "f" -> notes.add("foreign table " + relation.quoted() + " (a partition of "
                                 + roots.get(i).quoted() + ") is not copied: its rows live on another server");
-                        default -> {
-                            // a partitioned table without partitions: nothing to read
-                        }
+                        // a partitioned table inside the tree (or one without partitions): nothing to read, but its
+                        // keys and indexes are part of the root's (INDEX ATTACH)
+                        default -> units.get(i).partitioned.add(relation);
                     }
                 }
             }

@@ -30,6 +30,8 @@ final class CopyUnit {
     final boolean builtin;
     final boolean binary;
     final List<CopyPiece> pieces = new ArrayList<>();
+    /** The partitioned tables below this one (sub-partitioned partitions): no rows, keys and indexes of their own. */
+    final List<TableRef> partitioned = new ArrayList<>();
     /** Source bytes of every piece (heap and TOAST), what progress and ETA count in. */
     long bytes;
     private volatile State state = State.PENDING;

@@ -30,6 +30,7 @@ record IndexPlan(List<TocEntry> entries, Map<CopyUnit, IndexWork> work) {
         for (CopyUnit u : units) {
             byTable.put(u.table, u);
             u.pieces.forEach(p -> byTable.putIfAbsent(p.relation(), u));
+            u.partitioned.forEach(p -> byTable.putIfAbsent(p, u));
         }
         Map<Integer, CopyUnit> owner = new HashMap<>();
         List<TocEntry> chosen = new ArrayList<>();

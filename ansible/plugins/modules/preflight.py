@@ -116,6 +116,13 @@ options:
         on a 14 or 15 target it would run as a superuser.
     type: list
     elements: str
+  source_partition_rights:
+    description:
+      - Target side. Partitions whose root's owner lacks INSERT, UPDATE or DELETE on them (source preflight's
+        C(facts.partition_rights)); on a PostgreSQL 16 or newer target the stream would stop at the first row routed
+        into one (C(partition_rights_missing)).
+    type: list
+    elements: str
   source_database_locale:
     description:
       - Target side. The source database's encoding and locale (source preflight's C(facts.database_locale)). An
@@ -258,7 +265,7 @@ def request_body(p):
     body['privileges'] = p['privileges']
     for key in ('source_major', 'source_size_bytes', 'expected_extensions', 'replication_role_exists',
                 'source_roles', 'role_map', 'allow_role_rights', 'allow_shared_roles', 'source_apply_code',
-                'source_outside_dependencies', 'source_database_locale'):
+                'source_outside_dependencies', 'source_database_locale', 'source_partition_rights'):
         if p[key] is not None:
             body[key] = p[key]
     if p['connection']:
@@ -289,6 +296,7 @@ def main():
         allow_role_rights=dict(type='list', elements='str'),
         allow_shared_roles=dict(type='list', elements='str'),
         source_apply_code=dict(type='list', elements='str'),
+        source_partition_rights=dict(type='list', elements='str'),
         source_outside_dependencies=dict(type='list', elements='dict'),
         source_database_locale=dict(type='dict'),
         allow_locale_change=dict(type='bool', default=False),

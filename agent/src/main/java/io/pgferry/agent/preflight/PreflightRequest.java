@@ -49,6 +49,8 @@ import java.util.Map;
  *                             which the target database is created with, or must have when it exists
  * @param allowLocaleChange target: a target database whose encoding or locale differs from the source's is a
  *                          warning, not an error
+ * @param sourcePartitionRights target: partitions whose root's owner lacks rights on them (the source preflight's
+ *                              {@code facts.partition_rights}, {@link PartitionRights})
  */
 public record PreflightRequest(String side, String database, List<String> includeSchemas,
                                List<String> excludeSchemas, List<TableRef> includeTables,
@@ -61,7 +63,8 @@ public record PreflightRequest(String side, String database, List<String> includ
                                List<String> allowSharedRoles, List<String> sourceApplyCode, String unloggedTables,
                                Boolean refreshMaterializedViews,
                                List<OutsideDependencies.Dependency> sourceOutsideDependencies,
-                               DatabaseLocale sourceDatabaseLocale, Boolean allowLocaleChange) {
+                               DatabaseLocale sourceDatabaseLocale, Boolean allowLocaleChange,
+                               List<String> sourcePartitionRights) {
     public static final String SOURCE = "source";
     public static final String TARGET = "target";
 
@@ -86,6 +89,7 @@ public record PreflightRequest(String side, String database, List<String> includ
             addIf(misplaced, sourceOutsideDependencies != null, "source_outside_dependencies");
             addIf(misplaced, sourceDatabaseLocale != null, "source_database_locale");
             addIf(misplaced, allowLocaleChange != null, "allow_locale_change");
+            addIf(misplaced, sourcePartitionRights != null, "source_partition_rights");
         } else {
             addIf(misplaced, replicaIdentityFull != null, "replica_identity_full");
             addIf(misplaced, replicaIdentityIndex != null, "replica_identity_index");
@@ -125,6 +129,7 @@ public record PreflightRequest(String side, String database, List<String> includ
         allowRoleRights = Names.requireAll("allow_role_rights", allowRoleRights);
         allowSharedRoles = Names.requireAll("allow_shared_roles", allowSharedRoles);
         sourceApplyCode = sourceApplyCode == null ? List.of() : List.copyOf(sourceApplyCode);
+        sourcePartitionRights = sourcePartitionRights == null ? List.of() : List.copyOf(sourcePartitionRights);
         sourceOutsideDependencies = sourceOutsideDependencies == null ? List.of()
                 : List.copyOf(sourceOutsideDependencies);
         // null: unknown (the source's preflight failed or did not run): a failed login is then no error of its own.

@@ -90,6 +90,7 @@ final class SourceChecks {
         otherMigrations();
         slot();
         new SourcePrivilegeChecks(c, request, out).run(major, scope);
+        partitionRights(tables);
         LeftBehindChecks.read(c, scope.schemas(), tables, new LeftBehindChecks.Options(request.unloggedTables(),
                 request.refreshMaterializedViews())).forEach(out::add);
     }
@@ -103,6 +104,16 @@ final class SourceChecks {
                     + "schema apply fails unless the target database has them (the target's preflight looks)",
                     "include their schema or table in the scope; or create them in the target database first; or "
                     + "remove the dependency");
+        }
+    }
+
+    private void partitionRights(List<TableRef> tables) throws SQLException {
+        List<String> lacking = request.privileges() ? PartitionRights.read(c, tables) : List.of();
+        out.fact("partition_rights", lacking);
+        if (major >= 16 && !lacking.isEmpty()) {
+            out.warning("partition_rights_missing", lacking, PartitionRights.why("here, the reverse stream the "
+                    + "cutover keeps for a rollback (the forward stream: the target's preflight says)"),
+                    PartitionRights.FIX);
         }
     }
 

@@ -42,6 +42,10 @@ final class TargetRoleChecks {
             out.fact("roles_present", r.present());
         }
         applyCode(major);
+        if (major >= 16 && !request.sourcePartitionRights().isEmpty()) {
+            out.error("partition_rights_missing", request.sourcePartitionRights(), PartitionRights.why("on this "
+                    + "target, the migration's own stream, once the source writes such a row"), PartitionRights.FIX);
+        }
     }
 
     /**

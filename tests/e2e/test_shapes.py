@@ -6,7 +6,8 @@ partition key's dependency on the table was taken for a column's, whose owner fo
 apply's grants then failed; a table identified by a unique index (no primary key) was refused by the replica identity
 step before the own copy had built that index; a partition partitioned again had its keys built after its own
 partitions' attached to them. Writes to every table while it streams must all be on the target, and its owners and
-privileges equal to the source's.
+privileges equal to the source's. A stream the target then stops (a row there that the source inserts too) makes a rerun
+fail within seconds, naming the apply worker's error, and go on once it is removed.
 
 Then a partition owned by another role than its root, whose owner may not write it: from PostgreSQL 16 the stream
 stops at the first row routed into it ("permission denied"), so the target's preflight (18 here) refuses the migration
@@ -16,6 +17,8 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
+import time
 import uuid
 
 import pytest
@@ -83,6 +86,30 @@ def test_shapes_move_with_the_own_copy_and_a_partition_the_root_cannot_write_is_
     compared = st.compare(wait=60)
     assert compared.returncode == 0, (compared.stdout + compared.stderr)[-3000:]
     assert "all 7 tables equal" in compared.stderr, compared.stderr
+
+    # The stream stopped by the target (a row there that the source then inserts too): a rerun does not wait out its
+    # timeout but says so once the apply worker failed three times, with its error from the server log.
+    st.psql("target", "ALTER SYSTEM SET logging_collector = on", db="postgres")
+    subprocess.run([str(REPO / "tools" / "pgbed"), "stop", "--name", st.info["target"]["cluster"]], check=True,
+                   capture_output=True)
+    subprocess.run([str(REPO / "tools" / "pgbed"), "start", "--name", st.info["target"]["cluster"]], check=True,
+                   capture_output=True)
+    st.psql("target", """INSERT INTO "we.ird $chema".keyed_by_index VALUES ('made on the target', 1)""")
+    st.psql("source", """INSERT INTO "we.ird $chema".keyed_by_index VALUES ('made on the target', 2)""")
+    run = st.start_playbook("pgferry.migrate.migrate", "-e", options)
+    assert run.wait(300) != 0, run.output[-5000:]
+    flat = " ".join(run.output.split())
+    assert "its workers failed 3 times while this waited" in flat, flat[-4000:]
+    # 18 reports the conflict by its kind, earlier versions by the constraint.
+    assert re.search(r'Last error of the apply worker: (duplicate key value violates unique constraint '
+                     r'"keyed_by_index_code"|conflict detected on relation "we.ird \$chema.keyed_by_index": '
+                     r'conflict=insert_exists)', flat), flat[-4000:]
+    assert time.monotonic() - run.started < 120, "the rerun waited for its timeout"
+    st.psql("target", """DELETE FROM "we.ird $chema".keyed_by_index WHERE code = 'made on the target'""")
+    run = st.start_playbook("pgferry.migrate.migrate", "-e", options)
+    assert run.wait(300) == 0, run.output[-5000:]
+    compared = st.compare(wait=60)
+    assert compared.returncode == 0, (compared.stdout + compared.stderr)[-3000:]
 
     if TARGET_MAJOR < 16:
         return  # the apply runs as the subscription's owner: such a partition does not stop the stream

@@ -22,6 +22,12 @@ class ActionModule(ProgressAction):
     def line(self, result, elapsed, eta):
         return copy_line(result, elapsed, eta)
 
+    def carry(self, args, answer):
+        """Errors are counted from the start of the whole wait, not of each slice."""
+        if args.get('worker_errors_before') is None and answer.get('worker_errors_before') is not None:
+            return dict(args, worker_errors_before=answer['worker_errors_before'])
+        return args
+
     def merge(self, results, result, elapsed):
         """One history and one waited_seconds over all slices, as one long module call would return them."""
         history = []

@@ -25,6 +25,10 @@ description:
   - With O(wait=true) the module's action plugin prints a line every O(progress_interval) seconds while it waits
     (tables ready, bytes copied, percent, ETA, lag), as AWX's job output shows them. Each poll is also recorded in
     RV(history) (elapsed seconds, tables ready, percent, lag).
+  - While it waits, a subscription whose workers keep failing (PostgreSQL 15 and later count their errors; it starts a
+    failed worker again every few seconds, forever) fails the module once they failed three times more than when the
+    wait began, with the apply worker's last error from the server log (when the agent may read it), instead of
+    waiting out O(wait_timeout).
   - Reads only; never changes anything.
 author:
   - pgferry maintainers (@pgferry)
@@ -48,6 +52,11 @@ options:
       - The longest pause in seconds between two polls when O(wait=true) (the first come sooner).
     type: float
     default: 5.0
+  worker_errors_before:
+    description:
+      - The subscription's worker errors (apply and table sync) when the wait began; absent, the first poll's count.
+        The action plugin passes it from one slice of the wait to the next.
+    type: int
   max_lag_seconds:
     description:
       - Largest apply lag, in seconds, that counts as in sync - while bytes are pending (O(source_agent)); an idle
@@ -185,6 +194,17 @@ timed_out:
   returned: on a failure by timeout
   type: bool
   sample: true
+errors:
+  description:
+    - The subscription's worker errors so far (C(apply), C(sync)) and C(last_apply_error), the apply worker's last
+      error from the server log with the change it was applying (or why it is not known); null before PostgreSQL 15.
+  returned: always
+  type: dict
+  sample: {"apply": 4, "sync": 0, "last_apply_error": "permission denied for table events_2025_a (processing ...)"}
+worker_errors_before:
+  description: The worker error count the wait compares with (see O(worker_errors_before)).
+  returned: always
+  type: int
 waited_seconds:
   description: Seconds spent polling.
   returned: always
@@ -211,6 +231,9 @@ from ansible_collections.pgferry.migrate.plugins.module_utils.row_counts import 
 
 HISTORY_HEAD = 10
 HISTORY_MAX = 500
+# PostgreSQL starts a failed worker again every wal_retrieve_retry_interval (5 s by default), forever: this many new
+# errors during one wait is a stream that does not move, not a hiccup.
+FAILING_WORKER_ERRORS = 3
 
 
 def is_synced(status, max_lag, lag_bytes=None):
@@ -256,6 +279,21 @@ def describe(status):
     return text
 
 
+def worker_errors(status):
+    """The subscription's apply and table sync errors so far (PostgreSQL 15+), None before."""
+    errors = status.get('errors')
+    return None if errors is None else (errors.get('apply') or 0) + (errors.get('sync') or 0)
+
+
+def failing_workers_message(migration_id, grown, status):
+    errors = status.get('errors') or {}
+    return ('subscription pgferry_%s: its workers failed %d times while this waited, and PostgreSQL starts them again '
+            'and again - the stream does not move (%s). Last error of the apply worker: %s. Fix the cause (the '
+            "target's log has every error; pgferry.migrate.status shows the subscription), then rerun: the migration "
+            'goes on from where it is' % (migration_id, grown, describe(status),
+                                          errors.get('last_apply_error') or 'none (the table sync workers failed)'))
+
+
 def main():
     argument_spec = agent_argument_spec()
     argument_spec.update(migration_argument_spec())
@@ -267,6 +305,7 @@ def main():
         row_counts=dict(type='bool', default=True),
         row_counts_timeout=dict(type='int', default=180),
         progress_interval=dict(type='float', default=30.0),
+        worker_errors_before=dict(type='int'),
     )
     argument_spec.update(source_argument_spec())
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
@@ -278,8 +317,12 @@ def main():
     history = []
     started = time.monotonic()
     pauses = poll_pauses(p['poll_interval'], first=0.25)
+    errors_at_start = p['worker_errors_before']
     while True:
         status = client.get(path) or {}
+        errors_now = worker_errors(status)
+        if errors_at_start is None:
+            errors_at_start = errors_now
         lag_bytes = source_lag_bytes(module, source, p['source_database'] or p['database']) if source else None
         elapsed = round(time.monotonic() - started, 1)
         history.append(dict(elapsed_seconds=elapsed, ready=status.get('ready'), total=status.get('total'),
@@ -290,7 +333,8 @@ def main():
         synced = is_synced(status, p['max_lag_seconds'], lag_bytes)
         result = dict(changed=False, queries=[], synced=synced, subscription=status.get('subscription') or {},
                       tables=status.get('tables') or [], ready=status.get('ready'), total=status.get('total'),
-                      percent=status.get('percent'), lag_bytes=lag_bytes, history=history, waited_seconds=elapsed)
+                      percent=status.get('percent'), lag_bytes=lag_bytes, history=history, waited_seconds=elapsed,
+                      errors=status.get('errors'), worker_errors_before=errors_at_start)
         if synced and p['row_counts'] and source:
             proof = prove(source, client, lambda step: migration_path(module, step),
                           p['source_database'] or p['database'], p['database'], timeout=p['row_counts_timeout'])
@@ -308,6 +352,9 @@ def main():
             module.fail_json(msg='subscription pgferry_%s does not exist in database %s: nothing to wait for '
                                  '(run pgferry.migrate.subscription first)' % (p['migration_id'], p['database']),
                              **result)
+        grown = (errors_now or 0) - (errors_at_start or 0)
+        if grown >= FAILING_WORKER_ERRORS:
+            module.fail_json(msg=failing_workers_message(p['migration_id'], grown, status), **result)
         if elapsed >= p['wait_timeout']:
             module.fail_json(msg='subscription pgferry_%s not in sync after %ss: %s'
                                  % (p['migration_id'], p['wait_timeout'], describe(status)), timed_out=True, **result)

@@ -123,6 +123,10 @@ class ProgressAction(InProcessAction):
         """The final result from the slices' results (sync_status joins their histories)."""
         return result
 
+    def carry(self, args, answer):
+        """The next slice's arguments, given what this one answered (sync_status carries its start's error count)."""
+        return args
+
     def run(self, tmp=None, task_vars=None):
         result = super().run(tmp, task_vars)
         del tmp
@@ -162,6 +166,7 @@ class ProgressAction(InProcessAction):
             else:
                 blips, blip_started = 0, None
             slices.append((elapsed, answer))
+            args = self.carry(args, answer)
             if not (answer.get('failed') and answer.get('timed_out')):
                 break
             display.display(self.line(answer, elapsed, eta))

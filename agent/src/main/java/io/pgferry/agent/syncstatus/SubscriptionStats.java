@@ -46,6 +46,8 @@ public record SubscriptionStats(Map<String, Long> counters, Map<String, Long> co
             "conflict detected on relation \"(.+?)\": conflict=([a-z_]+)");
     private static final Pattern ORIGIN = Pattern.compile("replication origin \"pg_(\\d+)\"");
     private static final int LOOK_AHEAD_LINES = 6;
+    /** How much of the end of the log is read for a worker's last error: it repeats every few seconds. */
+    private static final long ERROR_TAIL_BYTES = 256L * 1024;
 
     public static final SubscriptionStats NONE = new SubscriptionStats(Map.of(), Map.of(), List.of(), null);
 
@@ -87,6 +89,62 @@ public record SubscriptionStats(Map<String, Long> counters, Map<String, Long> co
         List<String> tables = new ArrayList<>();
         String unknown = conflictTables(c, subid, tables);
         return new SubscriptionStats(counters, conflicts, tables, unknown);
+    }
+
+    /** The workers' error counts of subscription {@code subid} (PostgreSQL 15+), with the apply worker's last. */
+    static SyncStatus.Errors errors(Connection c, long subid) throws SQLException {
+        long apply = 0;
+        long sync = 0;
+        try (PreparedStatement ps = c.prepareStatement(
+                "SELECT apply_error_count, sync_error_count FROM pg_stat_subscription_stats WHERE subid = ?")) {
+            ps.setLong(1, subid);
+            try (ResultSet rs = ps.executeQuery()) {
+                if (rs.next()) {
+                    apply = rs.getLong(1);
+                    sync = rs.getLong(2);
+                }
+            }
+        }
+        return new SyncStatus.Errors(apply, sync, apply == 0 ? null : lastApplyError(c, subid));
+    }
+
+    /** The last ERROR line of the server log whose CONTEXT names the subscription's origin, or why there is none. */
+    private static String lastApplyError(Connection c, long subid) {
+        String text;
+        try (PreparedStatement ps = c.prepareStatement(LOG)) {
+            ps.setLong(1, ERROR_TAIL_BYTES);
+            ps.setLong(2, ERROR_TAIL_BYTES);
+            try (ResultSet rs = ps.executeQuery()) {
+                if (!rs.next()) {
+                    return "not known: the server log is not written by PostgreSQL's logging collector (look for the "
+                            + "apply worker's ERROR in the target's log)";
+                }
+                text = new String(rs.getBytes(2), java.nio.charset.StandardCharsets.UTF_8);
+            }
+        } catch (SQLException e) {
+            return "not known: the agent's role may not read the server log (superuser or pg_read_server_files); "
+                    + "look for the apply worker's ERROR in the target's log";
+        }
+        String[] lines = text.split("\n");
+        for (int i = lines.length - 1; i >= 0; i--) {
+            int at = lines[i].indexOf("ERROR:  ");
+            if (at < 0) {
+                continue;
+            }
+            for (int j = i + 1; j < Math.min(lines.length, i + 1 + LOOK_AHEAD_LINES); j++) {
+                Matcher o = ORIGIN.matcher(lines[j]);
+                if (o.find()) {
+                    if (o.group(1).equals(Long.toString(subid))) {
+                        int context = lines[j].indexOf("CONTEXT:  ");
+                        return lines[i].substring(at + "ERROR:  ".length()).strip()
+                                + (context < 0 ? "" : " (" + lines[j].substring(context + "CONTEXT:  ".length())
+                                .strip() + ")");
+                    }
+                    break;
+                }
+            }
+        }
+        return "not known: the last " + ERROR_TAIL_BYTES / 1024 + " KiB of the server log hold no error of it";
     }
 
     /** Fills {@code into} from the server log; answers why it could not, or null. */

@@ -8,9 +8,22 @@ import java.util.List;
  * @param percent tables ready out of all, 0-100, rounded down so 100 means every table is ready
  * @param allReady every table is ready: the copy is over and changes stream
  * @param ownCopy pgferry's own copy (the copy step), while it runs or once it ran; absent with native table sync
+ * @param errors the subscription's workers' errors so far (PostgreSQL 15 and later; absent before)
  */
 public record SyncStatus(ApplyWorker subscription, List<TableSync> tables, int ready, int total, int percent,
-                         boolean allReady, OwnCopy ownCopy) {
+                         boolean allReady, OwnCopy ownCopy, Errors errors) {
+
+    /**
+     * How often the subscription's workers failed ({@code pg_stat_subscription_stats}). PostgreSQL starts a failed
+     * worker again and again: a count that keeps growing is a stream that stopped.
+     *
+     * @param apply errors of the apply worker
+     * @param sync errors of table sync workers
+     * @param lastApplyError the apply worker's last error as the server log has it, with the change it was applying
+     *                       (when the count is not 0 and the agent may read the log); else why it could not be read
+     */
+    public record Errors(long apply, long sync, String lastApplyError) {
+    }
 
     /**
      * The copy step's state: before its subscription exists, its tables are listed here with the codes of table

@@ -83,9 +83,11 @@ public final class SyncStatusService {
             int ready = (int) tables.stream().filter(t -> t.state().equals("r")).count();
             int total = tables.size();
             int percent = total == 0 ? 0 : ready * 100 / total;
-            SyncStatus.ApplyWorker worker = worker(c, oid, name, enabled, connector.serverVersion(c).major());
+            int major = connector.serverVersion(c).major();
+            SyncStatus.ApplyWorker worker = worker(c, oid, name, enabled, major);
             return new SyncStatus(worker, tables, ready, total, percent, total > 0 && ready == total,
-                    copies.tables(migration, database).map(CopyTables::copy).orElse(null));
+                    copies.tables(migration, database).map(CopyTables::copy).orElse(null),
+                    major >= 15 ? SubscriptionStats.errors(c, oid) : null);
         } catch (SQLException e) {
             throw connector.translate(e);
         }
@@ -94,7 +96,7 @@ public final class SyncStatusService {
     /** The own copy before its subscription: no table is ready (r) until the subscription streams. */
     private static SyncStatus copying(String name, CopyTables own) {
         SyncStatus.ApplyWorker worker = new SyncStatus.ApplyWorker(name, false, false, null, null, null, null, null);
-        return new SyncStatus(worker, own.tables(), 0, own.tables().size(), 0, false, own.copy());
+        return new SyncStatus(worker, own.tables(), 0, own.tables().size(), 0, false, own.copy(), null);
     }
 
     private static List<SyncStatus.TableSync> tables(Connection c, long oid) throws SQLException {

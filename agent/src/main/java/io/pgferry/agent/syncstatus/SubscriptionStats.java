@@ -110,21 +110,11 @@ public record SubscriptionStats(Map<String, Long> counters, Map<String, Long> co
 
     /** The last ERROR line of the server log whose CONTEXT names the subscription's origin, or why there is none. */
     private static String lastApplyError(Connection c, long subid) {
-        String text;
-        try (PreparedStatement ps = c.prepareStatement(LOG)) {
-            ps.setLong(1, ERROR_TAIL_BYTES);
-            ps.setLong(2, ERROR_TAIL_BYTES);
-            try (ResultSet rs = ps.executeQuery()) {
-                if (!rs.next()) {
-                    return "not known: the server log is not written by PostgreSQL's logging collector (look for the "
-                            + "apply worker's ERROR in the target's log)";
-                }
-                text = new String(rs.getBytes(2), java.nio.charset.StandardCharsets.UTF_8);
-            }
-        } catch (SQLException e) {
-            return "not known: the agent's role may not read the server log (superuser or pg_read_server_files); "
-                    + "look for the apply worker's ERROR in the target's log";
+        LogTail tail = logTail(c, ERROR_TAIL_BYTES, "the apply worker's ERROR");
+        if (tail.text() == null) {
+            return "not known: " + tail.unread();
         }
+        String text = tail.text();
         String[] lines = text.split("\n");
         for (int i = lines.length - 1; i >= 0; i--) {
             int at = lines[i].indexOf("ERROR:  ");
@@ -149,22 +139,11 @@ public record SubscriptionStats(Map<String, Long> counters, Map<String, Long> co
 
     /** Fills {@code into} from the server log; answers why it could not, or null. */
     private static String conflictTables(Connection c, long subid, List<String> into) {
-        String text;
-        try (PreparedStatement ps = c.prepareStatement(LOG)) {
-            ps.setLong(1, LOG_TAIL_BYTES);
-            ps.setLong(2, LOG_TAIL_BYTES);
-            try (ResultSet rs = ps.executeQuery()) {
-                if (!rs.next()) {
-                    return "the server log is not written by PostgreSQL's logging collector, so the agent cannot "
-                            + "read it: look for \"conflict detected on relation\" in the target's log";
-                }
-                // Bytes: the tail may begin inside a multi-byte character.
-                text = new String(rs.getBytes(2), java.nio.charset.StandardCharsets.UTF_8);
-            }
-        } catch (SQLException e) {
-            return "the agent's role may not read the server log (superuser or pg_read_server_files): look for "
-                    + "\"conflict detected on relation\" in the target's log";
+        LogTail tail = logTail(c, LOG_TAIL_BYTES, "\"conflict detected on relation\"");
+        if (tail.text() == null) {
+            return tail.unread();
         }
+        String text = tail.text();
         Map<String, String> quoted = new java.util.HashMap<>();
         try (PreparedStatement ps = c.prepareStatement(TABLES)) {
             ps.setLong(1, subid);
@@ -197,5 +176,27 @@ public record SubscriptionStats(Map<String, Long> counters, Map<String, Long> co
         byTable.forEach((table, kinds) -> into.add(table + " (" + String.join(", ", kinds) + ")"));
         return into.isEmpty() ? "the last " + LOG_TAIL_BYTES / (1024 * 1024) + " MiB of the server log name no "
                 + "table for this subscription (rotated away?)" : null;
+    }
+
+    /** The end of the current server log file; or, with {@code text} null, why the agent cannot read it. */
+    private record LogTail(String text, String unread) {
+    }
+
+    private static LogTail logTail(Connection c, long bytes, String lookFor) {
+        try (PreparedStatement ps = c.prepareStatement(LOG)) {
+            ps.setLong(1, bytes);
+            ps.setLong(2, bytes);
+            try (ResultSet rs = ps.executeQuery()) {
+                if (!rs.next()) {
+                    return new LogTail(null, "the server log is not written by PostgreSQL's logging collector, so "
+                            + "the agent cannot read it: look for " + lookFor + " in the target's log");
+                }
+                // Bytes: the tail may begin inside a multi-byte character.
+                return new LogTail(new String(rs.getBytes(2), java.nio.charset.StandardCharsets.UTF_8), null);
+            }
+        } catch (SQLException e) {
+            return new LogTail(null, "the agent's role may not read the server log (superuser or "
+                    + "pg_read_server_files): look for " + lookFor + " in the target's log");
+        }
     }
 }

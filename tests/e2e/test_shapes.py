@@ -7,7 +7,8 @@ apply's grants then failed; a table identified by a unique index (no primary key
 step before the own copy had built that index; a partition partitioned again had its keys built after its own
 partitions' attached to them. Writes to every table while it streams must all be on the target, and its owners and
 privileges equal to the source's. A stream the target then stops (a row there that the source inserts too) makes a rerun
-fail within seconds, naming the apply worker's error, and go on once it is removed.
+fail within seconds, naming the apply worker's error, and go on once it is removed. An extension in a schema outside the
+scope is refused by the schema apply with the fix, before anything is restored.
 
 Then a partition owned by another role than its root, whose owner may not write it: from PostgreSQL 16 the stream
 stops at the first row routed into it ("permission denied"), so the target's preflight (18 here) refuses the migration
@@ -110,6 +111,27 @@ def test_shapes_move_with_the_own_copy_and_a_partition_the_root_cannot_write_is_
     assert run.wait(300) == 0, run.output[-5000:]
     compared = st.compare(wait=60)
     assert compared.returncode == 0, (compared.stdout + compared.stderr)[-3000:]
+
+    # An extension installed in a schema of its own, outside the scope: the schema apply refuses, naming it and the
+    # fix, before restoring anything; with the schema in the scope the migration goes on.
+    st.psql("source", "CREATE DATABASE ext", db="postgres")
+    st.psql("source", """CREATE SCHEMA "Ext Here"; CREATE EXTENSION pg_trgm SCHEMA "Ext Here"; CREATE SCHEMA s;
+        CREATE TABLE s.t (id int PRIMARY KEY, v text);
+        CREATE INDEX t_trgm ON s.t USING gin (v "Ext Here".gin_trgm_ops);
+        INSERT INTO s.t SELECT g, 'v' || g FROM generate_series(1, 100) g;""", db="ext")
+    ext = {"pgferry_migration_id": "ext", "pgferry_source_database": "ext", "pgferry_target_database": "ext",
+           "pgferry_include_schemas": ["s"], "pgferry_exclude_schemas": [], "pgferry_copy_method": "pgferry"}
+    run = st.start_playbook("pgferry.migrate.migrate", "-e", json.dumps(ext))
+    assert run.wait(300) != 0, run.output[-5000:]
+    flat = " ".join(run.output.split())
+    assert 'extension_schema_missing]: the schema needs extensions that live, on the source, in schemas the ' \
+           "migration's scope leaves out and this database lacks: pg_trgm (in schema \"Ext Here\")" in flat, \
+        flat[-4000:]
+    assert st.scalar("target", "SELECT count(*) FROM pg_class WHERE relname = 't'", db="ext") == "0"
+    run = st.start_playbook("pgferry.migrate.migrate", "-e", json.dumps(dict(ext, pgferry_include_schemas=[
+        "s", "Ext Here"])))
+    assert run.wait(300) == 0, run.output[-5000:]
+    assert st.scalar("target", "SELECT count(*) FROM s.t", db="ext") == "100"
 
     if TARGET_MAJOR < 16:
         return  # the apply runs as the subscription's owner: such a partition does not stop the stream

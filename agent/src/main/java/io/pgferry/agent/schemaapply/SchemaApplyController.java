@@ -42,6 +42,8 @@ public final class SchemaApplyController implements RouteGroup {
      *   <li>404 {@code database_not_found}: no such database</li>
      *   <li>409 {@code operation_in_progress}: another long step runs (its job id is in {@code objects})</li>
      *   <li>422 {@code extensions_missing}: the target cannot create these extensions (in {@code objects})</li>
+     *   <li>422 {@code extension_schema_missing}: extensions live in schemas outside the scope that this database
+     *       lacks (in {@code objects})</li>
      *   <li>422 {@code target_schema_partial}: some but not all tables exist (the existing ones in
      *       {@code objects})</li>
      *   <li>422 {@code roles_missing}: with privileges, roles the owners and grants name (through {@code role_map})

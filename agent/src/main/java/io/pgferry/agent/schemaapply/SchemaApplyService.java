@@ -17,6 +17,7 @@ import io.pgferry.agent.schemaarchive.TargetArchive;
 import io.pgferry.agent.schemaarchive.TargetCatalog;
 import io.pgferry.agent.schemaarchive.TocEntry;
 import io.pgferry.agent.schemaarchive.Tools;
+import io.pgferry.agent.sql.Sql;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.sql.Connection;
@@ -235,6 +236,19 @@ public final class SchemaApplyService {
             throw ApiException.unprocessable("extensions_missing", "the schema needs extensions this server "
                     + "cannot create: " + String.join(", ", missing) + "; install their packages on the target "
                     + "host (pg_available_extensions must list them) and retry", missing);
+        }
+        // pg_dump writes CREATE EXTENSION .. WITH SCHEMA: a schema outside the scope is not in the archive.
+        Set<String> schemas = target.schemas();
+        List<String> homeless = manifest.extensions().stream()
+                .filter(x -> !installed.contains(x.name()) && x.schema() != null
+                        && !manifest.schemas().contains(x.schema()) && !schemas.contains(x.schema()))
+                .map(x -> x.name() + " (in schema " + Sql.ident(x.schema()) + ")").sorted().toList();
+        if (!homeless.isEmpty()) {
+            throw ApiException.unprocessable("extension_schema_missing", "the schema needs extensions that live, on "
+                    + "the source, in schemas the migration's scope leaves out and this database lacks: "
+                    + String.join(", ", homeless) + "; include those schemas in the scope (include_schemas; they "
+                    + "then move with their owners and grants), or create them in the target database with the "
+                    + "grants the source gives on them, then rerun", homeless);
         }
     }
 

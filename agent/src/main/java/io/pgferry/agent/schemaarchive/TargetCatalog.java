@@ -92,6 +92,10 @@ public final class TargetCatalog {
         return strings("SELECT extname FROM pg_catalog.pg_extension");
     }
 
+    public Set<String> schemas() throws SQLException {
+        return strings("SELECT nspname FROM pg_catalog.pg_namespace");
+    }
+
     public Set<String> availableExtensions() throws SQLException {
         return strings("SELECT name FROM pg_catalog.pg_available_extensions");
     }

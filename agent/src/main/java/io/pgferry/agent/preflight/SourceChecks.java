@@ -71,6 +71,7 @@ final class SourceChecks {
         Catalog.primary(c, "source", out);
         ResolvedScope scope = ScopeResolver.resolve(c, request.scope());
         outsideDependencies(scope);
+        extensionSchemas(scope);
         List<TableRef> tables = scope.tableRefs();
         // Unlogged tables moved empty are not published: only the others must replicate.
         List<TableRef> empty = UnloggedTables.movedEmpty(request.unloggedTables(), scope.tables());
@@ -154,6 +155,23 @@ final class SourceChecks {
             throw ApiException.unprocessable("unknown_objects", "replica_identity_full or replica_identity_index "
                     + "name tables that are not in scope: " + String.join(", ", stray)
                     + "; list only tables the scope selects", stray);
+        }
+    }
+
+    /** pg_dump writes CREATE EXTENSION .. WITH SCHEMA; a schema the scope leaves out is not in the archive. */
+    private void extensionSchemas(ResolvedScope scope) throws SQLException {
+        List<String> outside = Catalog.strings(c, """
+                SELECT e.extname || ' (in schema ' || quote_ident(n.nspname) || ')'
+                FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace
+                WHERE e.extname <> 'plpgsql' AND n.nspname NOT IN ('public', 'pg_catalog')
+                  AND n.nspname <> ALL (?::text[])
+                ORDER BY 1""", (Object) scope.schemas().toArray(new String[0]));
+        if (!outside.isEmpty()) {
+            out.warning("extension_schema_outside_scope", outside, "these extensions live in schemas the scope "
+                    + "leaves out: the schema apply creates them in the same schema on the target and refuses "
+                    + "(extension_schema_missing) where the target database lacks it", "include those schemas in the "
+                    + "scope (include_schemas), or create them in the target database with the grants the source "
+                    + "gives on them before the schema apply");
         }
     }
 

@@ -12,3 +12,12 @@ from ansible_collections.pgferry.migrate.plugins.plugin_utils.progress import Pr
 
 class ActionModule(ProgressAction):
     STEP = 'copy'
+
+    def show(self, result):
+        summary = result.get('summary')
+        if isinstance(summary, dict):
+            return ['%s: %s tables, %s rows in %s s (%s)'
+                    % (summary.get('outcome', '?'), summary.get('tables', '?'), summary.get('rows', '?'),
+                       summary.get('seconds', '?'), summary.get('timings') or {})]
+        job = result.get('job')
+        return ['copy job %s: %s' % (job.get('id'), job.get('progress') or {})] if isinstance(job, dict) else []

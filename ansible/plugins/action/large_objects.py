@@ -12,3 +12,10 @@ from ansible_collections.pgferry.migrate.plugins.plugin_utils.in_process import 
 
 class ActionModule(ModuleAction):
     """pgferry.migrate.large_objects"""
+
+    def show(self, result):
+        lo = result.get('large_objects')
+        if not isinstance(lo, dict) or 'objects' not in lo:
+            return []
+        return ['large objects: %s on the source, %s copied, %s removed on the target (%s bytes, changes found by %s)'
+                % (lo.get('objects'), lo.get('copied'), lo.get('unlinked'), lo.get('bytes'), lo.get('detection'))]

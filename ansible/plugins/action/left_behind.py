@@ -12,3 +12,7 @@ from ansible_collections.pgferry.migrate.plugins.plugin_utils.in_process import 
 
 class ActionModule(ModuleAction):
     """pgferry.migrate.left_behind"""
+
+    def show(self, result):
+        summary = result.get('summary')
+        return summary if summary else ['nothing: every kind of object in scope moves with the migration']

@@ -14,6 +14,8 @@ as before
 
 from __future__ import annotations
 
+import json
+
 from ansible.module_utils.common.parameters import remove_values
 from ansible_collections.pgferry.migrate.plugins.plugin_utils.in_process import InProcessAction
 from ansible_collections.pgferry.migrate.plugins.module_utils.agent_client import mask_value
@@ -35,7 +37,7 @@ class ActionModule(InProcessAction):
         if not reads_nothing(self._task.args):
             result.update(self._execute_module(module_name=self._task.action, module_args=self._task.args,
                                                task_vars=task_vars))
-            return result
+            return self.shown(result)
         validation, p = self.validate_argument_spec(argument_spec=argument_spec())
         answer, refused = judge(p['migration_id'], p['source'], p['target'], playbook=p['playbook'],
                                 abandon=p['abandon'], pgbouncer=False)
@@ -44,4 +46,13 @@ class ActionModule(InProcessAction):
             answer.update(failed=True, msg=answer['message'])
         # as AnsibleModule does with its result: a no_log value (a token, given though unused) never shows
         result.update(remove_values(answer, validation._no_log_values))
-        return result
+        return self.shown(result)
+
+    def show(self, result):
+        """The phase and what this playbook does in it (status: what each playbook would do)."""
+        if 'action' not in result:
+            return []  # one side's read
+        playbook = self._task.args.get('playbook')
+        return list(result.get('summary') or []) + (
+            ['next, each playbook would: %s' % json.dumps(result.get('next'))] if playbook == 'status'
+            else ['-> %s: %s' % (playbook, result['action'])])

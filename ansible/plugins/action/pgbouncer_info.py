@@ -12,3 +12,6 @@ from ansible_collections.pgferry.migrate.plugins.plugin_utils.in_process import 
 
 class ActionModule(ModuleAction):
     """pgferry.migrate.pgbouncer_info"""
+
+    def show(self, result):
+        return [result['plan']] if result.get('plan') else []

@@ -12,3 +12,12 @@ from ansible_collections.pgferry.migrate.plugins.plugin_utils.in_process import 
 
 class ActionModule(ModuleAction):
     """pgferry.migrate.preflight"""
+
+    SHOW_FAILED = True  # an error finding fails the task: its warnings and notes are still worth reading
+
+    def show(self, result):
+        side = self._task.args.get('side', '?')
+        warnings = ['%s warning %s %s: %s Fix: %s'
+                    % (side, w.get('code'), w.get('objects') or [], w.get('message'), w.get('fix'))
+                    for w in result.get('warnings_found') or []]
+        return warnings + ['%s note: %s' % (side, note) for note in result.get('notes') or []]

@@ -12,3 +12,9 @@ from ansible_collections.pgferry.migrate.plugins.plugin_utils.in_process import 
 
 class ActionModule(ModuleAction):
     """pgferry.migrate.replication_role"""
+
+    def show(self, result):
+        role = result.get('role') or {}
+        return ['role %s: %d schema(s), %d table(s), %d temporary copy policy(ies) (row_security %s)'
+                % (role.get('name', '?'), len(role.get('schemas') or []), len(role.get('tables') or []),
+                   len(role.get('copy_policies') or []), self._task.args.get('row_security'))]

@@ -28,7 +28,21 @@ class ActionModule(InProcessAction):
         if not self._here():
             result.update(self._execute_module(module_name=self._task.action, module_args=self._task.args,
                                                task_vars=task_vars))
-            return result
+            return self.kept(result)
         dummy, p = self.validate_argument_spec(argument_spec=argument_spec())
         result.update(run(p, self._task.check_mode))
-        return result
+        return self.kept(result)
+
+    SHOW_FAILED = True  # a report that could not be written says why, and the run goes on to its own outcome
+
+    def show(self, result):
+        return (result.get('text') or [result.get('msg') or 'no report']) + \
+            (['report: %s (and .json)' % result['html_path']] if result.get('html_path') else [])
+
+    def kept(self, result):
+        """``result`` with the report and the state in the run's stats (as set_stats would), printed: AWX keeps them
+        with the job (Artifacts)."""
+        result['ansible_stats'] = dict(data=dict(pgferry_report=result.get('report') or {},
+                                                 pgferry_state=self._task.args.get('state') or 'failed'),
+                                       per_host=False, aggregate=True)
+        return self.shown(result)

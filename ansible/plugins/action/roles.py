@@ -12,3 +12,11 @@ from ansible_collections.pgferry.migrate.plugins.plugin_utils.in_process import 
 
 class ActionModule(ModuleAction):
     """pgferry.migrate.roles"""
+
+    def show(self, result):
+        roles = result.get('roles')
+        if self._task.args.get('side') != 'target' or not isinstance(roles, dict):
+            return []
+        return ['roles created: %s; passwords not moved: %s; warnings: %s'
+                % (roles.get('created') or [], roles.get('passwords_not_moved') or [],
+                   [w.get('code') for w in roles.get('warnings') or []])]

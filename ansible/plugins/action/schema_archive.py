@@ -12,3 +12,12 @@ from ansible_collections.pgferry.migrate.plugins.plugin_utils.in_process import 
 
 class ActionModule(ModuleAction):
     """pgferry.migrate.schema_archive"""
+
+    def show(self, result):
+        if 'sha256' not in result:
+            return []
+        where = ('sent to the target agent' if result.get('sent') else 'inline' if result.get('inline')
+                 else 'as files' if 'tmpdir' in result else 'not downloaded (check mode)')
+        archive = result.get('archive') or {}
+        return ['schema archive sha256 %s, %s entries, %d table(s), %s'
+                % (result['sha256'], archive.get('entries', '?'), len(archive.get('tables') or []), where)]

@@ -12,3 +12,6 @@ from ansible_collections.pgferry.migrate.plugins.plugin_utils.in_process import 
 
 class ActionModule(ModuleAction):
     """pgferry.migrate.subscription"""
+
+    def show(self, result):
+        return ['ran: %s' % q for q in result.get('queries') or []]  # the module masked the password

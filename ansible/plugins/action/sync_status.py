@@ -41,3 +41,15 @@ class ActionModule(ProgressAction):
         result['history'] = history
         result['waited_seconds'] = round(elapsed, 1)
         return result
+
+    def show(self, result):
+        if 'ready' not in result:
+            return []
+        counts = result.get('row_counts')
+        lag = (result.get('subscription') or {}).get('lag_seconds')
+        return ['%s/%s tables ready after %ss (%d polls), %s%%, lag %ss; %s'
+                % (result.get('ready'), result.get('total'), result.get('waited_seconds', '?'),
+                   len(result.get('history') or []), result.get('percent', '?'), '?' if lag is None else lag,
+                   'rows equal on both sides (%d tables, %s s)'
+                   % (len(counts.get('tables') or []), counts.get('seconds'))
+                   if isinstance(counts, dict) else 'rows not compared')]

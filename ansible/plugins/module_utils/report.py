@@ -55,7 +55,7 @@ def build(p, now):
                 phase=dict(name=phase.get('name'), description=phase.get('description')),
                 started_at=iso(started), finished_at=iso(finished), seconds=round(finished - started, 1),
                 steps=out, verification=[verification_row(t) for t in p['verification']],
-                details=p['details'])
+                details=p['details'], note=p.get('note') or None)
 
 
 # Statuses of a table found as it should be. Past TEXT_TABLES tables the text (Ansible's output, an AWX job's log)
@@ -69,6 +69,8 @@ def text(report):
         report['playbook'], report['migration_id'], report['outcome'],
         (', state %s' % report['state']) if report['state'] else '', report['seconds'], report['started_at'],
         report['finished_at'])]
+    if report.get('note'):
+        lines.append(report['note'])
     if report['phase']['name']:
         lines.append('phase at the start: %s' % report['phase']['name'])
     width = max([len(s['name']) for s in report['steps']] + [4])
@@ -176,6 +178,7 @@ def argument_spec():
         failed=dict(type='bool', default=False),
         verification=dict(type='list', elements='dict', default=[]),
         details=dict(type='dict', default={}),
+        note=dict(type='str', default=''),
     )
 
 

@@ -69,6 +69,11 @@ options:
     description: Further values shown as they are (for example the copy's percent, the lag).
     type: dict
     default: {}
+  note:
+    description: A line for the operator - where the run left the migration and what to run next - printed after the
+      report's first line and kept in it (C(note)).
+    type: str
+    default: ''
 attributes:
   check_mode:
     support: full
@@ -99,7 +104,7 @@ RETURN = r'''
 report:
   description:
     - The report (C(migration_id), C(playbook), C(outcome), C(state), C(phase), C(started_at), C(finished_at),
-      C(seconds), C(steps) - each C(name), C(started_at), C(seconds) -, C(verification), C(details)).
+      C(seconds), C(steps) - each C(name), C(started_at), C(seconds) -, C(verification), C(details), C(note)).
   returned: always
   type: dict
   sample: {"migration_id": "app", "outcome": "succeeded", "state": "streaming_ready", "seconds": 42.1}

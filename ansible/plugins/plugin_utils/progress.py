@@ -136,7 +136,7 @@ class ProgressAction(InProcessAction):
         wait = wait if isinstance(wait, bool) else str(wait).lower() in ('1', 'true', 'yes', 'on')
         if self._play_context.check_mode or not wait or interval <= 0:
             result.update(self._run_module(args, task_vars))
-            return result
+            return self.shown(result)
 
         total = int(args.get('wait_timeout') or self.DEFAULT_TIMEOUT)
         retry_seconds = int(args.get('retry_seconds') if args.get('retry_seconds') is not None else 60)
@@ -181,7 +181,7 @@ class ProgressAction(InProcessAction):
             final.pop('timed_out', None)
         final.pop('transport_error', None)
         result.update(final)
-        return result
+        return self.shown(result)
 
     def _run_module(self, args, task_vars):
         return self._execute_module(module_name=self._task.action, module_args=args, task_vars=task_vars)

@@ -49,6 +49,9 @@ options:
   index_jobs:
     description:
       - Keys and indexes built at once on the target while the copy goes on.
+      - The indexes of a big table (64 MiB or more, or split into ranges) are built side by side, its primary key among
+        them (C(CREATE UNIQUE INDEX), then C(ADD CONSTRAINT ... PRIMARY KEY USING INDEX) once the others are built, as
+        pgcopydb does); a small table's keys and indexes go in one round trip.
       - O(jobs) and O(index_jobs) together must fit the agent's C(copy_max_connections).
     type: int
     default: 2

@@ -352,26 +352,34 @@ public final class CopyService implements SyncStatusService.OwnCopies {
             state = fresh.with(CopyState.COPYING, slot.consistentLsn(), null, null, null, List.of());
             state.save(stateDir, migration);
             CopyPlan plan;
+            IndexPlan indexes;
+            Map<Integer, KeyIndex> keys;
             source.setAutoCommit(false);
             source.setTransactionIsolation(Connection.TRANSACTION_REPEATABLE_READ);
             source.setReadOnly(true);
             try (Statement st = source.createStatement()) {
                 st.execute("SET TRANSACTION SNAPSHOT " + Sql.literal(slot.snapshot()));
                 plan = CopyPlan.read(source, logged, request.jobs(), request.pieceBytes(), binary);
+                indexes = IndexPlan.of(manifest, plan.units(), new TargetCatalog(target));
+                keys = KeyIndex.read(source, indexes.entries());
             } finally {
                 source.rollback();
             }
             copy.mark("plan");
-            IndexPlan indexes = IndexPlan.of(manifest, plan.units(), new TargetCatalog(target));
-            Optional<IndexScript.Script> script = IndexScript.extract(process,
-                    Tools.forServer(pgTools, (Integer) targetSide[1]), archive.files(), indexes.entries());
-            if (script.isEmpty()) {
+            IndexScript.Script script = IndexScript.extract(process, Tools.forServer(pgTools,
+                    (Integer) targetSide[1]), archive.files(), indexes.entries()).orElse(null);
+            List<KeyIndex> apart = List.of();
+            if (script == null) {
                 LOG.warn("copy of {}: the archive's index script could not be cut per entry; keys are restored "
                         + "after the copy, the other indexes by post-data", migration);
+            } else {
+                apart = script.keysApart(keys.values());
+                script = script.withKeysApart(apart);
+                indexes = indexes.keysApart(apart);
             }
             Supplier<Connection> targetSession = () -> targetSession(database);
-            builder = script.map(s -> new IndexBuilder(s, indexes.work(), targetSession, abort)).orElse(null);
-            copy.planned(plan, builder, script.isPresent() ? indexes.tasks() : 0);
+            builder = script == null ? null : new IndexBuilder(script, indexes.work(), targetSession, abort);
+            copy.planned(plan, builder, builder != null ? indexes.tasks() : 0);
             copy.mark("index script");
             queries.add("COPY " + plan.units().size() + " tables (" + plan.bytes() + " bytes in "
                     + plan.pieces().size() + " pieces, " + plan.units().stream().filter(u -> u.binary).count()
@@ -380,7 +388,9 @@ public final class CopyService implements SyncStatusService.OwnCopies {
             if (builder != null) {
                 queries.add(indexes.tasks() + " key and index builds from the schema archive ("
                         + indexes.entries().size() + " entries), " + request.indexJobs() + " at a time, each table's "
-                        + "as soon as its rows are committed");
+                        + "as soon as its rows are committed" + (apart.isEmpty() ? "" : "; " + apart.size()
+                        + " primary keys as CREATE UNIQUE INDEX beside their table's other indexes, then ADD "
+                        + "CONSTRAINT ... PRIMARY KEY USING INDEX"));
                 builder.start(request.indexJobs());
             }
             runWorkers(request, plan, slot.snapshot(), targetSession, builder, abort, copy, progress);

@@ -48,10 +48,17 @@ final class CopyUnit {
         this.binary = binary;
     }
 
+    /** The indexes of a table at least this big (or split into ranges) are built in parallel with each other. */
+    static final long PARALLEL_BYTES = 64L * 1024 * 1024;
+
     void add(CopyPiece piece) {
         pieces.add(piece);
         bytes += piece.bytes();
         piecesLeft.incrementAndGet();
+    }
+
+    boolean big() {
+        return bytes >= PARALLEL_BYTES || pieces.stream().anyMatch(p -> !p.whole());
     }
 
     State state() {

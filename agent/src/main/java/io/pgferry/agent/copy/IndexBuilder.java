@@ -16,7 +16,8 @@ import java.util.stream.Collectors;
 /**
  * Builds each table's keys and indexes on the target as soon as its rows are committed, on a few sessions of its
  * own that live as long as the copy: keys first, then the other indexes, in parallel across tables (and across
- * the indexes of a big table). A table is ready once all of its entries are built.
+ * the indexes of a big table; a big table's primary key is built beside them and attached last, see
+ * {@link KeyIndex}). A table is ready once all of its entries are built.
  */
 final class IndexBuilder {
     private record Task(CopyUnit unit, List<Integer> ids, boolean keys) {
@@ -65,11 +66,10 @@ final class IndexBuilder {
             unit.ready();
             return;
         }
-        if (w.keys().isEmpty()) {
+        if (w.keysLast() || w.keys().isEmpty()) {
             others(unit, w);
         } else {
-            pending.put(unit, new AtomicInteger(1));
-            submit(new Task(unit, w.keys(), true));
+            keys(unit, w);
         }
     }
 
@@ -89,6 +89,11 @@ final class IndexBuilder {
         return true;
     }
 
+    private void keys(CopyUnit unit, IndexWork w) {
+        pending.put(unit, new AtomicInteger(1));
+        submit(new Task(unit, w.keys(), true));
+    }
+
     private void others(CopyUnit unit, IndexWork w) {
         if (w.others().isEmpty()) {
             unit.ready();
@@ -96,6 +101,18 @@ final class IndexBuilder {
         }
         pending.put(unit, new AtomicInteger(w.others().size()));
         w.others().forEach(ids -> submit(new Task(unit, ids, false)));
+    }
+
+    /** The table's keys or its other indexes are built: what comes next for it. */
+    private void next(Task done) {
+        IndexWork w = work.get(done.unit());
+        if (done.keys() && !w.keysLast()) {
+            others(done.unit(), w);
+        } else if (!done.keys() && w.keysLast()) {
+            keys(done.unit(), w);
+        } else {
+            done.unit().ready();
+        }
     }
 
     private void submit(Task task) {
@@ -133,19 +150,20 @@ final class IndexBuilder {
                 continue;
             }
             List<Task> tasks = new ArrayList<>(List.of(first));
-            queue.drainTo(tasks, BATCH - 1);
-            List<Task> small = new ArrayList<>();
-            try {
-                for (Task t : tasks) {
-                    if (t.unit().bytes < IndexPlan.PARALLEL_BYTES) {
-                        small.add(t);
-                    } else {
-                        run(c, List.of(t));
+            if (!first.unit().big()) {
+                // Only small tables' tasks join the batch: a big table's stay queued for the other sessions, so
+                // its indexes are built side by side.
+                for (Task t : queue) {
+                    if (tasks.size() >= BATCH) {
+                        break;
+                    }
+                    if (!t.unit().big() && queue.remove(t)) {
+                        tasks.add(t);
                     }
                 }
-                if (!small.isEmpty()) {
-                    run(c, small);
-                }
+            }
+            try {
+                run(c, tasks);
             } finally {
                 outstanding.addAndGet(-tasks.size());
             }
@@ -172,16 +190,13 @@ final class IndexBuilder {
             }
             Task task = tasks.get(0);
             throw CopyWorker.failure("building the " + (task.keys() ? "keys" : "indexes") + " of "
-                    + task.unit().table.quoted() + " (archive entries " + task.ids() + ")", e, null);
+                    + task.unit().table.quoted() + " (archive entries " + task.ids().stream().map(id -> id < 0
+                    ? "the index of " + -id : String.valueOf(id)).toList() + ")", e, null);
         }
         for (Task task : tasks) {
             built.incrementAndGet();
             if (pending.get(task.unit()).decrementAndGet() == 0) {
-                if (task.keys()) {
-                    others(task.unit(), work.get(task.unit()));
-                } else {
-                    task.unit().ready();
-                }
+                next(task);
             }
         }
     }

@@ -22,8 +22,6 @@ import java.util.Set;
  */
 record IndexPlan(List<TocEntry> entries, Map<CopyUnit, IndexWork> work) {
     private static final Set<String> DESCS = Set.of("CONSTRAINT", "INDEX", "INDEX ATTACH");
-    /** The indexes of a table at least this big are built in parallel with each other. */
-    static final long PARALLEL_BYTES = 64L * 1024 * 1024;
 
     static IndexPlan of(Manifest manifest, List<CopyUnit> units, TargetCatalog target) throws SQLException {
         Map<TableRef, CopyUnit> byTable = new HashMap<>();
@@ -62,7 +60,7 @@ record IndexPlan(List<TocEntry> entries, Map<CopyUnit, IndexWork> work) {
                 group = keys.computeIfAbsent(unit, u -> new ArrayList<>());
             } else {
                 List<List<TocEntry>> tasks = others.computeIfAbsent(unit, u -> new ArrayList<>());
-                if (tasks.isEmpty() || (unit.bytes >= PARALLEL_BYTES && !ordered.contains(unit))) {
+                if (tasks.isEmpty() || (unit.big() && !ordered.contains(unit))) {
                     tasks.add(new ArrayList<>());
                 }
                 group = tasks.get(tasks.size() - 1);
@@ -74,7 +72,7 @@ record IndexPlan(List<TocEntry> entries, Map<CopyUnit, IndexWork> work) {
         for (CopyUnit u : units) {
             List<Integer> k = ids(keys.getOrDefault(u, List.of()));
             List<List<Integer>> o = others.getOrDefault(u, List.of()).stream().map(IndexPlan::ids).toList();
-            if (u.bytes < PARALLEL_BYTES && !o.isEmpty()) {
+            if (!u.big() && !o.isEmpty()) {
                 // A small table's keys and indexes go in one statement batch: one round trip for the table.
                 List<Integer> all = new ArrayList<>(k);
                 o.forEach(all::addAll);
@@ -84,6 +82,15 @@ record IndexPlan(List<TocEntry> entries, Map<CopyUnit, IndexWork> work) {
             work.put(u, new IndexWork(k, o));
         }
         return new IndexPlan(entries, work);
+    }
+
+    /** The same builds, with these keys built apart ({@link KeyIndex}); each is one table's. */
+    IndexPlan keysApart(java.util.Collection<KeyIndex> keys) {
+        Map<CopyUnit, IndexWork> apart = new IdentityHashMap<>(work);
+        for (KeyIndex key : keys) {
+            apart.replaceAll((unit, w) -> w.keyApart(key));
+        }
+        return new IndexPlan(entries, apart);
     }
 
     private static List<Integer> ids(List<TocEntry> entries) {

@@ -10,6 +10,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Collection;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -40,9 +41,23 @@ final class IndexScript {
     /**
      * @param preamble the script's opening settings (search_path empty, so every name in it is qualified), run once
      *                 on each session that runs pieces
-     * @param sql dump id to the entry's statements, each prefixed with the tablespace in force for it
+     * @param sql dump id to the entry's statements, each prefixed with the tablespace in force for it; a key built
+     *            apart ({@link KeyIndex}) has its attach there and its index under {@link KeyIndex#buildId()}
      */
     record Script(String preamble, Map<Integer, String> sql) {
+        /** The keys whose entries hold what {@link KeyIndex} makes again, built apart; the others as they were. */
+        List<KeyIndex> keysApart(Collection<KeyIndex> keys) {
+            return keys.stream().filter(k -> sql.containsKey(k.id()) && k.matches(sql.get(k.id()))).toList();
+        }
+
+        Script withKeysApart(List<KeyIndex> keys) {
+            Map<Integer, String> apart = new HashMap<>(sql);
+            for (KeyIndex k : keys) {
+                apart.put(k.id(), k.attach());
+                apart.put(k.buildId(), k.build());
+            }
+            return new Script(preamble, apart);
+        }
     }
 
     private IndexScript() {

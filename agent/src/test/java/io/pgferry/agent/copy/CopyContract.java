@@ -36,13 +36,21 @@ import org.junit.jupiter.api.TestMethodOrder;
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 abstract class CopyContract {
-    /** Added to rich.sql: a table split into ctid ranges (piece_bytes below) and one without a key. */
+    /**
+     * Added to rich.sql: a table split into ctid ranges (piece_bytes below), whose primary key (a quoted name, an
+     * INCLUDE column, a fillfactor, clustered on, the replica identity, a comment) is built beside its other indexes
+     * and attached last; and one without a key.
+     */
     static final String EXTRA = """
-            CREATE TABLE public.big (id bigint PRIMARY KEY, pad text NOT NULL, n int);
+            CREATE TABLE public.big (id bigint, pad text NOT NULL, n int,
+              CONSTRAINT "Big ""Key"" é" PRIMARY KEY (id) INCLUDE (n) WITH (fillfactor = 90));
             INSERT INTO public.big SELECT g, md5(g::text) || md5((g * 3)::text), g %% 1000
               FROM generate_series(1, %d) g;
             CREATE UNIQUE INDEX big_pad ON public.big (pad);
             CREATE INDEX big_n ON public.big (n);
+            ALTER TABLE public.big CLUSTER ON "Big ""Key"" é";
+            ALTER TABLE public.big REPLICA IDENTITY USING INDEX "Big ""Key"" é";
+            COMMENT ON CONSTRAINT "Big ""Key"" é" ON public.big IS 'the key';
             CREATE TABLE public.keyless (a int, b text);
             INSERT INTO public.keyless SELECT g, 'k' || g FROM generate_series(1, 300) g;
             CREATE TABLE public.empty_one (id int PRIMARY KEY);
@@ -119,6 +127,8 @@ abstract class CopyContract {
             assertTrue(queries.contains("CREATE_REPLICATION_SLOT pgferry_app LOGICAL pgoutput"), queries);
             assertTrue(queries.contains("create_slot = false") && queries.contains("copy_data = false"), queries);
             assertFalse(queries.contains(flow.password), "the password came back in queries");
+            assertTrue(queries.contains("primary keys as CREATE UNIQUE INDEX beside their table's other indexes"),
+                    queries);
             writes.awaitSome(200);
         }
         flow.awaitCaughtUp();
@@ -140,6 +150,7 @@ abstract class CopyContract {
                 "hstore, citext and a composite type go as text");
         // Keys and indexes: the same names and definitions as the source's, built by the copy.
         assertEquals(Sql.indexes(src, "app"), Sql.indexes(dst, "app"));
+        assertEquals(Sql.keys(src, "app"), Sql.keys(dst, "app"));
         assertEquals(11L, Sql.count(dst, "app", "SELECT count(*) FROM pg_subscription_rel r JOIN pg_subscription s "
                 + "ON s.oid = r.srsubid WHERE s.subname = 'pgferry_app' AND r.srsubstate = 'r'"));
         JsonNode sync = CopyFlow.ok(target.get(flow.path("sync-status") + "?database=app"));

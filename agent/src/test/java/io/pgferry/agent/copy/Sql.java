@@ -49,6 +49,30 @@ final class Sql {
         return out;
     }
 
+    /**
+     * Every user table's keys and unique constraints: definition, index, comment, and the roles of that index (clustered
+     * on, replica identity), as the catalogs hold them.
+     */
+    static Map<String, String> keys(PgCluster cluster, String database) throws Exception {
+        Map<String, String> out = new TreeMap<>();
+        try (Connection c = cluster.connect(database); Statement st = c.createStatement();
+             ResultSet rs = st.executeQuery("""
+                     SELECT format('%I.%I.%I', n.nspname, t.relname, k.conname),
+                            concat_ws(' | ', pg_get_constraintdef(k.oid), i.indexrelid::regclass::text,
+                                      i.indisclustered, i.indisreplident, t.relreplident,
+                                      obj_description(k.oid, 'pg_constraint'),
+                                      pg_get_indexdef(i.indexrelid))
+                     FROM pg_constraint k JOIN pg_class t ON t.oid = k.conrelid
+                     JOIN pg_namespace n ON n.oid = t.relnamespace
+                     JOIN pg_index i ON i.indexrelid = k.conindid
+                     WHERE k.contype IN ('p', 'u') AND n.nspname NOT IN ('pg_catalog', 'information_schema')""")) {
+            while (rs.next()) {
+                out.put(rs.getString(1), rs.getString(2));
+            }
+        }
+        return out;
+    }
+
     /** Row count and an order-free checksum of every table, computed by the server itself. */
     static Map<String, String> checksums(PgCluster cluster, String database) throws Exception {
         Map<String, String> sums = new TreeMap<>();

@@ -5,7 +5,8 @@ through PgBouncer from the first migration on. Each refusal is checked to change
 sides, PgBouncer), and the invariants (tests/e2e/lifecycle_harness.py) after every step:
 
 - migrate --check on a new migration runs through and changes nothing (#9.5); migrate, and its rerun, with the
-  hostile names (the rerun's preflight was a 502: #9.1) and the identity index passed on (#9.4);
+  hostile names (the rerun's preflight was a 502: #9.1) and the identity index passed on (#9.4); then --check
+  reports nothing to change;
 - status with the target down, then the source down: each side on its own, the other named unreachable (#17.2);
 - cleanup of a live migration refused, naming what it would abandon; with pgferry_cleanup_abandon, abandoned, and
   migrate starts over cleanly (#17.6);
@@ -83,6 +84,13 @@ def _scenario(st) -> None:
     run = playbook(st, "migrate")
     assert run.rc == 0, run.output[-5000:]
     assert run.recap()["changed"] == 0, run.output[-5000:]
+    # Check mode says what a run would do: after that rerun, nothing (the schema archive dumped and compared, not
+    # reported as a new one, and schema apply asked of the archive the target holds).
+    before = snapshot(st)
+    run = playbook(st, "migrate", "--check")
+    assert run.rc == 0, run.output[-5000:]
+    assert run.recap()["changed"] == 0, run.output[-5000:]
+    assert snapshot(st) == before
     assert st.scalar("target", "SELECT relreplident FROM pg_class WHERE relname = 'Counters'") == "i"
 
     # #9.9: on an idle stream the wait is over as soon as nothing is pending - the apply lag in seconds only grows

@@ -58,6 +58,13 @@ options:
         table sync needs). V(false) leaves them to M(pgferry.migrate.copy), which builds them after each table's rows.
     type: bool
     default: true
+  stored_sha256:
+    description:
+      - Check mode only, without O(src) or O(content) (M(pgferry.migrate.schema_archive) ran in check mode too and
+        downloaded nothing, but found its stored archive current): the sha256 of that archive (V(archive)) and of
+        its manifest (V(manifest)), as it returned them. When the agent's copies have them, it is asked what it would
+        apply; otherwise the archive would be uploaded first, and that is what is reported.
+    type: dict
   archive_sent:
     description:
       - The archive and its manifest are on the agent already - M(pgferry.migrate.schema_archive) sent them there
@@ -138,6 +145,15 @@ def decoded(module, name):
                              % (name, name))
 
 
+def holds(client, module, stored):
+    """Whether the agent's archive and manifest are the ones whose sha256 `stored` gives."""
+    if not stored or not stored.get('archive') or not stored.get('manifest'):
+        return False
+    manifest = client.get_bytes(migration_path(module, 'schema-archive/manifest'))
+    return (manifest is not None and hashlib.sha256(manifest).hexdigest() == stored['manifest']
+            and client.remote_sha256(migration_path(module, 'schema-archive')) == stored['archive'])
+
+
 def read(path):
     with open(path, 'rb') as f:
         return f.read()
@@ -151,7 +167,8 @@ def main():
     # back in the result's invocation; it is not secret.
     argument_spec.update(src=dict(type='path'), manifest=dict(type='path'),
                          content=dict(type='str', no_log=True), manifest_content=dict(type='str', no_log=True),
-                         keys=dict(type='bool', default=True), archive_sent=dict(type='bool', default=False))
+                         keys=dict(type='bool', default=True), archive_sent=dict(type='bool', default=False),
+                         stored_sha256=dict(type='dict'))
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True,
                            mutually_exclusive=[('src', 'content'), ('manifest', 'manifest_content'),
                                                ('src', 'manifest_content'), ('content', 'manifest')],
@@ -177,7 +194,8 @@ def main():
                 module.fail_json(msg='%s does not exist (make it with pgferry.migrate.schema_archive)' % path)
         data, manifest_data = read(src), read(manifest)
     elif module.check_mode:  # schema_archive ran in check mode too: it returned no archive
-        module.exit_json(changed=True, queries=['-- ' + would])
+        if not holds(client, module, p['stored_sha256']):
+            module.exit_json(changed=True, queries=['-- ' + would])
     else:
         module.fail_json(msg='give the archive: src (a file pgferry.migrate.schema_archive wrote) or content and '
                              'manifest_content (what it returned inline)')

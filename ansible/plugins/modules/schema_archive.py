@@ -52,7 +52,8 @@ options:
     type: int
     default: 0
 notes:
-  - In check mode the agent reports whether it would make a new archive and nothing is downloaded or written.
+  - In check mode the agent dumps the schema and compares it with its stored archive, storing nothing, to report
+    whether it would make a new one; nothing is downloaded or written.
   - The archive holds the scope's schema without owners, privileges, publications or subscriptions, and the signed
     manifest the scope's tables, owners and privileges. Neither holds a password, but returned inline both are in
     the task's result, which C(-v) prints.
@@ -172,8 +173,8 @@ sha256:
   type: str
   sample: 9f2c4d0a1b7e3f6c5d8e9a0b1c2d3e4f5a6b7c8d9e0f1a2b3c4d5e6f7a8b9c0d
 manifest_sha256:
-  description: sha256 of the manifest downloaded; absent in check mode.
-  returned: success and not in check mode
+  description: sha256 of the manifest downloaded (of the agent's stored manifest in check mode).
+  returned: success (in check mode, when the agent has an archive)
   type: str
 '''
 
@@ -265,18 +266,23 @@ def main():
     where = dict(dest=dest, manifest=dest + '.manifest.json') if dest else {}
 
     client = AgentClient(module)
-    if module.check_mode:
-        # Making an archive writes the agent's state: in check mode only what is there is read.
-        stored = client.get_bytes(migration_path(module, 'schema-archive/manifest'))
-        archive = json.loads(stored) if stored else {}
-        module.exit_json(changed=True, archive_changed=True, inline=False,
-                         sha256=archive.get('archive_sha256'), archive=dict(
-                             (k, archive[k]) for k in ('archive_sha256', 'schemas', 'tables') if k in archive),
-                         queries=['-- pg_dump --schema-only of the scope in database %s into the agent\'s state '
-                                  'directory (kept when the schema is unchanged%s)' % (
-                                      p['database'], '; one is there now' if stored else '')], **where)
     body = dict(database=p['database'])
     body.update(scope_body(p))
+    if module.check_mode:
+        # The agent dumps and compares with its stored archive, and stores nothing (check=true); the stored archive's
+        # and manifest's sha256 let schema_apply tell whether the target agent holds them already.
+        would = client.post(migration_path(module, 'schema-archive'), dict(body, check=True))['changed']
+        stored = client.get_bytes(migration_path(module, 'schema-archive/manifest'))
+        archive = json.loads(stored) if stored else {}
+        module.exit_json(changed=would, archive_changed=would, inline=False,
+                         sha256=archive.get('archive_sha256'),
+                         manifest_sha256=hashlib.sha256(stored).hexdigest() if stored else None, archive=dict(
+                             (k, archive[k]) for k in ('archive_sha256', 'schemas', 'tables') if k in archive),
+                         queries=['-- pg_dump --schema-only of the scope in database %s into the agent\'s state '
+                                  'directory (%s)' % (p['database'], 'a new archive: the schema differs from the '
+                                                      'stored one' if stored and would else 'the first archive'
+                                                      if would else 'the schema is unchanged: the stored archive '
+                                                      'is kept')], **where)
     result = step_result(client.post(migration_path(module, 'schema-archive'), body))
     result.update(archive_changed=result['changed'], inline=False, sent=False)
     if p['target_agent'] or p['target_agent_url']:

@@ -132,6 +132,17 @@ def test_check_mode_downloads_nothing(source, capsys):
     assert archive_gets(source) == [] and list(source.tmp.iterdir()) == []
 
 
+def test_check_mode_reports_an_unchanged_archive_with_its_sha256(source, capsys):
+    source.archive_changed = False  # the agent dumped and compared (check=true): the stored archive stays
+    source.manifest = b'{"signature":"hmac-sha256:0:0","format":1,"archive_sha256":"%s","tables":[]}' % (
+        hashlib.sha256(ARCHIVE).hexdigest().encode())
+    code, result = run(capsys, schema_archive, archive_args(source, _ansible_check_mode=True))
+    assert code == 0 and result['changed'] is False and result['archive_changed'] is False, result
+    assert result['sha256'] == hashlib.sha256(ARCHIVE).hexdigest()
+    assert result['manifest_sha256'] == hashlib.sha256(source.manifest).hexdigest()
+    assert 'unchanged' in result['queries'][0] and archive_gets(source) == []
+
+
 def test_negative_limit_is_refused(source, capsys):
     code, result = run(capsys, schema_archive, archive_args(source, inline_max_bytes=-1))
     assert code == 1 and 'inline_max_bytes' in result['msg']
@@ -200,6 +211,17 @@ def test_apply_check_mode_without_archive_says_what_it_would_do(agent_server, ca
     code, result = run(capsys, schema_apply, apply_args(agent_server, _ansible_check_mode=True))
     assert code == 0 and result['changed'] is True and result['queries'][0].startswith('-- upload the schema archive')
     assert agent_server.requests == []
+
+
+def test_apply_check_mode_asks_the_agent_when_it_holds_the_stored_archive(agent_server, capsys):
+    agent_server.archive, agent_server.manifest = ARCHIVE, MANIFEST
+    stored = dict(archive=hashlib.sha256(ARCHIVE).hexdigest(), manifest=hashlib.sha256(MANIFEST).hexdigest())
+    code, result = run(capsys, schema_apply, apply_args(agent_server, stored_sha256=stored, _ansible_check_mode=True))
+    assert code == 0 and result['queries'] == ['CREATE TABLE t ()'], result  # the agent's own check answer
+    assert puts(agent_server) == []
+    other = dict(stored, manifest=hashlib.sha256(b'another manifest').hexdigest())
+    code, result = run(capsys, schema_apply, apply_args(agent_server, stored_sha256=other, _ansible_check_mode=True))
+    assert code == 0 and result['changed'] is True and result['queries'][0].startswith('-- upload the schema archive')
 
 
 @pytest.mark.parametrize('kw, message', [

@@ -42,8 +42,10 @@ public final class SchemaArchiveController implements RouteGroup {
 
     /**
      * {@code POST /v1/migrations/{m}/schema-archive} {@code {database, include_schemas, exclude_schemas,
-     * include_tables, exclude_tables}}: pg_dump of the scope's schema into {@code state_dir/{m}/schema.dump},
-     * with its manifest. Unchanged (and the stored archive kept) when the schema's content is the same.
+     * include_tables, exclude_tables, check}}: pg_dump of the scope's schema into {@code state_dir/{m}/schema.dump},
+     * with its manifest. Unchanged (and the stored archive kept) when the schema's content is the same. With
+     * {@code check: true} nothing is stored: {@code changed} says whether a new archive would be, {@code archive} is
+     * the stored one (absent when there is none).
      * <ul>
      *   <li>200: {@link ArchiveResult}</li>
      *   <li>400 {@code invalid_request}: bad migration id or body; {@code field} names it</li>

@@ -60,13 +60,17 @@ public final class SchemaArchiveService {
     }
 
     /**
-     * Dumps the schema and keeps the new archive only if its content differs from the stored one. Synchronized:
-     * two dumps of one migration at once would race for the same files.
+     * Dumps the schema and keeps the new archive only if its content differs from the stored one (with {@code check},
+     * only says whether it would: the dump is compared and dropped). Synchronized: two dumps of one migration at once
+     * would race for the same files.
      */
     public synchronized ArchiveResult archive(MigrationId migration, ArchiveRequest request) {
         ArchiveKey signer = ArchiveKey.require(key);
         String database = DatabaseCheck.require(connector, request.database());
         ArchiveFiles files = new ArchiveFiles(stateDir, migration);
+        // A check of a migration this agent has no state of leaves none: not even the directory its dump passed by.
+        Path fresh = request.checkOnly() && !Files.exists(stateDir.resolve(migration.value()))
+                ? stateDir.resolve(migration.value()) : null;
         try (Connection c = connector.open(database, Duration.ofMinutes(10), true)) {
             ServerVersion version = connector.serverVersion(c);
             ResolvedScope scope = ScopeResolver.resolve(c, request.scope());
@@ -75,8 +79,10 @@ public final class SchemaArchiveService {
                         + " is in scope; check include_schemas and exclude_schemas", List.of());
             }
             List<ExtensionRef> extensions = extensions(c);
-            SchemaFingerprint.storeIfAbsent(stateDir, migration,
-                    () -> SchemaFingerprint.compute(c, scope.schemas(), scope.excludedTables()));
+            if (!request.checkOnly()) {
+                SchemaFingerprint.storeIfAbsent(stateDir, migration,
+                        () -> SchemaFingerprint.compute(c, scope.schemas(), scope.excludedTables()));
+            }
             PgTools tools = Tools.forServer(pgTools, version.major());
             Path tmp = files.temp(ArchiveFiles.DUMP);
             try {
@@ -92,6 +98,9 @@ public final class SchemaArchiveService {
                         && files.dumpSha256().equals(Optional.of(old.get().archiveSha256()))
                         && files.signedWith(signer)) {
                     return new ArchiveResult(false, queries, ArchiveInfo.of(old.get()));
+                }
+                if (request.checkOnly()) {
+                    return new ArchiveResult(true, queries, old.map(ArchiveInfo::of).orElse(null));
                 }
                 String sha = ArchiveFiles.sha256(tmp);
                 // pgferry's own copy policies (replicationrole.CopyAccess) are not the application's schema:
@@ -114,6 +123,14 @@ public final class SchemaArchiveService {
             throw connector.translate(e);
         } catch (IOException e) {
             throw new UncheckedIOException("cannot write the schema archive of " + migration, e);
+        } finally {
+            if (fresh != null) {
+                try {
+                    Files.deleteIfExists(fresh);
+                } catch (IOException ignored) {
+                    // not empty: something else wrote there meanwhile, and it stays
+                }
+            }
         }
     }
 

@@ -159,6 +159,34 @@ abstract class SchemaPipelineContract {
 
     @Test
     @Order(2)
+    void aCheckSaysWhetherTheArchiveWouldChangeAndStoresNothing() throws Exception {
+        Map<String, Object> check = new java.util.HashMap<>(SCOPE);
+        check.put("check", true);
+        byte[] manifest = src.get("/v1/migrations/main/schema-archive/manifest").raw();
+        Answer same = src.post("/v1/migrations/main/schema-archive", check);
+        assertEquals(200, same.status(), same.body().toString());
+        assertFalse(same.at("/changed").asBoolean(), "the schema is the archived one: " + same.body());
+        try (Connection c = source.connect(DB); Statement st = c.createStatement()) {
+            st.execute("CREATE TABLE public.\"check probe\" (id int)");
+            try {
+                Answer differs = src.post("/v1/migrations/main/schema-archive", check);
+                assertTrue(differs.at("/changed").asBoolean(), "a new table: a new archive would be made");
+            } finally {
+                st.execute("DROP TABLE public.\"check probe\"");
+            }
+        }
+        org.junit.jupiter.api.Assertions.assertArrayEquals(manifest,
+                src.get("/v1/migrations/main/schema-archive/manifest").raw(), "nothing stored");
+
+        Answer first = src.post("/v1/migrations/probe/schema-archive", check);
+        assertTrue(first.at("/changed").asBoolean(), first.body().toString());
+        assertTrue(first.body().path("archive").isMissingNode(), "no archive stored yet: " + first.body());
+        assertFalse(Files.exists(dir.resolve("source/state/probe")), "a check leaves no state of a new migration");
+        assertEquals(404, src.get("/v1/migrations/probe/schema-archive/manifest").status());
+    }
+
+    @Test
+    @Order(2)
     void anUnreadableManifestIsReplacedNotFatal() throws Exception {
         assertEquals(200, src.post("/v1/migrations/stale/schema-archive", SCOPE).status());
         // As left by an agent of another version, or a disk that filled up mid-write.

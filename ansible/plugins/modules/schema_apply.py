@@ -60,10 +60,11 @@ options:
     default: true
   stored_sha256:
     description:
-      - Check mode only, without O(src) or O(content) (M(pgferry.migrate.schema_archive) ran in check mode too and
-        downloaded nothing, but found its stored archive current): the sha256 of that archive (V(archive)) and of
-        its manifest (V(manifest)), as it returned them. When the agent's copies have them, it is asked what it would
-        apply; otherwise the archive would be uploaded first, and that is what is reported.
+      - Check mode only, without O(src) or O(content), when M(pgferry.migrate.schema_archive) ran in check mode too,
+        downloaded nothing and found its stored archive current. The sha256 of that archive (V(archive)) and of its
+        manifest (V(manifest)), as it returned them.
+      - When the agent's copies have them, it is asked what it would apply; otherwise the archive would be uploaded
+        first, and that is what is reported.
     type: dict
   archive_sent:
     description:

@@ -274,15 +274,14 @@ def main():
         would = client.post(migration_path(module, 'schema-archive'), dict(body, check=True))['changed']
         stored = client.get_bytes(migration_path(module, 'schema-archive/manifest'))
         archive = json.loads(stored) if stored else {}
+        verdict = ('the schema is unchanged: the stored archive is kept' if not would
+                   else 'a new archive: the schema differs from the stored one' if stored else 'the first archive')
         module.exit_json(changed=would, archive_changed=would, inline=False,
                          sha256=archive.get('archive_sha256'),
                          manifest_sha256=hashlib.sha256(stored).hexdigest() if stored else None, archive=dict(
                              (k, archive[k]) for k in ('archive_sha256', 'schemas', 'tables') if k in archive),
                          queries=['-- pg_dump --schema-only of the scope in database %s into the agent\'s state '
-                                  'directory (%s)' % (p['database'], 'a new archive: the schema differs from the '
-                                                      'stored one' if stored and would else 'the first archive'
-                                                      if would else 'the schema is unchanged: the stored archive '
-                                                      'is kept')], **where)
+                                  'directory (%s)' % (p['database'], verdict)], **where)
     result = step_result(client.post(migration_path(module, 'schema-archive'), body))
     result.update(archive_changed=result['changed'], inline=False, sent=False)
     if p['target_agent'] or p['target_agent_url']:

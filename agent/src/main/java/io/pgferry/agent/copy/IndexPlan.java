@@ -86,9 +86,15 @@ record IndexPlan(List<TocEntry> entries, Map<CopyUnit, IndexWork> work) {
 
     /** The same builds, with these keys built apart ({@link KeyIndex}); each is one table's. */
     IndexPlan keysApart(java.util.Collection<KeyIndex> keys) {
+        // By dump id: one pass over the tables, not one per key (thousands of tables, each with a key).
+        Map<Integer, CopyUnit> keyOwner = new HashMap<>();
+        work.forEach((unit, w) -> w.keys().forEach(id -> keyOwner.put(id, unit)));
         Map<CopyUnit, IndexWork> apart = new IdentityHashMap<>(work);
         for (KeyIndex key : keys) {
-            apart.replaceAll((unit, w) -> w.keyApart(key));
+            CopyUnit unit = keyOwner.get(key.id());
+            if (unit != null) {
+                apart.put(unit, apart.get(unit).keyApart(key));
+            }
         }
         return new IndexPlan(entries, apart);
     }

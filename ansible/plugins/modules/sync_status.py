@@ -13,10 +13,11 @@ version_added: 0.1.0
 description:
   - Calls the target agent's C(GET /v1/migrations/{m}/sync-status) and returns the subscription's state and every
     table's copy state.
-  - With O(wait=true), polls - at first after a quarter of a second, the pause doubling up to O(poll_interval)
-    seconds - until the subscription is in sync, that is every table is
-    ready (C(srsubstate = r)) and the apply lag is at most O(max_lag_seconds), and fails after O(wait_timeout) seconds
-    with the tables that are not ready yet and their states.
+  - With O(wait=true), polls until the subscription is in sync, that is every table is ready (C(srsubstate = r)) and
+    the apply lag is at most O(max_lag_seconds), and fails after O(wait_timeout) seconds with the tables that are not
+    ready yet and their states. The agent holds each poll up to O(poll_interval) seconds (C(?wait=N)) and answers as
+    soon as every table is ready, so the wait ends as the copy does, not at the next poll; while every table is ready
+    but the lag is not yet small, the pauses begin at a quarter of a second and double up to O(poll_interval).
   - Once every table is ready, with O(source_agent) given and O(row_counts=true), the copy proves itself - every
     table's rows are counted on the source and on the target at one point and compared (the source's own inserts and
     deletes between the two snapshots bound any difference; docs/design.md, "The copy proves itself"). A table that
@@ -212,6 +213,7 @@ waited_seconds:
   sample: 42.5
 '''
 
+import math
 import time
 
 from ansible.module_utils.basic import AnsibleModule
@@ -317,9 +319,14 @@ def main():
     history = []
     started = time.monotonic()
     pauses = poll_pauses(p['poll_interval'], first=0.25)
+    # Each poll held by the agent until every table is ready (or another milestone), within the client's timeout.
+    hold = max(1, min(int(math.ceil(p['poll_interval'])), int(client.timeout) - 5)) if p['wait'] else 0
     errors_at_start = p['worker_errors_before']
     while True:
-        status = client.get(path) or {}
+        asked = time.monotonic()
+        held = min(hold, int(p['wait_timeout'] - (asked - started)))
+        status = client.get(path + ('&wait=%d' % held if held > 0 else '')) or {}
+        took = time.monotonic() - asked
         errors_now = worker_errors(status)
         if errors_at_start is None:
             errors_at_start = errors_now
@@ -358,7 +365,8 @@ def main():
         if elapsed >= p['wait_timeout']:
             module.fail_json(msg='subscription pgferry_%s not in sync after %ss: %s'
                                  % (p['migration_id'], p['wait_timeout'], describe(status)), timed_out=True, **result)
-        time.sleep(min(next(pauses), max(p['wait_timeout'] - elapsed, 0.1)))
+        # a held poll was the pause; one answered at once (every table ready, the lag not yet small) pauses here
+        time.sleep(min(max(next(pauses) - took, 0), max(p['wait_timeout'] - elapsed, 0.1)))
 
 
 if __name__ == '__main__':

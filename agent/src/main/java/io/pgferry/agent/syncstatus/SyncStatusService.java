@@ -13,6 +13,7 @@ import java.time.OffsetDateTime;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
+import java.util.concurrent.TimeUnit;
 
 /**
  * Reads the subscription's progress from pg_subscription_rel, pg_stat_progress_copy and pg_stat_subscription; before
@@ -28,6 +29,8 @@ public final class SyncStatusService {
     }
 
     private static final Duration TIMEOUT = Duration.ofSeconds(30);
+    /** How often a held request reads the status again: catalog reads on one open session. */
+    static final long HOLD_READ_MILLIS = 200;
     private static final String SUBSCRIPTION = """
             SELECT oid, subenabled FROM pg_subscription
             WHERE subname = ? AND subdbid = (SELECT oid FROM pg_database WHERE datname = current_database())""";
@@ -59,38 +62,74 @@ public final class SyncStatusService {
     }
 
     public SyncStatus status(MigrationId migration, String database) {
-        String name = migration.objectName();
         try (Connection c = Steps.open(connector, database, TIMEOUT, true)) {
-            long oid;
-            boolean enabled;
-            try (PreparedStatement st = c.prepareStatement(SUBSCRIPTION)) {
-                st.setString(1, name);
-                try (ResultSet rs = st.executeQuery()) {
-                    if (!rs.next()) {
-                        Optional<CopyTables> own = copies.tables(migration, database);
-                        if (own.isPresent()) {
-                            return copying(name, own.get());
-                        }
-                        throw ApiException.notFound("subscription_not_found", "database " + database + " has no "
-                                + "subscription " + name + "; create it with PUT /v1/migrations/" + migration
-                                + "/subscription");
-                    }
-                    oid = rs.getLong(1);
-                    enabled = rs.getBoolean(2);
-                }
-            }
-            List<SyncStatus.TableSync> tables = tables(c, oid);
-            int ready = (int) tables.stream().filter(t -> t.state().equals("r")).count();
-            int total = tables.size();
-            int percent = total == 0 ? 0 : ready * 100 / total;
-            int major = connector.serverVersion(c).major();
-            SyncStatus.ApplyWorker worker = worker(c, oid, name, enabled, major);
-            return new SyncStatus(worker, tables, ready, total, percent, total > 0 && ready == total,
-                    copies.tables(migration, database).map(CopyTables::copy).orElse(null),
-                    major >= 15 ? SubscriptionStats.errors(c, oid) : null);
+            return read(c, migration, database);
         } catch (SQLException e) {
             throw connector.translate(e);
         }
+    }
+
+    /**
+     * The status, read again every {@link #HOLD_READ_MILLIS} ms for at most {@code holdSeconds} while it stays at the
+     * same milestone ({@link Milestone}): a waiting client learns that every table is ready as it happens, not at its
+     * next poll (seconds later), and polls no more often than before.
+     */
+    public SyncStatus status(MigrationId migration, String database, int holdSeconds) throws InterruptedException {
+        try (Connection c = Steps.open(connector, database, TIMEOUT, true)) {
+            SyncStatus first = read(c, migration, database);
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(holdSeconds);
+            SyncStatus now = first;
+            while (!now.allReady() && Milestone.of(now).equals(Milestone.of(first))
+                    && System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(HOLD_READ_MILLIS) < deadline) {
+                Thread.sleep(HOLD_READ_MILLIS);
+                now = read(c, migration, database);
+            }
+            return now;
+        } catch (SQLException e) {
+            throw connector.translate(e);
+        }
+    }
+
+    /** What a waiting client acts on; bytes and lag move all the time and are not part of it. */
+    private record Milestone(int ready, int total, boolean exists, boolean enabled, String copyStatus,
+                             String copyPhase, long errors) {
+        static Milestone of(SyncStatus s) {
+            SyncStatus.OwnCopy copy = s.ownCopy();
+            return new Milestone(s.ready(), s.total(), s.subscription().exists(), s.subscription().enabled(),
+                    copy == null ? null : copy.status(), copy == null ? null : copy.phase(),
+                    s.errors() == null ? 0 : s.errors().apply() + s.errors().sync());
+        }
+    }
+
+    private SyncStatus read(Connection c, MigrationId migration, String database) throws SQLException {
+        String name = migration.objectName();
+        long oid;
+        boolean enabled;
+        try (PreparedStatement st = c.prepareStatement(SUBSCRIPTION)) {
+            st.setString(1, name);
+            try (ResultSet rs = st.executeQuery()) {
+                if (!rs.next()) {
+                    Optional<CopyTables> own = copies.tables(migration, database);
+                    if (own.isPresent()) {
+                        return copying(name, own.get());
+                    }
+                    throw ApiException.notFound("subscription_not_found", "database " + database + " has no "
+                            + "subscription " + name + "; create it with PUT /v1/migrations/" + migration
+                            + "/subscription");
+                }
+                oid = rs.getLong(1);
+                enabled = rs.getBoolean(2);
+            }
+        }
+        List<SyncStatus.TableSync> tables = tables(c, oid);
+        int ready = (int) tables.stream().filter(t -> t.state().equals("r")).count();
+        int total = tables.size();
+        int percent = total == 0 ? 0 : ready * 100 / total;
+        int major = connector.serverVersion(c).major();
+        SyncStatus.ApplyWorker worker = worker(c, oid, name, enabled, major);
+        return new SyncStatus(worker, tables, ready, total, percent, total > 0 && ready == total,
+                copies.tables(migration, database).map(CopyTables::copy).orElse(null),
+                major >= 15 ? SubscriptionStats.errors(c, oid) : null);
     }
 
     /** The own copy before its subscription: no table is ready (r) until the subscription streams. */

@@ -231,10 +231,19 @@ abstract class ReplicationStepsContract {
         assertFalse(ok(target.put(step("subscription"), subscription(password("second")))).get("changed")
                 .asBoolean(), "rerun changes nothing");
 
+        // Held (?wait=N), a poll answers as the copy moves - a table ready - not when N seconds have passed: the
+        // tables are still initializing right after CREATE SUBSCRIPTION, so an answer at once would show none ready.
+        long asked = System.nanoTime();
+        JsonNode moved = ok(target.get(step("sync-status") + "?database=" + DB + "&wait=120"));
+        assertTrue(moved.get("ready").asInt() >= 1, "a held poll answers once a table is ready: " + moved);
+        assertTrue(System.nanoTime() - asked < TimeUnit.SECONDS.toNanos(100), "answered before its wait ran out");
         JsonNode synced = await(() -> {
-            JsonNode s = ok(target.get(step("sync-status") + "?database=" + DB));
+            JsonNode s = ok(target.get(step("sync-status") + "?database=" + DB + "&wait=5"));
             return s.get("all_ready").asBoolean() ? s : null;
         });
+        asked = System.nanoTime();
+        ok(target.get(step("sync-status") + "?database=" + DB + "&wait=120"));
+        assertTrue(System.nanoTime() - asked < TimeUnit.SECONDS.toNanos(60), "every table ready: answered at once");
         assertEquals(2, synced.get("total").asInt());
         assertEquals(100, synced.get("percent").asInt());
         assertEquals("ready", synced.at("/tables/0/state_name").asText());

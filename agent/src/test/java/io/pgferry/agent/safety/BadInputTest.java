@@ -349,6 +349,8 @@ class BadInputTest {
     void badWaitParameter() throws Exception {
         refused(target.post("/v1/migrations/safe/schema-apply?wait=forever", Map.of("database", DB)), 400,
                 "invalid_request", "wait");
+        refused(target.get("/v1/migrations/safe/sync-status?database=" + DB + "&wait=301"), 400, "invalid_request",
+                "wait");
     }
 
     @Test

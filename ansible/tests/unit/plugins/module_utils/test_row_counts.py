@@ -53,7 +53,9 @@ class Agent:
         asked = [(t['schema'], t['name']) for t in body.get('tables') or []]
         if path == 'row-counts/snapshot':
             snap = 't' if self.side == 'target' else 's1' if body.get('wait_for_subscriber') else 's2'
-            return dict(snapshot=snap, lsn='0/1', visible='700:700:', changes=[
+            # S2 is the same snapshot as S1 only when nothing was written between them
+            written = snap == 's2' and any(t.s1 != t.s2 or len(set(t.inserts)) > 1 for t in self.tables.values())
+            return dict(snapshot=snap, lsn='0/1', visible='700:712:' if written else '700:700:', changes=[
                 dict(schema=k[0], name=k[1], inserts=self.tables[k].inserts[0], deletes=0)
                 for k in (asked or list(self.tables))])
         if path == 'row-counts':
@@ -114,6 +116,21 @@ def test_a_quiet_table_that_matches_is_proven_without_a_lookup_and_every_snapsho
     released = [p for p, b in source.calls + target.calls if b is None]
     assert sorted(released) == ['row-counts/snapshot?snapshot=s1', 'row-counts/snapshot?snapshot=s2',
                                 'row-counts/snapshot?snapshot=t']
+
+
+def test_a_source_unchanged_between_its_snapshots_is_counted_plainly_on_both_sides():
+    proof, source, target = run({ITEMS: Table(rows(500)), PLAIN: Table(rows(100), keyed=False)})
+    assert proof['proven']
+    counts = source.paths('row-counts')
+    assert counts and all('since' not in b and 'changes' not in b and b['snapshot'] == 's1' for b in counts)
+
+
+def test_a_target_short_of_an_unchanged_source_is_reported():
+    items = Table(rows(500), target=rows(499))
+    proof, source, target = run({ITEMS: items, PLAIN: Table(rows(100), keyed=False, target=rows(101))}, settle=1)
+    assert not proof['proven']
+    assert sorted(t['status'] for t in proof['tables']) == ['long', 'short']
+    assert all('since' not in b for b in source.paths('row-counts'))
 
 
 def busy():

@@ -140,7 +140,6 @@ def measure(source, target, path, source_db, target_db, keys, timeout):
                 client.delete(path('row-counts/snapshot') + '?snapshot=' + snapshot)
 
 
-
 def _measure_changes(source, target, path, source_db, target_db, tables, s1, t, s2):
     """The three counts of a source that changed between S1 and S2."""
     since = dict(since=s1['visible'], keys=True, release=False)

@@ -29,7 +29,7 @@ public final class SyncStatusService {
     }
 
     private static final Duration TIMEOUT = Duration.ofSeconds(30);
-    /** How often a held request reads the status again: catalog reads on one open session. */
+    /** How often a held request reads the status again: a few catalog reads each time. */
     static final long HOLD_READ_MILLIS = 200;
     private static final String SUBSCRIPTION = """
             SELECT oid, subenabled FROM pg_subscription
@@ -72,22 +72,19 @@ public final class SyncStatusService {
     /**
      * The status, read again every {@link #HOLD_READ_MILLIS} ms for at most {@code holdSeconds} while it stays at the
      * same milestone ({@link Milestone}): a waiting client learns that every table is ready as it happens, not at its
-     * next poll (seconds later), and polls no more often than before.
+     * next poll (seconds later), and polls no more often than before. Each read takes a session and gives it back, so
+     * concurrent waits (a fleet's) share the agent's idle sessions instead of holding one each.
      */
     public SyncStatus status(MigrationId migration, String database, int holdSeconds) throws InterruptedException {
-        try (Connection c = Steps.open(connector, database, TIMEOUT, true)) {
-            SyncStatus first = read(c, migration, database);
-            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(holdSeconds);
-            SyncStatus now = first;
-            while (!now.allReady() && Milestone.of(now).equals(Milestone.of(first))
-                    && System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(HOLD_READ_MILLIS) < deadline) {
-                Thread.sleep(HOLD_READ_MILLIS);
-                now = read(c, migration, database);
-            }
-            return now;
-        } catch (SQLException e) {
-            throw connector.translate(e);
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(holdSeconds);
+        SyncStatus first = status(migration, database);
+        SyncStatus now = first;
+        while (!now.allReady() && Milestone.of(now).equals(Milestone.of(first))
+                && System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(HOLD_READ_MILLIS) < deadline) {
+            Thread.sleep(HOLD_READ_MILLIS);
+            now = status(migration, database);
         }
+        return now;
     }
 
     /** What a waiting client acts on; bytes and lag move all the time and are not part of it. */

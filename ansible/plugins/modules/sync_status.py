@@ -50,7 +50,8 @@ options:
     default: 3600
   poll_interval:
     description:
-      - The longest pause in seconds between two polls when O(wait=true) (the first come sooner).
+      - The longest wait of one poll in seconds when O(wait=true) - the agent answers sooner once every table is
+        ready - and the longest pause between two polls while the lag is not yet small.
     type: float
     default: 5.0
   worker_errors_before:
@@ -233,6 +234,8 @@ from ansible_collections.pgferry.migrate.plugins.module_utils.row_counts import 
 
 HISTORY_HEAD = 10
 HISTORY_MAX = 500
+# The shortest time between two polls: a held one is answered early only when something changed.
+FIRST_PAUSE = 0.25
 # PostgreSQL starts a failed worker again every wal_retrieve_retry_interval (5 s by default), forever: this many new
 # errors during one wait is a stream that does not move, not a hiccup.
 FAILING_WORKER_ERRORS = 3
@@ -318,7 +321,7 @@ def main():
 
     history = []
     started = time.monotonic()
-    pauses = poll_pauses(p['poll_interval'], first=0.25)
+    pauses = poll_pauses(p['poll_interval'], first=FIRST_PAUSE)
     # Each poll held by the agent until every table is ready (or another milestone), within the client's timeout.
     hold = max(1, min(int(math.ceil(p['poll_interval'])), int(client.timeout) - 5)) if p['wait'] else 0
     errors_at_start = p['worker_errors_before']
@@ -365,8 +368,10 @@ def main():
         if elapsed >= p['wait_timeout']:
             module.fail_json(msg='subscription pgferry_%s not in sync after %ss: %s'
                                  % (p['migration_id'], p['wait_timeout'], describe(status)), timed_out=True, **result)
-        # a held poll was the pause; one answered at once (every table ready, the lag not yet small) pauses here
-        time.sleep(min(max(next(pauses) - took, 0), max(p['wait_timeout'] - elapsed, 0.1)))
+        # While tables are not ready the held poll is the wait (a quarter of a second at least between two, should an
+        # answer come back early); once they are, the lag is waited for with pauses that double.
+        pause = next(pauses) if status.get('all_ready') else FIRST_PAUSE
+        time.sleep(min(max(pause - took, 0), max(p['wait_timeout'] - elapsed, 0.1)))
 
 
 if __name__ == '__main__':

@@ -155,6 +155,10 @@ class AgentClient:
 
     # ------------------------------------------------------------ public API
 
+    def hold_seconds(self, poll_interval):
+        """How long the agent may hold one poll (?wait=N): poll_interval, within this client's timeout."""
+        return max(1, min(int(math.ceil(poll_interval)), int(self.timeout) - 5))
+
     def get(self, path, **kwargs):
         return self.request('GET', path, **kwargs)
 
@@ -317,7 +321,7 @@ class AgentClient:
         queued = 0.0
         while True:
             # The agent holds the POST up to a second: a short job answers finished, with no poll at all.
-            status, answer = self.post(_held(path, 1) if wait else path, data, accept_status=(200, 201, 202, 409))
+            status, answer = self.post(held(path, 1) if wait else path, data, accept_status=(200, 201, 202, 409))
             if status != 409:
                 break
             answer = answer if isinstance(answer, dict) else {}
@@ -354,7 +358,7 @@ class AgentClient:
         pauses = poll_pauses(poll_interval)
         # Each poll is held by the agent until the job ends or `hold` seconds pass (GET /v1/jobs/{id}?wait=N), so a
         # job is seen finished as it finishes, not at the next poll; within the client's timeout and wait_timeout.
-        hold = max(1, min(int(math.ceil(poll_interval)), int(self.timeout) - 5))
+        hold = self.hold_seconds(poll_interval)
         while wait and job.get('state') == 'running':
             elapsed = clock() - started
             if elapsed >= wait_timeout:
@@ -362,7 +366,7 @@ class AgentClient:
                           'wait for it again, or raise wait_timeout' % (job['id'], wait_timeout, progress_text(job)),
                           job=job, timed_out=True)
             asked = clock()
-            job = self.get(_held('/v1/jobs/' + job['id'], max(1, min(hold, int(wait_timeout - elapsed)))))
+            job = self.get(held('/v1/jobs/' + job['id'], max(1, min(hold, int(wait_timeout - elapsed)))))
             polls += 1
             # An answer sooner than the pause while the job runs (an agent that does not hold): never spin.
             short = next(pauses) - (clock() - asked)
@@ -565,8 +569,9 @@ def _problem_code(raw):
     return problem.get('code') if isinstance(problem, dict) else None
 
 
-def _held(path, seconds):
-    """The path with ?wait=seconds: the agent answers when the job ends, or after that many seconds."""
+def held(path, seconds):
+    """The path with ?wait=seconds: the agent answers when what is waited for happens (a job ends, every table is
+    ready), or after that many seconds."""
     return '%s%swait=%d' % (path, '&' if '?' in path else '?', seconds)
 
 

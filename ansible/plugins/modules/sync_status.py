@@ -214,13 +214,13 @@ waited_seconds:
   sample: 42.5
 '''
 
-import math
 import time
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.pgferry.migrate.plugins.module_utils.agent_client import (
     AgentClient,
     agent_argument_spec,
+    held,
     migration_argument_spec,
     migration_path,
     poll_pauses,
@@ -323,12 +323,12 @@ def main():
     started = time.monotonic()
     pauses = poll_pauses(p['poll_interval'], first=FIRST_PAUSE)
     # Each poll held by the agent until every table is ready (or another milestone), within the client's timeout.
-    hold = max(1, min(int(math.ceil(p['poll_interval'])), int(client.timeout) - 5)) if p['wait'] else 0
+    hold = client.hold_seconds(p['poll_interval']) if p['wait'] else 0
     errors_at_start = p['worker_errors_before']
     while True:
         asked = time.monotonic()
-        held = min(hold, int(p['wait_timeout'] - (asked - started)))
-        status = client.get(path + ('&wait=%d' % held if held > 0 else '')) or {}
+        seconds = min(hold, int(p['wait_timeout'] - (asked - started)))
+        status = client.get(held(path, seconds) if seconds > 0 else path) or {}
         took = time.monotonic() - asked
         errors_now = worker_errors(status)
         if errors_at_start is None:

@@ -77,9 +77,9 @@ public final class SyncStatusService {
      */
     public SyncStatus status(MigrationId migration, String database, int holdSeconds) throws InterruptedException {
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(holdSeconds);
-        SyncStatus first = status(migration, database);
-        SyncStatus now = first;
-        while (!now.allReady() && Milestone.of(now).equals(Milestone.of(first))
+        SyncStatus now = status(migration, database);
+        Milestone first = Milestone.of(now);
+        while (!now.allReady() && Milestone.of(now).equals(first)
                 && System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(HOLD_READ_MILLIS) < deadline) {
             Thread.sleep(HOLD_READ_MILLIS);
             now = status(migration, database);

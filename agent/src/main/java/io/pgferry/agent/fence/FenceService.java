@@ -78,7 +78,8 @@ public final class FenceService {
             }
             plan.runEach(c);
             if (!plan.isEmpty()) {
-                connector.forgetSessions();
+                // Sessions that set their read-only default stay: the pause's next steps reuse them.
+                connector.forgetReadOnlyDefault();
             }
             // Sessions begun after the setting are read-only already; those begun before must go. On a rerun the
             // recorded time (or, when unknown, now) bounds them.
@@ -118,7 +119,7 @@ public final class FenceService {
             }
             plan.runEach(c);
             if (!plan.isEmpty()) {
-                connector.forgetSessions();
+                connector.forgetReadOnlyDefault();
             }
             Optional<String> since = files.fencedAt(db);
             Ended ended = fenced && since.isPresent() ? terminate(c, db, ">=", since.get()) : Ended.NONE;

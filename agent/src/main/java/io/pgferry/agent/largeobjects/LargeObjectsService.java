@@ -55,7 +55,7 @@ public final class LargeObjectsService {
         if (!List.of("auto", "true", "false").contains(digests)) {
             throw new BadRequestException("digests", "digests must be auto, true or false");
         }
-        try (Connection c = Steps.open(connector, database, TIMEOUT, true)) {
+        try (Connection c = Steps.openSettingReadOnly(connector, database, TIMEOUT, true)) {
             c.setAutoCommit(false);
             c.setTransactionIsolation(Connection.TRANSACTION_REPEATABLE_READ);
             try {

@@ -2,8 +2,6 @@ package io.pgferry.agent.migration;
 
 import io.pgferry.agent.postgres.PgConnector;
 import java.sql.Connection;
-import java.sql.SQLException;
-import java.sql.Statement;
 import java.time.Duration;
 
 /**
@@ -17,17 +15,6 @@ public final class Sessions {
 
     /** A read-write session on the database, fenced or not; 404 {@code database_not_found} when it is missing. */
     public static Connection writable(PgConnector connector, String database, Duration timeout) {
-        Connection c = Steps.open(connector, database, timeout, false);
-        try (Statement st = c.createStatement()) {
-            st.execute("SET default_transaction_read_only = off");
-            return c;
-        } catch (SQLException e) {
-            try {
-                c.close();
-            } catch (SQLException ignored) {
-                // closing a broken connection
-            }
-            throw connector.translate(e);
-        }
+        return Steps.openSettingReadOnly(connector, database, timeout, false);
     }
 }

@@ -20,8 +20,24 @@ public final class Steps {
      * a typo in the database name is not reported as PostgreSQL being down.
      */
     public static Connection open(PgConnector connector, String database, Duration timeout, boolean readOnly) {
+        return open(connector, database, timeout, readOnly, false);
+    }
+
+    /**
+     * As {@link #open(PgConnector, String, Duration, boolean)}, with the session's read-only default set to match
+     * {@code readOnly} whatever the database's is ({@link PgConnector#openSettingReadOnly}): for the steps that read
+     * or write a fenced database as they mean to.
+     */
+    public static Connection openSettingReadOnly(PgConnector connector, String database, Duration timeout,
+                                                 boolean readOnly) {
+        return open(connector, database, timeout, readOnly, true);
+    }
+
+    private static Connection open(PgConnector connector, String database, Duration timeout, boolean readOnly,
+                                   boolean settingReadOnly) {
         try {
-            return connector.open(database, timeout, readOnly);
+            return settingReadOnly ? connector.openSettingReadOnly(database, timeout, readOnly)
+                    : connector.open(database, timeout, readOnly);
         } catch (PostgresUnavailableException e) {
             if (e.getCause() instanceof SQLException s && "3D000".equals(s.getSQLState())) {
                 throw ApiException.notFound("database_not_found", "database " + database

@@ -25,6 +25,10 @@ import org.apache.commons.pool2.impl.GenericKeyedObjectPoolConfig;
  * session would start with (a database's or role's settings: the fence, the privileges) must be followed by
  * {@link #clear()}, which ends the idle sessions and every session in use at the time when it is given back, the one
  * that ran the statement included.
+ *
+ * <p>Sessions taken to set their read-only default themselves ({@code ownReadOnlyDefault}) are kept apart: the fence
+ * changes only the database's read-only default, which they never go by, so {@link #clearReadOnlyDefault()} (the
+ * fence's, and the unfence's) leaves them, and the cutover's pause reuses them instead of logging in anew.
  */
 final class IdleSessions {
     static final Duration KEEP = Duration.ofSeconds(2);
@@ -39,6 +43,10 @@ final class IdleSessions {
     private final GenericKeyedObjectPool<String, Connection> pool;
     /** Raised by clear(): a session taken before is ended when given back. */
     private final AtomicInteger generation = new AtomicInteger();
+    /** Raised by clear() and clearReadOnlyDefault(): the same, for sessions that go by the database's defaults. */
+    private final AtomicInteger defaultsGeneration = new AtomicInteger();
+    /** Starts the pool's key of a session that sets its read-only default itself (no database name holds a NUL). */
+    private static final String OWN_DEFAULT = "\u0000";
 
     IdleSessions(Function<String, Connection> login) {
         GenericKeyedObjectPoolConfig<Connection> config = new GenericKeyedObjectPoolConfig<>();
@@ -61,10 +69,17 @@ final class IdleSessions {
      * @throws PostgresUnavailableException from the login
      */
     Connection take(String database) {
+        return take(database, false);
+    }
+
+    /** @param ownReadOnlyDefault the caller sets default_transaction_read_only itself: see the class comment */
+    Connection take(String database, boolean ownReadOnlyDefault) {
         int taken = generation.get();
+        int defaultsTaken = ownReadOnlyDefault ? -1 : defaultsGeneration.get();
+        String key = ownReadOnlyDefault ? OWN_DEFAULT + database : database;
         Connection raw;
         try {
-            raw = pool.borrowObject(database);
+            raw = pool.borrowObject(key);
         } catch (NoSuchElementException e) {
             // A new login that failed its own validation: the server ended it at once.
             throw new PostgresUnavailableException("a new session on database " + database + " was ended at once", e);
@@ -74,13 +89,24 @@ final class IdleSessions {
             throw new IllegalStateException("idle sessions: " + e.getClass().getSimpleName(), e);
         }
         return (Connection) Proxy.newProxyInstance(Connection.class.getClassLoader(), new Class<?>[] {Connection.class},
-                new Lent(database, raw, taken));
+                new Lent(key, raw, taken, defaultsTaken));
     }
 
     /** Ends every idle session, and every one in use once it is given back: what a new session starts with changed. */
     void clear() {
         generation.incrementAndGet();
+        defaultsGeneration.incrementAndGet();
         pool.clear();
+    }
+
+    /** As {@link #clear()} after a change of a database's read-only default only: sessions that set theirs stay. */
+    void clearReadOnlyDefault() {
+        defaultsGeneration.incrementAndGet();
+        for (String key : pool.getKeys()) {
+            if (!key.startsWith(OWN_DEFAULT)) {
+                pool.clear(key);
+            }
+        }
     }
 
     int idle() {
@@ -116,12 +142,15 @@ final class IdleSessions {
         private final String database;
         private final Connection raw;
         private final int generationTaken;
+        /** -1 for a session that sets its read-only default itself. */
+        private final int defaultsTaken;
         private boolean closed;
 
-        Lent(String database, Connection raw, int generationTaken) {
+        Lent(String database, Connection raw, int generationTaken, int defaultsTaken) {
             this.database = database;
             this.raw = raw;
             this.generationTaken = generationTaken;
+            this.defaultsTaken = defaultsTaken;
         }
 
         @Override
@@ -130,7 +159,8 @@ final class IdleSessions {
                 case "close" -> {
                     if (!closed) {
                         closed = true;
-                        if (raw.isClosed() || generationTaken != generation.get() || pool.getNumIdle() >= IN_ALL) {
+                        if (raw.isClosed() || generationTaken != generation.get() || pool.getNumIdle() >= IN_ALL
+                                || defaultsTaken >= 0 && defaultsTaken != defaultsGeneration.get()) {
                             discard(database, raw);
                         } else {
                             giveBack(database, raw);
@@ -148,7 +178,7 @@ final class IdleSessions {
                     return System.identityHashCode(proxy);
                 }
                 case "toString" -> {
-                    return "session on " + database + (closed ? " (given back)" : "");
+                    return "session on " + database.replace(OWN_DEFAULT, "") + (closed ? " (given back)" : "");
                 }
                 default -> {
                     if (closed) {
@@ -173,8 +203,8 @@ final class IdleSessions {
         }
 
         @Override
-        public Connection create(String database) {
-            return login.apply(database);
+        public Connection create(String key) {
+            return login.apply(key.startsWith(OWN_DEFAULT) ? key.substring(OWN_DEFAULT.length()) : key);
         }
 
         @Override

@@ -43,7 +43,31 @@ public final class PgConnector {
      * something, so a bug in a read path cannot write.
      */
     public Connection open(String database, Duration socketTimeout, boolean readOnly) {
-        Connection c = idle.take(database);
+        return open(database, socketTimeout, readOnly, false);
+    }
+
+    /**
+     * As {@link #open(String, Duration, boolean)}, and the session's default_transaction_read_only set to match,
+     * whatever the database's default is (a fenced database's is on): the cutover's steps, which must read or write
+     * a fenced database as they mean to. Such a session outlives the fence's {@link #forgetReadOnlyDefault()}.
+     */
+    public Connection openSettingReadOnly(String database, Duration socketTimeout, boolean readOnly) {
+        Connection c = open(database, socketTimeout, readOnly, true);
+        try (Statement st = c.createStatement()) {
+            st.execute("SET default_transaction_read_only = " + (readOnly ? "on" : "off"));
+            return c;
+        } catch (SQLException e) {
+            try {
+                c.close();
+            } catch (SQLException ignored) {
+                // the session is broken already
+            }
+            throw new PostgresUnavailableException(describe(e), e);
+        }
+    }
+
+    private Connection open(String database, Duration socketTimeout, boolean readOnly, boolean ownReadOnlyDefault) {
+        Connection c = idle.take(database, ownReadOnlyDefault);
         try {
             c.setReadOnly(readOnly);
             c.setNetworkTimeout(Runnable::run, (int) Math.min(Integer.MAX_VALUE,
@@ -65,6 +89,14 @@ public final class PgConnector {
      */
     public void forgetSessions() {
         idle.clear();
+    }
+
+    /**
+     * As {@link #forgetSessions()} after a statement that changed only a database's default_transaction_read_only
+     * (the fence, the unfence): the sessions from {@link #openSettingReadOnly} stay, as they set it themselves.
+     */
+    public void forgetReadOnlyDefault() {
+        idle.clearReadOnlyDefault();
     }
 
     /** Sessions kept idle now, over every database. */

@@ -47,7 +47,7 @@ public final class SnapshotService {
 
     public Held export(MigrationId migration, String database, long holdSeconds) {
         String key = key(migration, database);
-        Connection c = Steps.open(connector, database, OPEN_TIMEOUT, true);
+        Connection c = Steps.openSettingReadOnly(connector, database, OPEN_TIMEOUT, true);
         try {
             c.setAutoCommit(false);
             c.setTransactionIsolation(Connection.TRANSACTION_REPEATABLE_READ);

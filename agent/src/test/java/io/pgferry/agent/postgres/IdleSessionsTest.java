@@ -145,6 +145,53 @@ class IdleSessionsTest {
         }
     }
 
+    /**
+     * The fence changes only the database's read-only default: the sessions that set theirs (the cutover's steps)
+     * outlive it, so its pause logs in no new ones; those that go by the database's defaults do not.
+     */
+    @Test
+    void sessionsThatSetTheirReadOnlyDefaultOutliveTheFence() throws Exception {
+        PgConnector connector = connector();
+        int own;
+        int plain;
+        try (Connection a = connector.openSettingReadOnly(DB, TIMEOUT, false);
+             Connection b = connector.open(DB, TIMEOUT, false)) {
+            own = pid(a);
+            plain = pid(b);
+        }
+        try (Connection c = connector.openSettingReadOnly(DB, TIMEOUT, false); Statement st = c.createStatement()) {
+            assertEquals(own, pid(c));
+            st.execute("ALTER DATABASE " + DB + " SET default_transaction_read_only = on");
+            connector.forgetReadOnlyDefault();
+        }
+        try {
+            try (Connection c = connector.openSettingReadOnly(DB, TIMEOUT, false)) {
+                assertEquals(own, pid(c), "the session that sets its own read-only default was ended by the fence");
+                assertEquals("off", one(c, "SHOW default_transaction_read_only"));
+                assertTrue(Long.parseLong(one(c, "SELECT txid_current()")) > 0, "it writes on the fenced database");
+            }
+            try (Connection c = connector.openSettingReadOnly(DB, TIMEOUT, true)) {
+                assertEquals(own, pid(c));
+                assertEquals("on", one(c, "SHOW default_transaction_read_only"));
+            }
+            try (Connection c = connector.open(DB, TIMEOUT, false)) {
+                assertNotEquals(plain, pid(c), "a session going by the database's defaults outlived the fence");
+                assertNotEquals(own, pid(c));
+                assertEquals("on", one(c, "SHOW default_transaction_read_only"));
+            }
+            connector.forgetSessions();
+            try (Connection c = connector.openSettingReadOnly(DB, TIMEOUT, false)) {
+                assertNotEquals(own, pid(c), "forgetSessions ends every session");
+            }
+        } finally {
+            try (Connection admin = cluster.connect(DB); Statement st = admin.createStatement()) {
+                st.execute("SET default_transaction_read_only = off");
+                st.execute("ALTER DATABASE " + DB + " RESET default_transaction_read_only");
+            }
+            connector.forgetSessions();
+        }
+    }
+
     /** An agent beside a fleet's shared instance serves many databases: it keeps few sessions idle over all of them. */
     @Test
     void fewSessionsAreKeptIdleOverEveryDatabase() throws Exception {

@@ -518,18 +518,27 @@ class Cutover:
         with tools/bench-cutover) here instead of inside the pause."""
         p = self.p
 
+        # The pause calls each agent two at a time (the catch-up beside the source's large objects' scan, the
+        # sequences beside the target's): so does this, so each agent keeps two sessions idle for them instead of
+        # logging one in inside the pause (docs/agent.md, "Sessions").
+        def scan(client, db):
+            return lambda: client.get(self.path('large-objects', dict(database=db, digests='false')))
+
         def source_side():
             self.source.put(self.path('fence'), dict(database=self.source_db, sequences=True, check=True))
             # Waiting for a position the stream passed long ago returns at once; it only reads.
-            self.source.post(self.path('catch-up'), dict(database=self.source_db, direction=p['direction'],
-                                                         lsn='0/0', timeout_seconds=p['catch_up_timeout']))
+            at_once(lambda: self.source.post(self.path('catch-up'), dict(
+                database=self.source_db, direction=p['direction'], lsn='0/0',
+                timeout_seconds=p['catch_up_timeout'])), *([scan(self.source, self.source_db)]
+                                                           if p['large_objects'] else []))
             if p['reverse_replication']:
                 self.reverse_subscriber(check=True)
 
         def target_side():
             values = self.source.get(self.path('sequences', dict(database=self.source_db)))['sequences']
-            self.target.put(self.path('sequences'), dict(database=self.target_db, sequences=values, gap=p['gap'],
-                                                         check=True))
+            at_once(lambda: self.target.put(self.path('sequences'), dict(
+                database=self.target_db, sequences=values, gap=p['gap'], check=True)),
+                *([scan(self.target, self.target_db)] if p['large_objects'] else []))
             if p['stop_replication']:
                 self.target.post(self.path('stop-replication'), dict(database=self.target_db,
                                                                      direction=p['direction'], check=True))

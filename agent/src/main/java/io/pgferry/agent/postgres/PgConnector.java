@@ -52,18 +52,7 @@ public final class PgConnector {
      * a fenced database as they mean to. Such a session outlives the fence's {@link #forgetReadOnlyDefault()}.
      */
     public Connection openSettingReadOnly(String database, Duration socketTimeout, boolean readOnly) {
-        Connection c = open(database, socketTimeout, readOnly, true);
-        try (Statement st = c.createStatement()) {
-            st.execute("SET default_transaction_read_only = " + (readOnly ? "on" : "off"));
-            return c;
-        } catch (SQLException e) {
-            try {
-                c.close();
-            } catch (SQLException ignored) {
-                // the session is broken already
-            }
-            throw new PostgresUnavailableException(describe(e), e);
-        }
+        return open(database, socketTimeout, readOnly, true);
     }
 
     private Connection open(String database, Duration socketTimeout, boolean readOnly, boolean ownReadOnlyDefault) {
@@ -72,6 +61,11 @@ public final class PgConnector {
             c.setReadOnly(readOnly);
             c.setNetworkTimeout(Runnable::run, (int) Math.min(Integer.MAX_VALUE,
                     Math.max(1000, socketTimeout.toMillis())));
+            if (ownReadOnlyDefault) {
+                try (Statement st = c.createStatement()) {
+                    st.execute("SET default_transaction_read_only = " + (readOnly ? "on" : "off"));
+                }
+            }
             return c;
         } catch (SQLException e) {
             try {

@@ -40,13 +40,15 @@ final class IdleSessions {
     static final int IN_ALL = 4;
     private static final int VALIDATION_SECONDS = 2;
 
-    private final GenericKeyedObjectPool<String, Connection> pool;
-    /** Raised by clear(): a session taken before is ended when given back. */
+    /** The pool's key: sessions that set their read-only default themselves are kept apart from the others. */
+    private record Key(String database, boolean ownReadOnlyDefault) {
+    }
+
+    private final GenericKeyedObjectPool<Key, Connection> pool;
+    /** Raised by clear(): a session that sets its read-only default, taken before, is ended when given back. */
     private final AtomicInteger generation = new AtomicInteger();
     /** Raised by clear() and clearReadOnlyDefault(): the same, for sessions that go by the database's defaults. */
     private final AtomicInteger defaultsGeneration = new AtomicInteger();
-    /** Starts the pool's key of a session that sets its read-only default itself (no database name holds a NUL). */
-    private static final String OWN_DEFAULT = "\u0000";
 
     IdleSessions(Function<String, Connection> login) {
         GenericKeyedObjectPoolConfig<Connection> config = new GenericKeyedObjectPoolConfig<>();
@@ -66,17 +68,14 @@ final class IdleSessions {
     /**
      * A session on the database: an idle one that still answers, or a new login. Closing it gives it back.
      *
+     * @param ownReadOnlyDefault the caller sets default_transaction_read_only itself: see the class comment
      * @throws PostgresUnavailableException from the login
      */
-    Connection take(String database) {
-        return take(database, false);
-    }
-
-    /** @param ownReadOnlyDefault the caller sets default_transaction_read_only itself: see the class comment */
     Connection take(String database, boolean ownReadOnlyDefault) {
-        int taken = generation.get();
-        int defaultsTaken = ownReadOnlyDefault ? -1 : defaultsGeneration.get();
-        String key = ownReadOnlyDefault ? OWN_DEFAULT + database : database;
+        Key key = new Key(database, ownReadOnlyDefault);
+        // clear() raises both counters: a session that goes by the defaults watches the one both raise.
+        AtomicInteger watched = ownReadOnlyDefault ? generation : defaultsGeneration;
+        int taken = watched.get();
         Connection raw;
         try {
             raw = pool.borrowObject(key);
@@ -89,7 +88,7 @@ final class IdleSessions {
             throw new IllegalStateException("idle sessions: " + e.getClass().getSimpleName(), e);
         }
         return (Connection) Proxy.newProxyInstance(Connection.class.getClassLoader(), new Class<?>[] {Connection.class},
-                new Lent(key, raw, taken, defaultsTaken));
+                new Lent(key, raw, watched, taken));
     }
 
     /** Ends every idle session, and every one in use once it is given back: what a new session starts with changed. */
@@ -102,8 +101,8 @@ final class IdleSessions {
     /** As {@link #clear()} after a change of a database's read-only default only: sessions that set theirs stay. */
     void clearReadOnlyDefault() {
         defaultsGeneration.incrementAndGet();
-        for (String key : pool.getKeys()) {
-            if (!key.startsWith(OWN_DEFAULT)) {
+        for (Key key : pool.getKeys()) {
+            if (!key.ownReadOnlyDefault()) {
                 pool.clear(key);
             }
         }
@@ -113,17 +112,17 @@ final class IdleSessions {
         return pool.getNumIdle();
     }
 
-    private void giveBack(String database, Connection raw) {
+    private void giveBack(Key key, Connection raw) {
         try {
-            pool.returnObject(database, raw);
+            pool.returnObject(key, raw);
         } catch (RuntimeException e) {
             closeQuietly(raw);
         }
     }
 
-    private void discard(String database, Connection raw) {
+    private void discard(Key key, Connection raw) {
         try {
-            pool.invalidateObject(database, raw);
+            pool.invalidateObject(key, raw);
         } catch (Exception e) {
             closeQuietly(raw);
         }
@@ -139,18 +138,17 @@ final class IdleSessions {
 
     /** The caller's view: every call goes to the session until close(), which gives it back once. */
     private final class Lent implements java.lang.reflect.InvocationHandler {
-        private final String database;
+        private final Key key;
         private final Connection raw;
+        private final AtomicInteger generation;
         private final int generationTaken;
-        /** -1 for a session that sets its read-only default itself. */
-        private final int defaultsTaken;
         private boolean closed;
 
-        Lent(String database, Connection raw, int generationTaken, int defaultsTaken) {
-            this.database = database;
+        Lent(Key key, Connection raw, AtomicInteger generation, int generationTaken) {
+            this.key = key;
             this.raw = raw;
+            this.generation = generation;
             this.generationTaken = generationTaken;
-            this.defaultsTaken = defaultsTaken;
         }
 
         @Override
@@ -159,11 +157,10 @@ final class IdleSessions {
                 case "close" -> {
                     if (!closed) {
                         closed = true;
-                        if (raw.isClosed() || generationTaken != generation.get() || pool.getNumIdle() >= IN_ALL
-                                || defaultsTaken >= 0 && defaultsTaken != defaultsGeneration.get()) {
-                            discard(database, raw);
+                        if (raw.isClosed() || generationTaken != generation.get() || pool.getNumIdle() >= IN_ALL) {
+                            discard(key, raw);
                         } else {
-                            giveBack(database, raw);
+                            giveBack(key, raw);
                         }
                     }
                     return null;
@@ -178,7 +175,7 @@ final class IdleSessions {
                     return System.identityHashCode(proxy);
                 }
                 case "toString" -> {
-                    return "session on " + database.replace(OWN_DEFAULT, "") + (closed ? " (given back)" : "");
+                    return "session on " + key.database() + (closed ? " (given back)" : "");
                 }
                 default -> {
                     if (closed) {
@@ -195,7 +192,7 @@ final class IdleSessions {
         }
     }
 
-    private static final class Factory extends BaseKeyedPooledObjectFactory<String, Connection> {
+    private static final class Factory extends BaseKeyedPooledObjectFactory<Key, Connection> {
         private final Function<String, Connection> login;
 
         Factory(Function<String, Connection> login) {
@@ -203,8 +200,8 @@ final class IdleSessions {
         }
 
         @Override
-        public Connection create(String key) {
-            return login.apply(key.startsWith(OWN_DEFAULT) ? key.substring(OWN_DEFAULT.length()) : key);
+        public Connection create(Key key) {
+            return login.apply(key.database());
         }
 
         @Override
@@ -213,7 +210,7 @@ final class IdleSessions {
         }
 
         @Override
-        public boolean validateObject(String database, PooledObject<Connection> p) {
+        public boolean validateObject(Key key, PooledObject<Connection> p) {
             try {
                 return p.getObject().isValid(VALIDATION_SECONDS);
             } catch (SQLException e) {
@@ -223,7 +220,7 @@ final class IdleSessions {
 
         /** Back to what a new login would be; a session that cannot be is destroyed instead. */
         @Override
-        public void passivateObject(String database, PooledObject<Connection> p) throws SQLException {
+        public void passivateObject(Key key, PooledObject<Connection> p) throws SQLException {
             Connection c = p.getObject();
             if (!c.getAutoCommit()) {
                 c.rollback();
@@ -236,7 +233,7 @@ final class IdleSessions {
         }
 
         @Override
-        public void destroyObject(String database, PooledObject<Connection> p) throws SQLException {
+        public void destroyObject(Key key, PooledObject<Connection> p) throws SQLException {
             p.getObject().close();
         }
     }

@@ -159,12 +159,14 @@ public final class ApplyTriggers {
      * else is left as it is, and named in {@code skipped}), then forgets the record (unless {@code check}).
      */
     public List<String> restore(Connection c, boolean check, List<String> skipped) throws SQLException {
+        return restore(c, check, skipped, new Plan());
+    }
+
+    /** The same, in one transaction after what {@code first} holds: both commit, or neither does. */
+    public List<String> restore(Connection c, boolean check, List<String> skipped, Plan first) throws SQLException {
         List<Firing> recorded = load();
-        if (recorded.isEmpty()) {
-            return List.of();
-        }
-        Map<List<String>, Firing> now = states(c);
-        Plan plan = new Plan();
+        Map<List<String>, Firing> now = recorded.isEmpty() ? Map.of() : states(c);
+        Plan plan = first;
         for (Firing f : recorded) {
             Firing current = now.get(f.key());
             if (current == null || current.enabled().equals(f.enabled())) {

@@ -24,7 +24,8 @@ public final class StopReplicationController implements RouteGroup {
     /**
      * {@code POST /v1/migrations/{m}/stop-replication}: {@code ALTER SUBSCRIPTION .. DISABLE; DROP SUBSCRIPTION}
      * of {@code pgferry_<m>} (forward, on the target) or {@code pgferry_<m>_reverse} (reverse, on the old
-     * source); nothing when it is already gone.
+     * source); nothing when it is already gone. With {@code drop: false}: {@code ALTER SUBSCRIPTION .. DISABLE} and
+     * the tempered triggers back, in one transaction - the apply stops, the subscription and slot stay.
      * <ul>
      *   <li>200: {@code {changed, check, queries, subscription, exists}}</li>
      *   <li>400 {@code invalid_request}: malformed body, bad direction, if_unreachable or migration id</li>

@@ -12,8 +12,11 @@ import io.pgferry.agent.problem.BadRequestException;
  * @param ifUnreachable  what a publisher that cannot be reached to drop the slot leaves: {@code restore} (default:
  *                       the subscription enabled again as it was, nothing changed) or {@code disable} (it stays
  *                       disabled: a cutover's undo, where a reverse stream must not start once the link is back)
+ * @param drop           default true; false stops the apply only (DISABLE and the triggers, one transaction), and
+ *                       the subscription and its slot stay for a later call to drop
  */
-public record StopReplicationRequest(String database, String direction, String ifUnreachable, Boolean check) {
+public record StopReplicationRequest(String database, String direction, String ifUnreachable, Boolean drop,
+                                     Boolean check) {
     public StopReplicationRequest {
         Names.require("database", database);
         Direction.parse(direction);
@@ -23,6 +26,7 @@ public record StopReplicationRequest(String database, String direction, String i
             throw new BadRequestException("if_unreachable", "if_unreachable must be restore or disable, got "
                     + ifUnreachable);
         }
+        drop = drop == null || drop;
         check = check != null && check;
     }
 

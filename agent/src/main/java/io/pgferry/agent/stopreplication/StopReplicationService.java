@@ -23,6 +23,12 @@ import java.util.Optional;
  * publisher through the subscription's connection, so no WAL is retained there for it. Then the triggers and rules
  * tempered while this server applied the stream fire as they did before ({@link ApplyTriggers}), before any client
  * writes here.
+ *
+ * <p>Without {@code drop} only the apply stops: {@code ALTER SUBSCRIPTION .. DISABLE} and the triggers, in one
+ * transaction. The apply worker rereads its subscription before it applies another transaction, so nothing more is
+ * applied here once this commits - and it does not wait for the worker to exit nor connect to the publisher, which
+ * is most of a DROP's 30-70 ms. The cutover does this inside its pause and drops the subscription after the RESUME;
+ * a disabled forward subscription on a fenced source is what the lifecycle reads as cut over.
  */
 public final class StopReplicationService {
     private static final Duration TIMEOUT = Duration.ofMinutes(2);
@@ -43,6 +49,9 @@ public final class StopReplicationService {
         String name = request.stream().objectName(migration);
         try (Connection c = Sessions.writable(connector, request.database(), TIMEOUT)) {
             Optional<Subscriptions.Subscription> subscription = Subscriptions.read(c, name);
+            if (!request.drop()) {
+                return stopApply(c, migration, request, name, subscription);
+            }
             Plan plan = subscription.map(s -> Subscriptions.dropPlan(s, false)).orElseGet(Plan::new);
             if (!request.check()) {
                 try {
@@ -64,6 +73,19 @@ public final class StopReplicationService {
         } catch (SQLException e) {
             throw connector.translate(e);
         }
+    }
+
+    private StepResult<Stopped> stopApply(Connection c, MigrationId migration, StopReplicationRequest request,
+                                          String name, Optional<Subscriptions.Subscription> subscription)
+            throws SQLException {
+        Plan disable = new Plan();
+        subscription.filter(Subscriptions.Subscription::enabled)
+                .ifPresent(s -> disable.add("ALTER SUBSCRIPTION " + Sql.ident(name) + " DISABLE"));
+        List<String> left = new ArrayList<>();
+        List<String> queries = new ArrayList<>(new ApplyTriggers(stateDir, migration, request.database())
+                .restore(c, request.check(), left, disable));
+        return new StepResult<>(!queries.isEmpty(), request.check(), queries,
+                new Stopped(name, subscription.isPresent(), left));
     }
 
     /**

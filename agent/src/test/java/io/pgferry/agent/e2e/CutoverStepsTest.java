@@ -227,6 +227,21 @@ class CutoverStepsTest {
         assertEquals(3, equal.size(), equal.toString());
         assertTrue(equal.values().stream().allMatch("equal"::equals), equal.toString());
 
+        // As the cutover's pause does: the apply stops, the subscription and its slot stay; a write the fenced
+        // source still takes (a superuser's, read-write on purpose) is not applied.
+        JsonNode stopped = MigrationFlow.ok(target.post(path("stop-replication"), Map.of("database", DB,
+                "drop", false)));
+        assertEquals(List.of("ALTER SUBSCRIPTION \"pgferry_" + M + "\" DISABLE"),
+                names(stopped.get("queries")), stopped.toString());
+        assertEquals("f", one(dst, DB, "SELECT subenabled FROM pg_subscription"));
+        assertFalse(MigrationFlow.ok(target.post(path("stop-replication"), Map.of("database", DB, "drop", false)))
+                .get("changed").asBoolean(), "a stopped apply stays stopped");
+        exec(src, DB, "BEGIN READ WRITE; INSERT INTO included.notes (body) VALUES ('after the stop'); COMMIT");
+        Thread.sleep(1500);
+        assertEquals("0", one(dst, DB, "SELECT count(*) FROM included.notes WHERE body = 'after the stop'"));
+        exec(src, DB, "BEGIN READ WRITE; DELETE FROM included.notes WHERE body = 'after the stop'; COMMIT");
+        assertEquals("1", one(src, DB, "SELECT count(*) FROM pg_replication_slots"), "the slot stays until the drop");
+
         MigrationFlow.ok(target.post(path("stop-replication"), Map.of("database", DB)));
         exec(dst, DB, "UPDATE included.notes SET body = body || '!' WHERE id = 7");
         Map<String, String> one = compare(Map.of("database", DB));

@@ -93,7 +93,7 @@ def derive(source, target, bouncer=None):
     bouncer: dict(points='source'|'target'|None, paused=bool).
     """
     facts = dict(reverse_stream=False, paused=bool(bouncer and bouncer.get('paused')),
-                 pgbouncer_points=(bouncer or {}).get('points'))
+                 pgbouncer_points=(bouncer or {}).get('points'), stream_left=None)
     if source is None or target is None:
         return Phase('unknown', ['the %s could not be read' % ('source' if source is None else 'target')], facts)
     s_fenced, t_fenced = bool(source.get('fenced')), bool(target.get('fenced'))
@@ -109,6 +109,11 @@ def derive(source, target, bouncer=None):
         if t_fenced:
             return phase('inconsistent', 'the target is fenced while the forward subscription exists')
         if s_fenced:
+            if forward_sub.get('enabled') is False:
+                # Only a cutover's pause disables it on a fenced source, caught up, switched, right before RESUME.
+                facts['stream_left'] = 'forward'
+                return phase('cut_over', 'the old source is fenced and the forward stream stopped at the fence; its '
+                                         'subscription and slot are left to drop (the cutover or cleanup drops them)')
             return phase('cutting_over', 'the source is fenced and the forward subscription still exists')
         if not forward_slot.get('exists') or lost:
             return phase('stream_lost', 'slot %s on the source is %s' % (
@@ -124,6 +129,11 @@ def derive(source, target, bouncer=None):
         return phase('streaming', '%d of %d tables ready' % (ready, total))
     if reverse_sub.get('exists'):
         if t_fenced:
+            if reverse_sub.get('enabled') is False:
+                facts['stream_left'] = 'reverse'
+                return phase('rolled_back', 'the target is fenced and the reverse stream stopped at the fence; its '
+                                            'subscription and slot are left to drop (the rollback or cleanup drops '
+                                            'them)')
             return phase('rolling_back', 'the target is fenced and the reverse subscription still exists')
         if s_fenced:
             return phase('cut_over', 'the forward stream is dropped, the old source is fenced and kept current by '
@@ -325,7 +335,8 @@ def summary(migration_id, phase, source, target, bouncer, bouncer_error):
         if sub.get('exists'):
             parts.append('subscription %s: %s of %s tables ready, %s' % (
                 (f.get('reverse' if side == 'source' else 'forward') or {}).get('name'), sub.get('ready'),
-                sub.get('tables'), 'apply worker running' if sub.get('worker_pid') else 'apply worker NOT running'))
+                sub.get('tables'), 'STOPPED (disabled)' if sub.get('enabled') is False
+                else 'apply worker running' if sub.get('worker_pid') else 'apply worker NOT running'))
         lines.append('%s: %s' % (side, '; '.join(parts)))
     if bouncer is not None:
         lines.append('PgBouncer: clients go to the %s%s' % (bouncer['points'] or 'address %s:%s' % (

@@ -22,7 +22,7 @@ description:
     (O(target_agent_url)) has applied everything up to the fence; copy the sequences; optionally export and hold a
     snapshot on each side for a later M(pgferry.migrate.verify); optionally set up the reverse stream (publisher on
     the target, subscriber on the source); lift a fence left on the target (a rollback's); with O(pgbouncer), point
-    the database at the target, C(RELOAD), drop the stream (O(stop_replication)) and C(RESUME).
+    the database at the target, C(RELOAD), stop the stream (O(stop_replication)), C(RESUME) and drop the stream.
   - One module call instead of a task per step, so clients wait for the agents' work only, not for Ansible's
     per-task overhead. RV(pause_ms) is how long they waited.
   - Before anyone is paused the stream's subscription is set to commit what it applies with C(synchronous_commit=on)
@@ -42,7 +42,13 @@ description:
     resumed - so clients go on against the source and nothing was lost; RV(undone) says what was undone. A stream
     stop that could not reach its publisher leaves the forward subscription enabled; a reverse subscription whose
     slot the source cannot reach on the target stays, disabled, and the next cutover makes it again.
-    Once the stream is dropped the cutover is complete; a failing C(RESUME) is retried for O(resume_timeout) seconds.
+    Once the stream is stopped the cutover is complete; a failing C(RESUME) is retried for O(resume_timeout) seconds.
+  - Inside the pause the stream is only stopped - its subscription disabled and the triggers tempered for it given
+    back, in one transaction (M(pgferry.migrate.stop_replication) with O(stop_replication) V(drop=false)): a
+    millisecond, where C(DROP SUBSCRIPTION) waits for the apply worker to exit and connects to the publisher (30-70
+    ms). The subscription and its slot are dropped after C(RESUME). A drop that fails then fails the module with
+    RV(complete) true and clients running on the target; the lifecycle reads the stopped stream as cut over (rolled
+    back), and a rerun of the playbook, or cleanup, drops it.
   - Runs on the PgBouncer host when O(pgbouncer) is given (its ini file is edited there); both agents must be
     reachable from it.
   - With O(large_objects), the large objects logical replication does not carry are synced as
@@ -94,8 +100,8 @@ options:
     default: false
   stop_replication:
     description:
-      - Drop the stream's subscription (and its slot) after the switch, before C(RESUME). Needs O(pgbouncer); with
-        another switch the caller drops it after its own switch (M(pgferry.migrate.stop_replication)).
+      - Stop the stream after the switch, before C(RESUME), and drop its subscription (and its slot) after it. Needs
+        O(pgbouncer); with another switch the caller drops it after its own switch (M(pgferry.migrate.stop_replication)).
     type: bool
     default: false
   resume_timeout:
@@ -176,7 +182,7 @@ steps_done:
       subscriber_commit, large_objects_before_pause, rehearsal (the paused steps in check mode, nobody paused yet),
       transactions, pause, fence,
       disconnect (session pooling), catch_up, sequences, large_objects_scan, large_objects, snapshot, reverse_publisher,
-      reverse_subscriber, unfence_target, switch, stop_replication, resume.
+      reverse_subscriber, unfence_target, switch, stop_replication (the apply stopped), resume, drop_subscription.
   returned: always
   type: list
   elements: str
@@ -195,7 +201,7 @@ undo_errors:
   type: list
   elements: str
 complete:
-  description: Whether the cutover is done (the stream dropped); a failure after that is not undone.
+  description: Whether the cutover is done (the stream stopped); a failure after that is not undone.
   returned: always
   type: bool
 fence:
@@ -444,11 +450,19 @@ class Cutover:
             self.step('unfence_target', lambda: self.target.delete(self.path('fence', dict(database=self.target_db))))
             self.target_was_fenced = True
         if p['stop_replication']:
-            self.step('stop_replication', lambda: self.target.post(
-                self.path('stop-replication'), dict(database=self.target_db, direction=p['direction'])))
+            # Inside the pause the apply only stops: DISABLE and the tempered triggers back, one transaction, a
+            # millisecond. The apply worker rereads its subscription before it applies another transaction, so nothing
+            # arrives here after the commit - not even the reverse stream's changes coming back once clients write.
+            # The DROP waits for the worker to exit and connects to the publisher to drop the slot (30-70 ms under
+            # load, measured with tools/bench-cutover): after the RESUME.
+            self.step('stop_replication', lambda: self.target.post(self.path('stop-replication'), dict(
+                database=self.target_db, direction=p['direction'], drop=False)))
         if self.bouncer:
             self.step('resume', lambda: self.bouncer.within(p['resume_timeout'], self.bouncer.resume))
             result['pause_ms'] = int((time.monotonic() - paused_at) * 1000)
+        if p['stop_replication']:
+            self.step('drop_subscription', lambda: self.target.post(self.path('stop-replication'), dict(
+                database=self.target_db, direction=p['direction'])))
         return result
 
     # ------------------------------------------------------------ PgBouncer, before and at the pause
@@ -541,7 +555,7 @@ class Cutover:
                 *([scan(self.target, self.target_db)] if p['large_objects'] else []))
             if p['stop_replication']:
                 self.target.post(self.path('stop-replication'), dict(database=self.target_db,
-                                                                     direction=p['direction'], check=True))
+                                                                     direction=p['direction'], drop=False, check=True))
 
         at_once(source_side, target_side)
 
@@ -657,6 +671,13 @@ class Cutover:
         self.bouncer.within(self.p['resume_timeout'], self.bouncer.reload)
 
 
+def words(p):
+    """(the playbook, the side clients go to, the side the stream's slot is on, the stream's subscription)."""
+    if p['direction'] == 'forward':
+        return 'cutover', 'target', 'source', 'pgferry_%s' % p['migration_id']
+    return 'rollback', 'old source', 'target', 'pgferry_%s_reverse' % p['migration_id']
+
+
 def planned(module):
     """Check mode: the steps in order - the agents' own SQL where a step can be asked for it without the ones before
     it having run (fence, stop replication), a comment for the others."""
@@ -696,11 +717,16 @@ def planned(module):
     out.append('-- lift a fence left on the target, if any')
     if name:
         out.extend(['WRITE ini', 'RELOAD'])
+    stop = []
     if p['stop_replication']:
-        out.extend(peer_client(module).post(migration_path(module, 'stop-replication'), dict(
-            database=target_db, direction=p['direction'], check=True)).get('queries') or [])
+        stop = peer_client(module).post(migration_path(module, 'stop-replication'), dict(
+            database=target_db, direction=p['direction'], drop=False, check=True)).get('queries') or []
+        out.extend(stop)
     if name:
         out.append('RESUME %s' % name)
+    if p['stop_replication']:
+        out.extend(q for q in peer_client(module).post(migration_path(module, 'stop-replication'), dict(
+            database=target_db, direction=p['direction'], check=True)).get('queries') or [] if q not in stop)
     return out
 
 
@@ -763,10 +789,17 @@ def main():
         except StepFailed as e:
             complete = 'stop_replication' in cut.done
             undone, errors = ([], []) if complete else cut.undo()
-            if complete:
-                msg = ('%s failed: %s. The cutover itself is complete (the stream is dropped, PgBouncer points at the '
-                       'target); clients stay paused until RESUME %s works on its admin console'
-                       % (cut.step_name, e.msg, p['pgbouncer']['database']))
+            what, to, slot_on, subscription = words(p)
+            if complete and 'resume' in cut.done:
+                msg = ('%s failed: %s. The %s itself is complete and clients run on the %s; only the stopped stream is '
+                       'left - its subscription %s and its slot on the %s, which holds WAL there. Rerun '
+                       'pgferry.migrate.%s once that is fixed (or cleanup): it drops both'
+                       % (cut.step_name, e.msg, what, to, subscription, slot_on, what))
+            elif complete:
+                msg = ('%s failed: %s. The %s itself is complete (the stream is stopped, PgBouncer points at the %s); '
+                       'clients stay paused until RESUME %s works on its admin console, or pgferry.migrate.%s resumes '
+                       'them (and drops the stopped stream)'
+                       % (cut.step_name, e.msg, what, to, p['pgbouncer']['database'], what))
             else:
                 msg = '%s failed: %s. Undone: %s%s' % (
                     cut.step_name, e.msg, ', '.join(undone) or 'nothing was changed',

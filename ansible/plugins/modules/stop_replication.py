@@ -34,6 +34,14 @@ options:
     type: str
     choices: [restore, disable]
     default: restore
+  drop:
+    description:
+      - V(false) stops the apply only - C(ALTER SUBSCRIPTION .. DISABLE) and the tempered triggers back, in one
+        transaction - and leaves the subscription and its slot for a later call with V(true). That takes a millisecond
+        where a drop waits for the apply worker to exit and connects to the publisher; M(pgferry.migrate.cutover_steps)
+        does it inside its pause and drops the subscription after C(RESUME).
+    type: bool
+    default: true
 '''
 
 EXAMPLES = r'''
@@ -71,10 +79,11 @@ def main():
     argument_spec = agent_argument_spec()
     argument_spec.update(migration_argument_spec())
     argument_spec.update(direction=dict(type='str', choices=['forward', 'reverse'], default='forward'),
-                         if_unreachable=dict(type='str', choices=['restore', 'disable'], default='restore'))
+                         if_unreachable=dict(type='str', choices=['restore', 'disable'], default='restore'),
+                         drop=dict(type='bool', default=True))
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
     p = module.params
-    body = dict(database=p['database'], direction=p['direction'], if_unreachable=p['if_unreachable'])
+    body = dict(database=p['database'], direction=p['direction'], if_unreachable=p['if_unreachable'], drop=p['drop'])
     if module.check_mode:
         body['check'] = True
     module.exit_json(**step_result(AgentClient(module).post(migration_path(module, 'stop-replication'), body)))

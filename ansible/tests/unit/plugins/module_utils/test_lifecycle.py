@@ -19,7 +19,7 @@ from ansible_collections.pgferry.migrate.plugins.module_utils.lifecycle import (
 
 
 def side(fenced=False, role=False, fpub=False, fslot=None, fsub=None, rpub=False, rslot=None, rsub=None,
-         archive=False, identities=(), fsub_enabled=True):
+         archive=False, identities=(), fsub_enabled=True, rsub_enabled=True):
     def slot(status):
         return dict(exists=status is not None, wal_status=status, active=status is not None)
 
@@ -31,7 +31,7 @@ def side(fenced=False, role=False, fpub=False, fslot=None, fsub=None, rpub=False
 
     return dict(database='app', database_exists=True, role=role, fenced=fenced,
                 forward=dict(name='pgferry_app', publication=fpub, slot=slot(fslot), subscription=sub(fsub, fsub_enabled)),
-                reverse=dict(name='pgferry_app_reverse', publication=rpub, slot=slot(rslot), subscription=sub(rsub)),
+                reverse=dict(name='pgferry_app_reverse', publication=rpub, slot=slot(rslot), subscription=sub(rsub, rsub_enabled)),
                 user_tables=3, wal=dict(max_slot_wal_keep_size_bytes=-1),
                 state=dict(archive=archive, replica_identity_changes=list(identities)))
 
@@ -40,6 +40,11 @@ STREAMING = (side(role=True, fpub=True, fslot='reserved', archive=True), side(fs
 CUT_OVER = (side(fenced=True, role=True, fpub=True, rsub=(3, 3), archive=True),
             side(role=True, rpub=True, rslot='reserved', archive=True))
 ROLLED_BACK = (side(role=True, fpub=True, archive=True), side(fenced=True, role=True, rpub=True, archive=True))
+# A pause that stopped the stream and resumed clients, ended before it dropped the stream's subscription and slot.
+CUT_OVER_LEFT = (side(fenced=True, role=True, fpub=True, fslot='reserved', rsub=(3, 3), archive=True),
+                 side(role=True, rpub=True, rslot='reserved', fsub=(3, 3), fsub_enabled=False, archive=True))
+ROLLED_BACK_LEFT = (side(role=True, fpub=True, rsub=(3, 3), rsub_enabled=False, archive=True),
+                    side(fenced=True, role=True, rpub=True, rslot='reserved', archive=True))
 
 
 @pytest.mark.parametrize('source,target,bouncer,phase', [
@@ -56,6 +61,11 @@ ROLLED_BACK = (side(role=True, fpub=True, archive=True), side(fenced=True, role=
     (side(fenced=True, role=True, fpub=True, fslot='reserved'), side(fsub=(3, 3)), None, 'cutting_over'),
     (CUT_OVER[0], CUT_OVER[1], dict(points='target', paused=False), 'cut_over'),
     (side(fenced=True, role=True, fpub=True), side(), None, 'cut_over'),  # no reverse stream
+    (CUT_OVER_LEFT[0], CUT_OVER_LEFT[1], dict(points='target', paused=False), 'cut_over'),
+    (CUT_OVER_LEFT[0], CUT_OVER_LEFT[1], dict(points='target', paused=True), 'cut_over'),  # RESUME failed too
+    (side(role=True, fpub=True, fslot='reserved'), CUT_OVER_LEFT[1], None, 'copying'),  # undone: source unfenced
+    (CUT_OVER_LEFT[0], side(fenced=True, fsub=(3, 3), fsub_enabled=False), None, 'inconsistent'),
+    (ROLLED_BACK_LEFT[0], ROLLED_BACK_LEFT[1], dict(points='source', paused=False), 'rolled_back'),
     (side(role=True, fpub=True, rsub=(3, 3)), side(fenced=True, rpub=True, rslot='reserved'), None, 'rolling_back'),
     (ROLLED_BACK[0], ROLLED_BACK[1], dict(points='source', paused=False), 'rolled_back'),
     (side(archive=True), side(role=True, rpub=True), None, 'cleaning_up'),
@@ -87,10 +97,25 @@ def test_phase_is_derived_from_both_sides_and_pgbouncer(source, target, bouncer,
     ('cleanup', CUT_OVER + (None,), 'run'),
     ('cleanup', ROLLED_BACK + (None,), 'run'),
     ('cleanup', (side(), side(), None), 'run'),
+    ('cutover', CUT_OVER_LEFT + (dict(points='target', paused=True),), 'done'),
+    ('rollback', CUT_OVER_LEFT + (None,), 'run'),
+    ('cleanup', CUT_OVER_LEFT + (None,), 'run'),
+    ('migrate', CUT_OVER_LEFT + (None,), None),
+    ('rollback', ROLLED_BACK_LEFT + (None,), 'done'),
+    ('cutover', ROLLED_BACK_LEFT + (None,), None),
+    ('cleanup', ROLLED_BACK_LEFT + (None,), 'run'),
     ('status', (None, None, None), 'show'),
 ])
 def test_each_playbook_runs_only_where_the_phase_allows_it(playbook, phase_facts, action):
     assert decide(playbook, derive(*phase_facts), 'app')[0] == action
+
+
+@pytest.mark.parametrize('facts,left', [(CUT_OVER_LEFT, 'forward'), (ROLLED_BACK_LEFT, 'reverse'), (CUT_OVER, None),
+                                        (ROLLED_BACK, None)])
+def test_a_stream_a_finished_pause_stopped_is_named_to_drop(facts, left):
+    phase = derive(*facts)
+    assert phase.facts['stream_left'] == left
+    assert phase.as_dict()['stream_left'] == left
 
 
 def test_cleanup_of_a_live_migration_needs_the_migration_named():

@@ -19,7 +19,8 @@ import org.apache.commons.pool2.impl.GenericKeyedObjectPoolConfig;
  * The agent's sessions, kept for a moment after use and handed to the next request on the same database. A login
  * costs the agent 11 ms of CPU over TCP with a password (SCRAM's key derivation, in the agent's C1-only JVM) and the
  * server a backend; a cutover's pause makes about ten of them one after another. Kept {@link #KEEP} at most, so an
- * idle agent holds no session, and {@link #IN_ALL} at most idle at once; checked with a round trip before reuse, so a
+ * idle agent holds no session, and {@link #IN_ALL} at most idle at once (past it the one idle longest is ended, not
+ * the one given back: a step's next request is likeliest on the same database); checked with a round trip before reuse, so a
  * session the server ended is never handed out; and reset on return ({@code DISCARD ALL}: settings, role, prepared
  * statements, temporary tables), so nothing one request set reaches the next. A statement that changes what a new
  * session would start with (a database's or role's settings: the fence, the privileges) must be followed by
@@ -157,9 +158,14 @@ final class IdleSessions {
                 case "close" -> {
                     if (!closed) {
                         closed = true;
-                        if (raw.isClosed() || generationTaken != generation.get() || pool.getNumIdle() >= IN_ALL) {
+                        if (raw.isClosed() || generationTaken != generation.get()) {
                             discard(key, raw);
                         } else {
+                            if (pool.getNumIdle() >= IN_ALL && pool.getNumIdle(key) < PER_DATABASE) {
+                                // The session given back is the likeliest to be asked for next (the cutover's steps
+                                // come in runs on one database): the one idle longest goes instead.
+                                pool.clearOldest();
+                            }
                             giveBack(key, raw);
                         }
                     }

@@ -211,6 +211,36 @@ class IdleSessionsTest {
         assertEquals(IdleSessions.IN_ALL, connector.idleSessions(), "kept idle of 9 given back over 3 databases");
     }
 
+    /**
+     * At the cap, the session given back stays and the one idle longest goes: the cutover's pause asks each agent for
+     * a few sessions on its database right after the rehearsal left them idle beside reads of other databases.
+     */
+    @Test
+    void theSessionGivenBackLastIsKeptAtTheCap() throws Exception {
+        PgConnector connector = connector();
+        List<Connection> open = new ArrayList<>();
+        try {
+            for (String db : List.of(OTHER_DB, "postgres")) {
+                for (int i = 0; i < 2; i++) {
+                    open.add(connector.open(db, TIMEOUT, true));
+                }
+            }
+        } finally {
+            for (Connection c : open) {
+                c.close();
+            }
+        }
+        assertEquals(IdleSessions.IN_ALL, connector.idleSessions());
+        int given;
+        try (Connection c = connector.openSettingReadOnly(DB, TIMEOUT, false)) {
+            given = pid(c);
+        }
+        assertEquals(IdleSessions.IN_ALL, connector.idleSessions());
+        try (Connection c = connector.openSettingReadOnly(DB, TIMEOUT, false)) {
+            assertEquals(given, pid(c), "the session given back last was kept");
+        }
+    }
+
     @Test
     void noSessionIsKeptLong() throws Exception {
         PgConnector connector = connector();

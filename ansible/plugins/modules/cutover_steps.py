@@ -44,11 +44,11 @@ description:
     slot the source cannot reach on the target stays, disabled, and the next cutover makes it again.
     Once the stream is stopped the cutover is complete; a failing C(RESUME) is retried for O(resume_timeout) seconds.
   - Inside the pause the stream is only stopped - its subscription disabled and the triggers tempered for it given
-    back, in one transaction (M(pgferry.migrate.stop_replication) with O(stop_replication) V(drop=false)): a
-    millisecond, where C(DROP SUBSCRIPTION) waits for the apply worker to exit and connects to the publisher (30-70
-    ms). The subscription and its slot are dropped after C(RESUME). A drop that fails then fails the module with
-    RV(complete) true and clients running on the target; the lifecycle reads the stopped stream as cut over (rolled
-    back), and a rerun of the playbook, or cleanup, drops it.
+    back, in one transaction (M(pgferry.migrate.stop_replication) with V(drop=false)) - a millisecond, where
+    C(DROP SUBSCRIPTION) waits for the apply worker to exit and connects to the publisher (30-70 ms). The
+    subscription and its slot are dropped after C(RESUME). A drop that fails then fails the module with RV(complete)
+    true and clients running on the target; the lifecycle reads the stopped stream as cut over (rolled back), and a
+    rerun of the playbook, or cleanup, drops it.
   - Runs on the PgBouncer host when O(pgbouncer) is given (its ini file is edited there); both agents must be
     reachable from it.
   - With O(large_objects), the large objects logical replication does not carry are synced as
@@ -100,8 +100,9 @@ options:
     default: false
   stop_replication:
     description:
-      - Stop the stream after the switch, before C(RESUME), and drop its subscription (and its slot) after it. Needs
-        O(pgbouncer); with another switch the caller drops it after its own switch (M(pgferry.migrate.stop_replication)).
+      - Stop the stream after the switch, before C(RESUME), and drop its subscription (and its slot) after it.
+      - Needs O(pgbouncer); with another switch the caller drops it after its own switch
+        (M(pgferry.migrate.stop_replication)).
     type: bool
     default: false
   resume_timeout:

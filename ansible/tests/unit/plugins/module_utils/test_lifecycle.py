@@ -30,8 +30,10 @@ def side(fenced=False, role=False, fpub=False, fslot=None, fsub=None, rpub=False
         return dict(exists=True, enabled=enabled, tables=total, ready=ready)
 
     return dict(database='app', database_exists=True, role=role, fenced=fenced,
-                forward=dict(name='pgferry_app', publication=fpub, slot=slot(fslot), subscription=sub(fsub, fsub_enabled)),
-                reverse=dict(name='pgferry_app_reverse', publication=rpub, slot=slot(rslot), subscription=sub(rsub, rsub_enabled)),
+                forward=dict(name='pgferry_app', publication=fpub, slot=slot(fslot),
+                             subscription=sub(fsub, fsub_enabled)),
+                reverse=dict(name='pgferry_app_reverse', publication=rpub, slot=slot(rslot),
+                             subscription=sub(rsub, rsub_enabled)),
                 user_tables=3, wal=dict(max_slot_wal_keep_size_bytes=-1),
                 state=dict(archive=archive, replica_identity_changes=list(identities)))
 

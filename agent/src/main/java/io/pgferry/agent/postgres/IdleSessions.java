@@ -20,9 +20,9 @@ import org.apache.commons.pool2.impl.GenericKeyedObjectPoolConfig;
  * costs the agent 11 ms of CPU over TCP with a password (SCRAM's key derivation, in the agent's C1-only JVM) and the
  * server a backend; a cutover's pause makes about ten of them one after another. Kept {@link #KEEP} at most, so an
  * idle agent holds no session, and {@link #IN_ALL} at most idle at once (past it the one idle longest is ended, not
- * the one given back: a step's next request is likeliest on the same database); checked with a round trip before reuse, so a
- * session the server ended is never handed out; and reset on return ({@code DISCARD ALL}: settings, role, prepared
- * statements, temporary tables), so nothing one request set reaches the next. A statement that changes what a new
+ * the one given back: a step's next request is likeliest on the same database); checked with a round trip before
+ * reuse, so a session the server ended is never handed out; and reset on return ({@code DISCARD ALL}: settings,
+ * role, prepared statements, temporary tables), so nothing one request set reaches the next. A statement that changes what a new
  * session would start with (a database's or role's settings: the fence, the privileges) must be followed by
  * {@link #clear()}, which ends the idle sessions and every session in use at the time when it is given back, the one
  * that ran the statement included.

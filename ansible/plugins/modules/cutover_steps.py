@@ -643,14 +643,18 @@ class Cutover:
                 errors.append('clients left paused: the source is still fenced or PgBouncer may still point at the '
                               'target')
         if 'subscriber_commit' in done:
-            # The stream goes on: applied at full speed again. Last, so it never holds clients back; a failure only
-            # costs apply speed (the next cutover sets it on anyway), so it is a warning, not an undo error.
+            # The stream goes on: applied at full speed again, and enabled again if stop_replication disabled it
+            # without this run hearing back. Last, so it never holds clients back; a failure costs apply speed, or
+            # leaves the stream stopped with its slot keeping the WAL (the lifecycle then reads copying, and
+            # migrate enables it): a warning, not an undo error - clients are safe on the source.
             try:
                 self.target.delete(self.path('catch-up', dict(database=self.target_db, direction=self.p['direction'])))
                 undone.append('subscriber back to asynchronous commit')
             except (StepFailed, PgBouncerError) as e:
                 self.m.warn('the subscription of database %s still commits synchronously (it applies more slowly '
-                            'until the next cutover drops it): %s' % (self.target_db, getattr(e, 'msg', None) or e))
+                            'until the next cutover drops it)%s: %s' % (
+                                self.target_db, ', and may be disabled: pgferry.migrate.migrate enables it'
+                                if self.step_name == 'stop_replication' else '', getattr(e, 'msg', None) or e))
         return undone, errors
 
     def drop_reverse_subscription(self, undone, errors):

@@ -73,7 +73,7 @@ public final class CatchUpController implements RouteGroup {
     /**
      * {@code DELETE /v1/migrations/{m}/catch-up?database=..[&direction=reverse][&check=true]}: subscribing side,
      * when a cutover is undone and the stream goes on: synchronous_commit = off again, as the subscription was
-     * created.
+     * created, and the subscription enabled again if the pause's stop-replication had disabled it.
      * <ul>
      *   <li>200: {@code {changed, check, queries, subscriber: {subscription, synchronous_commit}}}</li>
      *   <li>400 {@code invalid_request}: bad migration id, missing database parameter, bad direction or check</li>

@@ -41,7 +41,11 @@ public final class SubscriberCommitService {
         return set(migration, request, "on");
     }
 
-    /** Back to applying at full speed: synchronous_commit = off, as the subscription was created. */
+    /**
+     * Back to applying at full speed: synchronous_commit = off, as the subscription was created. It runs when a
+     * cutover is undone and the stream goes on, so an apply the pause stopped (stop-replication with drop false, whose
+     * answer the cutover never got) is enabled again in the same transaction.
+     */
     public StepResult<Response> relax(MigrationId migration, SubscriberCommitRequest request) {
         return set(migration, request, "off");
     }
@@ -49,14 +53,17 @@ public final class SubscriberCommitService {
     private StepResult<Response> set(MigrationId migration, SubscriberCommitRequest request, String value) {
         String name = request.stream().objectName(migration);
         try (Connection c = Sessions.writable(connector, request.database(), TIMEOUT)) {
-            String current = read(c, name, request.database());
+            Subscriptions.Subscription subscription = read(c, name, request.database());
             Plan plan = new Plan();
-            if (!current.equals(value)) {
+            if (!subscription.synchronousCommit().equals(value)) {
                 plan.add("ALTER SUBSCRIPTION " + Sql.ident(name) + " SET (synchronous_commit = " + Sql.literal(value)
                         + ")");
             }
+            if (value.equals("off") && !subscription.enabled()) {
+                plan.add("ALTER SUBSCRIPTION " + Sql.ident(name) + " ENABLE");
+            }
             if (!request.check()) {
-                plan.runEach(c);
+                plan.runInTransaction(c);
             }
             return plan.result(request.check(), new Response(new Subscriber(name, value)));
         } catch (SQLException e) {
@@ -64,9 +71,8 @@ public final class SubscriberCommitService {
         }
     }
 
-    private static String read(Connection c, String name, String database) throws SQLException {
-        return Subscriptions.read(c, name).map(Subscriptions.Subscription::synchronousCommit)
-                .orElseThrow(() -> ApiException.notFound("subscription_not_found", "database " + database
+    private static Subscriptions.Subscription read(Connection c, String name, String database) throws SQLException {
+        return Subscriptions.read(c, name).orElseThrow(() -> ApiException.notFound("subscription_not_found", "database " + database
                         + " has no subscription " + name + "; nothing replicates into it"));
     }
 }

@@ -137,6 +137,13 @@ class CutoverStepsTest {
         assertTrue(relaxed.get("changed").asBoolean());
         assertEquals("off", one(dst, DB, setting));
         MigrationFlow.ok(target.put(path("catch-up"), Map.of("database", DB)));
+        // A cutover undone after its pause stopped the apply (the answer lost): the stream goes on, enabled again.
+        MigrationFlow.ok(target.post(path("stop-replication"), Map.of("database", DB, "drop", false)));
+        JsonNode undone = MigrationFlow.ok(target.delete(path("catch-up") + "?database=" + DB));
+        assertEquals(List.of("ALTER SUBSCRIPTION \"pgferry_" + M + "\" SET (synchronous_commit = 'off')",
+                "ALTER SUBSCRIPTION \"pgferry_" + M + "\" ENABLE"), names(undone.get("queries")));
+        assertEquals("true off", one(dst, DB, "SELECT subenabled || ' ' || subsynccommit FROM pg_subscription"));
+        MigrationFlow.ok(target.put(path("catch-up"), Map.of("database", DB)));
 
         Answer noReverse = target.put(path("catch-up"), Map.of("database", DB, "direction", "reverse"));
         assertEquals(404, noReverse.status(), noReverse.body().toString());

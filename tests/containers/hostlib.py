@@ -340,6 +340,42 @@ def fenced(hosts: Hosts, host: str = "src") -> bool:
     return hosts.psql(host, FENCED, check=False) == [["1"]]
 
 
+def hold_apply(hosts: Hosts, host: str = "dst", table: str = "included.customers", seconds: int = 60):
+    """Holds the subscriber's apply back from the cutover's first step on (cutover_steps sets the subscription to
+    commit synchronously, after the ready check, a few hundred ms before the fence) until the returned release() is
+    called: the catch-up then waits inside the pause, so a fault the fence sets off from here lands in it. The pause
+    itself lasts about a tenth of a second, less than seeing the fence from here takes (psql through docker exec).
+    Watched inside the server (a loop every 5 ms), so the lock is in place within milliseconds of that step. Row locks
+    (every client transaction updates a customer), not a table lock: the reverse stream's publication, made right
+    after, takes a SHARE UPDATE EXCLUSIVE lock on each table and would wait for a table lock."""
+    sql = f"""SET application_name = 'pgferry-test-hold';
+DO $$ BEGIN
+  FOR i IN 1..24000 LOOP
+    EXIT WHEN EXISTS (SELECT 1 FROM pg_subscription WHERE subname = '{MIGRATION}' AND subsynccommit = 'on');
+    PERFORM pg_sleep(0.005);
+  END LOOP;
+END $$;
+BEGIN;
+SELECT count(*) FROM (SELECT FROM {table} FOR UPDATE) AS locked;
+SELECT pg_sleep({seconds});
+COMMIT;
+"""
+    proc = subprocess.Popen(["docker", "exec", "-i", "-u", "postgres", hosts.container(host), "psql", "-X", "-q",
+                             "-h", "/var/run/postgresql", "-d", "app"], stdin=subprocess.PIPE,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, text=True)
+    proc.stdin.write(sql)
+    proc.stdin.close()
+
+    def release() -> None:
+        hosts.psql(host, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                         "WHERE application_name = 'pgferry-test-hold'", check=False)
+        try:
+            proc.wait(30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+    return release
+
+
 def writing_when_fenced(hosts: Hosts, bench, host: str = "src") -> list[bool]:
     """Whether pgbench was still writing when host was fenced: filled in (one value) once the fence is seen. How long
     the rest of the cutover takes depends on the machine's load, so this, not pgbench outlasting it, is what a test

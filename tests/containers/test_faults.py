@@ -18,7 +18,7 @@ import time
 
 import pytest
 
-from hostlib import FENCED, copying, failure_reason, fenced, outcome, when
+from hostlib import FENCED, copying, failure_reason, fenced, hold_apply, outcome, when
 
 FAULT_SECONDS = 15  # longer than wal_sender_timeout/wal_receiver_timeout of the images (10 s): the link is seen dead
 
@@ -69,13 +69,19 @@ def test_fault_matrix(make_hosts, request: pytest.FixtureRequest):
             f"slot {lag} bytes behind after {FAULT_SECONDS}s cut; stream active again "
             f"{time.monotonic() - t:.0f}s after the link came back")
 
-    # 3. The agents' host (the target's agent) vanishes inside the cutover pause.
-    gone = when(lambda: fenced(hosts), lambda: hosts.pause("agents"), interval=0.05)
+    # 3. The agents' host (the target's agent) vanishes inside the cutover pause (held open by hold_apply: it lasts
+    #    about a tenth of a second otherwise).
+    release = hold_apply(hosts)
+    gone = when(lambda: fenced(hosts), lambda: (hosts.pause("agents"), release()), interval=0.05)
     t = time.monotonic()
     run = hosts.start_playbook("pgferry.migrate.cutover")
-    threading.Thread(target=lambda: (gone.wait(180), time.sleep(60), hosts.unpause("agents")), daemon=True).start()
-    run.wait(400)
-    hosts.unpause("agents")
+    # Away longer than cutover_steps waits for an agent's answer (60 s): a call in flight fails, never just in time.
+    threading.Thread(target=lambda: (gone.wait(180), time.sleep(75), hosts.unpause("agents")), daemon=True).start()
+    try:
+        run.wait(400)
+    finally:
+        release()
+        hosts.unpause("agents")
     assert gone.is_set(), "the fence was never seen"
     assert run.rc != 0 and "COULD NOT UNDO" not in run.output, run.output[-4000:]
     assert hosts.scalar("src", FENCED) == "0"
@@ -84,11 +90,15 @@ def test_fault_matrix(make_hosts, request: pytest.FixtureRequest):
             f"cutover failed after {time.monotonic() - t:.0f}s and undid itself ({failure_reason(run.output)}); "
             f"clients back on the source, unfenced")
 
-    # 4. PgBouncer loses the target at the switch (and gets it back 10 s later).
-    lost = when(lambda: fenced(hosts), lambda: (hosts.disconnect("dst", "app"), time.sleep(10),
+    # 4. PgBouncer loses the target at the switch (and gets it back 10 s later); the pause held open as in 3.
+    release = hold_apply(hosts)
+    lost = when(lambda: fenced(hosts), lambda: (hosts.disconnect("dst", "app"), release(), time.sleep(10),
                                                 hosts.reconnect("dst", "app")), interval=0.05)
     t = time.monotonic()
-    run = hosts.playbook("pgferry.migrate.cutover")
+    try:
+        run = hosts.playbook("pgferry.migrate.cutover")
+    finally:
+        release()
     assert lost.wait(60)
     side = hosts.server_behind_bouncer()
     outcome("PgBouncer loses the target at the switch",

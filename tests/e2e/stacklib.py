@@ -38,6 +38,11 @@ def timing(request: pytest.FixtureRequest, what: str, seconds: float) -> None:
     TIMINGS.append((request.node.name, what, seconds))
 
 
+def flat(run: "Run") -> str:
+    """The run's output on one line: Ansible wraps long messages."""
+    return " ".join(run.output.split())
+
+
 @dataclass
 class Run:
     """One ansible-playbook process: started in its own process group, output in a log file."""

@@ -25,6 +25,7 @@ import time
 import pytest
 
 from conftest import REPO
+from stacklib import flat
 from lifecycle_harness import (
     Invariants,
     LedgerBench,
@@ -39,11 +40,6 @@ from lifecycle_harness import (
     through_bouncer,
     wait_for,
 )
-
-
-def flat(run) -> str:
-    """The run's output on one line: Ansible wraps long messages."""
-    return " ".join(run.output.split())
 
 
 def pgbed(*args: str) -> None:

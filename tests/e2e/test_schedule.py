@@ -15,7 +15,7 @@ import subprocess
 import time
 from pathlib import Path
 
-from stacklib import MIGRATION, Run, Stack, timing
+from stacklib import MIGRATION, Run, Stack, flat, timing
 
 SCHEDULE = ("-e", "pgferry_schedule_mode=true")
 BEFORE_THE_SUBSCRIPTION = "preflight,replication_role,publication,schema_archive,roles,database,schema_apply,replica_identity"
@@ -50,11 +50,6 @@ def hold_share_lock(stack: Stack, table: str) -> subprocess.Popen:
         assert proc.poll() is None, f"the locking session ended: {proc.stderr.read().decode()}"
         time.sleep(0.1)
     raise AssertionError(f"SHARE lock on {table} not granted within 30 s")
-
-
-def flat(run: Run) -> str:
-    """The run's output on one line: Ansible wraps long messages."""
-    return " ".join(run.output.split())
 
 
 def report(stack: Stack) -> dict:

@@ -27,10 +27,7 @@ from lifecycle_harness import (
     tear_down,
     wait_for,
 )
-
-
-def flat(run) -> str:
-    return " ".join(run.output.split())
+from stacklib import flat
 
 
 def test_a_stream_stopped_in_the_pause_but_not_dropped_is_finished_by_a_rerun(request: pytest.FixtureRequest):

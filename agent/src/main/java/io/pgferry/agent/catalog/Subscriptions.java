@@ -108,15 +108,19 @@ public final class Subscriptions {
 
     /** DISABLE and DROP of this subscription; see {@link #dropPlan(Connection, String, boolean)}. */
     public static Plan dropPlan(Subscription subscription, boolean detach) {
-        Plan plan = new Plan();
+        Plan plan = stopPlan(subscription);
         String ident = Sql.ident(subscription.name());
-        if (subscription.enabled()) {
-            plan.add("ALTER SUBSCRIPTION " + ident + " DISABLE");
-        }
         if (detach && subscription.slotName() != null) {
             plan.add("ALTER SUBSCRIPTION " + ident + " SET (slot_name = NONE)");
         }
         return plan.add("DROP SUBSCRIPTION " + ident);
+    }
+
+    /** DISABLE of this subscription unless it is disabled already: its apply worker exits, nothing more is applied. */
+    public static Plan stopPlan(Subscription subscription) {
+        Plan plan = new Plan();
+        return subscription.enabled() ? plan.add("ALTER SUBSCRIPTION " + Sql.ident(subscription.name()) + " DISABLE")
+                : plan;
     }
 
     /** subconninfo is readable by superusers only; asking first keeps a refused SELECT out of the server's log. */

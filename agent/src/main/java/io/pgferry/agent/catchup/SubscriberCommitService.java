@@ -38,7 +38,7 @@ public final class SubscriberCommitService {
 
     /** Confirm promptly: synchronous_commit = on. */
     public StepResult<Response> prompt(MigrationId migration, SubscriberCommitRequest request) {
-        return set(migration, request, "on");
+        return set(migration, request, "on", false);
     }
 
     /**
@@ -47,10 +47,11 @@ public final class SubscriberCommitService {
      * answer the cutover never got) is enabled again in the same transaction.
      */
     public StepResult<Response> relax(MigrationId migration, SubscriberCommitRequest request) {
-        return set(migration, request, "off");
+        return set(migration, request, "off", true);
     }
 
-    private StepResult<Response> set(MigrationId migration, SubscriberCommitRequest request, String value) {
+    private StepResult<Response> set(MigrationId migration, SubscriberCommitRequest request, String value,
+                                     boolean enable) {
         String name = request.stream().objectName(migration);
         try (Connection c = Sessions.writable(connector, request.database(), TIMEOUT)) {
             Subscriptions.Subscription subscription = read(c, name, request.database());
@@ -59,7 +60,7 @@ public final class SubscriberCommitService {
                 plan.add("ALTER SUBSCRIPTION " + Sql.ident(name) + " SET (synchronous_commit = " + Sql.literal(value)
                         + ")");
             }
-            if (value.equals("off") && !subscription.enabled()) {
+            if (enable && !subscription.enabled()) {
                 plan.add("ALTER SUBSCRIPTION " + Sql.ident(name) + " ENABLE");
             }
             if (!request.check()) {

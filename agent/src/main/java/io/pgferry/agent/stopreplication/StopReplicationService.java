@@ -78,9 +78,7 @@ public final class StopReplicationService {
     private StepResult<Stopped> stopApply(Connection c, MigrationId migration, StopReplicationRequest request,
                                           String name, Optional<Subscriptions.Subscription> subscription)
             throws SQLException {
-        Plan disable = new Plan();
-        subscription.filter(Subscriptions.Subscription::enabled)
-                .ifPresent(s -> disable.add("ALTER SUBSCRIPTION " + Sql.ident(name) + " DISABLE"));
+        Plan disable = subscription.map(Subscriptions::stopPlan).orElseGet(Plan::new);
         List<String> left = new ArrayList<>();
         List<String> queries = new ArrayList<>(new ApplyTriggers(stateDir, migration, request.database())
                 .restore(c, request.check(), left, disable));

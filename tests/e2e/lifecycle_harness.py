@@ -26,8 +26,12 @@ SOURCE_MAJOR, TARGET_MAJOR = 14, 18
 CHUNK_SECONDS = 20
 IDENTITY_FULL = [{"schema": "ünïcode ☃", "name": 'Quote"d Audit'}]
 IDENTITY_INDEX = [{"schema": "Sales Ops", "name": "Counters", "index": "Counters Key"}]
+# PGFERRY_LIFECYCLE_COPY_METHOD=pgferry runs every lifecycle test's migrations with pgferry's own copy (default: the
+# role's default, PostgreSQL's table sync).
 EXTRA_VARS = json.dumps({"pgferry_replica_identity_full": IDENTITY_FULL,
-                         "pgferry_replica_identity_index": IDENTITY_INDEX})
+                         "pgferry_replica_identity_index": IDENTITY_INDEX,
+                         **({"pgferry_copy_method": os.environ["PGFERRY_LIFECYCLE_COPY_METHOD"]}
+                            if os.environ.get("PGFERRY_LIFECYCLE_COPY_METHOD") else {})})
 LEDGER = '"Sales Ops"."Ledger ü"'
 # One ledger row per transaction, and UPDATEs on the key-less (REPLICA IDENTITY FULL) and the unique-index tables:
 # each client its own rows, so clients never wait for each other.

@@ -14,6 +14,8 @@ description:
   - Calls the target agent's C(POST /v1/migrations/{m}/post-data) and follows the job until it ends.
   - The agent restores, from the uploaded schema archive, the post-data entries still missing on the target
     (indexes, constraints, triggers, rules, policies, materialized-view data) with C(pg_restore -j O(jobs)).
+  - Then it runs C(ANALYZE) on the migration's tables that have no statistics on the target (a copy makes none, and
+    autovacuum never analyzes a partitioned root), so clients that arrive at the cutover meet a planner with statistics.
   - Run it after M(pgferry.migrate.sync_status) reports every table ready, so the copy is not slowed by indexes.
   - Index expressions and materialized views' queries run as their owners (the schema apply moved them), never as the
     agent's role. Policies naming a role of O(role_map) are created naming the target's role.
@@ -51,6 +53,12 @@ queries:
   type: list
   elements: str
   sample: ["CREATE INDEX customers_name_idx ON included.customers USING btree (name)"]
+analyzed:
+  description: Tables analyzed (in check mode, to analyze) because they had no statistics on the target.
+  returned: when the job finished, and in check mode
+  type: list
+  elements: str
+  sample: ['"included"."customers"']
 job:
   description: The agent's job as last seen (C(id), C(step), C(state), C(progress), C(started_at), C(finished_at), C(result)).
   returned: when the agent ran a job

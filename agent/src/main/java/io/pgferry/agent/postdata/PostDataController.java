@@ -27,7 +27,8 @@ public final class PostDataController implements RouteGroup {
      * {@code POST /v1/migrations/{m}/post-data[?wait=N]} {@code {database, jobs, check, privileges, role_map}}: a job
      * restoring every post-data entry missing on the target with {@code pg_restore --jobs} (policies naming a mapped
      * role created by the agent with the target's role), then refreshing materialized views that are populated on
-     * the source and empty here. With {@code check}, the plan is returned at once.
+     * the source and empty here, then analyzing the tables that have no statistics here. With {@code check}, the plan
+     * is returned at once.
      * <ul>
      *   <li>200: with check: {@link PostDataResult}; else {@code {"job": ...}} finished within {@code wait}
      *       seconds (a failed job too: see its {@code state} and {@code error})</li>

@@ -11,8 +11,9 @@ import java.util.Map;
  * @param refreshed materialized views refreshed (populated on the source, empty on the target)
  * @param notRefreshed materialized views left empty, each with why and what to do
  * @param unresolved entries whose object the manifest could not identify, left alone
+ * @param analyzed tables analyzed (or, with check, to analyze): they had no statistics on the target
  */
 public record PostDataResult(boolean changed, boolean check, List<String> queries, List<String> actions,
                              Map<String, Integer> restored, int present, List<String> refreshed,
-                             List<String> notRefreshed, int unresolved) {
+                             List<String> notRefreshed, int unresolved, List<String> analyzed) {
 }

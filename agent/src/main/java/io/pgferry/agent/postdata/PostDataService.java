@@ -6,6 +6,7 @@ import io.pgferry.agent.jobs.JobView;
 import io.pgferry.agent.jobs.ProgressSink;
 import io.pgferry.agent.migration.ApplyTriggers;
 import io.pgferry.agent.migration.DatabaseCheck;
+import io.pgferry.agent.migration.TableRef;
 import io.pgferry.agent.migration.MigrationId;
 import io.pgferry.agent.postgres.Deadlocks;
 import io.pgferry.agent.postgres.PgConnector;
@@ -41,8 +42,9 @@ import java.util.TreeMap;
 
 /**
  * After the copy: every post-data object the target lacks (indexes, constraints, triggers, rules, policies,
- * partition index attachments), restored in parallel, then materialized views refreshed. Rerunning restores
- * only what is still missing, so a job cut short is finished by running it again.
+ * partition index attachments), restored in parallel, then materialized views refreshed and the tables without
+ * statistics analyzed ({@link Statistics}). Rerunning restores only what is still missing, so a job cut short is
+ * finished by running it again.
  *
  * <p>The objects already belong to their source owners (the schema apply gave them), so PostgreSQL runs index
  * expressions and a materialized view's query as that owner (security-restricted operations), not as the agent's
@@ -76,7 +78,8 @@ public final class PostDataService {
      *                 comments on them restored afterwards
      */
     record PostDataRestore(List<TocEntry> restore, int present, List<TocEntry> refresh, List<String> notRefreshed,
-                           List<PolicyRoles> policies, List<TocEntry> policyComments, int unresolved) {
+                           List<PolicyRoles> policies, List<TocEntry> policyComments, int unresolved,
+                           List<TableRef> analyze) {
     }
 
     public PostDataResult check(MigrationId migration, PostDataRequest request) {
@@ -105,7 +108,8 @@ public final class PostDataService {
                                ProgressSink progress) throws IOException {
         TargetArchive archive = TargetArchive.load(stateDir, migration);
         PostDataRestore plan = plan(database, archive.manifest(), request);
-        int steps = plan.refresh().size() + 1;
+        List<String> analyze = Statistics.statements(plan.analyze());
+        int steps = plan.refresh().size() + analyze.size() + 1;
         Restore restore = new Restore(process, Tools.forServer(pgTools, serverMajor(database)), archive.files());
         Set<Integer> firingIds = new HashSet<>();
         plan.restore().stream().filter(PostDataService::firesOnRows).forEach(e -> firingIds.add(e.id()));
@@ -139,6 +143,10 @@ public final class PostDataService {
                 progress.report(done++, steps, "refreshing materialized view " + Sql.qualified(view.schema(),
                         view.name()));
                 st.execute("REFRESH MATERIALIZED VIEW " + Sql.qualified(view.schema(), view.name()));
+            }
+            for (String statement : analyze) {
+                progress.report(done++, steps, "analyzing the tables without statistics");
+                st.execute(statement);
             }
         } catch (SQLException e) {
             throw connector.translate(e);
@@ -263,8 +271,9 @@ public final class PostDataService {
             queries.add(sql);
             refreshed.add(Sql.qualified(v.schema(), v.name()));
         }
+        queries.addAll(Statistics.statements(plan.analyze()));
         return new PostDataResult(!queries.isEmpty(), check, queries, actions, restored, plan.present(), refreshed,
-                plan.notRefreshed(), plan.unresolved());
+                plan.notRefreshed(), plan.unresolved(), plan.analyze().stream().map(TableRef::quoted).toList());
     }
 
     /** The policy as the source defines it, naming the target's roles; its expressions are fully qualified. */
@@ -303,11 +312,14 @@ public final class PostDataService {
         try (Connection c = connector.open(database, Duration.ofMinutes(5), true)) {
             TargetCatalog target = new TargetCatalog(c);
             List<String> missingTables = new ArrayList<>();
+            List<TableRef> tables = new ArrayList<>();
             List<TocEntry> refresh = new ArrayList<>();
             List<String> notRefreshed = new ArrayList<>();
             for (TocEntry e : manifest.section(TocEntry.PRE_DATA)) {
                 if ("table".equals(e.type()) && !target.exists(e)) {
                     missingTables.add(e.describe());
+                } else if ("table".equals(e.type())) {
+                    tables.add(new TableRef(e.schema(), e.name()));
                 } else if ("materialized view".equals(e.type()) && Boolean.TRUE.equals(e.populated())
                         && target.exists(e) && !target.populated(e)) {
                     String owner = owners.get(List.of(e.schema(), e.name()));
@@ -350,7 +362,8 @@ public final class PostDataService {
             List<TocEntry> policyComments = TargetArchive.withComments(manifest, mappedPolicies).stream()
                     .filter(e -> "COMMENT".equals(e.desc())).toList();
             return new PostDataRestore(TargetArchive.withComments(manifest, missing), present, refresh,
-                    notRefreshed, policies, policyComments, unresolved);
+                    notRefreshed, policies, policyComments, unresolved,
+                    Statistics.missing(c, tables, connector.serverVersion(c).major()));
         } catch (SQLException e) {
             throw connector.translate(e);
         }

@@ -293,9 +293,14 @@ abstract class SchemaPipelineContract {
         assertTrue(job.at("/result/changed").asBoolean());
         assertTrue(job.at("/result/restored/INDEX").asInt() >= 5, job.toString());
         assertEquals(Catalogs.objects(source, DB, OUT_OF_SCOPE), Catalogs.objects(target, DB, List.of()));
+        // No table here was ever analyzed (the schema apply made them, no copy ran): each gets its statistics once.
+        assertTrue(check.at("/analyzed").size() > 0, check.body().toString());
+        assertEquals(check.at("/analyzed"), job.at("/result/analyzed"), job.toString());
+        assertTrue(job.at("/result/queries").toString().contains("ANALYZE "), job.toString());
 
         JsonNode rerun = finished(tgt.post("/v1/migrations/main/post-data?wait=60", Map.of("database", DB)));
         assertFalse(rerun.at("/result/changed").asBoolean(), rerun.toString());
+        assertEquals(0, rerun.at("/result/analyzed").size(), rerun.toString());
         assertEquals(Catalogs.objects(source, DB, OUT_OF_SCOPE), Catalogs.objects(target, DB, List.of()));
     }
 

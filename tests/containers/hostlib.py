@@ -400,11 +400,18 @@ def failure_reason(output: str) -> str:
 def cutover_with_link_cut_in_the_pause(hosts: Hosts, request: pytest.FixtureRequest) -> Run:
     """The target loses the source right after the fence: the catch-up cannot finish, cutover_steps undoes
     everything (fence lifted, PgBouncer resumed on the source, the forward stream kept); the link comes back, a rerun
-    cuts over. Returns the rerun."""
+    cuts over. Returns the rerun.
+
+    The pause is held open by hold_apply until the run ends: it lasts about a tenth of a second otherwise, less than
+    seeing the fence from here takes, and a catch-up done before the link went would make the cutover succeed."""
+    release = hold_apply(hosts)
     cut = when(lambda: fenced(hosts), lambda: hosts.disconnect("src", "repl"), interval=0.05)
     t = time.monotonic()
-    # The catch-up cannot finish with the link cut: a short wait for it (the inventory's 30 s proves nothing more).
-    run = hosts.playbook("pgferry.migrate.cutover", "-e", "pgferry_cutover_catch_up_timeout=8")
+    try:
+        # The catch-up cannot finish with the link cut: a short wait for it (the inventory's 30 s proves nothing more).
+        run = hosts.playbook("pgferry.migrate.cutover", "-e", "pgferry_cutover_catch_up_timeout=8")
+    finally:
+        release()
     failed_s = time.monotonic() - t
     assert cut.is_set(), "the fence was never seen"
     hosts.reconnect("src", "repl")

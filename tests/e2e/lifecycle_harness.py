@@ -143,6 +143,21 @@ def tear_down(st: Stack, passed: bool) -> None:
         shutil.rmtree(st.dir, ignore_errors=True)
 
 
+def fixture_stack(request, prefix: str, fixture: str):
+    """A new stack whose source database app holds fixtures/<fixture>; torn down after the test (kept when it failed).
+    A generator for a pytest fixture: `yield from fixture_stack(request, "shapes", "shapes.sql")`."""
+    name = f"{prefix}-{uuid.uuid4().hex[:8]}"
+    st = Stack(name, CACHE / "stacks" / name, {})
+    try:
+        st.up()
+        st.psql("source", "CREATE DATABASE app", db="postgres")
+        st.psql("source", (REPO / "fixtures" / fixture).read_text())
+        yield st
+    finally:
+        rep = getattr(request.node, "rep_call", None)
+        tear_down(st, passed=rep is not None and rep.passed)
+
+
 def playbook(st: Stack, name: str, *args: str, timeout: float = 600) -> Run:
     run = st.start_playbook(f"pgferry.migrate.{name}", "-e", EXTRA_VARS, *args)
     run.wait(timeout)

@@ -13,12 +13,11 @@ added), and the source is left with no slot, publication or role of the migratio
 from __future__ import annotations
 
 import json
-import uuid
 
 import pytest
 
-from conftest import CACHE, REPO, Stack
-from lifecycle_harness import tear_down
+from conftest import Stack
+from lifecycle_harness import fixture_stack
 
 OPTIONS = json.dumps({"pgferry_exclude_schemas": [], "pgferry_cutover_switch": "none"})
 SCHEMAS = "('Ünï Schema', 'select')"
@@ -77,16 +76,7 @@ UPDATE "select".mid SET extra = extra + 1;
 
 @pytest.fixture
 def objects_stack(request: pytest.FixtureRequest):
-    name = f"objects-{uuid.uuid4().hex[:8]}"
-    st = Stack(name, CACHE / "stacks" / name, {})
-    try:
-        st.up()
-        st.psql("source", "CREATE DATABASE app", db="postgres")
-        st.psql("source", (REPO / "fixtures" / "objects.sql").read_text())
-        yield st
-    finally:
-        rep = getattr(request.node, "rep_call", None)
-        tear_down(st, passed=rep is not None and rep.passed)
+    yield from fixture_stack(request, "objects", "objects.sql")
 
 
 def playbook(st: Stack, name: str) -> str:

@@ -20,12 +20,11 @@ import json
 import re
 import subprocess
 import time
-import uuid
 
 import pytest
 
-from conftest import CACHE, REPO, Stack
-from lifecycle_harness import tear_down
+from conftest import REPO, Stack
+from lifecycle_harness import fixture_stack
 from stacklib import TARGET_MAJOR
 
 OPTIONS = {"pgferry_copy_method": "pgferry", "pgferry_include_schemas": ["we.ird $chema", "parts"],
@@ -56,16 +55,7 @@ OWNERS = """SELECT string_agg(n.nspname || '.' || c.relname || '=' || pg_get_use
 
 @pytest.fixture
 def shapes_stack(request: pytest.FixtureRequest):
-    name = f"shapes-{uuid.uuid4().hex[:8]}"
-    st = Stack(name, CACHE / "stacks" / name, {})
-    try:
-        st.up()
-        st.psql("source", "CREATE DATABASE app", db="postgres")
-        st.psql("source", (REPO / "fixtures" / "shapes.sql").read_text())
-        yield st
-    finally:
-        rep = getattr(request.node, "rep_call", None)
-        tear_down(st, passed=rep is not None and rep.passed)
+    yield from fixture_stack(request, "shapes", "shapes.sql")
 
 
 def test_shapes_move_with_the_own_copy_and_a_partition_the_root_cannot_write_is_refused(shapes_stack: Stack):

@@ -6,8 +6,8 @@ import io.pgferry.agent.jobs.JobView;
 import io.pgferry.agent.jobs.ProgressSink;
 import io.pgferry.agent.migration.ApplyTriggers;
 import io.pgferry.agent.migration.DatabaseCheck;
-import io.pgferry.agent.migration.TableRef;
 import io.pgferry.agent.migration.MigrationId;
+import io.pgferry.agent.migration.TableRef;
 import io.pgferry.agent.postgres.Deadlocks;
 import io.pgferry.agent.postgres.PgConnector;
 import io.pgferry.agent.postgres.PgProcess;
@@ -312,14 +312,11 @@ public final class PostDataService {
         try (Connection c = connector.open(database, Duration.ofMinutes(5), true)) {
             TargetCatalog target = new TargetCatalog(c);
             List<String> missingTables = new ArrayList<>();
-            List<TableRef> tables = new ArrayList<>();
             List<TocEntry> refresh = new ArrayList<>();
             List<String> notRefreshed = new ArrayList<>();
             for (TocEntry e : manifest.section(TocEntry.PRE_DATA)) {
                 if ("table".equals(e.type()) && !target.exists(e)) {
                     missingTables.add(e.describe());
-                } else if ("table".equals(e.type())) {
-                    tables.add(new TableRef(e.schema(), e.name()));
                 } else if ("materialized view".equals(e.type()) && Boolean.TRUE.equals(e.populated())
                         && target.exists(e) && !target.populated(e)) {
                     String owner = owners.get(List.of(e.schema(), e.name()));
@@ -363,7 +360,7 @@ public final class PostDataService {
                     .filter(e -> "COMMENT".equals(e.desc())).toList();
             return new PostDataRestore(TargetArchive.withComments(manifest, missing), present, refresh,
                     notRefreshed, policies, policyComments, unresolved,
-                    Statistics.missing(c, tables, connector.serverVersion(c).major()));
+                    Statistics.missing(c, manifest.tables(), connector.serverVersion(c).major()));
         } catch (SQLException e) {
             throw connector.translate(e);
         }

@@ -15,7 +15,8 @@ import java.util.List;
  * root or a table whose autovacuum is off. A cutover in between would send the application's queries to a planner
  * that guesses. pgcopydb analyzes each table after its copy for the same reason.
  *
- * <p>A table needs it when it has rows or may have (reltuples is not 0), the view of the statistics it may read shows
+ * <p>The tables are the migration's (the manifest's: a partitioned table's root, whose ANALYZE samples its partitions
+ * and analyzes each of them too). A table needs it when it has rows or may have (reltuples is not 0), the view of the statistics it may read shows
  * none for it, and it was never analyzed; a rerun finds them made and does nothing. Tables the agent's role may not
  * analyze (not their owner's member, no MAINTAIN on PostgreSQL 17+) are left to autovacuum, never attempted: PostgreSQL
  * would skip them with a warning on every run.

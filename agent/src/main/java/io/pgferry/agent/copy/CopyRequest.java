@@ -15,7 +15,8 @@ import java.util.Locale;
  * @param binary the subscription's {@code binary} option (the copy itself picks binary per table where types allow)
  * @param streaming the subscription's {@code streaming} option: on (default), off or parallel
  * @param pieceBytes largest part of a table one job copies: bigger tables are split in ctid ranges copied in
- *                   parallel; absent means the size of all tables over 4 jobs, from 64 MiB to 1 GiB
+ *                   parallel; absent means the size of all tables over 4 pieces a job, from 64 MiB to 1 GiB,
+ *                   on a target host of 3 CPUs or more, and no split on fewer ({@code CopyPlan.SPLIT_MIN_CPUS})
  */
 public record CopyRequest(String database, SourceConnection connection, Integer jobs, Integer indexJobs,
                           Boolean binary, String streaming, Long pieceBytes, Boolean check) {

@@ -359,7 +359,8 @@ public final class CopyService implements SyncStatusService.OwnCopies {
             source.setReadOnly(true);
             try (Statement st = source.createStatement()) {
                 st.execute("SET TRANSACTION SNAPSHOT " + Sql.literal(slot.snapshot()));
-                plan = CopyPlan.read(source, logged, request.jobs(), request.pieceBytes(), binary);
+                plan = CopyPlan.read(source, logged, request.jobs(), request.pieceBytes(),
+                        Runtime.getRuntime().availableProcessors(), binary);
                 indexes = IndexPlan.of(manifest, plan.units(), new TargetCatalog(target));
                 keys = KeyIndex.read(source, indexes.entries());
             } finally {

@@ -15,7 +15,7 @@ import java.util.List;
  * @param timings seconds per part, in order: {@code checks} (both sides read), {@code slot} (waiting for the
  *                consistent point), {@code plan} (catalogs, index script), {@code rows} (until the last table's rows
  *                were committed), {@code indexes} (the builds still running then), {@code subscription}
- * @param notes what was not copied and why (a foreign table partition)
+ * @param notes what was not copied and why (a foreign table partition), or not split into ranges
  */
 public record CopySummary(String status, String outcome, String slot, String consistentLsn, int tables, long bytes,
                           long rows, int binaryTables, int indexBuilds, double seconds,

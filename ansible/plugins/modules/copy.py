@@ -59,7 +59,7 @@ options:
     description:
       - Largest part of a table one job copies; bigger tables are split into ctid ranges copied in parallel.
       - Unset means the size of all tables over four pieces per job, from 64 MiB to 1 GiB, where the target agent's
-        host has three CPUs or more; on fewer no table is split (a note in RV(summary.notes) says so). Two writers of one
+        host has three CPUs or more; on fewer no table is split (a note in C(notes) of RV(summary) says so). Two writers of one
         table each take a target backend's CPU, and their ranges interleave in the target's heap, so the index builds
         after them lose the order a copy in heap order keeps. On two CPUs (pgbench scale 30, four indexes) the copy
         took 4.2-4.4 s whole against 4.8-5.1 s in ranges.
@@ -106,7 +106,7 @@ queries:
 summary:
   description:
     - What the copy did, in totals (C(status), C(outcome), C(slot), C(consistent_lsn), C(tables), C(bytes), C(rows),
-      C(binary_tables), C(index_builds), C(seconds), C(timings) per part, C(notes): what was not copied, or not in
+      C(binary_tables), C(index_builds), C(seconds), C(timings) per part, C(notes) - what was not copied, or not in
       ranges, and why). Per table, read
       C(GET /v1/migrations/{m}/copy) on the target agent. (Not named C(copy) - in Jinja C(result.copy) is a dict's
       method.)

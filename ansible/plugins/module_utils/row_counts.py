@@ -35,6 +35,17 @@ SETTLE_SECONDS = 11
 ATTEMPTS = 3
 
 
+class SubscriberBehind(Exception):
+    """The subscriber did not apply up to S1's position within one wait: it lags, or its apply worker keeps failing.
+    The agent's own words (504 catch_up_timeout) are the message."""
+
+
+def _subscriber_wait(source, timeout):
+    """Seconds the source agent may hold S1 waiting for the subscriber: within the client's own timeout, past which
+    the client would give up first ("no answer from the agent") and the agent wait on, a snapshot held, for nothing."""
+    return max(1, min(int(timeout), int(getattr(source, 'timeout', 30) or 30) - 5))
+
+
 def _key(t):
     return (t['schema'], t['name'])
 
@@ -68,10 +79,13 @@ def _lookup(client, path, db, snapshot, wanted):
 
 def measure(source, target, path, source_db, target_db, keys, timeout):
     """One measurement of the tables `keys` (None: the manifest's); returns ({key: entry}, counters before S1)."""
-    body = dict(database=source_db, wait_for_subscriber=True, timeout_seconds=max(1, int(timeout)))
+    body = dict(database=source_db, wait_for_subscriber=True, timeout_seconds=_subscriber_wait(source, timeout))
     if keys is not None:
         body['tables'] = [_table(k) for k in keys]
-    s1 = source.post(path('row-counts/snapshot'), body)
+    status, s1 = source.post(path('row-counts/snapshot'), body, accept_status=(504,))
+    if status == 504:
+        # The agent let S1 go; nothing is held.
+        raise SubscriberBehind((s1 or {}).get('detail') or 'the subscriber did not apply up to the source\'s position')
     held = [(source, s1['snapshot'])]
     done = False
     try:

@@ -20,7 +20,10 @@ description:
   - Then, with O(row_counts=true), every table's rows are counted on both sides at one point and compared (the
     source's own inserts and deletes between the two snapshots bound any difference; docs/design.md, section The copy
     proves itself) - a table the target holds fewer or more rows of fails the check, naming it, before any client is
-    paused. It costs about two full scans of the largest table, one per side at once, outside the pause.
+    paused. It costs about two full scans of the largest table, one per side at once, outside the pause. It first
+    waits, at most 25 seconds (within the client's timeout), for the subscriber to apply everything the source's
+    snapshot sees; one that does not (it lags, or its apply worker keeps failing) fails the check with
+    C(catch_up_timeout) and the source agent's words.
   - The scope options are the scope as the user defines it (a rule - every schema but X - or lists); the source resolves
     it again, and a schema or table it selects now that the schema archive did not move (created since) is drift
     (C(scope_drift)) - a cutover would leave it behind.
@@ -116,7 +119,12 @@ from ansible_collections.pgferry.migrate.plugins.module_utils.agent_client impor
     peer_client,
     scope_body,
 )
-from ansible_collections.pgferry.migrate.plugins.module_utils.row_counts import describe as describe_rows, prove, quoted
+from ansible_collections.pgferry.migrate.plugins.module_utils.row_counts import (
+    describe as describe_rows,
+    prove,
+    quoted,
+    SubscriberBehind,
+)
 
 RETRY = ('lag_too_high', 'tables_not_ready', 'subscription_not_streaming')
 
@@ -154,8 +162,13 @@ def main():
             if problem is None:
                 result = dict(changed=False, queries=[], source=src, target=dst, tries=tries)
                 if p['row_counts']:
-                    proof = prove(source, target, lambda step: migration_path(module, step), p['database'],
-                                  p['target_database'] or p['database'], timeout=p['row_counts_timeout'])
+                    try:
+                        proof = prove(source, target, lambda step: migration_path(module, step), p['database'],
+                                      p['target_database'] or p['database'], timeout=p['row_counts_timeout'])
+                    except SubscriberBehind as behind:
+                        module.fail_json(msg='not ready for cutover [catch_up_timeout]: %s. Nothing was paused or '
+                                             'fenced; rerun once the target has caught up' % behind,
+                                         code='catch_up_timeout', tries=tries)
                     result['row_counts'] = proof
                     if not proof['proven']:
                         module.fail_json(msg='not ready for cutover [rows_differ]: the target does not hold the '

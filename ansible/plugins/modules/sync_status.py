@@ -22,7 +22,9 @@ description:
     table's rows are counted on the source and on the target at one point and compared (the source's own inserts and
     deletes between the two snapshots bound any difference; docs/design.md, "The copy proves itself"). A table that
     holds fewer or more rows than the source fails the module with the table named, so RV(synced) is never true for
-    a short copy.
+    a short copy. The comparison first waits, at most 25 seconds at a time (within the client's timeout), for the
+    subscriber to apply everything the source's first snapshot sees; one that does not (it lags, or its apply worker
+    keeps failing) sends the module back to its polls, which then fail as below or wait on.
   - With O(wait=true) the module's action plugin prints a line every O(progress_interval) seconds while it waits
     (tables ready, bytes copied, percent, ETA, lag), as AWX's job output shows them. Each poll is also recorded in
     RV(history) (elapsed seconds, tables ready, percent, lag).
@@ -188,7 +190,8 @@ row_counts:
   description:
     - The comparison of the rows (C(proven), C(tables) - each with C(source_rows), C(target_rows), C(status) equal,
       within_changes, differ or missing, and the source's C(inserts) and C(deletes) between the two snapshots -,
-      C(differing), C(attempts), C(seconds)).
+      C(differing), C(attempts), C(seconds)); or C(proven) false and C(subscriber_behind), the source agent's words,
+      when the subscriber did not apply up to the source's snapshot within the comparison's wait.
   returned: when the copy is done and O(source_agent) is given
   type: dict
 timed_out:
@@ -229,6 +232,7 @@ from ansible_collections.pgferry.migrate.plugins.module_utils.row_counts import 
     describe as describe_rows,
     prove,
     source_argument_spec,
+    SubscriberBehind,
     source_client,
 )
 
@@ -346,10 +350,17 @@ def main():
                       percent=status.get('percent'), lag_bytes=lag_bytes, history=history, waited_seconds=elapsed,
                       errors=status.get('errors'), worker_errors_before=errors_at_start)
         if synced and p['row_counts'] and source:
-            proof = prove(source, client, lambda step: migration_path(module, step),
-                          p['source_database'] or p['database'], p['database'], timeout=p['row_counts_timeout'])
-            result['row_counts'] = proof
-            if not proof['proven']:
+            try:
+                proof = prove(source, client, lambda step: migration_path(module, step),
+                              p['source_database'] or p['database'], p['database'], timeout=p['row_counts_timeout'])
+            except SubscriberBehind as behind:
+                # Not in sync after all: the polls go on, and a failing apply worker is named by them.
+                proof = None
+                synced = result['synced'] = False
+                result['row_counts'] = dict(proven=False, subscriber_behind=str(behind))
+            if proof is not None:
+                result['row_counts'] = proof
+            if proof is not None and not proof['proven']:
                 result['synced'] = False
                 module.fail_json(msg='subscription pgferry_%s: every table is ready, but the copy is not complete - '
                                      'the rows differ: %s. The migration stops here: find why (row-level security, '

@@ -5,7 +5,9 @@ changes between its two snapshots explain, and what is reported as a difference.
 
 from __future__ import annotations
 
-from ansible_collections.pgferry.migrate.plugins.module_utils.row_counts import describe, prove
+import pytest
+
+from ansible_collections.pgferry.migrate.plugins.module_utils.row_counts import describe, prove, SubscriberBehind
 
 ITEMS = ('Sëc "q"', 'It€ms')
 PLAIN = ('public', 'plain')
@@ -48,7 +50,11 @@ class Agent:
     def __init__(self, side, tables):
         self.side, self.tables, self.calls = side, tables, []
 
-    def post(self, path, body):
+    def post(self, path, body, accept_status=()):
+        answer = self.answer(path, body)
+        return (200, answer) if accept_status else answer
+
+    def answer(self, path, body):
         self.calls.append((path, body))
         asked = [(t['schema'], t['name']) for t in body.get('tables') or []]
         if path == 'row-counts/snapshot':
@@ -211,3 +217,24 @@ def test_answers_that_leave_nulls_out_are_read_the_same():
     proof = prove(SparseAgent('source', {ITEMS: t}), SparseAgent('target', {ITEMS: t}), lambda step: step, 'src',
                   'dst', sleep=clock.sleep, clock=clock, attempts=1)
     assert not proof['proven'] and 'missing on the target' in describe(proof['differing'])
+
+
+class BehindSource(Agent):
+    """A source whose subscriber never applies up to S1: the agent answers 504 catch_up_timeout after the wait."""
+    timeout = 30
+
+    def post(self, path, body, accept_status=()):
+        self.calls.append((path, body))
+        assert path == 'row-counts/snapshot' and 504 in accept_status
+        return 504, dict(code='catch_up_timeout', detail='the subscriber of slot pgferry_m had applied up to 0/10 '
+                                                         'after 25 s, short of 0/20')
+
+
+def test_a_subscriber_that_does_not_catch_up_ends_the_comparison_within_the_clients_timeout():
+    tables = {ITEMS: Table(rows(10))}
+    source, target = BehindSource('source', tables), Agent('target', tables)
+    with pytest.raises(SubscriberBehind, match='short of 0/20'):
+        prove(source, target, lambda step: step, 'db', 'db', timeout=180)
+    # the agent holds S1 at most 25 s, so it answers before the client's 30 s run out; the target was never asked
+    assert source.calls[0][1]['timeout_seconds'] == 25
+    assert target.calls == []

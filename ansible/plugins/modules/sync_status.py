@@ -358,6 +358,7 @@ def main():
                 proof = None
                 synced = result['synced'] = False
                 result['row_counts'] = dict(proven=False, subscriber_behind=str(behind))
+                elapsed = result['waited_seconds'] = round(time.monotonic() - started, 1)
             if proof is not None:
                 result['row_counts'] = proof
             if proof is not None and not proof['proven']:
@@ -377,8 +378,10 @@ def main():
         if grown >= FAILING_WORKER_ERRORS:
             module.fail_json(msg=failing_workers_message(p['migration_id'], grown, status), **result)
         if elapsed >= p['wait_timeout']:
+            behind = (result.get('row_counts') or {}).get('subscriber_behind')
             module.fail_json(msg='subscription pgferry_%s not in sync after %ss: %s'
-                                 % (p['migration_id'], p['wait_timeout'], describe(status)), timed_out=True, **result)
+                                 % (p['migration_id'], p['wait_timeout'], behind or describe(status)), timed_out=True,
+                             **result)
         # While tables are not ready the held poll is the wait (a quarter of a second at least between two, should an
         # answer come back early); once they are, the lag is waited for with pauses that double.
         pause = next(pauses) if status.get('all_ready') else FIRST_PAUSE

@@ -40,12 +40,6 @@ class SubscriberBehind(Exception):
     The agent's own words (504 catch_up_timeout) are the message."""
 
 
-def _subscriber_wait(source, timeout):
-    """Seconds the source agent may hold S1 waiting for the subscriber: within the client's own timeout, past which
-    the client would give up first ("no answer from the agent") and the agent wait on, a snapshot held, for nothing."""
-    return max(1, min(int(timeout), int(getattr(source, 'timeout', 30) or 30) - 5))
-
-
 def _key(t):
     return (t['schema'], t['name'])
 
@@ -79,7 +73,9 @@ def _lookup(client, path, db, snapshot, wanted):
 
 def measure(source, target, path, source_db, target_db, keys, timeout):
     """One measurement of the tables `keys` (None: the manifest's); returns ({key: entry}, counters before S1)."""
-    body = dict(database=source_db, wait_for_subscriber=True, timeout_seconds=_subscriber_wait(source, timeout))
+    # The agent holds S1 while it waits for the subscriber: within the client's own timeout, past which the client
+    # would give up first ("no answer from the agent") and the agent wait on, a snapshot held, for nothing.
+    body = dict(database=source_db, wait_for_subscriber=True, timeout_seconds=source.hold_seconds(timeout))
     if keys is not None:
         body['tables'] = [_table(k) for k in keys]
     status, s1 = source.post(path('row-counts/snapshot'), body, accept_status=(504,))

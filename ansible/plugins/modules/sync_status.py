@@ -355,19 +355,18 @@ def main():
                               p['source_database'] or p['database'], p['database'], timeout=p['row_counts_timeout'])
             except SubscriberBehind as behind:
                 # Not in sync after all: the polls go on, and a failing apply worker is named by them.
-                proof = None
                 synced = result['synced'] = False
                 result['row_counts'] = dict(proven=False, subscriber_behind=str(behind))
                 elapsed = result['waited_seconds'] = round(time.monotonic() - started, 1)
-            if proof is not None:
+            else:
                 result['row_counts'] = proof
-            if proof is not None and not proof['proven']:
-                result['synced'] = False
-                module.fail_json(msg='subscription pgferry_%s: every table is ready, but the copy is not complete - '
-                                     'the rows differ: %s. The migration stops here: find why (row-level security, '
-                                     'rows changed on the target, a table truncated or filtered), fix it, and copy '
-                                     'those tables again' % (p['migration_id'], describe_rows(proof['differing'])),
-                                 **result)
+                if not proof['proven']:
+                    result['synced'] = False
+                    module.fail_json(msg='subscription pgferry_%s: every table is ready, but the copy is not complete '
+                                         '- the rows differ: %s. The migration stops here: find why (row-level '
+                                         'security, rows changed on the target, a table truncated or filtered), fix '
+                                         'it, and copy those tables again'
+                                         % (p['migration_id'], describe_rows(proof['differing'])), **result)
         if not p['wait'] or synced:
             module.exit_json(**result)
         if not result['subscription'].get('exists'):

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import pytest
 
+from ansible_collections.pgferry.migrate.plugins.module_utils.agent_client import AgentClient
 from ansible_collections.pgferry.migrate.plugins.module_utils.row_counts import describe, prove, SubscriberBehind
 
 ITEMS = ('Sëc "q"', 'It€ms')
@@ -46,6 +47,9 @@ def rows(n, start=1, version=0):
 
 class Agent:
     """Plays one agent's row-counts routes over Tables; records every call."""
+
+    timeout = 30
+    hold_seconds = AgentClient.hold_seconds  # the client's own rule for a held request
 
     def __init__(self, side, tables):
         self.side, self.tables, self.calls = side, tables, []
@@ -221,7 +225,6 @@ def test_answers_that_leave_nulls_out_are_read_the_same():
 
 class BehindSource(Agent):
     """A source whose subscriber never applies up to S1: the agent answers 504 catch_up_timeout after the wait."""
-    timeout = 30
 
     def post(self, path, body, accept_status=()):
         self.calls.append((path, body))

@@ -143,9 +143,9 @@ record CopyPlan(List<CopyUnit> units, List<CopyPiece> pieces, List<String> notes
         }
         long total = relations.stream().mapToLong(Relation::bytes).sum();
         long sized = Math.max(MIN_SPLIT_BYTES, Math.min(MAX_SPLIT_BYTES, total / Math.max(1, jobs * 4L)));
-        long split = pieceBytes != null ? pieceBytes : targetCpus < SPLIT_MIN_CPUS ? Long.MAX_VALUE / 4 : sized;
-        if (pieceBytes == null && targetCpus < SPLIT_MIN_CPUS && jobs > 1
-                && relations.stream().anyMatch(r -> r.heapBytes() > 2 * sized)) {
+        boolean whole = pieceBytes == null && targetCpus < SPLIT_MIN_CPUS;
+        long split = pieceBytes != null ? pieceBytes : whole ? Long.MAX_VALUE / 4 : sized;
+        if (whole && jobs > 1 && relations.stream().anyMatch(r -> r.heapBytes() > 2 * sized)) {
             notes.add("large tables copied whole, not in ranges side by side: the target has " + targetCpus
                     + " CPU(s), too few for two writers of one table (piece_bytes splits them anyway)");
         }

@@ -16,10 +16,10 @@ import java.util.List;
  * that guesses. pgcopydb analyzes each table after its copy for the same reason.
  *
  * <p>The tables are the migration's (the manifest's: a partitioned table's root, whose ANALYZE samples its partitions
- * and analyzes each of them too). A table needs it when it has rows or may have (reltuples is not 0), the view of the statistics it may read shows
- * none for it, and it was never analyzed; a rerun finds them made and does nothing. Tables the agent's role may not
- * analyze (not their owner's member, no MAINTAIN on PostgreSQL 17+) are left to autovacuum, never attempted: PostgreSQL
- * would skip them with a warning on every run.
+ * and analyzes each of them too). A table needs it when it has rows or may have (reltuples is not 0), the view of the
+ * statistics it may read shows none for it, and it was never analyzed; a rerun finds them made and does nothing.
+ * Tables the agent's role may not analyze (not their owner's member, no MAINTAIN on PostgreSQL 17+) are left to
+ * autovacuum, never attempted: PostgreSQL would skip them with a warning on every run.
  */
 final class Statistics {
     /** Tables per ANALYZE statement: one round trip each, short enough to report progress between them. */
